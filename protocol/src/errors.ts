@@ -1,0 +1,65 @@
+/**
+ * Error classes shared by the server, the agent and the CLI.
+ *
+ * Every error carries a stable string `code` (compare by code, not by `instanceof`, so two
+ * installed copies of this package still agree), an optional HTTP `statusCode`, and `cause`.
+ */
+
+/** Stable error codes. Never rename one: users and tools match on them. */
+export const ERROR_CODES = {
+  INVALID_ARGUMENT: 'PJ_ERR_INVALID_ARGUMENT',
+  INVALID_QUORUM: 'PJ_ERR_INVALID_QUORUM',
+  VALIDATION: 'PJ_ERR_VALIDATION',
+  AUTHENTICATION: 'PJ_ERR_AUTHENTICATION',
+  FORBIDDEN: 'PJ_ERR_FORBIDDEN',
+  NOT_FOUND: 'PJ_ERR_NOT_FOUND',
+  CONFLICT: 'PJ_ERR_CONFLICT',
+  PAYLOAD_TOO_LARGE: 'PJ_ERR_PAYLOAD_TOO_LARGE',
+  FRAME: 'PJ_ERR_FRAME',
+  SIGNATURE: 'PJ_ERR_SIGNATURE',
+  TIMESTAMP: 'PJ_ERR_TIMESTAMP',
+  REPLAY: 'PJ_ERR_REPLAY',
+  CRYPTO: 'PJ_ERR_CRYPTO',
+  CONFIG: 'PJ_ERR_CONFIG',
+  INTERNAL: 'PJ_ERR_INTERNAL',
+} as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES];
+
+const MARKER = Symbol.for('@push-jobs/protocol/PushJobsError');
+
+/** Base class of every error this project throws on purpose. */
+export class PushJobsError extends Error {
+  readonly code: ErrorCode;
+  /** The HTTP status a server should answer with, when the error reaches a response. */
+  readonly statusCode?: number;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; statusCode?: number }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    if (options?.statusCode !== undefined) this.statusCode = options.statusCode;
+    Object.defineProperty(this, MARKER, { value: true });
+  }
+}
+
+/** True for any {@link PushJobsError}, from this copy of the package or another. */
+export function isPushJobsError(err: unknown): err is PushJobsError {
+  return typeof err === 'object' && err !== null && (err as Record<symbol, unknown>)[MARKER] === true;
+}
+
+/** Thrown when an argument (a quorum, an id, a setting) is out of range or malformed. */
+export class InvalidArgumentError extends PushJobsError {
+  constructor(message: string, options?: { cause?: unknown; code?: ErrorCode }) {
+    super(options?.code ?? ERROR_CODES.INVALID_ARGUMENT, message, { cause: options?.cause, statusCode: 400 });
+  }
+}
+
+/** Thrown when a document fails its JSON Schema; `errors` lists what failed, path first. */
+export class ValidationError extends PushJobsError {
+  readonly errors: readonly string[];
+  constructor(message: string, errors: readonly string[] = []) {
+    super(ERROR_CODES.VALIDATION, message, { statusCode: 400 });
+    this.errors = errors;
+  }
+}

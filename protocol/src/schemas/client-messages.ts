@@ -1,0 +1,145 @@
+/**
+ * Messages a client (agent) sends to the server (spec 5.3, client spec A.9).
+ *
+ * Every message carries the same envelope, in this order: `node`, `client`,
+ * `protocol_version`, `org`, `type`, `sequence`, `timestamp`, `incarnation_id`, then (on a
+ * heartbeat) `job_state`, then `job_id`.
+ *
+ * These schemas check what the server receives, possibly from the Ruby client or another
+ * implementation, so they are lenient:
+ * * extra properties are allowed;
+ * * the fields the original server ignores (`client`, `protocol_version`, `job_state`) are
+ *   optional, and so is `job_id` (missing, `null` and the string `"null"` all mean "no job",
+ *   spec 3.5);
+ * * `timestamp` and `incarnation_id` are any non-empty string (the wire layer checks the date).
+ *
+ * `sequence` is required: we use it for replay protection, and every known client sends it.
+ *
+ * @module
+ */
+import { Type, type Static, type TProperties, type TUnsafe } from '@sinclair/typebox';
+import { AGENT_JOB_STATES, type ClientMessageType } from '../constants.js';
+import { NodeNameSchema, OrgNameSchema, StringEnum } from './common.js';
+
+const JobIdField = Type.Optional(
+  Type.Union([Type.String(), Type.Null()], { description: 'job id, or null (or absent) for none' }),
+);
+
+function envelope<T extends ClientMessageType, P extends TProperties>(type: T, extra: P) {
+  return Type.Object({
+    node: NodeNameSchema,
+    /** The client's short hostname. */
+    client: Type.Optional(Type.String()),
+    protocol_version: Type.Optional(Type.String()),
+    /** The org *name*. */
+    org: OrgNameSchema,
+    type: Type.Literal(type),
+    sequence: Type.Integer({ minimum: 0 }),
+    timestamp: Type.String({ minLength: 1 }),
+    /** The client's per-process incarnation id. */
+    incarnation_id: Type.String({ minLength: 1 }),
+    ...extra,
+    job_id: JobIdField,
+  });
+}
+
+/** The envelope alone, with any `type`: enough to route or log a message of unknown type. */
+export const ClientEnvelopeSchema = Type.Object({
+  node: NodeNameSchema,
+  client: Type.Optional(Type.String()),
+  protocol_version: Type.Optional(Type.String()),
+  org: OrgNameSchema,
+  type: Type.String(),
+  sequence: Type.Integer({ minimum: 0 }),
+  timestamp: Type.String({ minLength: 1 }),
+  incarnation_id: Type.String({ minLength: 1 }),
+  job_id: JobIdField,
+});
+/** The envelope of any client message. */
+export type ClientEnvelope = Static<typeof ClientEnvelopeSchema>;
+
+/** Client heartbeat; `job_state` is the agent's state and `job_id` its current job. */
+export const ClientHeartbeatSchema = envelope('heartbeat', {
+  job_state: Type.Optional(StringEnum(AGENT_JOB_STATES)),
+});
+/** Client heartbeat message. */
+export type ClientHeartbeat = Static<typeof ClientHeartbeatSchema>;
+
+/** `ack_commit`: the node votes yes. */
+export const AckCommitMessageSchema = envelope('ack_commit', {});
+/** `ack_commit` message. */
+export type AckCommitMessage = Static<typeof AckCommitMessageSchema>;
+
+/** `nack_commit`: the node votes no (busy, not whitelisted, bad user/dir/file). */
+export const NackCommitMessageSchema = envelope('nack_commit', {});
+/** `nack_commit` message. */
+export type NackCommitMessage = Static<typeof NackCommitMessageSchema>;
+
+/** `ack_run`: the node started the job. */
+export const AckRunMessageSchema = envelope('ack_run', {});
+/** `ack_run` message. */
+export type AckRunMessage = Static<typeof AckRunMessageSchema>;
+
+/** `nack_run`: the node refuses to run a job it did not commit to. */
+export const NackRunMessageSchema = envelope('nack_run', {});
+/** `nack_run` message. */
+export type NackRunMessage = Static<typeof NackRunMessageSchema>;
+
+const outputFields = {
+  /** Captured standard output, when capture was requested. */
+  stdout: Type.Optional(Type.String()),
+  /** Captured standard error, when capture was requested. */
+  stderr: Type.Optional(Type.String()),
+  /** Our extension: `stdout` was cut to fit the size limit. */
+  stdout_truncated: Type.Optional(Type.Boolean()),
+  /** Our extension: `stderr` was cut to fit the size limit. */
+  stderr_truncated: Type.Optional(Type.Boolean()),
+};
+
+/** `succeeded`: the command exited with code 0. */
+export const SucceededMessageSchema = envelope('succeeded', outputFields);
+/** `succeeded` message. */
+export type SucceededMessage = Static<typeof SucceededMessageSchema>;
+
+/** `failed`: the command exited with a non-zero code (or could not run). */
+export const FailedMessageSchema = envelope('failed', outputFields);
+/** `failed` message. */
+export type FailedMessage = Static<typeof FailedMessageSchema>;
+
+/** `aborted`: reply to `abort`; `job_id` is the job the client was working on, or null. */
+export const AbortedMessageSchema = envelope('aborted', {});
+/** `aborted` message. */
+export type AbortedMessage = Static<typeof AbortedMessageSchema>;
+
+/** Any client-to-server message, discriminated on `type`. */
+export type ClientMessage =
+  | ClientHeartbeat
+  | AckCommitMessage
+  | NackCommitMessage
+  | AckRunMessage
+  | NackRunMessage
+  | SucceededMessage
+  | FailedMessage
+  | AbortedMessage;
+
+/**
+ * Any client-to-server message: `oneOf` with the OpenAPI `discriminator` keyword on `type`,
+ * so errors are reported against the member that `type` selects. An unknown `type` fails.
+ */
+export const ClientMessageSchema: TUnsafe<ClientMessage> = Type.Unsafe<ClientMessage>({
+  type: 'object',
+  oneOf: [
+    ClientHeartbeatSchema,
+    AckCommitMessageSchema,
+    NackCommitMessageSchema,
+    AckRunMessageSchema,
+    NackRunMessageSchema,
+    SucceededMessageSchema,
+    FailedMessageSchema,
+    AbortedMessageSchema,
+  ],
+  discriminator: { propertyName: 'type' },
+});
+
+/** The message types carrying job output (`stdout`/`stderr`). */
+export const OUTPUT_MESSAGE_TYPES = ['succeeded', 'failed'] as const satisfies readonly ClientMessageType[];

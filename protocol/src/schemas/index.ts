@@ -1,0 +1,12 @@
+/**
+ * JSON Schemas of everything that crosses a process boundary, with types derived from them.
+ *
+ * @module
+ */
+export * from './agent-config.js';
+export * from './client-messages.js';
+export * from './common.js';
+export * from './config-document.js';
+export * from './rest.js';
+export * from './server-messages.js';
+export * from './validate.js';

@@ -1,0 +1,163 @@
+/**
+ * REST request and response bodies of `/organizations/ORG/pushy/...` (spec 1.2, 1.5-1.11).
+ *
+ * Request bodies are strict (`additionalProperties: false`). Response bodies allow extra
+ * properties, so a client built on them can read the original server's answers as well as
+ * ours; for the same reason ids and dates in responses are plain strings here (the server
+ * produces values matching {@link JobIdSchema} and {@link HttpDateSchema}).
+ *
+ * @module
+ */
+import { Type, type Static } from '@sinclair/typebox';
+import { AVAILABILITY, JOB_STATES, NODE_STATUS } from '../constants.js';
+import { EnvSchema, StringEnum } from './common.js';
+
+/**
+ * Body of `POST /organizations/ORG/pushy/jobs` (spec 1.5).
+ *
+ * Differs from the original on purpose: `run_timeout` and `quorum` must be non-negative
+ * integers (the original accepted any JSON number and then failed on non-integers), and
+ * `file` must carry its `raw:` or `base64:` prefix. Use `checkJobRequest` (validate.ts) to get
+ * the original's exact error messages.
+ */
+export const JobCreationSchema = Type.Object(
+  {
+    command: Type.String(),
+    nodes: Type.Array(Type.String(), { minItems: 1 }),
+    /** Seconds allowed for the run phase; default `default_running_timeout` (3600). */
+    run_timeout: Type.Optional(Type.Integer({ minimum: 0 })),
+    /** Nodes that must commit; default every node. */
+    quorum: Type.Optional(Type.Integer({ minimum: 0 })),
+    /** Run-as user on the node. */
+    user: Type.Optional(Type.String()),
+    /** Working directory on the node. */
+    dir: Type.Optional(Type.String()),
+    env: Type.Optional(EnvSchema),
+    /** `raw:CONTENT` or `base64:CONTENT`, at most 100,000 bytes of content. */
+    file: Type.Optional(Type.String({ pattern: '^(raw:|base64:)' })),
+    /** Ask nodes to send back stdout and stderr. */
+    capture_output: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+);
+/** Job creation request body. */
+export type JobCreation = Static<typeof JobCreationSchema>;
+
+/** `201` body of a job creation: `{"uri":"https://HOST/organizations/ORG/pushy/jobs/JOBID"}`. */
+export const JobCreatedSchema = Type.Object({ uri: Type.String({ minLength: 1 }) });
+/** Job creation response body. */
+export type JobCreated = Static<typeof JobCreatedSchema>;
+
+const jobSummaryProperties = {
+  id: Type.String({ minLength: 1 }),
+  command: Type.String(),
+  status: StringEnum(JOB_STATES),
+  /** Seconds. */
+  run_timeout: Type.Integer({ minimum: 0 }),
+  /** RFC 1123 date. */
+  created_at: Type.String(),
+  /** RFC 1123 date; changes only when the job status changes. */
+  updated_at: Type.String(),
+  /** Run-as user, only when set. */
+  user: Type.Optional(Type.String()),
+  dir: Type.Optional(Type.String()),
+  env: Type.Optional(EnvSchema),
+  /** Present (true) only when capture was requested. */
+  capture_output: Type.Optional(Type.Boolean()),
+  /** Present (true) when a file was given, unless `?include_file=true` replaced it by `file`. */
+  file_specified: Type.Optional(Type.Boolean()),
+  /** Our extension: the required node count (the original never returns it). */
+  quorum: Type.Optional(Type.Integer({ minimum: 0 })),
+};
+
+/** One element of `GET /organizations/ORG/pushy/jobs` (spec 1.6). */
+export const JobSummarySchema = Type.Object(jobSummaryProperties);
+/** Job list element. */
+export type JobSummary = Static<typeof JobSummarySchema>;
+
+/** Body of `GET /organizations/ORG/pushy/jobs`. */
+export const JobListSchema = Type.Array(JobSummarySchema);
+/** Job list. */
+export type JobList = Static<typeof JobListSchema>;
+
+function nodeNames() {
+  return Type.Optional(Type.Array(Type.String()));
+}
+
+/**
+ * The `nodes` map of one job: each node-in-job status present maps to the names of the nodes
+ * in it, e.g. `{"succeeded":["n1","n2"],"failed":["n3"]}`. Statuses without nodes are left out.
+ * Keys are node-in-job statuses (`NODE_JOB_STATES`).
+ */
+export const JobNodesSchema = Type.Object({
+  new: nodeNames(),
+  ready: nodeNames(),
+  running: nodeNames(),
+  succeeded: nodeNames(),
+  failed: nodeNames(),
+  aborted: nodeNames(),
+  unavailable: nodeNames(),
+  nacked: nodeNames(),
+  faulty: nodeNames(),
+  was_ready: nodeNames(),
+  crashed: nodeNames(),
+  timed_out: nodeNames(),
+});
+/** Nodes of a job, grouped by node-in-job status. */
+export type JobNodes = Static<typeof JobNodesSchema>;
+
+/** Body of `GET /organizations/ORG/pushy/jobs/JOBID` (spec 1.7). */
+export const JobSchema = Type.Object({
+  ...jobSummaryProperties,
+  nodes: JobNodesSchema,
+  /** The file with its prefix, only with `?include_file=true`. */
+  file: Type.Optional(Type.String()),
+});
+/** One job. */
+export type Job = Static<typeof JobSchema>;
+
+/** One element of `GET /organizations/ORG/pushy/node_states` (spec 1.9). */
+export const NodeStateSummarySchema = Type.Object({
+  node_name: Type.String({ minLength: 1 }),
+  availability: StringEnum(AVAILABILITY),
+});
+/** Node state list element. */
+export type NodeStateSummary = Static<typeof NodeStateSummarySchema>;
+
+/** Body of `GET /organizations/ORG/pushy/node_states`. */
+export const NodeStateListSchema = Type.Array(NodeStateSummarySchema);
+/** Node state list. */
+export type NodeStateList = Static<typeof NodeStateListSchema>;
+
+/** Body of `GET /organizations/ORG/pushy/node_states/NODE` (spec 1.10). */
+export const NodeStateSchema = Type.Object({
+  node_name: Type.String({ minLength: 1 }),
+  status: StringEnum(NODE_STATUS),
+  availability: StringEnum(AVAILABILITY),
+});
+/** One node's state. */
+export type NodeState = Static<typeof NodeStateSchema>;
+
+/** Body of `GET /pushy/_status` (spec 1.11). */
+export const ServerStatusSchema = Type.Object({
+  /** `"it's alive"`. */
+  status: Type.String(),
+  /** The server incarnation. */
+  incarnation_id: Type.String(),
+  /** Node processes across all orgs. */
+  node_fsm_count: Type.Integer({ minimum: 0 }),
+  /** Ids of jobs whose process is alive. */
+  job_processes: Type.Array(Type.String()),
+});
+/** Server status body. */
+export type ServerStatus = Static<typeof ServerStatusSchema>;
+
+/** Error body of authentication and authorization failures: a *list* of messages (spec 1.2). */
+export const AuthErrorBodySchema = Type.Object({ error: Type.Array(Type.String()) });
+/** Authentication/authorization error body. */
+export type AuthErrorBody = Static<typeof AuthErrorBodySchema>;
+
+/** Error body of job validation failures and the 413: a *single* message (spec 1.2, 1.5). */
+export const ValidationErrorBodySchema = Type.Object({ error: Type.String() });
+/** Validation error body. */
+export type ValidationErrorBody = Static<typeof ValidationErrorBodySchema>;

@@ -1,0 +1,100 @@
+/**
+ * Messages the server sends to a client (spec 5.2).
+ *
+ * Field order in the TypeBox objects is the order the server emits: `sequence` and
+ * `timestamp` first, then `type`, then the rest. These schemas are used by the agent to check
+ * what it receives, possibly from the original Erlang server, so they are lenient: extra
+ * properties are allowed, `timestamp` is any string (the wire layer checks the date and the
+ * skew), and `job_id` is any string (the server decides what is a job).
+ *
+ * @module
+ */
+import { Type, type Static, type TUnsafe } from '@sinclair/typebox';
+import { EnvSchema } from './common.js';
+
+const Sequence = Type.Integer({ minimum: 0, description: 'per-socket message counter' });
+const Timestamp = Type.String({ minLength: 1, description: 'HTTP date (RFC 1123)' });
+
+/** Server heartbeat, published on the PUB socket every `heartbeat_interval` (RSA-signed). */
+export const ServerHeartbeatSchema = Type.Object({
+  sequence: Sequence,
+  timestamp: Timestamp,
+  /** The server's OS hostname. */
+  server: Type.String(),
+  type: Type.Literal('heartbeat'),
+  /** The server incarnation; a change means the server restarted. */
+  incarnation_id: Type.String({ minLength: 1 }),
+});
+/** Server heartbeat message. */
+export type ServerHeartbeat = Static<typeof ServerHeartbeatSchema>;
+
+/**
+ * `commit`: asks a node to vote for a job. `user`, `dir`, `env` and `file` are present only
+ * when set; `capture` is always present (the REST name is `capture_output`).
+ */
+export const CommitMessageSchema = Type.Object({
+  sequence: Sequence,
+  timestamp: Timestamp,
+  type: Type.Literal('commit'),
+  job_id: Type.String({ minLength: 1 }),
+  /** The configured `server_name`. */
+  server: Type.String(),
+  command: Type.String(),
+  user: Type.Optional(Type.String()),
+  dir: Type.Optional(Type.String()),
+  env: Type.Optional(EnvSchema),
+  /** The file with its `raw:` or `base64:` prefix. */
+  file: Type.Optional(Type.String()),
+  capture: Type.Boolean(),
+});
+/** `commit` message. */
+export type CommitMessage = Static<typeof CommitMessageSchema>;
+
+/** `run`: tells a node that committed to start the job. */
+export const RunMessageSchema = Type.Object({
+  sequence: Sequence,
+  timestamp: Timestamp,
+  type: Type.Literal('run'),
+  job_id: Type.String({ minLength: 1 }),
+});
+/** `run` message. */
+export type RunMessage = Static<typeof RunMessageSchema>;
+
+/** `abort`: the node stops whatever it does and replies `aborted`. Carries no `job_id`. */
+export const AbortMessageSchema = Type.Object({
+  sequence: Sequence,
+  timestamp: Timestamp,
+  type: Type.Literal('abort'),
+});
+/** `abort` message. */
+export type AbortMessage = Static<typeof AbortMessageSchema>;
+
+/** `ack`: sent when a node reconnects from a new address; proves the channel works. */
+export const AckMessageSchema = Type.Object({
+  sequence: Sequence,
+  timestamp: Timestamp,
+  type: Type.Literal('ack'),
+});
+/** `ack` message. */
+export type AckMessage = Static<typeof AckMessageSchema>;
+
+const serverMessageMembers = [
+  ServerHeartbeatSchema,
+  CommitMessageSchema,
+  RunMessageSchema,
+  AbortMessageSchema,
+  AckMessageSchema,
+] as const;
+
+/** Any server-to-client message, discriminated on `type`. */
+export type ServerMessage = ServerHeartbeat | CommitMessage | RunMessage | AbortMessage | AckMessage;
+
+/**
+ * Any server-to-client message. Emitted as `oneOf` with the OpenAPI `discriminator` keyword on
+ * `type`, so a validator reports errors against the one member the `type` selects.
+ */
+export const ServerMessageSchema: TUnsafe<ServerMessage> = Type.Unsafe<ServerMessage>({
+  type: 'object',
+  oneOf: [...serverMessageMembers],
+  discriminator: { propertyName: 'type' },
+});
