@@ -43,6 +43,7 @@ export {
   isSigningVersion,
   parseSignHeader,
   parseTimestamp,
+  resolveSignDescription,
   signHeaderValue,
 } from './canonical.js';
 export type {
@@ -59,7 +60,8 @@ export {
   authorizationHeaders,
   readAuthorizationHeader,
 } from './headers.js';
-export type { HeaderInput, RequiredHeader } from './headers.js';
+export { headerLookup } from './headers.js';
+export type { HeaderInput, HeaderLookup, RequiredHeader } from './headers.js';
 export { signRequest } from './sign.js';
 export type { SignRequestOptions } from './sign.js';
 export { DEFAULT_SKEW_SECONDS, verifyRequest } from './verify.js';

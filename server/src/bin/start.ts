@@ -1,0 +1,137 @@
+/**
+ * `push-jobs-server start`: compiles the configuration, opens the store (running migrations),
+ * builds the HTTP app and listens, until SIGTERM or SIGINT.
+ *
+ * @module
+ */
+import { readFile } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import { buildApp, type AppOptions } from '../app.js';
+import { redactDatabaseUrl, resolveDatabaseUrl } from '../config/load.js';
+import type { ServerConfig } from '../config/types.js';
+import {
+  CommandError,
+  CONFIG_ENV,
+  errorMessage,
+  loadConfig,
+  openConfiguredStore,
+  parseCommand,
+  PROGRAM,
+  settingOptions,
+  type CommandSpec,
+} from './context.js';
+
+/** Milliseconds a graceful shutdown may take before the process exits with status 1. */
+export const SHUTDOWN_TIMEOUT_MS = 10_000;
+
+const HELP = `Usage: ${PROGRAM} start [--config FILE] [--<setting> VALUE ...]
+
+Starts the push jobs server: opens the database (applying migrations), then serves the REST
+API on api_host:api_port (HTTPS when tls_cert and tls_key are set). Prints the address it
+listens on; stops gracefully on SIGTERM or SIGINT.
+
+Every setting is also a flag, kebab- or snake-case (--api-port 10003, --api_port 10003), and
+a PUSH_JOBS_<SETTING> environment variable. Order: defaults < config file < environment < flags.
+
+Options:
+  --config FILE             JSON config file (default: $${CONFIG_ENV}, if set)
+  --<setting> VALUE         any setting, e.g. --api-port, --data-dir, --database-url,
+                            --log-level, --tls-cert, --tls-key, --heartbeat-interval
+  -h, --help                show this help
+
+Examples:
+  ${PROGRAM} start --config /etc/push-jobs/server.json
+  ${PROGRAM} start --data-dir /var/lib/push-jobs --api-port 10003 --log-level warn`;
+
+const SPEC: CommandSpec = {
+  command: 'start',
+  options: { config: { type: 'string' }, ...settingOptions() },
+  help: HELP,
+};
+
+async function readTls(config: ServerConfig): Promise<{ cert: Buffer; key: Buffer } | undefined> {
+  if (config.tls_cert === null || config.tls_key === null) return undefined;
+  const read = async (path: string, setting: string): Promise<Buffer> => {
+    try {
+      return await readFile(path);
+    } catch (err) {
+      throw new CommandError(`cannot read ${setting} ${path}: ${errorMessage(err)}`, { cause: err });
+    }
+  };
+  return { cert: await read(config.tls_cert, 'tls_cert'), key: await read(config.tls_key, 'tls_key') };
+}
+
+function formatAddress(address: AddressInfo | string | null, scheme: string): string {
+  if (address === null) return 'unknown address';
+  if (typeof address === 'string') return address;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return `${scheme}://${host}:${address.port}`;
+}
+
+/** Runs `start`; resolves to the exit status once the server has stopped. */
+export async function runStart(args: readonly string[]): Promise<number> {
+  const parsed = parseCommand(args, SPEC);
+  if (parsed === undefined) return 0;
+  const config = loadConfig(parsed.values, SPEC.command);
+  const https = await readTls(config);
+  const store = await openConfiguredStore(config, { create: true });
+
+  const appOptions: AppOptions = {
+    config,
+    store,
+    logger: { level: config.log_level },
+    ...(https === undefined ? {} : { https }),
+  };
+  let app: Awaited<ReturnType<typeof buildApp>> | undefined;
+  try {
+    app = await buildApp(appOptions);
+    await app.listen({ host: config.api_host, port: config.api_port });
+  } catch (err) {
+    await app?.close().catch(() => undefined);
+    await store.close().catch(() => undefined);
+    throw new CommandError(`cannot start: ${errorMessage(err)}`, { cause: err });
+  }
+  const running = app;
+  const where = formatAddress(running.server.address(), https === undefined ? 'http' : 'https');
+  process.stdout.write(
+    `${PROGRAM} listening on ${where} (database: ${store.kind} ${redactDatabaseUrl(resolveDatabaseUrl(config))})\n`,
+  );
+
+  return new Promise<number>((resolveExit) => {
+    let stopping = false;
+    const stop = (signal: NodeJS.Signals): void => {
+      if (stopping) {
+        process.stderr.write(`${PROGRAM}: ${signal} again, exiting now\n`);
+        resolveExit(1);
+        return;
+      }
+      stopping = true;
+      process.stdout.write(`${PROGRAM}: ${signal} received, shutting down\n`);
+      const timer = setTimeout(() => {
+        process.stderr.write(`${PROGRAM}: shutdown took longer than ${SHUTDOWN_TIMEOUT_MS} ms, exiting\n`);
+        resolveExit(1);
+      }, SHUTDOWN_TIMEOUT_MS);
+      timer.unref();
+      const close = async (): Promise<void> => {
+        try {
+          await running.close();
+        } finally {
+          await store.close();
+        }
+      };
+      close().then(
+        () => {
+          clearTimeout(timer);
+          resolveExit(0);
+        },
+        (err: unknown) => {
+          clearTimeout(timer);
+          process.stderr.write(`error: shutdown failed: ${errorMessage(err)}\n`);
+          resolveExit(1);
+        },
+      );
+    };
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
+  });
+}

@@ -1,0 +1,55 @@
+/**
+ * The push-jobs REST API (spec 1.1) plus our abort call.
+ *
+ * @module
+ */
+import type { FastifyInstance } from 'fastify';
+import type { RouteDeps } from '../../app.js';
+import { defineRoute } from '../../http/routes.js';
+import { createJob, validateJobRequest } from '../../jobs/create.js';
+import { abortJob, getJob, getJobOutput, listJobs } from './jobs.js';
+import { getNodeState, listNodeStates } from './node-states.js';
+
+/** Registers `/pushy/_status` and `/organizations/ORG/pushy/...`. */
+export function registerPushyRoutes(app: FastifyInstance, deps: RouteDeps): void {
+  defineRoute(app, '/pushy/_status', {
+    GET: {
+      access: 'public',
+      handler: async () => ({
+        status: "it's alive",
+        incarnation_id: deps.incarnationId,
+        node_fsm_count: deps.tracker.nodeCount(),
+        job_processes: deps.engine.liveJobIds(),
+      }),
+    },
+  });
+  const base = '/organizations/:org/pushy';
+  defineRoute(app, `${base}/jobs`, {
+    GET: { access: 'read', handler: (req, reply) => listJobs(deps, req, reply) },
+    POST: {
+      access: 'write',
+      jsonBody: true,
+      preValidation: validateJobRequest,
+      handler: (req, reply) => createJob(deps, req, reply),
+    },
+  });
+  defineRoute(app, `${base}/jobs/:id`, {
+    GET: { access: 'read', handler: (req) => getJob(deps, req) },
+  });
+  defineRoute(app, `${base}/jobs/:id/abort`, {
+    POST: { access: 'write', handler: (req) => abortJob(deps, req) },
+  });
+  defineRoute(app, `${base}/jobs/:id/output/:node/:channel`, {
+    GET: {
+      access: 'read',
+      produces: 'application/octet-stream',
+      handler: (req, reply) => getJobOutput(deps, req, reply),
+    },
+  });
+  defineRoute(app, `${base}/node_states`, {
+    GET: { access: 'read', handler: (req) => listNodeStates(deps, req) },
+  });
+  defineRoute(app, `${base}/node_states/:node`, {
+    GET: { access: 'read', handler: (req) => getNodeState(deps, req) },
+  });
+}

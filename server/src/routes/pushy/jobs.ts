@@ -1,0 +1,95 @@
+/**
+ * Job reads, output and abort. Every lookup is scoped to the request's org (the original looked
+ * jobs up by id only).
+ *
+ * @module
+ */
+import { isFinalJobState, isJobState, type Job, type JobList } from '@push-jobs/protocol';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { RouteDeps } from '../../app.js';
+import { HttpError, badRequest, conflict, notFound } from '../../http/errors.js';
+import { formatJob, formatJobSummary } from '../../jobs/format.js';
+import type { JobListQuery } from '../../store/types.js';
+
+const MAX_PAGE = 10_000;
+
+function nonNegativeInt(name: string, value: string | undefined, max: number): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value) || Number(value) > max) {
+    throw badRequest(`invalid ${name} '${value}' (expected an integer from 0 to ${max})`);
+  }
+  return Number(value);
+}
+
+/**
+ * `GET jobs`: every job of the org, as the original. Beyond it: `?status=` filters, and
+ * `?limit=`/`?offset=` page newest first with the total in `X-Total-Count`.
+ */
+export async function listJobs(
+  deps: RouteDeps,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): Promise<JobList> {
+  const q = request.query as Record<string, string | undefined>;
+  const query: JobListQuery = {};
+  if (q.status !== undefined) {
+    if (!isJobState(q.status)) throw badRequest(`invalid status '${q.status}'`);
+    query.status = q.status;
+  }
+  const limit = nonNegativeInt('limit', q.limit, MAX_PAGE);
+  const offset = nonNegativeInt('offset', q.offset, Number.MAX_SAFE_INTEGER);
+  if (limit !== undefined) query.limit = limit;
+  if (offset !== undefined) {
+    query.offset = offset;
+    query.limit ??= MAX_PAGE;
+  }
+  const org = request.org!.name;
+  const jobs = await deps.store.listJobs(org, query);
+  if (query.limit !== undefined) {
+    const status = query.status === undefined ? {} : { status: query.status };
+    void reply.header('x-total-count', String(await deps.store.countJobs(org, status)));
+  }
+  return jobs.map((j) => formatJobSummary(j));
+}
+
+async function findJob(deps: RouteDeps, request: FastifyRequest) {
+  const { id } = request.params as { id: string };
+  const job = await deps.store.getJob(request.org!.name, id);
+  if (job === undefined) throw notFound(`job '${id}' does not exist in organization '${request.org!.name}'`);
+  return job;
+}
+
+/** `GET jobs/ID[?include_file=true]`. */
+export async function getJob(deps: RouteDeps, request: FastifyRequest): Promise<Job> {
+  const job = await findJob(deps, request);
+  const includeFile = (request.query as { include_file?: string }).include_file === 'true';
+  return formatJob(job, { includeFile });
+}
+
+/** `POST jobs/ID/abort` (ours): 200 with the job, 409 when it already finished. */
+export async function abortJob(deps: RouteDeps, request: FastifyRequest): Promise<Job> {
+  const job = await findJob(deps, request);
+  if (isFinalJobState(job.status)) throw conflict(`job '${job.id}' already finished (${job.status})`);
+  const after = await deps.engine.abortJob(request.org!.name, job.id, request.requestor!.name);
+  if (after === undefined) throw notFound(`job '${job.id}' does not exist`);
+  return formatJob(after);
+}
+
+/** `GET jobs/ID/output/NODE/{stdout|stderr}`: the stored text; a truncated one says so in a header. */
+export async function getJobOutput(
+  deps: RouteDeps,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): Promise<unknown> {
+  const { id, node, channel } = request.params as { id: string; node: string; channel: string };
+  if (channel !== 'stdout' && channel !== 'stderr') {
+    throw new HttpError(404, `no such output channel '${channel}' (expected stdout or stderr)`);
+  }
+  const output = await deps.store.getJobOutput(request.org!.name, id, node);
+  if (output === undefined) throw notFound(`no output for node '${node}' in job '${id}'`);
+  const truncated = channel === 'stdout' ? output.stdoutTruncated : output.stderrTruncated;
+  return reply
+    .type('application/octet-stream')
+    .header('x-push-jobs-output-truncated', String(truncated))
+    .send(channel === 'stdout' ? output.stdout : output.stderr);
+}

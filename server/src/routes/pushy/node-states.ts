@@ -1,0 +1,20 @@
+/**
+ * `GET node_states` and `GET node_states/NODE` (spec 1.9, 1.10, 3.4): a node is available only
+ * while idle, and both endpoints say the same.
+ *
+ * @module
+ */
+import type { NodeState, NodeStateList } from '@push-jobs/protocol';
+import type { FastifyRequest } from 'fastify';
+import type { RouteDeps } from '../../app.js';
+
+/** Every node of the org that has a node record. */
+export async function listNodeStates(deps: RouteDeps, request: FastifyRequest): Promise<NodeStateList> {
+  return deps.tracker.listNodeStates(request.org!.name);
+}
+
+/** One node; an unknown node is offline and unavailable (200, never 404). */
+export async function getNodeState(deps: RouteDeps, request: FastifyRequest): Promise<NodeState> {
+  const { node } = request.params as { node: string };
+  return { node_name: node, ...deps.tracker.nodeState(request.org!.name, node) };
+}

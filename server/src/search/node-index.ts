@@ -1,0 +1,96 @@
+/**
+ * A per-organization search index: flattened nodes cached by name and version.
+ *
+ * @module
+ */
+import type { NodeDocument } from '../store/types.js';
+import { flattenNode, type FlatNode } from './flatten.js';
+import { compileQuery } from './match.js';
+import { byName, resolvePaging, type SearchOptions, type SearchResult } from './search.js';
+
+interface Entry {
+  name: string;
+  node: NodeDocument;
+  flat: FlatNode;
+  version: string | number | undefined;
+}
+
+/**
+ * Nodes of one organization, each flattened once. The caller passes a version (an update
+ * stamp, revision, or `updatedAt` time) with each node; an `upsert` with the version already
+ * held does nothing, so a server may upsert on every read cheaply. Without a version, every
+ * `upsert` re-flattens.
+ *
+ * Not persistent and not thread-shared: keep one per organization in memory.
+ */
+export class NodeSearchIndex {
+  private readonly entries = new Map<string, Entry>();
+  /** Entries in name order; rebuilt lazily after a node is added or removed. */
+  private sorted: Entry[] | null = null;
+
+  /** Number of nodes held. */
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /** Whether a node of that name is held. */
+  has(name: string): boolean {
+    return this.entries.has(name);
+  }
+
+  /** The version held for a node, or `undefined` (unknown node, or added without a version). */
+  version(name: string): string | number | undefined {
+    return this.entries.get(name)?.version;
+  }
+
+  /**
+   * Add or replace a node. Returns false when the same version was already held (nothing
+   * changed), true otherwise.
+   */
+  upsert(node: NodeDocument, version?: string | number): boolean {
+    const old = this.entries.get(node.name);
+    if (old !== undefined && version !== undefined && old.version === version) return false;
+    const entry: Entry = { name: node.name, node, flat: flattenNode(node), version };
+    this.entries.set(node.name, entry);
+    if (old === undefined) this.sorted = null;
+    else if (this.sorted !== null) this.sorted[this.sorted.indexOf(old)] = entry;
+    return true;
+  }
+
+  /** Forget a node. Returns whether it was held. */
+  remove(name: string): boolean {
+    const had = this.entries.delete(name);
+    if (had) this.sorted = null;
+    return had;
+  }
+
+  /** Forget every node. */
+  clear(): void {
+    this.entries.clear();
+    this.sorted = null;
+  }
+
+  /**
+   * Search with a Chef query; results sorted by name, then paged.
+   *
+   * @throws {SearchQueryError} when the query does not parse.
+   * @throws {RangeError} for a bad `start` or `rows`.
+   */
+  search(q: string, opts?: SearchOptions): SearchResult {
+    const { start, rows } = resolvePaging(opts);
+    const matches = compileQuery(q);
+    const page: NodeDocument[] = [];
+    let total = 0;
+    for (const e of this.inOrder()) {
+      if (!matches(e.flat)) continue;
+      if (total >= start && page.length < rows) page.push(e.node);
+      total++;
+    }
+    return { total, start, rows: page };
+  }
+
+  private inOrder(): Entry[] {
+    this.sorted ??= [...this.entries.values()].sort(byName);
+    return this.sorted;
+  }
+}

@@ -1,0 +1,287 @@
+/**
+ * Store programs for jobs: job, job nodes, job options and job output. Dialect-neutral SQL (see
+ * {@link Program}); each store runs them with its own driver.
+ *
+ * @module
+ */
+import type { JobState, NodeJobState } from '@push-jobs/protocol';
+import { requireOrg, findOrg } from './identity.js';
+import { all, get, run, type Program, type SqlParam } from './program.js';
+import {
+  jobNodeFromRow,
+  jobStatusId,
+  jobSummaryFromRow,
+  nodeStatusId,
+  optionsFromColumns,
+  optionsToColumns,
+  outputFromRow,
+  rethrowConflict,
+  sortNames,
+  type JobNodeRow,
+  type JobOutputRow,
+  type JobRow,
+} from './rows.js';
+import {
+  StoreNotFoundError,
+  type JobListQuery,
+  type JobOutputRecord,
+  type JobRecord,
+  type JobSummaryRecord,
+  type NewJob,
+} from './types.js';
+
+/**
+ * Rows per multi-row statement. Bounds both the statement size and the number of distinct
+ * statements a store caches (one per batch length).
+ */
+const BATCH = 50;
+
+/** Splits `items` into batches of at most {@link BATCH}. */
+function batches<T>(items: readonly T[]): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += BATCH) out.push(items.slice(i, i + BATCH));
+  return out;
+}
+
+/** `(?, ?, ...)` with `n` placeholders. */
+function placeholders(n: number): string {
+  return `(${Array.from({ length: n }, () => '?').join(', ')})`;
+}
+
+const JOB_SELECT = `SELECT j.id, j.command, j.status, j.run_timeout, j.quorum, j.created_by, j.last_updated_by,
+       j.created_at, j.updated_at, op.job_user, op.dir, op.env, op.capture, op.job_file
+  FROM jobs j LEFT JOIN job_options op ON op.job_id = j.id`;
+
+/** Inserts a job, its nodes (all `new`) and its options; run in one transaction. */
+export function* createJob(job: NewJob): Program<JobRecord> {
+  const status = jobStatusId(job.status);
+  const nodeStatus = nodeStatusId('new');
+  const org = yield* requireOrg(job.orgName);
+  try {
+    yield* run(
+      `INSERT INTO jobs (id, org_id, command, status, run_timeout, quorum, last_updated_by, created_by, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      job.id,
+      org.guid,
+      job.command,
+      status,
+      job.runTimeout,
+      job.quorum,
+      job.createdBy,
+      job.createdBy,
+      job.createdAt,
+      job.createdAt,
+    );
+  } catch (error) {
+    rethrowConflict(error, 'job', job.id);
+  }
+  for (const batch of batches(job.nodes)) {
+    const params: SqlParam[] = batch.flatMap((node) => [
+      job.id,
+      org.guid,
+      node,
+      nodeStatus,
+      job.createdAt,
+      job.createdAt,
+    ]);
+    try {
+      yield* run(
+        `INSERT INTO job_nodes (job_id, org_id, node_name, status, created_at, updated_at) VALUES ${batch
+          .map(() => placeholders(6))
+          .join(', ')}`,
+        ...params,
+      );
+    } catch (error) {
+      const duplicate = job.nodes.find((node, i) => job.nodes.indexOf(node) !== i);
+      rethrowConflict(error, 'job node', duplicate ?? job.id);
+    }
+  }
+  const options = optionsToColumns(job.options);
+  if (options !== undefined) {
+    yield* run(
+      'INSERT INTO job_options (job_id, job_user, dir, env, capture, job_file) VALUES (?, ?, ?, ?, ?, ?)',
+      job.id,
+      options.job_user,
+      options.dir,
+      options.env,
+      options.capture,
+      options.job_file,
+    );
+  }
+  const at = job.createdAt.getTime();
+  return {
+    id: job.id,
+    orgName: org.name,
+    command: job.command,
+    status: job.status,
+    runTimeout: job.runTimeout,
+    quorum: job.quorum,
+    createdBy: job.createdBy,
+    lastUpdatedBy: job.createdBy,
+    createdAt: new Date(at),
+    updatedAt: new Date(at),
+    options: options === undefined ? {} : optionsFromColumns(options),
+    nodes: sortNames(job.nodes).map((name) => ({
+      name,
+      status: 'new',
+      createdAt: new Date(at),
+      updatedAt: new Date(at),
+    })),
+  };
+}
+
+/** A job of this org with its nodes, or undefined. */
+export function* getJob(org: string, id: string): Program<JobRecord | undefined> {
+  const orgRow = yield* findOrg(org);
+  if (orgRow === undefined) return undefined;
+  const row = yield* get<JobRow>(`${JOB_SELECT} WHERE j.id = ? AND j.org_id = ?`, id, orgRow.guid);
+  if (row === undefined) return undefined;
+  const nodes = yield* all<JobNodeRow>(
+    'SELECT node_name, status, created_at, updated_at FROM job_nodes WHERE job_id = ? ORDER BY node_name',
+    id,
+  );
+  return { ...jobSummaryFromRow(org, row), nodes: nodes.map(jobNodeFromRow) };
+}
+
+/**
+ * An org's jobs: all of them oldest first without `limit`/`offset`, else a page newest first;
+ * optionally of one status.
+ */
+export function* listJobs(org: string, query: JobListQuery = {}): Program<JobSummaryRecord[]> {
+  const orgRow = yield* requireOrg(org);
+  const params: SqlParam[] = [orgRow.guid];
+  let sql = `${JOB_SELECT} WHERE j.org_id = ?`;
+  if (query.status !== undefined) {
+    sql += ' AND j.status = ?';
+    params.push(jobStatusId(query.status));
+  }
+  if (query.limit === undefined && query.offset === undefined) {
+    sql += ' ORDER BY j.created_at, j.id';
+  } else {
+    sql += ' ORDER BY j.created_at DESC, j.id DESC LIMIT ? OFFSET ?';
+    params.push(query.limit ?? Number.MAX_SAFE_INTEGER, query.offset ?? 0);
+  }
+  const rows = yield* all<JobRow>(sql, ...params);
+  return rows.map((row) => jobSummaryFromRow(org, row));
+}
+
+/** How many jobs an org has, optionally of one status. */
+export function* countJobs(org: string, query: Pick<JobListQuery, 'status'> = {}): Program<number> {
+  const orgRow = yield* requireOrg(org);
+  const row =
+    query.status === undefined
+      ? yield* get<{ n: number }>(
+          'SELECT CAST(count(*) AS INTEGER) AS n FROM jobs WHERE org_id = ?',
+          orgRow.guid,
+        )
+      : yield* get<{ n: number }>(
+          'SELECT CAST(count(*) AS INTEGER) AS n FROM jobs WHERE org_id = ? AND status = ?',
+          orgRow.guid,
+          jobStatusId(query.status),
+        );
+  return Number(row?.n ?? 0);
+}
+
+/** Sets a job's status, `updated_at` and `last_updated_by`. */
+export function* updateJobStatus(
+  org: string,
+  id: string,
+  status: JobState,
+  at: Date,
+  by: string,
+): Program<boolean> {
+  const statusId = jobStatusId(status);
+  const orgRow = yield* requireOrg(org);
+  const changed = yield* run(
+    'UPDATE jobs SET status = ?, updated_at = ?, last_updated_by = ? WHERE id = ? AND org_id = ?',
+    statusId,
+    at,
+    by,
+    id,
+    orgRow.guid,
+  );
+  return changed > 0;
+}
+
+/** Sets the status of some nodes of a job; run in one transaction. */
+export function* updateJobNodes(
+  org: string,
+  id: string,
+  nodes: string[],
+  status: NodeJobState,
+  at: Date,
+): Program<number> {
+  const statusId = nodeStatusId(status);
+  const orgRow = yield* requireOrg(org);
+  let changed = 0;
+  for (const batch of batches(sortNames(nodes))) {
+    changed += yield* run(
+      `UPDATE job_nodes SET status = ?, updated_at = ?
+        WHERE job_id = ? AND org_id = ? AND node_name IN ${placeholders(batch.length)}`,
+      statusId,
+      at,
+      id,
+      orgRow.guid,
+      ...batch,
+    );
+  }
+  return changed;
+}
+
+/** Stores a node's output once; false (and no change) when it is already stored. */
+export function* putJobOutput(
+  org: string,
+  id: string,
+  node: string,
+  output: JobOutputRecord,
+): Program<boolean> {
+  const orgRow = yield* requireOrg(org);
+  const job = yield* get<{ id: string }>('SELECT id FROM jobs WHERE id = ? AND org_id = ?', id, orgRow.guid);
+  if (job === undefined) throw new StoreNotFoundError('job', id);
+  const changed = yield* run(
+    `INSERT INTO job_output (job_id, node_name, stdout, stderr, stdout_truncated, stderr_truncated)
+     VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (job_id, node_name) DO NOTHING`,
+    id,
+    node,
+    output.stdout,
+    output.stderr,
+    output.stdoutTruncated,
+    output.stderrTruncated,
+  );
+  return changed > 0;
+}
+
+/** A node's stored output for a job of this org, or undefined. */
+export function* getJobOutput(org: string, id: string, node: string): Program<JobOutputRecord | undefined> {
+  const row = yield* get<JobOutputRow>(
+    `SELECT jo.stdout, jo.stderr, jo.stdout_truncated, jo.stderr_truncated
+       FROM job_output jo JOIN jobs j ON j.id = jo.job_id JOIN orgs o ON o.guid = j.org_id
+      WHERE o.name = ? AND jo.job_id = ? AND jo.node_name = ?`,
+    org,
+    id,
+    node,
+  );
+  return row && outputFromRow(row);
+}
+
+/** Marks every incomplete job and its unfinished nodes `crashed`; run in one transaction. */
+export function* crashIncompleteJobs(at: Date, by: string): Program<string[]> {
+  const incomplete = (['new', 'voting', 'running'] as const).map(jobStatusId);
+  const unfinished = (['new', 'ready', 'running'] as const).map(nodeStatusId);
+  yield* run(
+    `UPDATE job_nodes SET status = ?, updated_at = ?
+      WHERE status IN (?, ?, ?) AND job_id IN (SELECT id FROM jobs WHERE status IN (?, ?, ?))`,
+    nodeStatusId('crashed'),
+    at,
+    ...unfinished,
+    ...incomplete,
+  );
+  const rows = yield* all<{ id: string }>(
+    'UPDATE jobs SET status = ?, updated_at = ?, last_updated_by = ? WHERE status IN (?, ?, ?) RETURNING id',
+    jobStatusId('crashed'),
+    at,
+    by,
+    ...incomplete,
+  );
+  return sortNames(rows.map((row) => row.id));
+}

@@ -1,0 +1,301 @@
+/**
+ * Versioned schema migrations, as data. Each is applied once, in order, in its own
+ * transaction, and recorded in `schema_migrations(version, name, applied_at)`. Never edit an
+ * applied migration: add a new one.
+ *
+ * Timestamps: SQLite stores INTEGER milliseconds since the epoch (UTC), PostgreSQL
+ * `timestamptz`. Booleans: SQLite INTEGER 0/1, PostgreSQL `boolean`. JSON: `job_options.env`
+ * is JSON text in both (as in the original); `nodes.document` is JSON text in SQLite and
+ * `jsonb` in PostgreSQL. Names in PostgreSQL use the "C" collation so both databases order
+ * them the same way.
+ *
+ * @module
+ */
+
+/** One schema migration, in both dialects. */
+export interface Migration {
+  /** 1, 2, 3, ...: applied in this order. */
+  version: number;
+  name: string;
+  sqlite: string;
+  postgres: string;
+}
+
+const JOB_STATUS_SEED = `INSERT INTO job_status (id, description) VALUES
+  (0, 'voting'), (1, 'running'), (2, 'complete'), (3, 'quorum_failed'),
+  (4, 'aborted'), (5, 'new'), (6, 'timed_out'), (7, 'crashed');`;
+
+const GROUP_MEMBER_CHECK = `CHECK (CASE member_type
+    WHEN 'user' THEN user_id IS NOT NULL AND client_id IS NULL AND member_group_id IS NULL
+    WHEN 'client' THEN client_id IS NOT NULL AND user_id IS NULL AND member_group_id IS NULL
+    WHEN 'group' THEN member_group_id IS NOT NULL AND user_id IS NULL AND client_id IS NULL
+    ELSE FALSE END)`;
+
+const KEY_OWNER_CHECK = `CHECK (CASE principal_type
+    WHEN 'user' THEN user_id IS NOT NULL AND client_id IS NULL AND org_id IS NULL
+    WHEN 'client' THEN client_id IS NOT NULL AND user_id IS NULL AND org_id IS NOT NULL
+    ELSE FALSE END)`;
+
+/** Indexes shared by both dialects (the same syntax works in each). */
+const INDEXES = `
+CREATE INDEX org_members_user ON org_members (user_id);
+CREATE INDEX principal_keys_org ON principal_keys (org_id);
+CREATE INDEX group_members_user ON group_members (user_id);
+CREATE INDEX group_members_client ON group_members (client_id);
+CREATE INDEX group_members_group ON group_members (member_group_id);
+CREATE INDEX jobs_org_created ON jobs (org_id, created_at DESC, id DESC);
+CREATE INDEX jobs_org_status_created ON jobs (org_id, status, created_at DESC, id DESC);
+CREATE INDEX jobs_status ON jobs (status);
+CREATE INDEX job_nodes_org ON job_nodes (org_id);
+`;
+
+const SQLITE_V1 = `
+CREATE TABLE job_status (
+  id INTEGER PRIMARY KEY,
+  description TEXT NOT NULL UNIQUE
+);
+${JOB_STATUS_SEED}
+CREATE TABLE orgs (
+  guid TEXT PRIMARY KEY CHECK (length(guid) = 32),
+  name TEXT NOT NULL UNIQUE,
+  full_name TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+);
+CREATE TABLE users (
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  display_name TEXT NOT NULL,
+  email TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+);
+CREATE TABLE org_members (
+  org_id TEXT NOT NULL REFERENCES orgs (guid) ON DELETE CASCADE,
+  user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (org_id, user_id)
+);
+CREATE TABLE clients (
+  id INTEGER PRIMARY KEY,
+  org_id TEXT NOT NULL REFERENCES orgs (guid) ON DELETE CASCADE,
+  name TEXT NOT NULL,
+  validator INTEGER NOT NULL DEFAULT 0 CHECK (validator IN (0, 1)),
+  created_at INTEGER NOT NULL,
+  UNIQUE (org_id, name)
+);
+CREATE TABLE principal_keys (
+  id INTEGER PRIMARY KEY,
+  principal_type TEXT NOT NULL,
+  org_id TEXT REFERENCES orgs (guid) ON DELETE CASCADE,
+  user_id INTEGER REFERENCES users (id) ON DELETE CASCADE,
+  client_id INTEGER REFERENCES clients (id) ON DELETE CASCADE,
+  key_name TEXT NOT NULL,
+  public_key TEXT NOT NULL,
+  expires_at INTEGER,
+  created_at INTEGER NOT NULL,
+  ${KEY_OWNER_CHECK},
+  UNIQUE (user_id, key_name),
+  UNIQUE (client_id, key_name)
+);
+CREATE TABLE groups (
+  id INTEGER PRIMARY KEY,
+  org_id TEXT NOT NULL REFERENCES orgs (guid) ON DELETE CASCADE,
+  name TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  UNIQUE (org_id, name)
+);
+CREATE TABLE group_members (
+  group_id INTEGER NOT NULL REFERENCES groups (id) ON DELETE CASCADE,
+  member_type TEXT NOT NULL,
+  user_id INTEGER REFERENCES users (id) ON DELETE CASCADE,
+  client_id INTEGER REFERENCES clients (id) ON DELETE CASCADE,
+  member_group_id INTEGER REFERENCES groups (id) ON DELETE CASCADE,
+  ${GROUP_MEMBER_CHECK},
+  UNIQUE (group_id, user_id),
+  UNIQUE (group_id, client_id),
+  UNIQUE (group_id, member_group_id)
+);
+CREATE TABLE nodes (
+  org_id TEXT NOT NULL REFERENCES orgs (guid) ON DELETE CASCADE,
+  name TEXT NOT NULL,
+  document TEXT NOT NULL CHECK (json_valid(document)),
+  updated_at INTEGER NOT NULL,
+  PRIMARY KEY (org_id, name)
+);
+CREATE TABLE jobs (
+  id TEXT PRIMARY KEY CHECK (length(id) = 32),
+  org_id TEXT NOT NULL REFERENCES orgs (guid) ON DELETE CASCADE,
+  command TEXT NOT NULL,
+  status INTEGER NOT NULL REFERENCES job_status (id),
+  run_timeout INTEGER,
+  quorum INTEGER,
+  last_updated_by TEXT NOT NULL,
+  created_by TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+CREATE TABLE job_nodes (
+  job_id TEXT NOT NULL REFERENCES jobs (id) ON UPDATE CASCADE ON DELETE CASCADE,
+  org_id TEXT NOT NULL REFERENCES orgs (guid) ON DELETE CASCADE,
+  node_name TEXT NOT NULL,
+  status INTEGER NOT NULL CHECK (status BETWEEN 0 AND 11),
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  UNIQUE (job_id, node_name)
+);
+CREATE TABLE job_options (
+  job_id TEXT PRIMARY KEY REFERENCES jobs (id) ON UPDATE CASCADE ON DELETE CASCADE,
+  job_user TEXT,
+  dir TEXT,
+  env TEXT CHECK (env IS NULL OR json_valid(env)),
+  capture INTEGER CHECK (capture IN (0, 1)),
+  job_file TEXT
+);
+CREATE TABLE job_output (
+  job_id TEXT NOT NULL REFERENCES jobs (id) ON UPDATE CASCADE ON DELETE CASCADE,
+  node_name TEXT NOT NULL,
+  stdout TEXT NOT NULL,
+  stderr TEXT NOT NULL,
+  stdout_truncated INTEGER NOT NULL DEFAULT 0 CHECK (stdout_truncated IN (0, 1)),
+  stderr_truncated INTEGER NOT NULL DEFAULT 0 CHECK (stderr_truncated IN (0, 1)),
+  UNIQUE (job_id, node_name)
+);
+${INDEXES}`;
+
+const POSTGRES_V1 = `
+CREATE TABLE job_status (
+  id integer PRIMARY KEY,
+  description text NOT NULL UNIQUE
+);
+${JOB_STATUS_SEED}
+CREATE TABLE orgs (
+  guid char(32) PRIMARY KEY,
+  name text COLLATE "C" NOT NULL UNIQUE,
+  full_name text NOT NULL,
+  created_at timestamptz NOT NULL
+);
+CREATE TABLE users (
+  id integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  name text COLLATE "C" NOT NULL UNIQUE,
+  display_name text NOT NULL,
+  email text NOT NULL,
+  created_at timestamptz NOT NULL
+);
+CREATE TABLE org_members (
+  org_id char(32) NOT NULL REFERENCES orgs (guid) ON DELETE CASCADE,
+  user_id integer NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+  created_at timestamptz NOT NULL,
+  PRIMARY KEY (org_id, user_id)
+);
+CREATE TABLE clients (
+  id integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  org_id char(32) NOT NULL REFERENCES orgs (guid) ON DELETE CASCADE,
+  name text COLLATE "C" NOT NULL,
+  validator boolean NOT NULL DEFAULT false,
+  created_at timestamptz NOT NULL,
+  UNIQUE (org_id, name)
+);
+CREATE TABLE principal_keys (
+  id integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  principal_type text NOT NULL,
+  org_id char(32) REFERENCES orgs (guid) ON DELETE CASCADE,
+  user_id integer REFERENCES users (id) ON DELETE CASCADE,
+  client_id integer REFERENCES clients (id) ON DELETE CASCADE,
+  key_name text COLLATE "C" NOT NULL,
+  public_key text NOT NULL,
+  expires_at timestamptz,
+  created_at timestamptz NOT NULL,
+  ${KEY_OWNER_CHECK},
+  UNIQUE (user_id, key_name),
+  UNIQUE (client_id, key_name)
+);
+CREATE TABLE groups (
+  id integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  org_id char(32) NOT NULL REFERENCES orgs (guid) ON DELETE CASCADE,
+  name text COLLATE "C" NOT NULL,
+  created_at timestamptz NOT NULL,
+  UNIQUE (org_id, name)
+);
+CREATE TABLE group_members (
+  group_id integer NOT NULL REFERENCES groups (id) ON DELETE CASCADE,
+  member_type text NOT NULL,
+  user_id integer REFERENCES users (id) ON DELETE CASCADE,
+  client_id integer REFERENCES clients (id) ON DELETE CASCADE,
+  member_group_id integer REFERENCES groups (id) ON DELETE CASCADE,
+  ${GROUP_MEMBER_CHECK},
+  UNIQUE (group_id, user_id),
+  UNIQUE (group_id, client_id),
+  UNIQUE (group_id, member_group_id)
+);
+CREATE TABLE nodes (
+  org_id char(32) NOT NULL REFERENCES orgs (guid) ON DELETE CASCADE,
+  name text COLLATE "C" NOT NULL,
+  document jsonb NOT NULL,
+  updated_at timestamptz NOT NULL,
+  PRIMARY KEY (org_id, name)
+);
+CREATE TABLE jobs (
+  id char(32) PRIMARY KEY,
+  org_id char(32) NOT NULL REFERENCES orgs (guid) ON DELETE CASCADE,
+  command text NOT NULL,
+  status integer NOT NULL REFERENCES job_status (id),
+  run_timeout integer,
+  quorum integer,
+  last_updated_by text NOT NULL,
+  created_by text NOT NULL,
+  created_at timestamptz NOT NULL,
+  updated_at timestamptz NOT NULL
+);
+CREATE TABLE job_nodes (
+  job_id char(32) NOT NULL REFERENCES jobs (id) ON UPDATE CASCADE ON DELETE CASCADE,
+  org_id char(32) NOT NULL REFERENCES orgs (guid) ON DELETE CASCADE,
+  node_name text COLLATE "C" NOT NULL,
+  status integer NOT NULL CHECK (status BETWEEN 0 AND 11),
+  created_at timestamptz NOT NULL,
+  updated_at timestamptz NOT NULL,
+  UNIQUE (job_id, node_name)
+);
+CREATE TABLE job_options (
+  job_id char(32) PRIMARY KEY REFERENCES jobs (id) ON UPDATE CASCADE ON DELETE CASCADE,
+  job_user text,
+  dir text,
+  env text,
+  capture boolean,
+  job_file text
+);
+CREATE TABLE job_output (
+  job_id char(32) NOT NULL REFERENCES jobs (id) ON UPDATE CASCADE ON DELETE CASCADE,
+  node_name text COLLATE "C" NOT NULL,
+  stdout text NOT NULL,
+  stderr text NOT NULL,
+  stdout_truncated boolean NOT NULL DEFAULT false,
+  stderr_truncated boolean NOT NULL DEFAULT false,
+  UNIQUE (job_id, node_name)
+);
+${INDEXES}`;
+
+/** Every migration, in order. */
+export const MIGRATIONS: readonly Migration[] = Object.freeze([
+  { version: 1, name: 'initial schema', sqlite: SQLITE_V1, postgres: POSTGRES_V1 },
+]);
+
+/** The schema version once every migration is applied. */
+export const LATEST_VERSION: number = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);
+
+/** The migrations not yet applied, in order. */
+export function pendingMigrations(applied: Iterable<number>): Migration[] {
+  const done = new Set(applied);
+  return [...MIGRATIONS].sort((a, b) => a.version - b.version).filter((m) => !done.has(m.version));
+}
+
+/** Creates the migration log (the same DDL in both dialects). */
+export const CREATE_MIGRATIONS_TABLE = `CREATE TABLE IF NOT EXISTS schema_migrations (
+  version integer PRIMARY KEY,
+  name text NOT NULL,
+  applied_at text NOT NULL
+)`;
+
+/** Records one applied migration (`?` placeholders: version, name, ISO timestamp). */
+export const RECORD_MIGRATION = 'INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)';
+
+/** The versions already applied. */
+export const SELECT_APPLIED = 'SELECT version FROM schema_migrations ORDER BY version';

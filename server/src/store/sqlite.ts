@@ -1,0 +1,127 @@
+/**
+ * The embedded store: SQLite through better-sqlite3 (WAL, foreign keys on, a busy timeout).
+ * Statements are prepared once and cached by their text; write programs run synchronously
+ * inside `db.transaction()`, so a failure rolls everything back.
+ *
+ * Encoding: timestamps are INTEGER milliseconds since the epoch (UTC), booleans 0/1, JSON as
+ * text.
+ *
+ * @module
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import {
+  CREATE_MIGRATIONS_TABLE,
+  LATEST_VERSION,
+  RECORD_MIGRATION,
+  SELECT_APPLIED,
+  pendingMigrations,
+} from './migrations.js';
+import { driveSync, type Program, type SqlOp, type SqlParam } from './program.js';
+import { SqlStore } from './sql-store.js';
+import type { Store } from './types.js';
+
+/** Options of {@link SqliteStore}. */
+export interface SqliteStoreOptions {
+  /** How long a statement waits for another connection's lock, in ms (default 5000). */
+  busyTimeoutMs?: number;
+}
+
+/** A value as better-sqlite3 binds it. */
+type SqliteValue = string | number | null;
+
+function encode(param: SqlParam): SqliteValue {
+  if (param instanceof Date) return param.getTime();
+  if (typeof param === 'boolean') return param ? 1 : 0;
+  return param;
+}
+
+/** The SQLite {@link Store}. */
+export class SqliteStore extends SqlStore implements Store {
+  /** Always `sqlite`. */
+  readonly kind = 'sqlite' as const;
+  /** The database file (or `:memory:`). */
+  readonly path: string;
+  private readonly db: Database.Database;
+  private readonly statements = new Map<string, Database.Statement<SqliteValue[]>>();
+
+  /**
+   * Opens (creating if needed) the database file and its parent directory. Call
+   * {@link SqliteStore.migrate} before use.
+   */
+  constructor(path: string, options: SqliteStoreOptions = {}) {
+    super();
+    this.path = path;
+    if (path !== ':memory:' && !path.startsWith('file:')) mkdirSync(dirname(path), { recursive: true });
+    this.db = new Database(path);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('foreign_keys = ON');
+    this.db.pragma(`busy_timeout = ${Math.max(0, Math.trunc(options.busyTimeoutMs ?? 5000))}`);
+    this.db.pragma('synchronous = NORMAL');
+  }
+
+  /** The current journal mode (`wal` for a file database). */
+  journalMode(): string {
+    return String(this.db.pragma('journal_mode', { simple: true }));
+  }
+
+  /** Applies pending migrations, each in its own transaction; returns the schema version. */
+  async migrate(): Promise<number> {
+    this.db.exec(CREATE_MIGRATIONS_TABLE);
+    const applied = (this.db.prepare(SELECT_APPLIED).all() as { version: number }[]).map(
+      (row) => row.version,
+    );
+    for (const migration of pendingMigrations(applied)) {
+      this.db
+        .transaction(() => {
+          // Another process may have applied it while this one waited for the write lock.
+          if (this.db.prepare('SELECT 1 FROM schema_migrations WHERE version = ?').get(migration.version))
+            return;
+          this.db.exec(migration.sqlite);
+          this.db.prepare(RECORD_MIGRATION).run(migration.version, migration.name, new Date().toISOString());
+        })
+        .immediate();
+    }
+    const row = this.db.prepare('SELECT max(version) AS version FROM schema_migrations').get() as {
+      version: number | null;
+    };
+    return row.version ?? LATEST_VERSION;
+  }
+
+  /** Closes the database. */
+  async close(): Promise<void> {
+    this.statements.clear();
+    if (this.db.open) this.db.close();
+  }
+
+  protected async read<T>(program: Program<T>): Promise<T> {
+    return driveSync(program, (op) => this.execute(op));
+  }
+
+  protected async write<T>(program: Program<T>): Promise<T> {
+    return this.db.transaction(() => driveSync(program, (op) => this.execute(op))).immediate();
+  }
+
+  private statement(sql: string): Database.Statement<SqliteValue[]> {
+    let statement = this.statements.get(sql);
+    if (statement === undefined) {
+      statement = this.db.prepare<SqliteValue[]>(sql);
+      this.statements.set(sql, statement);
+    }
+    return statement;
+  }
+
+  private execute(op: SqlOp): unknown {
+    const statement = this.statement(op.sql);
+    const params = op.params.map(encode);
+    switch (op.kind) {
+      case 'all':
+        return statement.all(...params);
+      case 'get':
+        return statement.get(...params);
+      case 'run':
+        return statement.run(...params).changes;
+    }
+  }
+}
