@@ -24,4 +24,9 @@ if (files.length === 0) {
   process.exit(1);
 }
 console.log(`total: ${passes} passed, ${failures} failed${pending ? `, ${pending} skipped` : ''}`);
-process.exit(failures > 0 ? 1 : 0);
+// The exit status of the package runs: a package that failed before its tests ran (a type error,
+// a crash) records nothing, so the counts alone cannot tell.
+const statusArg = process.argv.indexOf('--status');
+const status = statusArg >= 0 ? Number(process.argv[statusArg + 1]) : 0;
+if (status !== 0) console.error(`the package test runs failed (exit status ${status}); see above`);
+process.exit(failures > 0 || status !== 0 ? 1 : 0);

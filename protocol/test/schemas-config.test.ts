@@ -48,10 +48,12 @@ describe('config document schema', () => {
       "/push_jobs/heartbeat must have required property 'online_threshold'",
       '/push_jobs/heartbeat/interval must be > 0',
     ]);
+    // Users reading a node's config get no session key: the document is valid without it.
     const { encoded_session_key: _e, ...noKey } = example;
-    expect(validators.configDocument.errors(noKey)).to.deep.equal([
-      "/ must have required property 'encoded_session_key'",
-    ]);
+    expect(validators.configDocument.errors(noKey)).to.deep.equal([]);
+    expect(
+      validators.configDocument.errors({ ...example, encoded_session_key: { method: 'hmac_sha256' } }),
+    ).to.deep.equal(["/encoded_session_key must have required property 'key'"]);
   });
 });
 

@@ -14,7 +14,11 @@ import { isPushJobsError } from '@push-jobs/protocol';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { ServerConfig } from './config/types.js';
 import { IdleEngine, NoNodes } from './engine/idle.js';
+import { FeedHub } from './feeds/feed-hub.js';
+import { registerFeedRoutes } from './feeds/routes.js';
 import type { JobEngine, NodeTracker } from './engine/types.js';
+import type { SessionKeyManager } from './keys/session-keys.js';
+import type { CurveAllowList } from './zmq/types.js';
 import { authenticate, checkSignedHeaders } from './http/authenticate.js';
 import { authorize } from './http/authorize.js';
 import './http/context.js';
@@ -38,6 +42,27 @@ export interface AppOptions {
   tracker?: NodeTracker;
   /** This server process's incarnation. @default a fresh v4 UUID */
   incarnationId?: string;
+  /** Keys and allow-list of the running broker (config endpoint). @default none: 503 */
+  runtime?: PushRuntime;
+  /** Job and org event logs behind the SSE feeds. @default an empty hub */
+  feeds?: FeedHub;
+}
+
+/**
+ * What the config endpoint needs from the running broker: keys and the CURVE allow-list. Absent
+ * when the app runs without ZeroMQ (API-only); the config endpoint then answers 503.
+ */
+export interface PushRuntime {
+  /** The server's RSA public key (PEM, SubjectPublicKeyInfo), which signs heartbeats. */
+  serverPublicKeyPem: string;
+  /** The CURVE public key of the command socket (Z85, 40 characters). */
+  curvePublicKey: string;
+  /** The CURVE client keys admitted by the ZAP handler. */
+  allowList: CurveAllowList;
+  /** Per-node HMAC session keys. */
+  sessionKeys: SessionKeyManager;
+  /** The ports actually bound (they differ from the settings when those are 0). */
+  ports?: { command: number; heartbeat: number };
 }
 
 /** What route modules receive. */
@@ -47,6 +72,7 @@ export interface RouteDeps {
   engine: JobEngine;
   tracker: NodeTracker;
   incarnationId: string;
+  runtime: PushRuntime | undefined;
 }
 
 /** Builds the app (routes, auth, error handling) without listening. */
@@ -65,6 +91,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     engine: opts.engine ?? new IdleEngine(store),
     tracker: opts.tracker ?? new NoNodes(),
     incarnationId: opts.incarnationId ?? randomUUID(),
+    runtime: opts.runtime,
   };
 
   app.decorateRequest('rawBody', undefined);
@@ -135,6 +162,16 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   });
 
   registerPushyRoutes(app, deps);
+  registerFeedRoutes(app, {
+    config,
+    store,
+    feeds:
+      opts.feeds ??
+      new FeedHub({
+        orgFeedExpiration: config.org_feed_expiration,
+        waitCompleteTime: config.wait_complete_time,
+      }),
+  });
   registerIdentityRoutes(app, deps);
   await app.ready();
   return app;

@@ -51,7 +51,11 @@ export const ConfigDocumentSchema = Type.Object({
   public_key: Type.String({ minLength: 1 }),
   /** Server CURVE public key, Z85 (40 characters). Its presence means protocol 2.x with CURVE. */
   curve_public_key: Type.Optional(Type.String({ minLength: 1 })),
-  encoded_session_key: EncodedSessionKeySchema,
+  /**
+   * The node's session key, encrypted to the requesting client's key. Sent only to the node's own
+   * client (a user reading the config gets no key: a deliberate fix of the original).
+   */
+  encoded_session_key: Type.Optional(EncodedSessionKeySchema),
   /** Seconds between forced reconfigures (`config_lifetime`). */
   lifetime: Type.Number({ minimum: 0 }),
   /** Seconds of allowed message timestamp skew (`max_time_skew`). */

@@ -6,7 +6,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
-import { buildApp, type AppOptions } from '../app.js';
+import { startPushServer, type PushServer } from '../push-server.js';
 import { redactDatabaseUrl, resolveDatabaseUrl } from '../config/load.js';
 import type { ServerConfig } from '../config/types.js';
 import {
@@ -76,25 +76,25 @@ export async function runStart(args: readonly string[]): Promise<number> {
   const https = await readTls(config);
   const store = await openConfiguredStore(config, { create: true });
 
-  const appOptions: AppOptions = {
-    config,
-    store,
-    logger: { level: config.log_level },
-    ...(https === undefined ? {} : { https }),
-  };
-  let app: Awaited<ReturnType<typeof buildApp>> | undefined;
+  let server: PushServer | undefined;
   try {
-    app = await buildApp(appOptions);
-    await app.listen({ host: config.api_host, port: config.api_port });
+    server = await startPushServer({
+      config,
+      store,
+      logger: { level: config.log_level },
+      ...(https === undefined ? {} : { https }),
+    });
+    await server.app.listen({ host: config.api_host, port: config.api_port });
   } catch (err) {
-    await app?.close().catch(() => undefined);
+    await server?.close().catch(() => undefined);
     await store.close().catch(() => undefined);
     throw new CommandError(`cannot start: ${errorMessage(err)}`, { cause: err });
   }
-  const running = app;
-  const where = formatAddress(running.server.address(), https === undefined ? 'http' : 'https');
+  const running = server;
+  const where = formatAddress(running.app.server.address(), https === undefined ? 'http' : 'https');
   process.stdout.write(
-    `${PROGRAM} listening on ${where} (database: ${store.kind} ${redactDatabaseUrl(resolveDatabaseUrl(config))})\n`,
+    `${PROGRAM} listening on ${where} (database: ${store.kind} ${redactDatabaseUrl(resolveDatabaseUrl(config))}; ` +
+      `commands on ${running.endpoints.command}, heartbeats on ${running.endpoints.heartbeat})\n`,
   );
 
   return new Promise<number>((resolveExit) => {

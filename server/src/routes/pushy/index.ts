@@ -7,6 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import type { RouteDeps } from '../../app.js';
 import { defineRoute } from '../../http/routes.js';
 import { createJob, validateJobRequest } from '../../jobs/create.js';
+import { registerConfigRoute } from './config.js';
 import { abortJob, getJob, getJobOutput, listJobs } from './jobs.js';
 import { getNodeState, listNodeStates } from './node-states.js';
 
@@ -52,4 +53,5 @@ export function registerPushyRoutes(app: FastifyInstance, deps: RouteDeps): void
   defineRoute(app, `${base}/node_states/:node`, {
     GET: { access: 'read', handler: (req) => getNodeState(deps, req) },
   });
+  registerConfigRoute(app, deps);
 }

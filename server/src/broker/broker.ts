@@ -1,0 +1,134 @@
+/**
+ * The broker between the command socket and the node tracker: verifies every inbound message
+ * (frames, size, JSON, HMAC with the node's session key, timestamp skew both ways, sequence
+ * replay) before anything acts on it, and signs and queues outbound messages. Garbage is
+ * counted and dropped; nothing here throws into the socket loop.
+ *
+ * Replay protection keys sequences by (org, node, connection): a client that reconnects (a new
+ * ROUTER identity) may start its numbering again, as the Ruby client does, while a message
+ * replayed on a connection is refused.
+ *
+ * @module
+ */
+import {
+  checkSkew,
+  decodeMessage,
+  encodeMessage,
+  formatHttpDate,
+  hmacVerify,
+  isWireError,
+  parseBody,
+  SequenceTracker,
+  type MessageBody,
+} from '@push-jobs/protocol';
+import type { SessionKeyManager } from '../keys/session-keys.js';
+import type { LiveNodeTracker, NodeRecord, ServerCommand } from '../nodes/tracker.js';
+import type { CommandTransport, InboundMessage } from '../zmq/types.js';
+
+/** Why inbound messages were dropped, counted. */
+export interface BrokerStats {
+  accepted: number;
+  malformed: number;
+  unknownNode: number;
+  badSignature: number;
+  badTimestamp: number;
+  replayed: number;
+  sent: number;
+  unsendable: number;
+}
+
+/** Settings of the broker. */
+export interface BrokerOptions {
+  transport: CommandTransport;
+  tracker: LiveNodeTracker;
+  sessionKeys: SessionKeyManager;
+  /** Seconds of clock difference accepted, both ways. */
+  maxMessageSkewSeconds: number;
+  /** Largest JSON body, bytes. */
+  maxBodySize: number;
+  /** Called for each dropped message (for debug logs). */
+  onDrop?: (reason: keyof BrokerStats, detail: string) => void;
+  now?: () => number;
+}
+
+/** Verifies inbound and signs outbound command-socket traffic. */
+export class Broker {
+  readonly stats: BrokerStats = {
+    accepted: 0,
+    malformed: 0,
+    unknownNode: 0,
+    badSignature: 0,
+    badTimestamp: 0,
+    replayed: 0,
+    sent: 0,
+    unsendable: 0,
+  };
+  private readonly sequences = new SequenceTracker();
+  private readonly now: () => number;
+
+  constructor(private readonly opts: BrokerOptions) {
+    this.now = opts.now ?? Date.now;
+  }
+
+  /** Starts consuming the transport's messages and makes the tracker send through this broker. */
+  start(): void {
+    this.opts.transport.onMessage((m) => this.receive(m));
+    this.opts.tracker.setSender((record, type, fields) => this.send(record, type, fields));
+  }
+
+  /** Handles one inbound message (public for tests). */
+  receive(message: InboundMessage): void {
+    const decoded = decodeMessage([message.header, message.body], { maxBodySize: this.opts.maxBodySize });
+    if (isWireError(decoded)) return this.drop('malformed', decoded.message);
+    const body = parseBody(decoded.bodyBytes);
+    if (isWireError(body)) return this.drop('malformed', body.message);
+    const { org, node } = body;
+    if (typeof org !== 'string' || typeof node !== 'string') return this.drop('malformed', 'no org or node');
+    if (decoded.header.signingMethod !== 'hmac_sha256') return this.drop('badSignature', 'not hmac_sha256');
+
+    const keys = this.opts.sessionKeys.candidates(org, node);
+    if (keys.length === 0) return this.drop('unknownNode', `${org}/${node}`);
+    const index = keys.findIndex((k) => hmacVerify(decoded.bodyBytes, k, decoded.header.signature));
+    if (index < 0) return this.drop('badSignature', `${org}/${node}`);
+    if (index === 0 && keys.length > 1) this.opts.sessionKeys.confirm(org, node, keys[0]!);
+
+    const skew = checkSkew(body.timestamp, this.now(), this.opts.maxMessageSkewSeconds);
+    if (skew !== 'ok') return this.drop('badTimestamp', `${org}/${node}: ${skew}`);
+
+    const addressKey = message.identity.toString('hex');
+    const incarnation = typeof body.incarnation_id === 'string' ? body.incarnation_id : '';
+    const sequence = typeof body.sequence === 'number' ? body.sequence : Number.NaN;
+    const verdict = this.sequences.check(`${org}/${node}/${addressKey}`, incarnation, sequence);
+    if (verdict !== 'ok') return this.drop('replayed', `${org}/${node}: ${verdict} ${String(body.sequence)}`);
+
+    this.stats.accepted++;
+    this.opts.tracker.handle(org, node, message.identity, addressKey, body as MessageBody);
+  }
+
+  /** Signs a message for a node with its session key and queues it on the socket. */
+  send(record: NodeRecord, type: ServerCommand, fields?: Record<string, unknown>): boolean {
+    const key = this.opts.sessionKeys.candidates(record.org, record.node)[0];
+    if (key === undefined) {
+      this.stats.unsendable++;
+      return false;
+    }
+    record.sendSequence += 1;
+    const body = {
+      sequence: record.sendSequence,
+      timestamp: formatHttpDate(new Date(this.now())),
+      type,
+      ...fields,
+    };
+    const [header, bytes] = encodeMessage(body, { method: 'hmac_sha256', key });
+    this.stats.sent++;
+    void this.opts.transport.send(record.address, header, bytes).then((ok) => {
+      if (!ok) this.stats.unsendable++;
+    });
+    return true;
+  }
+
+  private drop(reason: keyof BrokerStats, detail: string): void {
+    this.stats[reason]++;
+    this.opts.onDrop?.(reason, detail);
+  }
+}

@@ -1,0 +1,351 @@
+/**
+ * One job's state machine (spec 2): voting → running → complete / quorum_failed / timed_out /
+ * aborted, with every node-in-job transition of spec 2.3.
+ *
+ * Beyond the original: the quorum is decided as soon as it is certain (enough acks, or too many
+ * nacks and unavailable nodes to ever reach it). Nodes still voting when the run starts keep
+ * their chance: one that acks later is sent `run` at once; the voting timer still ends those
+ * that never answer. Events are handled one at a time per job, and every transition is
+ * persisted before it is reported (feed events, messages to nodes).
+ *
+ * @module
+ */
+import {
+  isTerminalNodeJobState,
+  type JobFeedEvent,
+  type JobState,
+  type MessageBody,
+  type NodeJobState,
+} from '@push-jobs/protocol';
+import type { JobEventSink } from '../feeds/types.js';
+import type { JobRecord, Store } from '../store/types.js';
+
+/** What a job needs from the rest of the server. */
+export interface JobRunContext {
+  store: Store;
+  events: JobEventSink;
+  /** Sends `commit` or `run` to a connected node; false when the node is not connected. */
+  send(org: string, node: string, type: 'commit' | 'run', fields: Record<string, unknown>): boolean;
+  /** Sends the node to rehab (it gets `abort` until it answers `aborted`). */
+  rehab(org: string, node: string): void;
+  /** Whether the node is connected and idle. */
+  isAvailable(org: string, node: string): boolean;
+  /** The advertised server name (the `server` field of `commit`). */
+  serverName: string;
+  votingTimeoutMs: number;
+  now(): Date;
+}
+
+/** An input to the state machine: a node message, the node going down, or a timer. */
+export type JobInput =
+  | { kind: 'message'; node: string; body: MessageBody }
+  | { kind: 'down'; node: string }
+  | { kind: 'voting_timeout' }
+  | { kind: 'run_timeout' }
+  | { kind: 'abort'; by: string };
+
+type Phase = 'voting' | 'running' | 'done';
+
+/** A running job. */
+export class JobRun {
+  readonly id: string;
+  readonly org: string;
+  readonly nodes = new Map<string, NodeJobState>();
+  phase: Phase = 'voting';
+  status: JobState;
+  private queue: Promise<void> = Promise.resolve();
+  private votingTimer: NodeJS.Timeout | undefined;
+  private runTimer: NodeJS.Timeout | undefined;
+  /** Resolves once the job reached a final state. */
+  readonly done: Promise<JobState>;
+  private resolveDone!: (s: JobState) => void;
+
+  constructor(
+    private readonly job: JobRecord,
+    private readonly ctx: JobRunContext,
+  ) {
+    this.id = job.id;
+    this.org = job.orgName;
+    this.status = job.status;
+    for (const n of job.nodes) this.nodes.set(n.name, n.status);
+    this.done = new Promise((resolve) => (this.resolveDone = resolve));
+  }
+
+  /** Starts voting: the `start` event, status `voting`, `commit` to every available node. */
+  begin(requestor: string): Promise<void> {
+    return this.enqueue(async () => {
+      const { job } = this;
+      const o = job.options;
+      const start: Record<string, unknown> = {
+        command: job.command,
+        run_timeout: job.runTimeout,
+        quorum: job.quorum,
+        node_count: job.nodes.length,
+        user: requestor,
+      };
+      if (o.user !== undefined) start.job_user = o.user;
+      if (o.dir !== undefined) start.dir = o.dir;
+      if (o.env !== undefined) start.env = o.env;
+      if (o.file !== undefined) start.file_specified = true;
+      start.capture = o.capture === true;
+      this.emit('start', start);
+      await this.setStatus('voting');
+      const commit: Record<string, unknown> = {
+        type: 'commit',
+        job_id: job.id,
+        server: this.ctx.serverName,
+        command: job.command,
+      };
+      if (o.user !== undefined) commit.user = o.user;
+      if (o.dir !== undefined) commit.dir = o.dir;
+      if (o.env !== undefined) commit.env = o.env;
+      if (o.file !== undefined) commit.file = o.file;
+      commit.capture = o.capture === true;
+      const down: string[] = [];
+      for (const node of this.nodes.keys()) {
+        if (!this.ctx.isAvailable(this.org, node) || !this.ctx.send(this.org, node, 'commit', commit))
+          down.push(node);
+      }
+      this.votingTimer = setTimeout(
+        () => void this.input({ kind: 'voting_timeout' }),
+        this.ctx.votingTimeoutMs,
+      );
+      this.votingTimer.unref();
+      for (const node of down) await this.handle({ kind: 'down', node });
+      await this.evaluate();
+    });
+  }
+
+  /** Feeds an input to the machine (serialised with every other input of this job). */
+  input(input: JobInput): Promise<void> {
+    return this.enqueue(async () => {
+      if (this.phase === 'done') return;
+      await this.handle(input);
+      // handle() may have finished the job.
+      if ((this.phase as Phase) !== 'done') await this.evaluate();
+    });
+  }
+
+  /** Whether `node` is part of this job. */
+  has(node: string): boolean {
+    return this.nodes.has(node);
+  }
+
+  private enqueue(fn: () => Promise<void>): Promise<void> {
+    const next = this.queue.then(fn);
+    // A failure (e.g. the database went away) must not wedge later inputs.
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  private emit(event: JobFeedEvent, fields: Record<string, unknown>): void {
+    this.ctx.events.emit(this.org, this.id, event, fields);
+  }
+
+  private async setStatus(status: JobState): Promise<void> {
+    await this.ctx.store.updateJobStatus(this.org, this.id, status, this.ctx.now(), this.id);
+    this.status = status;
+  }
+
+  private async setNodes(names: string[], state: NodeJobState): Promise<void> {
+    if (names.length === 0) return;
+    await this.ctx.store.updateJobNodes(this.org, this.id, names, state, this.ctx.now());
+    for (const n of names) this.nodes.set(n, state);
+  }
+
+  private rehab(node: string, withEvent: boolean): void {
+    this.ctx.rehab(this.org, node);
+    if (withEvent) this.emit('rehab', { node });
+  }
+
+  private nodesIn(...states: NodeJobState[]): string[] {
+    const out: string[] = [];
+    for (const [name, s] of this.nodes) if (states.includes(s)) out.push(name);
+    return out;
+  }
+
+  private async captureOutput(node: string, body: MessageBody): Promise<void> {
+    const { stdout, stderr } = body;
+    if (typeof stdout !== 'string' && typeof stderr !== 'string') return;
+    await this.ctx.store.putJobOutput(this.org, this.id, node, {
+      stdout: typeof stdout === 'string' ? stdout : '',
+      stderr: typeof stderr === 'string' ? stderr : '',
+      stdoutTruncated: body.stdout_truncated === true,
+      stderrTruncated: body.stderr_truncated === true,
+    });
+  }
+
+  private async handle(input: JobInput): Promise<void> {
+    switch (input.kind) {
+      case 'voting_timeout':
+        return this.votingTimedOut();
+      case 'run_timeout':
+        return this.runTimedOut();
+      case 'abort':
+        return this.abort();
+      case 'message':
+      case 'down': {
+        const state = this.nodes.get(input.node);
+        if (state === undefined) return; // not a node of this job: ignored (the original crashed)
+        const type = input.kind === 'down' ? 'down' : String(input.body.type);
+        if (input.kind === 'message' && (type === 'succeeded' || type === 'failed')) {
+          await this.captureOutput(input.node, input.body);
+        }
+        return this.nodeEvent(input.node, state, type);
+      }
+    }
+  }
+
+  /** Spec 2.3, both tables, plus `new` nodes while running (our early start). */
+  private async nodeEvent(node: string, state: NodeJobState, type: string): Promise<void> {
+    if (state === 'new') {
+      if (type === 'ack_commit') {
+        await this.setNodes([node], 'ready');
+        this.emit('quorum_vote', { node, status: 'success' });
+        if (this.phase === 'running') this.sendRun([node]);
+      } else if (type === 'nack_commit') {
+        await this.setNodes([node], 'nacked');
+        this.emit('quorum_vote', { node, status: 'failure' });
+      } else if (type === 'down') {
+        await this.setNodes([node], 'unavailable');
+        this.emit('quorum_vote', { node, status: 'down' });
+        this.rehab(node, true);
+      } else {
+        await this.setNodes([node], 'unavailable');
+        this.rehab(node, true);
+      }
+      return;
+    }
+    if (this.phase === 'voting') {
+      if (state === 'ready') {
+        if (type === 'ack_commit') {
+          this.emit('quorum_vote', { node, status: 'unexpected_commit' });
+        } else {
+          await this.setNodes([node], 'unavailable');
+          if (type === 'nack_commit') this.emit('quorum_vote', { node, status: 'lost_availibility' });
+          else if (type === 'down') this.emit('quorum_vote', { node, status: 'down' });
+          this.rehab(node, true);
+        }
+        return;
+      }
+      // Terminal while voting.
+      if (type === 'ack_commit' || type === 'nack_commit') {
+        this.rehab(node, true);
+        this.emit('quorum_vote', { node, status: 'client_died_while_voting' });
+      } else if (type === 'down') {
+        this.emit('quorum_vote', { node, status: 'down' });
+        this.rehab(node, true);
+      } else {
+        this.rehab(node, true);
+      }
+      return;
+    }
+    // Running.
+    if (isTerminalNodeJobState(state)) {
+      this.rehab(node, true);
+      this.emit('run_complete', { node, status: 'client_died_while_running' });
+      return;
+    }
+    if (type === 'ack_run') {
+      if (state === 'ready') {
+        await this.setNodes([node], 'running');
+        this.emit('run_start', { node });
+      }
+      return;
+    }
+    if (type === 'nack_run') {
+      await this.setNodes([node], 'failed');
+      this.rehab(node, true);
+      this.emit('run_complete', {
+        node,
+        status: state === 'ready' ? 'run_nacked' : 'run_nacked_while_running',
+      });
+      return;
+    }
+    if (state === 'running' && (type === 'succeeded' || type === 'failed')) {
+      await this.setNodes([node], type);
+      this.emit('run_complete', { node, status: type === 'succeeded' ? 'success' : 'failure' });
+      return;
+    }
+    // succeeded/failed while only ready, down, aborted, a late commit answer: the node crashed.
+    await this.setNodes([node], 'crashed');
+    this.rehab(node, true);
+    this.emit('run_complete', { node, status: 'crashed' });
+  }
+
+  private sendRun(nodes: string[]): void {
+    for (const node of nodes) this.ctx.send(this.org, node, 'run', { type: 'run', job_id: this.id });
+  }
+
+  /** Decides the quorum as soon as it is certain, and finishes a run with nothing left to do. */
+  private async evaluate(): Promise<void> {
+    if (this.phase === 'voting') {
+      const ready = this.nodesIn('ready').length;
+      const undecided = this.nodesIn('new').length;
+      if (ready >= this.job.quorum) await this.startRunning();
+      else if (ready + undecided < this.job.quorum) return this.quorumFailed();
+      else return;
+    }
+    if (this.phase === 'running' && this.nodesIn('new', 'ready', 'running').length === 0) {
+      await this.finish('complete');
+    }
+  }
+
+  private async startRunning(): Promise<void> {
+    this.emit('quorum_succeeded', {});
+    await this.setStatus('running');
+    this.phase = 'running';
+    this.sendRun(this.nodesIn('ready'));
+    this.runTimer = setTimeout(() => void this.input({ kind: 'run_timeout' }), this.job.runTimeout * 1000);
+    this.runTimer.unref();
+  }
+
+  /**
+   * Nodes that had not voted when the job ended early are `aborted`: they were sent `commit`,
+   * and now get `abort` (rehab).
+   */
+  private async quorumFailed(): Promise<void> {
+    const ready = this.nodesIn('ready');
+    const undecided = this.nodesIn('new');
+    await this.setNodes(ready, 'was_ready');
+    await this.setNodes(undecided, 'aborted');
+    for (const n of [...ready, ...undecided]) this.rehab(n, false);
+    await this.finish('quorum_failed');
+  }
+
+  private async votingTimedOut(): Promise<void> {
+    const undecided = this.nodesIn('new');
+    await this.setNodes(undecided, 'unavailable');
+    for (const node of undecided) {
+      this.emit('quorum_vote', { node, status: 'voting_timeout' });
+      this.rehab(node, false);
+    }
+  }
+
+  private async runTimedOut(): Promise<void> {
+    if (this.phase !== 'running') return;
+    const active = this.nodesIn('ready', 'running');
+    const undecided = this.nodesIn('new');
+    await this.setNodes(active, 'timed_out');
+    await this.setNodes(undecided, 'aborted');
+    for (const n of [...active, ...undecided]) this.rehab(n, false);
+    await this.finish('timed_out');
+  }
+
+  private async abort(): Promise<void> {
+    const open = this.nodesIn('new', 'ready', 'running');
+    await this.setNodes(open, 'aborted');
+    for (const n of open) this.rehab(n, false);
+    await this.finish('aborted');
+  }
+
+  private async finish(status: JobState): Promise<void> {
+    clearTimeout(this.votingTimer);
+    clearTimeout(this.runTimer);
+    await this.setStatus(status);
+    this.phase = 'done';
+    this.emit('job_complete', { status });
+    this.ctx.events.finish(this.org, this.id);
+    this.resolveDone(status);
+  }
+}

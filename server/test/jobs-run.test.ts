@@ -1,0 +1,287 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import { makeJobId, type JobFeedEvent } from '@push-jobs/protocol';
+import { createOrgWithDefaults } from '../src/identity/service.js';
+import { JobRun, type JobRunContext } from '../src/jobs/job-run.js';
+import { openStore } from '../src/store/index.js';
+import type { Store } from '../src/store/types.js';
+
+interface Harness {
+  store: Store;
+  events: string[];
+  sent: string[];
+  rehabs: string[];
+  available: Set<string>;
+  start(
+    nodes: string[],
+    opts?: { quorum?: number; runTimeout?: number; votingTimeoutMs?: number; capture?: boolean },
+  ): Promise<JobRun>;
+}
+
+describe('job state machine (spec 2, with early quorum decisions)', function () {
+  let dir: string;
+  let h: Harness;
+  let guid: string;
+
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'pj-run-'));
+    const store = await openStore(join(dir, 'db.sqlite'));
+    guid = (await createOrgWithDefaults(store, { name: 'acme' })).guid;
+    const events: string[] = [];
+    const sent: string[] = [];
+    const rehabs: string[] = [];
+    const available = new Set<string>();
+    h = {
+      store,
+      events,
+      sent,
+      rehabs,
+      available,
+      async start(nodes, opts = {}) {
+        const ctx: JobRunContext = {
+          store,
+          events: {
+            emit: (_org, _id, event: JobFeedEvent, fields) => {
+              const detail = ['node', 'status']
+                .map((k) => fields[k])
+                .filter((v) => v !== undefined)
+                .join(' ');
+              events.push(detail === '' ? event : `${event}(${detail})`);
+            },
+            finish: () => events.push('<finish>'),
+          },
+          send: (_org, node, type) => {
+            if (!available.has(node)) return false;
+            sent.push(`${type} ${node}`);
+            return true;
+          },
+          rehab: (_org, node) => rehabs.push(node),
+          isAvailable: (_org, node) => available.has(node),
+          serverName: 'push.example.com',
+          votingTimeoutMs: opts.votingTimeoutMs ?? 60_000,
+          now: () => new Date(),
+        };
+        const job = await store.createJob({
+          id: makeJobId(guid),
+          orgName: 'acme',
+          command: 'chef-client',
+          status: 'new',
+          runTimeout: opts.runTimeout ?? 3600,
+          quorum: opts.quorum ?? nodes.length,
+          createdBy: 'alice',
+          createdAt: new Date(),
+          nodes,
+          options: opts.capture ? { capture: true } : {},
+        });
+        const run = new JobRun(job, ctx);
+        await run.begin('alice');
+        return run;
+      },
+    };
+  });
+  afterEach(async () => {
+    await h.store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const msg = (run: JobRun, node: string, type: string, extra: Record<string, unknown> = {}) =>
+    run.input({ kind: 'message', node, body: { type, job_id: run.id, ...extra } });
+  const nodeStates = async (run: JobRun) => {
+    const job = await h.store.getJob('acme', run.id);
+    return Object.fromEntries(job!.nodes.map((n) => [n.name, n.status]));
+  };
+
+  it('runs a job to complete: the feed events of a successful job, persisted states', async () => {
+    h.available.add('web1');
+    const run = await h.start(['web1']);
+    expect(h.sent).to.deep.equal(['commit web1']);
+    expect((await h.store.getJob('acme', run.id))!.status).to.equal('voting');
+    await msg(run, 'web1', 'ack_commit');
+    expect(h.sent).to.deep.equal(['commit web1', 'run web1']);
+    expect((await h.store.getJob('acme', run.id))!.status).to.equal('running');
+    await msg(run, 'web1', 'ack_run');
+    await msg(run, 'web1', 'succeeded');
+    expect(await run.done).to.equal('complete');
+    expect(h.events).to.deep.equal([
+      'start',
+      'quorum_vote(web1 success)',
+      'quorum_succeeded',
+      'run_start(web1)',
+      'run_complete(web1 success)',
+      'job_complete(complete)',
+      '<finish>',
+    ]);
+    expect(await nodeStates(run)).to.deep.equal({ web1: 'succeeded' });
+    expect((await h.store.getJob('acme', run.id))!.status).to.equal('complete');
+  });
+
+  it('an offline node: quorum_vote(down), rehab, quorum_failed', async () => {
+    const run = await h.start(['ghost']);
+    expect(await run.done).to.equal('quorum_failed');
+    expect(h.events).to.deep.equal([
+      'start',
+      'quorum_vote(ghost down)',
+      'rehab(ghost)',
+      'job_complete(quorum_failed)',
+      '<finish>',
+    ]);
+    expect(await nodeStates(run)).to.deep.equal({ ghost: 'unavailable' });
+  });
+
+  it('a nacked commit fails the quorum at once, without rehab', async () => {
+    h.available.add('web1');
+    const run = await h.start(['web1']);
+    await msg(run, 'web1', 'nack_commit');
+    expect(await run.done).to.equal('quorum_failed');
+    expect(h.events).to.deep.equal([
+      'start',
+      'quorum_vote(web1 failure)',
+      'job_complete(quorum_failed)',
+      '<finish>',
+    ]);
+    expect(h.rehabs).to.deep.equal([]);
+    expect(await nodeStates(run)).to.deep.equal({ web1: 'nacked' });
+  });
+
+  it('decides early: quorum 1 of 3 starts running on the first ack; a late ack still runs', async () => {
+    ['a', 'b', 'c'].forEach((n) => h.available.add(n));
+    const run = await h.start(['a', 'b', 'c'], { quorum: 1 });
+    await msg(run, 'a', 'ack_commit');
+    expect(run.phase).to.equal('running');
+    expect(h.sent.filter((s) => s.startsWith('run'))).to.deep.equal(['run a']);
+    await msg(run, 'b', 'ack_commit');
+    expect(h.sent.filter((s) => s.startsWith('run'))).to.deep.equal(['run a', 'run b']);
+    await msg(run, 'c', 'nack_commit');
+    for (const n of ['a', 'b']) {
+      await msg(run, n, 'ack_run');
+      await msg(run, n, n === 'a' ? 'succeeded' : 'failed');
+    }
+    expect(await run.done).to.equal('complete');
+    expect(await nodeStates(run)).to.deep.equal({ a: 'succeeded', b: 'failed', c: 'nacked' });
+  });
+
+  it('fails early: once too many nodes are out, the quorum can never be met', async () => {
+    ['a', 'b', 'c'].forEach((n) => h.available.add(n));
+    const run = await h.start(['a', 'b', 'c'], { quorum: 3 });
+    await msg(run, 'a', 'ack_commit');
+    await msg(run, 'b', 'nack_commit');
+    expect(await run.done).to.equal('quorum_failed');
+    expect(await nodeStates(run)).to.deep.equal({ a: 'was_ready', b: 'nacked', c: 'aborted' });
+    expect(h.rehabs.sort()).to.deep.equal(['a', 'c']);
+  });
+
+  it('exact quorum: 2 of 3 with one nack runs the two', async () => {
+    ['a', 'b', 'c'].forEach((n) => h.available.add(n));
+    const run = await h.start(['a', 'b', 'c'], { quorum: 2 });
+    await msg(run, 'c', 'nack_commit');
+    expect(run.phase).to.equal('voting');
+    await msg(run, 'a', 'ack_commit');
+    expect(run.phase).to.equal('voting');
+    await msg(run, 'b', 'ack_commit');
+    expect(run.phase).to.equal('running');
+  });
+
+  it('quorum 0 completes at once with nothing to run', async () => {
+    const run = await h.start(['ghost'], { quorum: 0 });
+    // The offline node is unavailable; nothing is left to run.
+    expect(await run.done).to.equal('complete');
+  });
+
+  it('voting timeout: silent nodes become unavailable with quorum_vote(voting_timeout)', async () => {
+    h.available.add('web1');
+    const run = await h.start(['web1'], { votingTimeoutMs: 50 });
+    expect(await run.done).to.equal('quorum_failed');
+    expect(h.events).to.include('quorum_vote(web1 voting_timeout)');
+    expect(await nodeStates(run)).to.deep.equal({ web1: 'unavailable' });
+    expect(h.rehabs).to.deep.equal(['web1']);
+  });
+
+  it('run timeout: a node that never acks the run times out the job', async () => {
+    h.available.add('web1');
+    const run = await h.start(['web1'], { runTimeout: 0 });
+    await msg(run, 'web1', 'ack_commit');
+    expect(await run.done).to.equal('timed_out');
+    expect(h.events).to.deep.equal([
+      'start',
+      'quorum_vote(web1 success)',
+      'quorum_succeeded',
+      'job_complete(timed_out)',
+      '<finish>',
+    ]);
+    expect(await nodeStates(run)).to.deep.equal({ web1: 'timed_out' });
+  });
+
+  it('nack_run: rehab then run_complete(run_nacked), job complete', async () => {
+    h.available.add('web1');
+    const run = await h.start(['web1']);
+    await msg(run, 'web1', 'ack_commit');
+    await msg(run, 'web1', 'nack_run');
+    expect(await run.done).to.equal('complete');
+    expect(h.events.slice(3, 5)).to.deep.equal(['rehab(web1)', 'run_complete(web1 run_nacked)']);
+    expect(await nodeStates(run)).to.deep.equal({ web1: 'failed' });
+  });
+
+  it('a node that goes down while running is crashed; the job still completes', async () => {
+    ['a', 'b'].forEach((n) => h.available.add(n));
+    const run = await h.start(['a', 'b']);
+    await msg(run, 'a', 'ack_commit');
+    await msg(run, 'b', 'ack_commit');
+    await msg(run, 'a', 'ack_run');
+    await msg(run, 'b', 'ack_run');
+    await run.input({ kind: 'down', node: 'b' });
+    await msg(run, 'a', 'succeeded');
+    expect(await run.done).to.equal('complete');
+    expect(await nodeStates(run)).to.deep.equal({ a: 'succeeded', b: 'crashed' });
+    expect(h.events).to.include('run_complete(b crashed)');
+  });
+
+  it('abort ends the job aborted and rehabs every unfinished node', async () => {
+    ['a', 'b'].forEach((n) => h.available.add(n));
+    const run = await h.start(['a', 'b'], { quorum: 1 });
+    await msg(run, 'a', 'ack_commit');
+    await msg(run, 'a', 'ack_run');
+    await run.input({ kind: 'abort', by: 'alice' });
+    expect(await run.done).to.equal('aborted');
+    expect(await nodeStates(run)).to.deep.equal({ a: 'aborted', b: 'aborted' });
+    expect(h.rehabs.sort()).to.deep.equal(['a', 'b']);
+    expect(h.events.at(-2)).to.equal('job_complete(aborted)');
+  });
+
+  it('stores captured output, truncation flags included', async () => {
+    h.available.add('web1');
+    const run = await h.start(['web1'], { capture: true });
+    await msg(run, 'web1', 'ack_commit');
+    await msg(run, 'web1', 'ack_run');
+    await msg(run, 'web1', 'failed', { stdout: 'out', stderr: 'err', stderr_truncated: true });
+    expect(await run.done).to.equal('complete');
+    expect(await h.store.getJobOutput('acme', run.id, 'web1')).to.deep.equal({
+      stdout: 'out',
+      stderr: 'err',
+      stdoutTruncated: false,
+      stderrTruncated: true,
+    });
+  });
+
+  it('ignores messages about nodes that are not in the job, and anything after the end', async () => {
+    h.available.add('web1');
+    const run = await h.start(['web1']);
+    await msg(run, 'intruder', 'ack_commit');
+    expect(h.events).to.deep.equal(['start']);
+    await msg(run, 'web1', 'nack_commit');
+    await run.done;
+    const before = h.events.length;
+    await msg(run, 'web1', 'ack_commit');
+    expect(h.events.length).to.equal(before);
+  });
+
+  it('a ready node that nacks while voting lost availability', async () => {
+    ['a', 'b'].forEach((n) => h.available.add(n));
+    const run = await h.start(['a', 'b']);
+    await msg(run, 'a', 'ack_commit');
+    await msg(run, 'a', 'nack_commit');
+    expect(h.events).to.include('quorum_vote(a lost_availibility)');
+    expect(await run.done).to.equal('quorum_failed');
+  });
+});
