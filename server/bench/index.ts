@@ -12,6 +12,7 @@ import { Worker } from 'node:worker_threads';
 import { signRequest } from '@push-jobs/protocol';
 import pg from 'pg';
 import { buildApp } from '../src/app.js';
+import { benchHeartbeats, benchJobFanOut } from './engine.js';
 import { DEFAULT_SERVER_CONFIG } from '../src/config/defaults.js';
 import type { NodeStateEntry, NodeTracker } from '../src/engine/types.js';
 import { associateUser, createOrgWithDefaults, createUserWithKey } from '../src/identity/service.js';
@@ -157,4 +158,11 @@ for (const r of rows) {
   console.log(
     `${r.store.padEnd(9)} ${r.test.padEnd(40)} ${r.rps.toFixed(0).padStart(7)}  ${r.p50.toFixed(1).padStart(8)} ${r.p99.toFixed(1).padStart(8)}  ${String(r.errors).padStart(6)}`,
   );
+}
+
+const engineRows = [benchHeartbeats(), ...(await benchJobFanOut(Number(process.env.BENCH_NODES ?? 1000), 5))];
+console.log('\nengine benchmarks');
+for (const r of engineRows) {
+  const value = r.unit === 's' ? r.value.toFixed(2) : Math.round(r.value).toLocaleString('en-US');
+  console.log(`${r.name.padEnd(60)} ${value.padStart(10)} ${r.unit}`);
 }

@@ -186,7 +186,7 @@ describe('zmq: command socket (ROUTER)', function () {
 
     it('fails sends to a peer that stops reading (EAGAIN) without holding up others', async function () {
       this.timeout(60_000);
-      const sendTimeoutMs = 1500;
+      const sendTimeoutMs = 3000;
       const transport = await bind({ sendTimeoutMs, sendHighWaterMark: 1 });
       const inbox: InboundMessage[] = [];
       transport.onMessage((message) => inbox.push(message));
@@ -220,7 +220,7 @@ describe('zmq: command socket (ROUTER)', function () {
 
     it('waits up to sendTimeout when no peer is writable, then fails and stalls that peer', async function () {
       this.timeout(60_000);
-      const sendTimeoutMs = 300;
+      const sendTimeoutMs = 1000;
       const transport = await bind({ sendTimeoutMs, sendHighWaterMark: 1 });
       const inbox: InboundMessage[] = [];
       transport.onMessage((message) => inbox.push(message));
