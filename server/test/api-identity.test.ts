@@ -238,6 +238,19 @@ describe('identity API: clients, keys, nodes, groups, search, users', function (
       expect(all.start).to.equal(0);
     });
 
+    it('sees node updates and deletions made after an earlier search', async () => {
+      const q = async (query: string) =>
+        names((await api.send('GET', `${ORG}/search/node?q=${encodeURIComponent(query)}`)).json());
+      expect(await q('tags:green')).to.deep.equal([]);
+      const node = (await api.send('GET', `${ORG}/nodes/web2`)).json();
+      await api.send('PUT', `${ORG}/nodes/web2`, { body: { ...node, normal: { tags: ['green'] } } });
+      expect(await q('tags:green')).to.deep.equal(['web2']);
+      await api.send('DELETE', `${ORG}/nodes/web2`);
+      expect(await q('tags:green')).to.deep.equal([]);
+      expect(await q('name:web*')).to.deep.equal(['web1']);
+      await api.send('POST', `${ORG}/nodes`, { body: node });
+    });
+
     it('pages with start and rows', async () => {
       const res = (await api.send('GET', `${ORG}/search/node?q=*:*&start=1&rows=2`)).json();
       expect(res.total).to.equal(4);

@@ -157,6 +157,15 @@ describe('job engine end to end (real sockets, fake agents)', function () {
     await h.waitForJob(id);
   });
 
+  it('runs unencrypted when disable_curve_encryption is set (for old clients)', async () => {
+    await h.close();
+    h = await startPush({ disable_curve_encryption: true });
+    const a = await agent('web1');
+    expect(a.config).to.not.have.property('curve_public_key');
+    const id = await h.startJob({ command: 'chef-client', nodes: ['web1'] });
+    expect((await h.waitForJob(id)).status).to.equal('complete');
+  });
+
   it('quorum_failed: an offline node, and a node that nacks', async () => {
     await agent('web1', { onCommit: 'nack' });
     const id = await h.startJob({ command: 'chef-client', nodes: ['web1', 'ghost'], quorum: 1 });

@@ -65,6 +65,11 @@ export class NodeSearchIndex {
   }
 
   /** Forget every node. */
+  /** The names of the indexed nodes. */
+  names(): string[] {
+    return [...this.entries.keys()];
+  }
+
   clear(): void {
     this.entries.clear();
     this.sorted = null;
