@@ -1,0 +1,276 @@
+/**
+ * The agent's effective options: defaults, then the config file, then explicit command-line
+ * flags (client spec A.2), with every default filled in (A.3, A.4) and the result validated
+ * against the protocol's `AgentConfigSchema`.
+ *
+ * @module
+ */
+import { hostname as osHostname } from 'node:os';
+import {
+  type AgentConfig,
+  AgentConfigSchema,
+  DEFAULT_AGENT_CONFIG_PATHS,
+  DEFAULT_AGENT_FILE_DIR,
+  DEFAULT_AGENT_MAX_BODY_SIZE_BYTES,
+  DEFAULT_WHITELIST,
+  InvalidArgumentError,
+  type LogLevel,
+  orgNameFromChefServerUrl,
+  validators,
+  type Whitelist,
+} from '@push-jobs/protocol';
+import { type ConfigEnv, parseConfigText } from './ruby-config.js';
+
+/**
+ * What the command line or a config file provides; every key optional. `max_body_size` may
+ * be a string (it arrives as one from `-M`).
+ */
+export type AgentOptions = Omit<Partial<AgentConfig>, 'max_body_size'> & {
+  /** The config file named with `-c`/`--config`. */
+  config_file?: string;
+  /** Largest message, in bytes; a decimal string is accepted. */
+  max_body_size?: number | string;
+};
+
+/** The agent's options with every default filled in. */
+export type CompiledAgentOptions = AgentConfig & {
+  node_name: string;
+  client_name: string;
+  client_key: string;
+  whitelist: Whitelist;
+  file_dir: string;
+  allow_unencrypted: boolean;
+  max_body_size: number;
+  log_level: LogLevel;
+  log_location: string;
+  include_timestamp: boolean;
+  /** The org name from `chef_server_url`. */
+  org_name: string;
+  /** The config file read, if any. */
+  config_file: string | undefined;
+  /** The host's short name (the `client` field of outgoing messages, A.4). */
+  hostname: string;
+  /** Config file lines and keys that were ignored. */
+  warnings: string[];
+};
+
+/** The host names the node name defaults to (ohai's `fqdn`, then `hostname`). */
+export interface HostNames {
+  /** Fully qualified name, when known. */
+  fqdn?: string;
+  /** Short host name. */
+  hostname: string;
+}
+
+/** A config file for {@link compileAgentOptions}: its text (parsed here) or parsed values. */
+export type AgentConfigFileInput =
+  { path: string; text: string } | { path: string; values: Record<string, unknown>; warnings?: string[] };
+
+/** Input of {@link compileAgentOptions}. */
+export interface CompileAgentOptionsInput {
+  /** Explicit command-line flags (they override the config file). */
+  flags: AgentOptions;
+  /** The config file, when one was found or named. */
+  file?: AgentConfigFileInput;
+  /** The process environment (for `ENV[...]` reads in the config file). */
+  env: ConfigEnv;
+  /** Host names; default {@link detectHostNames}. */
+  host?: HostNames;
+}
+
+/** Thrown when the effective options are invalid; `errors` names each key and its source. */
+export class AgentConfigError extends InvalidArgumentError {
+  /** One message per problem, each naming the key and where it came from. */
+  readonly errors: readonly string[];
+  constructor(message: string, errors: readonly string[] = [message]) {
+    super(message);
+    this.errors = errors;
+  }
+}
+
+/** The original's message for a `chef_server_url` without `/organizations/ORG`. */
+export const CHEF_SERVER_URL_ERROR = 'chef_server must end in /organizations/ORG_NAME';
+
+/** Chef's default `client_key` (`/etc/chef/client.pem`). */
+export const DEFAULT_AGENT_CLIENT_KEY = '/etc/chef/client.pem';
+
+/** Default `log_location`. */
+export const DEFAULT_AGENT_LOG_LOCATION = 'STDOUT';
+
+/** Default `log_level` (Chef's `:auto` with `force_logger`, A.2). */
+export const DEFAULT_AGENT_LOG_LEVEL: LogLevel = 'info';
+
+/**
+ * Chef client settings a shared `client.rb` commonly holds that the agent does not use; they
+ * are ignored with a warning instead of failing validation.
+ */
+export const IGNORED_CHEF_CONFIG_KEYS: readonly string[] = Object.freeze([
+  'validation_client_name',
+  'validation_key',
+  'validator_key',
+  'cache_path',
+  'file_backup_path',
+  'pid_file',
+  'json_attribs',
+  'chef_license',
+  'ssl_ca_file',
+  'ssl_ca_path',
+  'ssl_client_cert',
+  'ssl_client_key',
+  'interval',
+  'splay',
+  'policy_name',
+  'policy_group',
+  'use_policyfile',
+  'chef_zero',
+  'local_mode',
+  'enable_reporting',
+  'enable_reporting_url_fatals',
+  'rubygems_url',
+  'automatic_attribute_whitelist',
+  'default_attribute_whitelist',
+  'normal_attribute_whitelist',
+  'override_attribute_whitelist',
+  'data_collector',
+  'exception_handlers',
+  'report_handlers',
+  'start_handlers',
+  'diff_disabled',
+  'umask',
+  'user',
+  'group',
+  'daemonize',
+  'fips',
+  'rest_timeout',
+  'http_retry_count',
+  'http_retry_delay',
+]);
+
+const KNOWN_KEYS = new Set(Object.keys(AgentConfigSchema.properties));
+
+/**
+ * The host's names from the OS: `fqdn` when `os.hostname()` is dotted, and the short name
+ * (its first label).
+ */
+export function detectHostNames(): HostNames {
+  const full = osHostname();
+  const short = full.split('.')[0] ?? full;
+  return full.includes('.') ? { fqdn: full, hostname: short } : { hostname: short };
+}
+
+/**
+ * The first of `DEFAULT_AGENT_CONFIG_PATHS` for which `exists` is true, or `undefined`.
+ */
+export function findDefaultConfigFile(exists: (path: string) => boolean): string | undefined {
+  return DEFAULT_AGENT_CONFIG_PATHS.find((path) => exists(path));
+}
+
+function parseMaxBodySize(value: unknown, source: string): unknown {
+  if (typeof value !== 'string') return value;
+  if (!/^\s*[0-9]+\s*$/u.test(value)) {
+    throw new AgentConfigError(`max_body_size (from ${source}) must be a positive integer, got '${value}'`);
+  }
+  return Number(value.trim());
+}
+
+/**
+ * Merges defaults < config file < explicit flags, fills every default, parses the org name
+ * and validates the result with `validators.agentConfig`.
+ *
+ * @throws ConfigFileError when the config file cannot be parsed.
+ * @throws AgentConfigError naming each bad key and its source (a flag, the file, a default);
+ *   a `chef_server_url` without `/organizations/ORG` fails with
+ *   {@link CHEF_SERVER_URL_ERROR}.
+ */
+export function compileAgentOptions(input: CompileAgentOptionsInput): CompiledAgentOptions {
+  const { flags, file, env } = input;
+  const host = input.host ?? detectHostNames();
+  const warnings: string[] = [];
+  const merged: Record<string, unknown> = {};
+  const origin: Record<string, string> = {};
+  const filePath = file?.path ?? flags.config_file;
+
+  if (file !== undefined) {
+    const parsed =
+      'text' in file
+        ? parseConfigText(file.text, { file: file.path, env })
+        : { values: file.values, warnings: file.warnings ?? [] };
+    warnings.push(...parsed.warnings);
+    const unknown: string[] = [];
+    for (const [key, value] of Object.entries(parsed.values)) {
+      if (key === 'environment' && typeof value === 'string') {
+        warnings.push(`${file.path}: ignored Chef environment name '${value}'`);
+      } else if (IGNORED_CHEF_CONFIG_KEYS.includes(key)) {
+        warnings.push(`${file.path}: ignored Chef setting '${key}' (not used by the push jobs client)`);
+      } else if (!KNOWN_KEYS.has(key)) {
+        unknown.push(`unknown configuration key '${key}' in ${file.path}`);
+      } else {
+        merged[key] = value;
+        origin[key] = file.path;
+      }
+    }
+    if (unknown.length > 0) throw new AgentConfigError(unknown.join('; '), unknown);
+  }
+
+  for (const [key, value] of Object.entries(flags)) {
+    if (key === 'config_file' || value === undefined) continue;
+    merged[key] = value;
+    origin[key] = 'the command line';
+  }
+
+  if ('max_body_size' in merged) {
+    merged.max_body_size = parseMaxBodySize(merged.max_body_size, origin.max_body_size ?? 'defaults');
+  }
+
+  const defaults: Record<string, unknown> = {
+    node_name: host.fqdn ?? host.hostname,
+    client_key: DEFAULT_AGENT_CLIENT_KEY,
+    whitelist: { ...DEFAULT_WHITELIST },
+    file_dir: DEFAULT_AGENT_FILE_DIR,
+    allow_unencrypted: false,
+    max_body_size: DEFAULT_AGENT_MAX_BODY_SIZE_BYTES,
+    log_level: DEFAULT_AGENT_LOG_LEVEL,
+    log_location: DEFAULT_AGENT_LOG_LOCATION,
+    include_timestamp: false,
+  };
+  for (const [key, value] of Object.entries(defaults)) {
+    if (!(key in merged)) {
+      merged[key] = value;
+      origin[key] = key === 'node_name' ? 'the host name' : 'defaults';
+    }
+  }
+  if (!('client_name' in merged)) {
+    merged.client_name = merged.node_name;
+    origin.client_name = origin.node_name ?? 'defaults';
+  }
+
+  const url = merged.chef_server_url;
+  if (url === undefined) {
+    throw new AgentConfigError(
+      `chef_server_url is not set (use -S/--server or set it in ${filePath ?? 'a config file'})`,
+    );
+  }
+  if (typeof url !== 'string' || orgNameFromChefServerUrl(url) === undefined) {
+    throw new AgentConfigError(
+      `${CHEF_SERVER_URL_ERROR} (chef_server_url from ${origin.chef_server_url ?? '?'})`,
+    );
+  }
+
+  const problems = validators.agentConfig.errors(merged).map((error) => {
+    const match = /^\/([^/ ]+)(\S*) (.*)$/su.exec(error);
+    if (match === null) return error;
+    const key = match[1] ?? '';
+    return `${key}${match[2] ?? ''} (from ${origin[key] ?? 'defaults'}) ${match[3] ?? ''}`;
+  });
+  if (problems.length > 0) {
+    throw new AgentConfigError(`invalid agent configuration: ${problems.join('; ')}`, problems);
+  }
+  const config = merged as CompiledAgentOptions;
+  return {
+    ...config,
+    org_name: orgNameFromChefServerUrl(config.chef_server_url) ?? '',
+    config_file: filePath,
+    hostname: host.hostname,
+    warnings,
+  };
+}

@@ -1,0 +1,212 @@
+import { expect } from 'chai';
+import { DEFAULT_AGENT_CONFIG_PATHS } from '@push-jobs/protocol';
+import {
+  AgentConfigError,
+  CHEF_SERVER_URL_ERROR,
+  compileAgentOptions,
+  ConfigFileError,
+  detectHostNames,
+  findDefaultConfigFile,
+} from '../src/config/index.js';
+
+const URL = 'https://chef.example.com/organizations/acme';
+const HOST = { fqdn: 'node1.example.com', hostname: 'node1' };
+
+function configError(fn: () => unknown): AgentConfigError {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).to.be.instanceOf(AgentConfigError);
+    return err as AgentConfigError;
+  }
+  throw new Error('expected an AgentConfigError');
+}
+
+describe('config: compileAgentOptions', function () {
+  it('fills every default', function () {
+    const options = compileAgentOptions({ flags: { chef_server_url: URL }, env: {}, host: HOST });
+    expect(options).to.deep.equal({
+      chef_server_url: URL,
+      node_name: 'node1.example.com',
+      client_name: 'node1.example.com',
+      client_key: '/etc/chef/client.pem',
+      whitelist: { 'chef-client': 'chef-client' },
+      file_dir: '/tmp/chef-push',
+      allow_unencrypted: false,
+      max_body_size: 63000,
+      log_level: 'info',
+      log_location: 'STDOUT',
+      include_timestamp: false,
+      org_name: 'acme',
+      config_file: undefined,
+      hostname: 'node1',
+      warnings: [],
+    });
+  });
+
+  it('defaults node_name to the FQDN, then the host name; client_name follows node_name', function () {
+    expect(
+      compileAgentOptions({ flags: { chef_server_url: URL }, env: {}, host: { hostname: 'h1' } }).node_name,
+    ).to.equal('h1');
+    const named = compileAgentOptions({
+      flags: { chef_server_url: URL, node_name: 'n2' },
+      env: {},
+      host: HOST,
+    });
+    expect([named.node_name, named.client_name]).to.deep.equal(['n2', 'n2']);
+    const detected = detectHostNames();
+    expect(detected.hostname).to.be.a('string').and.not.include('.');
+    const auto = compileAgentOptions({ flags: { chef_server_url: URL }, env: {} });
+    expect(auto.node_name).to.equal(detected.fqdn ?? detected.hostname);
+  });
+
+  it('applies defaults < config file < explicit flags', function () {
+    const file = {
+      path: '/etc/chef/push-jobs-client.rb',
+      text: [
+        `chef_server_url '${URL}'`,
+        "node_name 'from-file'",
+        "file_dir '/var/file-dir'",
+        'max_body_size 1000',
+        'log_level :debug',
+        "whitelist({'x' => 'y'})",
+        "client_key ENV['KEY_PATH']",
+      ].join('\n'),
+    };
+    const options = compileAgentOptions({
+      flags: { node_name: 'from-flag', max_body_size: '2000', config_file: file.path },
+      file,
+      env: { KEY_PATH: '/k.pem' },
+      host: HOST,
+    });
+    expect(options.node_name).to.equal('from-flag');
+    expect(options.client_name).to.equal('from-flag');
+    expect(options.max_body_size).to.equal(2000);
+    expect(options.file_dir).to.equal('/var/file-dir');
+    expect(options.log_level).to.equal('debug');
+    expect(options.whitelist).to.deep.equal({ x: 'y' });
+    expect(options.client_key).to.equal('/k.pem');
+    expect(options.allow_unencrypted).to.equal(false);
+    expect(options.config_file).to.equal(file.path);
+  });
+
+  it('accepts parsed values and a JSON file', function () {
+    const fromValues = compileAgentOptions({
+      flags: {},
+      file: { path: 'x.rb', values: { chef_server_url: URL, allow_unencrypted: true }, warnings: ['w'] },
+      env: {},
+      host: HOST,
+    });
+    expect([fromValues.allow_unencrypted, fromValues.warnings]).to.deep.equal([true, ['w']]);
+    const fromJson = compileAgentOptions({
+      flags: {},
+      file: { path: 'c.json', text: JSON.stringify({ chef_server_url: URL, client_name: 'other' }) },
+      env: {},
+      host: HOST,
+    });
+    expect([fromJson.client_name, fromJson.node_name]).to.deep.equal(['other', 'node1.example.com']);
+  });
+
+  it('reads the cookbook environment lines into environment', function () {
+    const options = compileAgentOptions({
+      flags: {},
+      file: { path: 'c.rb', text: `LC_ALL='en_US.UTF-8'\nchef_server_url '${URL}'` },
+      env: {},
+      host: HOST,
+    });
+    expect(options.environment).to.deep.equal({ LC_ALL: 'en_US.UTF-8' });
+  });
+
+  it('parses max_body_size from a string flag, and rejects a bad one', function () {
+    expect(
+      compileAgentOptions({ flags: { chef_server_url: URL, max_body_size: ' 500 ' }, env: {}, host: HOST })
+        .max_body_size,
+    ).to.equal(500);
+    const err = configError(() =>
+      compileAgentOptions({ flags: { chef_server_url: URL, max_body_size: '12k' }, env: {}, host: HOST }),
+    );
+    expect(err.message).to.equal(
+      "max_body_size (from the command line) must be a positive integer, got '12k'",
+    );
+    const zero = configError(() =>
+      compileAgentOptions({ flags: { chef_server_url: URL, max_body_size: '0' }, env: {}, host: HOST }),
+    );
+    expect(zero.errors[0]).to.match(/^max_body_size \(from the command line\) must be >= 1/);
+  });
+
+  it("fails with the original's message when chef_server_url has no org", function () {
+    const err = configError(() =>
+      compileAgentOptions({ flags: { chef_server_url: 'https://chef.example.com/' }, env: {}, host: HOST }),
+    );
+    expect(err.message).to.contain(CHEF_SERVER_URL_ERROR);
+    expect(CHEF_SERVER_URL_ERROR).to.equal('chef_server must end in /organizations/ORG_NAME');
+    const missing = configError(() => compileAgentOptions({ flags: {}, env: {}, host: HOST }));
+    expect(missing.message).to.match(/chef_server_url is not set/);
+  });
+
+  it('names the key and the file in validation errors', function () {
+    const file = {
+      path: '/etc/chef/client.rb',
+      text: `chef_server_url '${URL}'\nallow_unencrypted 'yes'\nlog_level :loud`,
+    };
+    const err = configError(() => compileAgentOptions({ flags: {}, file, env: {}, host: HOST }));
+    expect(err.errors).to.have.length(2);
+    expect(err.errors[0]).to.equal('allow_unencrypted (from /etc/chef/client.rb) must be boolean');
+    expect(err.errors[1]).to.match(
+      /^log_level \(from \/etc\/chef\/client\.rb\) must be equal to one of the allowed values/,
+    );
+    expect(err.message).to.match(/^invalid agent configuration: /);
+    const badWhitelist = configError(() =>
+      compileAgentOptions({
+        flags: {},
+        file: { path: 'w.rb', text: `chef_server_url '${URL}'\nwhitelist({'x' => 1})` },
+        env: {},
+        host: HOST,
+      }),
+    );
+    expect(badWhitelist.errors[0]).to.match(/^whitelist\/x \(from w\.rb\)/);
+  });
+
+  it('rejects unknown keys and ignores known Chef client settings with warnings', function () {
+    const err = configError(() =>
+      compileAgentOptions({
+        flags: {},
+        file: { path: 'c.rb', text: `chef_server_url '${URL}'\nwhitelsit({})` },
+        env: {},
+        host: HOST,
+      }),
+    );
+    expect(err.message).to.equal("unknown configuration key 'whitelsit' in c.rb");
+    const ok = compileAgentOptions({
+      flags: {},
+      file: {
+        path: 'c.rb',
+        text: `chef_server_url '${URL}'\nvalidation_client_name 'v'\nenvironment 'prod'\nrequire 'x'`,
+      },
+      env: {},
+      host: HOST,
+    });
+    expect(ok.warnings).to.deep.equal([
+      "c.rb:4: ignored require 'x'",
+      "c.rb: ignored Chef setting 'validation_client_name' (not used by the push jobs client)",
+      "c.rb: ignored Chef environment name 'prod'",
+    ]);
+  });
+
+  it('passes config file syntax errors through', function () {
+    expect(() =>
+      compileAgentOptions({ flags: {}, file: { path: 'c.rb', text: "node_name 'x" }, env: {}, host: HOST }),
+    ).to.throw(ConfigFileError, /^c\.rb:1:11: unterminated string/);
+  });
+
+  it('findDefaultConfigFile searches the default paths in order', function () {
+    expect(DEFAULT_AGENT_CONFIG_PATHS[0]).to.equal('/etc/chef/chef-push-client.rb');
+    const seen: string[] = [];
+    expect(findDefaultConfigFile((p) => (seen.push(p), p === '/etc/chef/client.rb'))).to.equal(
+      '/etc/chef/client.rb',
+    );
+    expect(seen).to.deep.equal([...DEFAULT_AGENT_CONFIG_PATHS]);
+    expect(findDefaultConfigFile((p) => p.endsWith('.rb'))).to.equal('/etc/chef/chef-push-client.rb');
+    expect(findDefaultConfigFile(() => false)).to.equal(undefined);
+  });
+});
