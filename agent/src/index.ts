@@ -9,3 +9,26 @@ export {
   type JobEnvironmentOptions,
 } from './job-env.js';
 export * from './config/index.js';
+export * from './job-runner.js';
+export {
+  Agent,
+  type AgentCreateOptions,
+  type AgentLifecycleState,
+  type AgentStatus,
+  type JobRunnerFactory,
+} from './agent.js';
+export {
+  AgentConnection,
+  AgentStartError,
+  configUrl,
+  fetchAgentConfig,
+  SILENT_LOGGER,
+  type AgentConnectionOptions,
+  type AgentIdentity,
+  type AgentLogger,
+  type ConnectionEvents,
+  type CurveKeyPair,
+  type DroppedMessage,
+  type FetchedConfig,
+} from './connection.js';
+export { Heartbeater, type HeartbeaterHooks, type HeartbeaterOptions } from './heartbeater.js';

@@ -1,0 +1,467 @@
+/**
+ * The agent's wire side (client spec A.4-A.9, A.16): the signed config fetch, the session key,
+ * the SUB (server heartbeats) and DEALER (commands) sockets, message verification and dispatch,
+ * and the outgoing envelope.
+ *
+ * One {@link AgentConnection} lives from one (re)configure to the next; the agent builds a new
+ * one each time (the outgoing sequence starts again from 1).
+ *
+ * @module
+ */
+import {
+  PROTOCOL_VERSION,
+  decryptSessionKey,
+  encodeMessage,
+  formatHttpDate,
+  openMessage,
+  signRequest,
+  validators,
+  type ConfigDocument,
+  type MessageBody,
+} from '@push-jobs/protocol';
+import { Dealer, Subscriber } from 'zeromq';
+import type { CommitOptions, JobRunnerPort, RunnerReply } from './runner-types.js';
+
+/** Where the agent logs; every method takes one line. */
+export interface AgentLogger {
+  debug(message: string): void;
+  info(message: string): void;
+  warn(message: string): void;
+  error(message: string): void;
+}
+
+/** A logger that drops everything. */
+export const SILENT_LOGGER: AgentLogger = Object.freeze({
+  debug: () => undefined,
+  info: () => undefined,
+  warn: () => undefined,
+  error: () => undefined,
+});
+
+/** A CURVE key pair, Z85 text (40 characters each). */
+export interface CurveKeyPair {
+  publicKey: string;
+  secretKey: string;
+}
+
+/** Who the agent is: fixed for the life of the process. */
+export interface AgentIdentity {
+  /** The `node` field and the node in the config URL. */
+  nodeName: string;
+  /** The client that signs the config request. */
+  clientName: string;
+  /** The client's RSA private key (PEM). */
+  clientKeyPem: string;
+  /** The `client` field (short hostname). */
+  hostname: string;
+  /** The `org` field. */
+  orgName: string;
+  /** `https://host/organizations/ORG`. */
+  chefServerUrl: string;
+  /** The agent's per-process incarnation id (UUID). */
+  incarnationId: string;
+  /** The agent's per-process CURVE key pair. */
+  curve: CurveKeyPair;
+  /** Whether a config without `curve_public_key` may be used unencrypted (1.x fallback). */
+  allowUnencrypted: boolean;
+  /** Largest outgoing message body, in bytes (A.16). */
+  maxBodySize: number;
+}
+
+/** Why the agent cannot start; {@link exitCode} is what the original process exited with. */
+export class AgentStartError extends Error {
+  /** 1: no CURVE key from the server; 255: no session key; 2: anything else (config fetch). */
+  readonly exitCode: number;
+
+  constructor(message: string, exitCode: number) {
+    super(message);
+    this.name = 'AgentStartError';
+    this.exitCode = exitCode;
+  }
+}
+
+/** A fetched and checked config with its decrypted session key. */
+export interface FetchedConfig {
+  config: ConfigDocument;
+  sessionKey: Buffer;
+  /** True when the server gave no CURVE key and the agent runs unencrypted (legacy mode). */
+  legacy: boolean;
+}
+
+/** The URL of the config document (A.4): `pushy/config/NODE?ccpk=...&version=2.0`. */
+export function configUrl(identity: AgentIdentity): URL {
+  const base = identity.chefServerUrl.endsWith('/') ? identity.chefServerUrl : `${identity.chefServerUrl}/`;
+  const url = new URL(`pushy/config/${encodeURIComponent(identity.nodeName)}`, base);
+  url.search = `?ccpk=${encodeURIComponent(identity.curve.publicKey)}&version=2.0`;
+  return url;
+}
+
+/**
+ * Fetches the config with a signed GET (A.4), validates it, checks the encryption mode (A.5) and
+ * decrypts the session key. Throws {@link AgentStartError}.
+ */
+export async function fetchAgentConfig(
+  identity: AgentIdentity,
+  log: AgentLogger = SILENT_LOGGER,
+  timeoutMs = 30_000,
+): Promise<FetchedConfig> {
+  const url = configUrl(identity);
+  log.info(`[${identity.nodeName}] Retrieving configuration from ${url.href}`);
+  const headers = signRequest({
+    method: 'GET',
+    path: url.pathname,
+    userId: identity.clientName,
+    privateKey: identity.clientKeyPem,
+    version: '1.3',
+  });
+  let status: number;
+  let text: string;
+  try {
+    const res = await fetch(url, {
+      headers: { accept: 'application/json', ...headers },
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    status = res.status;
+    text = await res.text();
+  } catch (err) {
+    throw new AgentStartError(`Could not download push jobs config: ${errorMessage(err)}`, 2);
+  }
+  if (status !== 200) {
+    throw new AgentStartError(`Could not download push jobs config: HTTP ${status} ${text.slice(0, 200)}`, 2);
+  }
+  let config: ConfigDocument;
+  try {
+    config = validators.configDocument.assert(JSON.parse(text) as unknown);
+  } catch (err) {
+    throw new AgentStartError(`Could not download push jobs config: ${errorMessage(err)}`, 2);
+  }
+  let legacy = false;
+  if (config.curve_public_key === undefined) {
+    if (!identity.allowUnencrypted) {
+      throw new AgentStartError(
+        'Exiting: No key returned from server; server may be using 1.x protocol. ' +
+          'Set allow_unencrypted to connect without encryption.',
+        1,
+      );
+    }
+    log.warn(
+      `[${identity.nodeName}] No key returned from server; falling back to 1.x protocol (no encryption)`,
+    );
+    legacy = true;
+  }
+  const encoded = config.encoded_session_key;
+  const sessionKey =
+    encoded === undefined ? undefined : decryptSessionKey(encoded.key, identity.clientKeyPem);
+  if (sessionKey === undefined) throw new AgentStartError('No session key found in config', 255);
+  return { config, sessionKey, legacy };
+}
+
+/** What the connection reports to the agent. */
+export interface ConnectionEvents {
+  /** A verified server heartbeat (`incarnation_id` and `sequence` when present). */
+  serverHeartbeat(incarnationId: string | undefined, sequence: number | undefined): void;
+  /** A verified message arrived on the command socket (the channel works). */
+  commandReceived(type: string): void;
+  /** The DEALER refused a message (A.6: move the reconfigure deadline). */
+  sendFailed(error: unknown): void;
+}
+
+/** Options of {@link AgentConnection.open}. */
+export interface AgentConnectionOptions {
+  identity: AgentIdentity;
+  fetched: FetchedConfig;
+  runner: JobRunnerPort;
+  events: ConnectionEvents;
+  log?: AgentLogger;
+}
+
+/** One message that did not verify, kept for inspection. */
+export interface DroppedMessage {
+  channel: 'command' | 'heartbeat';
+  code: string;
+  message: string;
+}
+
+/** The most {@link AgentConnection.dropped} entries kept. */
+const MAX_DROPPED_KEPT = 100;
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** The live sockets of one configuration; see the module documentation. */
+export class AgentConnection {
+  /** The config this connection was built from. */
+  readonly config: ConfigDocument;
+  /** Whether the command socket runs without CURVE. */
+  readonly legacy: boolean;
+  private readonly identity: AgentIdentity;
+  private readonly sessionKey: Buffer;
+  private readonly runner: JobRunnerPort;
+  private readonly events: ConnectionEvents;
+  private readonly log: AgentLogger;
+  private readonly sub: Subscriber;
+  private readonly dealer: Dealer;
+  private readonly loops: Promise<void>[];
+  private readonly droppedLog: DroppedMessage[] = [];
+  private sequence = 0;
+  private sendChain: Promise<void> = Promise.resolve();
+  private closedValue = false;
+
+  private constructor(options: AgentConnectionOptions) {
+    const { identity, fetched } = options;
+    this.identity = identity;
+    this.config = fetched.config;
+    this.sessionKey = fetched.sessionKey;
+    this.legacy = fetched.legacy;
+    this.runner = options.runner;
+    this.events = options.events;
+    this.log = options.log ?? SILENT_LOGGER;
+    const hb = this.config.push_jobs.heartbeat;
+    this.sub = new Subscriber({ linger: 0 });
+    const curve =
+      fetched.legacy || this.config.curve_public_key === undefined
+        ? {}
+        : {
+            curveServerKey: this.config.curve_public_key,
+            curvePublicKey: identity.curve.publicKey,
+            curveSecretKey: identity.curve.secretKey,
+          };
+    this.dealer = new Dealer({
+      linger: 0,
+      receiveHighWaterMark: 0,
+      sendHighWaterMark: 3,
+      sendTimeout: 0,
+      ...curve,
+    });
+    this.sub.subscribe();
+    this.sub.connect(hb.out_addr);
+    this.dealer.connect(hb.command_addr);
+    this.loops = [this.receiveLoop('heartbeat'), this.receiveLoop('command')];
+  }
+
+  /** Opens the SUB and DEALER sockets and starts receiving (A.6). */
+  static open(options: AgentConnectionOptions): AgentConnection {
+    return new AgentConnection(options);
+  }
+
+  /** Whether {@link close} was called. */
+  get closed(): boolean {
+    return this.closedValue;
+  }
+
+  /** The last messages that failed verification (at most 100). */
+  dropped(): DroppedMessage[] {
+    return [...this.droppedLog];
+  }
+
+  /** Sends a client `heartbeat` with the runner's job state (A.9). */
+  sendHeartbeat(): Promise<void> {
+    const { state, jobId } = this.runner.state();
+    return this.send('heartbeat', jobId, {}, state);
+  }
+
+  /** Sends a runner's reply in the envelope (A.9), applying the size limits (A.16). */
+  sendReply(reply: RunnerReply): Promise<void> {
+    return this.send(reply.type, reply.jobId, reply.fields ?? {});
+  }
+
+  /** Closes both sockets and waits for the receive loops and pending sends. Idempotent. */
+  async close(): Promise<void> {
+    if (!this.closedValue) {
+      this.closedValue = true;
+      this.sub.close();
+      this.dealer.close();
+    }
+    await Promise.all(this.loops);
+    await this.sendChain;
+  }
+
+  // -------------------------------------------------------------------------------------------
+
+  private send(
+    type: string,
+    jobId: string | null,
+    fields: Record<string, unknown>,
+    jobState?: string,
+  ): Promise<void> {
+    if (this.closedValue) {
+      this.log.warn(`[${this.identity.nodeName}] Dropping packet because client was stopped`);
+      return Promise.resolve();
+    }
+    const body = this.envelope(type, jobId, fields, jobState);
+    if (body === undefined) return Promise.resolve();
+    const frames = encodeMessage(body, { method: 'hmac_sha256', key: this.sessionKey });
+    this.sendChain = this.sendChain.then(async () => {
+      if (this.dealer.closed) return;
+      try {
+        await this.dealer.send(frames);
+      } catch (err) {
+        if (this.dealer.closed) return;
+        this.log.error(`[${this.identity.nodeName}] ZMQ socket enqueue error ${errorMessage(err)}`);
+        this.events.sendFailed(err);
+      }
+    });
+    return this.sendChain;
+  }
+
+  /** The outgoing body in the A.9 key order, or undefined when it cannot fit (A.16). */
+  private envelope(
+    type: string,
+    jobId: string | null,
+    fields: Record<string, unknown>,
+    jobState: string | undefined,
+  ): MessageBody | undefined {
+    const id = this.identity;
+    const limit = id.maxBodySize;
+    const extra = { ...fields };
+    const outputBytes =
+      (typeof extra['stdout'] === 'string' ? Buffer.byteLength(extra['stdout']) : 0) +
+      (typeof extra['stderr'] === 'string' ? Buffer.byteLength(extra['stderr']) : 0);
+    if (outputBytes > limit) {
+      this.log.warn(
+        `[${id.nodeName}] Command output ${outputBytes} is larger than the Client MAX_BODY_SIZE of ${limit}`,
+      );
+      delete extra['stdout'];
+      delete extra['stderr'];
+    }
+    this.sequence += 1;
+    const body: MessageBody = {
+      node: id.nodeName,
+      client: id.hostname,
+      protocol_version: PROTOCOL_VERSION,
+      org: id.orgName,
+      type,
+      sequence: this.sequence,
+      timestamp: formatHttpDate(new Date()),
+      incarnation_id: id.incarnationId,
+      ...(jobState === undefined ? {} : { job_state: jobState }),
+      job_id: jobId,
+      ...extra,
+    };
+    let size = Buffer.byteLength(JSON.stringify(body));
+    if (size > limit && ('stdout' in body || 'stderr' in body)) {
+      delete body['stdout'];
+      delete body['stderr'];
+      this.log.warn(`[${id.nodeName}] Deleted packet output: message size ${size} over ${limit}`);
+      size = Buffer.byteLength(JSON.stringify(body));
+    }
+    if (size > limit) {
+      this.log.error(
+        `[${id.nodeName}] Client message size ${size} is larger than the Client MAX_BODY_SIZE of ${limit}`,
+      );
+      return undefined;
+    }
+    return body;
+  }
+
+  private async receiveLoop(channel: 'command' | 'heartbeat'): Promise<void> {
+    const socket = channel === 'command' ? this.dealer : this.sub;
+    for (;;) {
+      try {
+        for await (const frames of socket) this.onFrames(channel, frames);
+        return;
+      } catch (err) {
+        if (socket.closed) return;
+        this.log.error(`[${this.identity.nodeName}] Error in ${channel} receive loop: ${errorMessage(err)}`);
+      }
+    }
+  }
+
+  private onFrames(channel: 'command' | 'heartbeat', frames: Buffer[]): void {
+    if (this.closedValue) return;
+    const maxSkewSeconds = this.config.max_message_skew;
+    const opened =
+      channel === 'command'
+        ? openMessage(frames, () => this.sessionKey, { maxSkewSeconds })
+        : openMessage(frames, this.config.public_key, { maxSkewSeconds });
+    if (!opened.ok) {
+      this.droppedLog.push({ channel, code: opened.error.code, message: opened.error.message });
+      if (this.droppedLog.length > MAX_DROPPED_KEPT) this.droppedLog.shift();
+      this.log.error(
+        `[${this.identity.nodeName}] Received invalid message on ${channel} socket: ${opened.error.message}`,
+      );
+      return;
+    }
+    const body = opened.body;
+    const type = typeof body['type'] === 'string' ? body['type'] : '';
+    try {
+      if (channel === 'heartbeat') this.onServerHeartbeat(type, body);
+      else this.onCommand(type, body);
+    } catch (err) {
+      this.log.error(`[${this.identity.nodeName}] Error handling '${type}' message: ${errorMessage(err)}`);
+    }
+  }
+
+  private onServerHeartbeat(type: string, body: MessageBody): void {
+    if (type !== 'heartbeat') {
+      this.log.error(`[${this.identity.nodeName}] Unexpected '${type}' message on the heartbeat socket`);
+      return;
+    }
+    const incarnation = typeof body['incarnation_id'] === 'string' ? body['incarnation_id'] : undefined;
+    const sequence = typeof body['sequence'] === 'number' ? body['sequence'] : undefined;
+    if (incarnation === undefined)
+      this.log.error(`[${this.identity.nodeName}] Heartbeat without incarnation_id`);
+    if (sequence === undefined) this.log.error(`[${this.identity.nodeName}] Heartbeat without sequence`);
+    this.events.serverHeartbeat(incarnation, sequence);
+  }
+
+  private onCommand(type: string, body: MessageBody): void {
+    this.events.commandReceived(type);
+    const jobId = typeof body['job_id'] === 'string' ? body['job_id'] : undefined;
+    switch (type) {
+      case 'heartbeat':
+        // The original server sends heartbeats only on the PUB socket; accept them here too.
+        this.onServerHeartbeat(type, body);
+        return;
+      case 'commit': {
+        const command = typeof body['command'] === 'string' ? body['command'] : undefined;
+        if (jobId === undefined || command === undefined) {
+          this.log.error(`[${this.identity.nodeName}] commit without job_id or command`);
+          void this.send('nack_commit', null, {});
+          return;
+        }
+        this.runner.commit(jobId, command, commitOptions(body));
+        return;
+      }
+      case 'run':
+        if (jobId === undefined) {
+          this.log.error(`[${this.identity.nodeName}] run without job_id`);
+          void this.send('nack_run', null, {});
+          return;
+        }
+        this.runner.run(jobId);
+        return;
+      case 'abort':
+        this.runner.abort();
+        return;
+      case 'ack':
+        return;
+      default:
+        this.log.error(`[${this.identity.nodeName}] Missing type in ZMQ message: '${type}'`);
+    }
+  }
+}
+
+/** The optional fields of a `commit`, copied when present and truthy (A.8). */
+function commitOptions(body: MessageBody): CommitOptions {
+  const options: CommitOptions = {};
+  const { user, dir, env, capture, file } = body;
+  if (typeof user === 'string' && user !== '') options.user = user;
+  if (typeof dir === 'string' && dir !== '') options.dir = dir;
+  if (isPlainObject(env)) {
+    const copy: Record<string, string> = {};
+    for (const [k, v] of Object.entries(env)) {
+      if (typeof v === 'string') copy[k] = v;
+      else if (typeof v === 'number' || typeof v === 'boolean') copy[k] = String(v);
+    }
+    options.env = copy;
+  }
+  if (capture === true) options.capture = true;
+  if (typeof file === 'string' && file !== '') options.file = file;
+  return options;
+}

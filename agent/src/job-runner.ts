@@ -1,0 +1,614 @@
+/**
+ * The agent's job runner (client spec A.10 state machine, A.12 execution, A.13 abort, A.16 output
+ * size, A.17 file cleanup), with the deliberate fixes of the design: abort kills the whole
+ * process group, `lock` entries ack after taking the lock and release it when the job ends, and
+ * output over the size limit is truncated and marked instead of dropped.
+ *
+ * @module
+ */
+import { spawn as nodeSpawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { AgentJobState } from '@push-jobs/protocol';
+import type { AllowList } from './allow-list.js';
+import { buildJobEnvironment, JobEnvironmentError } from './job-env.js';
+import type { CommitOptions, JobRunnerPort, RunnerReply } from './runner-types.js';
+
+/** Log levels the runner uses. */
+export type JobRunnerLogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+/** A local account, as {@link JobRunnerOptions.userLookup} returns it. */
+export interface LocalUser {
+  readonly uid: number;
+  readonly gid: number;
+}
+
+/** Spawns a process; the signature of `child_process.spawn(command, args, options)`. */
+export type SpawnFunction = (command: string, args: readonly string[], options: SpawnOptions) => ChildProcess;
+
+/** Options of {@link JobRunner}. */
+export interface JobRunnerOptions {
+  /** The current allow-list; read at every commit and run, so a reloaded allow-list applies. */
+  readonly allowList: () => AllowList;
+  /** The node name (`CHEF_PUSH_NODE_NAME`). */
+  readonly nodeName: string;
+  /** Where transferred files are written (`file_dir`). */
+  readonly fileDir: string;
+  /** `max_body_size` in bytes: result messages (with the envelope) must fit in it. */
+  readonly maxBodySize: number;
+  /**
+   * Bytes kept free for the envelope fields the connection adds (node, org, sequence,
+   * timestamp, incarnation id, …) when sizing output. Default 1024.
+   */
+  readonly envelopeReserve?: number;
+  /** `allowed_overwritable_env_vars` (A.12). */
+  readonly allowedOverwritableEnvVars?: readonly string[] | null;
+  /** Sends a message (the connection adds the envelope). */
+  readonly reply: (reply: RunnerReply) => void;
+  /** How long abort waits after SIGTERM before SIGKILL, in ms. Default 5000. */
+  readonly abortGraceMs?: number;
+  /**
+   * The lock file for `lock: true` entries: the configured `lockfile`, else
+   * `<file_cache_path>/chef-client-running.pid` (A.11). Without it, `lock: true` commits are nacked.
+   */
+  readonly defaultLockFile?: string;
+  /** Looks up a local account; default: parse `/etc/passwd`. */
+  readonly userLookup?: (name: string) => LocalUser | undefined;
+  /** Logger. */
+  readonly log?: (level: JobRunnerLogLevel, message: string) => void;
+  /** Process spawner (tests only). Default `child_process.spawn`. */
+  readonly spawn?: SpawnFunction;
+  /** The environment jobs inherit. Default `process.env`. */
+  readonly baseEnv?: NodeJS.ProcessEnv;
+}
+
+/** Default `file_dir_expiry` (A.17): one day. */
+export const FILE_DIR_EXPIRY_MS = 86_400_000;
+/** Prefix of transferred files in `file_dir` (A.12). */
+export const JOB_FILE_PREFIX = 'pushy_file';
+
+/** How long to wait for the output pipes to close after the job's shell exited. */
+const PIPE_DRAIN_MS = 2000;
+/** How long to wait for a process group to vanish after SIGKILL. */
+const KILL_WAIT_MS = 2000;
+const POLL_MS = 50;
+
+interface Committed {
+  readonly jobId: string;
+  readonly command: string;
+  readonly commandLine: string;
+  readonly options: CommitOptions;
+  readonly user: LocalUser | undefined;
+  readonly lockFile: string | undefined;
+}
+
+interface Running {
+  readonly job: Committed;
+  readonly child: ChildProcess;
+  readonly pgid: number | undefined;
+  readonly stdout: OutputBuffer;
+  readonly stderr: OutputBuffer;
+  aborted: boolean;
+  /** Resolves when the process has exited (and, after a kill, its group is gone). */
+  readonly done: Promise<void>;
+}
+
+/** Keeps at most `limit` bytes of a stream and notes whether more came. */
+class OutputBuffer {
+  private readonly chunks: Buffer[] = [];
+  private size = 0;
+  truncated = false;
+
+  constructor(private readonly limit: number) {}
+
+  push(chunk: Buffer): void {
+    const room = this.limit - this.size;
+    if (room <= 0) {
+      if (chunk.length > 0) this.truncated = true;
+      return;
+    }
+    const kept = chunk.length > room ? chunk.subarray(0, room) : chunk;
+    if (kept.length < chunk.length) this.truncated = true;
+    this.chunks.push(kept);
+    this.size += kept.length;
+  }
+
+  text(): string {
+    return Buffer.concat(this.chunks).toString('utf8');
+  }
+}
+
+/** Parses `/etc/passwd` for `name`. */
+export function lookupUserInPasswd(name: string, passwdFile = '/etc/passwd'): LocalUser | undefined {
+  let content: string;
+  try {
+    content = fs.readFileSync(passwdFile, 'utf8');
+  } catch {
+    return undefined;
+  }
+  for (const line of content.split('\n')) {
+    const fields = line.split(':');
+    if (fields[0] !== name || fields.length < 4) continue;
+    const uid = Number(fields[2]);
+    const gid = Number(fields[3]);
+    if (Number.isInteger(uid) && Number.isInteger(gid)) return { uid, gid };
+  }
+  return undefined;
+}
+
+/** The unique transferred-file name of A.12: `pushy_file<YYYYMMDD>-<pid>-<random base36>`. */
+export function jobFileName(now = new Date()): string {
+  const ymd = `${now.getFullYear()}${String(now.getMonth() + 1).padStart(2, '0')}${String(now.getDate()).padStart(2, '0')}`;
+  const rand = randomBytes(8).readBigUInt64BE().toString(36);
+  return `${JOB_FILE_PREFIX}${ymd}-${process.pid}-${rand}`;
+}
+
+/** Decodes a commit's `file` (`raw:…` or `base64:…`); `undefined` for any other prefix. */
+export function decodeJobFile(file: string): Buffer | undefined {
+  if (file.startsWith('raw:')) return Buffer.from(file.slice(4), 'utf8');
+  if (file.startsWith('base64:')) return Buffer.from(file.slice(7), 'base64');
+  return undefined;
+}
+
+/**
+ * A.17: deletes every `<fileDir>/pushy_file*` whose mtime is more than `maxAgeMs` ago. Returns
+ * the deleted paths. A missing directory is not an error.
+ */
+export async function cleanFileDir(
+  fileDir: string,
+  maxAgeMs: number = FILE_DIR_EXPIRY_MS,
+  now: number = Date.now(),
+): Promise<string[]> {
+  let names: string[];
+  try {
+    names = await fs.promises.readdir(fileDir);
+  } catch {
+    return [];
+  }
+  const deleted: string[] = [];
+  for (const name of names) {
+    if (!name.startsWith(JOB_FILE_PREFIX)) continue;
+    const file = path.join(fileDir, name);
+    try {
+      const stat = await fs.promises.lstat(file);
+      if (!stat.isFile() || now - stat.mtimeMs <= maxAgeMs) continue;
+      await fs.promises.unlink(file);
+      deleted.push(file);
+    } catch {
+      // Gone meanwhile, or not ours to delete: skip.
+    }
+  }
+  return deleted;
+}
+
+function jsonBytes(value: string): number {
+  return Buffer.byteLength(JSON.stringify(value), 'utf8');
+}
+
+/** The longest prefix of `text` whose JSON encoding takes at most `budget` bytes. */
+function fitJson(text: string, budget: number): string {
+  if (jsonBytes(text) <= budget) return text;
+  let lo = 0;
+  let hi = text.length;
+  while (lo < hi) {
+    const mid = Math.ceil((lo + hi) / 2);
+    if (jsonBytes(text.slice(0, mid)) <= budget) lo = mid;
+    else hi = mid - 1;
+  }
+  // Never split a surrogate pair.
+  const last = text.charCodeAt(lo - 1);
+  if (lo > 0 && last >= 0xd800 && last <= 0xdbff) lo--;
+  return text.slice(0, lo);
+}
+
+/**
+ * Sizes captured output so the message `{ type, job_id, ...fields }` plus `envelopeReserve`
+ * fits in `maxBodySize`: each stream is cut (never dropped) and marked `*_truncated` when cut
+ * here or when more than the capture limit arrived. The budget is shared fairly: a stream
+ * smaller than half the room leaves the rest to the other one.
+ */
+export function fitOutput(
+  type: 'succeeded' | 'failed',
+  jobId: string,
+  stdout: { text: string; truncated: boolean },
+  stderr: { text: string; truncated: boolean },
+  maxBodySize: number,
+  envelopeReserve: number,
+): Record<string, unknown> {
+  const skeleton = {
+    type,
+    job_id: jobId,
+    stdout: '',
+    stderr: '',
+    stdout_truncated: true,
+    stderr_truncated: true,
+  };
+  const fixed = Buffer.byteLength(JSON.stringify(skeleton), 'utf8') - 4; // minus the two `""`
+  const room = Math.max(0, maxBodySize - envelopeReserve - fixed);
+  const outBytes = jsonBytes(stdout.text);
+  const errBytes = jsonBytes(stderr.text);
+  let outBudget: number;
+  let errBudget: number;
+  if (outBytes + errBytes <= room) {
+    outBudget = outBytes;
+    errBudget = errBytes;
+  } else {
+    const half = Math.floor(room / 2);
+    if (outBytes <= half) {
+      outBudget = outBytes;
+      errBudget = room - outBytes;
+    } else if (errBytes <= half) {
+      errBudget = errBytes;
+      outBudget = room - errBytes;
+    } else {
+      outBudget = half;
+      errBudget = room - half;
+    }
+  }
+  const out = fitJson(stdout.text, Math.max(2, outBudget));
+  const err = fitJson(stderr.text, Math.max(2, errBudget));
+  const fields: Record<string, unknown> = { stdout: out, stderr: err };
+  if (stdout.truncated || out.length < stdout.text.length) fields['stdout_truncated'] = true;
+  if (stderr.truncated || err.length < stderr.text.length) fields['stderr_truncated'] = true;
+  return fields;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Whether a process group still has a member that is not a zombie. Zombies count as gone: they
+ * cannot run, and in containers whose init does not reap orphans they would stay forever. Uses
+ * `/proc` where there is one, else `kill(-pgid, 0)`.
+ */
+export function processGroupAlive(pgid: number): boolean {
+  let entries: string[];
+  try {
+    entries = fs.readdirSync('/proc');
+  } catch {
+    return isAlive(-pgid);
+  }
+  for (const entry of entries) {
+    if (!/^[0-9]+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue;
+    }
+    // "pid (comm) state ppid pgrp ..."; comm may contain spaces and parentheses.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (Number(fields[2]) === pgid && fields[0] !== 'Z' && fields[0] !== 'X') return true;
+  }
+  return false;
+}
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Runs allow-listed commands for the agent (implements {@link JobRunnerPort}).
+ *
+ * States (A.10): `idle` → `committed` (after `ack_commit`) → `running` (after `ack_run`) →
+ * `idle` (after `succeeded`/`failed`, or `abort`). Checks at commit: not busy, allow-listed,
+ * valid `env`, `user` exists (and, when the agent is not root, is the agent's own user), `dir`
+ * is a directory, `file` starts with `raw:`/`base64:`, and for `lock` entries the lock could be
+ * taken. Any failure answers `nack_commit`; nothing runs.
+ *
+ * The command line runs as `/bin/sh -c <line>` in its own process group, with the environment
+ * of {@link buildJobEnvironment}, stdin closed, and stdout/stderr kept up to `maxBodySize`
+ * bytes each. {@link JobRunner.abort} and {@link JobRunner.stop} kill the whole group (SIGTERM,
+ * SIGKILL after `abortGraceMs`).
+ *
+ * Locks: the lock file is created exclusively (`wx`) holding our pid. An existing file whose pid
+ * is alive means "already running" (nack); a file with a dead pid, or no pid, is stale and is
+ * replaced. The lock is released (the file removed, if it still holds our pid) when the job ends
+ * or, after an abort, when its process group is gone.
+ */
+export class JobRunner implements JobRunnerPort {
+  private readonly opts: JobRunnerOptions;
+  private readonly spawnFn: SpawnFunction;
+  private readonly graceMs: number;
+  private readonly reserve: number;
+  private current:
+    { state: 'idle' } | { state: 'committed'; job: Committed } | { state: 'running'; run: Running } = {
+    state: 'idle',
+  };
+  private readonly dying = new Set<Promise<void>>();
+
+  constructor(options: JobRunnerOptions) {
+    this.opts = options;
+    this.spawnFn = options.spawn ?? ((cmd, args, o) => nodeSpawn(cmd, [...args], o));
+    this.graceMs = options.abortGraceMs ?? 5000;
+    this.reserve = options.envelopeReserve ?? 1024;
+  }
+
+  /** The state and job id heartbeats report. */
+  state(): { state: AgentJobState; jobId: string | null } {
+    const c = this.current;
+    if (c.state === 'idle') return { state: 'idle', jobId: null };
+    if (c.state === 'committed') return { state: 'committed', jobId: c.job.jobId };
+    return { state: 'running', jobId: c.run.job.jobId };
+  }
+
+  /** Handles a `commit` (see the class description for the checks). */
+  commit(jobId: string, command: string, options: CommitOptions): void {
+    const nack = (message: string): void => {
+      this.log('error', `Job ${jobId}: ${message}`);
+      this.opts.reply({ type: 'nack_commit', jobId });
+    };
+    const now = this.state();
+    if (now.state !== 'idle') {
+      this.log('warn', `Received commit ${jobId} but current state is ${now.state} ${now.jobId ?? ''}`);
+      this.opts.reply({ type: 'nack_commit', jobId });
+      return;
+    }
+    const match = this.opts.allowList().match(command);
+    this.log('info', `Job ${jobId}: whitelist '${command}' to '${match?.commandLine ?? ''}'`);
+    if (match === undefined) return nack(`'${command}' is not in the whitelist!`);
+    try {
+      buildJobEnvironment({ base: {}, jobEnv: options.env, jobId });
+    } catch (err) {
+      if (err instanceof JobEnvironmentError) return nack(err.message);
+      throw err;
+    }
+    let user: LocalUser | undefined;
+    if (options.user !== undefined) {
+      user = (this.opts.userLookup ?? lookupUserInPasswd)(options.user);
+      if (user === undefined) return nack(`user '${options.user}' does not exist`);
+      const myUid = process.getuid?.();
+      if (myUid !== undefined && myUid !== 0 && myUid !== user.uid) {
+        return nack(`cannot run as user '${options.user}': the agent is not running as root`);
+      }
+    }
+    if (options.dir !== undefined) {
+      let isDir = false;
+      try {
+        isDir = fs.statSync(options.dir).isDirectory();
+      } catch {
+        isDir = false;
+      }
+      if (!isDir) return nack(`dir '${options.dir}' does not exist or is not a directory`);
+    }
+    if (options.file !== undefined && decodeJobFile(options.file) === undefined) {
+      return nack(`file must start with 'raw:' or 'base64:'`);
+    }
+    let lockFile: string | undefined;
+    if (match.lock !== false) {
+      lockFile = match.lock === true ? this.opts.defaultLockFile : match.lock;
+      if (lockFile === undefined) return nack(`'${command}' needs a lock but no lock file is configured`);
+      const taken = this.takeLock(lockFile);
+      if (taken !== true) return nack(`${taken}, but is already running '${match.commandLine}'`);
+    }
+    this.current = {
+      state: 'committed',
+      job: { jobId, command, commandLine: match.commandLine, options, user, lockFile },
+    };
+    this.opts.reply({ type: 'ack_commit', jobId });
+  }
+
+  /** Handles a `run`: `ack_run` and start the committed job, or `nack_run`. */
+  run(jobId: string): void {
+    const c = this.current;
+    if (c.state !== 'committed' || c.job.jobId !== jobId) {
+      this.log('warn', `Received run ${jobId} but current state is ${c.state} ${this.state().jobId ?? ''}`);
+      this.opts.reply({ type: 'nack_run', jobId });
+      return;
+    }
+    this.opts.reply({ type: 'ack_run', jobId });
+    this.start(c.job);
+  }
+
+  /** Handles an `abort`: kill whatever runs (whole group), release the lock, go idle, `aborted`. */
+  abort(): void {
+    this.log('info', 'Received abort');
+    const c = this.current;
+    this.current = { state: 'idle' };
+    let jobId: string | null = null;
+    if (c.state === 'committed') {
+      jobId = c.job.jobId;
+      this.releaseLock(c.job.lockFile);
+    } else if (c.state === 'running') {
+      jobId = c.run.job.jobId;
+      this.killRun(c.run);
+    }
+    this.opts.reply({ type: 'aborted', jobId });
+  }
+
+  /** Agent shutdown: kills any running group (no message) and waits until it is gone. */
+  async stop(): Promise<void> {
+    const c = this.current;
+    this.current = { state: 'idle' };
+    if (c.state === 'committed') this.releaseLock(c.job.lockFile);
+    if (c.state === 'running') this.killRun(c.run);
+    await Promise.all([...this.dying]);
+  }
+
+  /** A.17 for this runner's `fileDir`; see {@link cleanFileDir}. */
+  cleanFileDir(maxAgeMs: number = FILE_DIR_EXPIRY_MS): Promise<string[]> {
+    return cleanFileDir(this.opts.fileDir, maxAgeMs);
+  }
+
+  private log(level: JobRunnerLogLevel, message: string): void {
+    this.opts.log?.(level, message);
+  }
+
+  /** Returns true, or the reason the lock is busy. */
+  private takeLock(lockFile: string): true | string {
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        fs.writeFileSync(lockFile, `${process.pid}\n`, { flag: 'wx' });
+        return true;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST')
+          return `cannot create lock ${lockFile}: ${errorMessage(err)}`;
+      }
+      let pid = NaN;
+      try {
+        pid = Number.parseInt(fs.readFileSync(lockFile, 'utf8').trim(), 10);
+      } catch {
+        // Vanished meanwhile: retry.
+      }
+      if (Number.isInteger(pid) && pid > 0 && isAlive(pid)) return `lock ${lockFile} is held by pid ${pid}`;
+      this.log('warn', `Taking stale lock ${lockFile}`);
+      try {
+        fs.unlinkSync(lockFile);
+      } catch {
+        // Someone else removed it.
+      }
+    }
+    return `lock ${lockFile} is busy`;
+  }
+
+  private releaseLock(lockFile: string | undefined): void {
+    if (lockFile === undefined) return;
+    try {
+      if (fs.readFileSync(lockFile, 'utf8').trim() === String(process.pid)) fs.unlinkSync(lockFile);
+    } catch {
+      // Already gone.
+    }
+  }
+
+  private fail(job: Committed, message: string): void {
+    this.log('error', `Job ${job.jobId}: ${message}`);
+    this.releaseLock(job.lockFile);
+    this.current = { state: 'idle' };
+    const fields = job.options.capture === true ? { stdout: '', stderr: message } : undefined;
+    this.opts.reply({ type: 'failed', jobId: job.jobId, ...(fields ? { fields } : {}) });
+  }
+
+  private start(job: Committed): void {
+    let fileName: string | undefined;
+    if (job.options.file !== undefined) {
+      try {
+        fs.mkdirSync(this.opts.fileDir, { recursive: true });
+        fileName = path.join(this.opts.fileDir, jobFileName());
+        fs.writeFileSync(fileName, decodeJobFile(job.options.file) ?? Buffer.alloc(0), { flag: 'wx' });
+      } catch (err) {
+        return this.fail(job, `cannot write job file: ${errorMessage(err)}`);
+      }
+    }
+    let env: Record<string, string>;
+    let child: ChildProcess;
+    try {
+      env = buildJobEnvironment({
+        base: this.opts.baseEnv ?? process.env,
+        jobEnv: job.options.env,
+        jobId: job.jobId,
+        fileName,
+        allowedOverwritable: this.opts.allowedOverwritableEnvVars,
+        nodeName: this.opts.nodeName,
+      });
+      child = this.spawnFn('/bin/sh', ['-c', job.commandLine], {
+        detached: true,
+        cwd: job.options.dir,
+        env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        ...(job.user !== undefined ? { uid: job.user.uid, gid: job.user.gid } : {}),
+      });
+    } catch (err) {
+      return this.fail(job, `cannot start '${job.commandLine}': ${errorMessage(err)}`);
+    }
+    this.log('info', `Job ${job.jobId}: running '${job.commandLine}' (pid ${child.pid ?? '?'})`);
+    const stdout = new OutputBuffer(this.opts.maxBodySize);
+    const stderr = new OutputBuffer(this.opts.maxBodySize);
+    child.stdout?.on('data', (chunk: Buffer) => stdout.push(chunk));
+    child.stderr?.on('data', (chunk: Buffer) => stderr.push(chunk));
+
+    let resolveDone: () => void = () => undefined;
+    const done = new Promise<void>((resolve) => (resolveDone = resolve));
+    const run: Running = { job, child, pgid: child.pid, stdout, stderr, aborted: false, done };
+    this.current = { state: 'running', run };
+
+    let finished = false;
+    const finish = (code: number | null, signal: string | null, error?: Error): void => {
+      if (finished) return;
+      finished = true;
+      child.stdout?.destroy();
+      child.stderr?.destroy();
+      resolveDone();
+      this.completed(run, code, signal, error);
+    };
+    child.on('error', (err) => finish(null, null, err));
+    child.on('exit', (code, signal) => {
+      const timer = setTimeout(() => finish(code, signal), PIPE_DRAIN_MS);
+      timer.unref();
+      child.on('close', () => {
+        clearTimeout(timer);
+        finish(code, signal);
+      });
+    });
+  }
+
+  private completed(run: Running, code: number | null, signal: string | null, error?: Error): void {
+    const { job } = run;
+    const c = this.current;
+    if (run.aborted || c.state !== 'running' || c.run !== run) {
+      this.log('info', `Job ${job.jobId} ended after abort`);
+      return;
+    }
+    if (error !== undefined) this.log('error', `Job ${job.jobId}: ${error.message}`);
+    this.log('info', `Job ${job.jobId} completed with exit code ${code ?? signal ?? 'unknown'}`);
+    this.releaseLock(job.lockFile);
+    this.current = { state: 'idle' };
+    const type = code === 0 ? 'succeeded' : 'failed';
+    let fields: Record<string, unknown> | undefined;
+    if (job.options.capture === true) {
+      const errText = error !== undefined ? `${run.stderr.text()}${error.message}\n` : run.stderr.text();
+      fields = fitOutput(
+        type,
+        job.jobId,
+        { text: run.stdout.text(), truncated: run.stdout.truncated },
+        { text: errText, truncated: run.stderr.truncated },
+        this.opts.maxBodySize,
+        this.reserve,
+      );
+      if (fields['stdout_truncated'] === true || fields['stderr_truncated'] === true) {
+        this.log('warn', `Job ${job.jobId}: output truncated to fit max_body_size ${this.opts.maxBodySize}`);
+      }
+    }
+    this.opts.reply({ type, jobId: job.jobId, ...(fields ? { fields } : {}) });
+  }
+
+  /** SIGTERM the group, SIGKILL after the grace period; release the lock once it is gone. */
+  private killRun(run: Running): void {
+    run.aborted = true;
+    const pgid = run.pgid;
+    const signalGroup = (signal: NodeJS.Signals): void => {
+      if (pgid === undefined) return;
+      try {
+        process.kill(-pgid, signal);
+      } catch {
+        // Group already gone.
+      }
+    };
+    const groupAlive = (): boolean => pgid !== undefined && processGroupAlive(pgid);
+    const kill = async (): Promise<void> => {
+      signalGroup('SIGTERM');
+      const deadline = Date.now() + this.graceMs;
+      while (groupAlive() && Date.now() < deadline) await sleep(POLL_MS);
+      if (groupAlive()) {
+        this.log(
+          'warn',
+          `Job ${run.job.jobId}: process group ${pgid ?? '?'} ignored SIGTERM, sending SIGKILL`,
+        );
+        signalGroup('SIGKILL');
+        const killDeadline = Date.now() + KILL_WAIT_MS;
+        while (groupAlive() && Date.now() < killDeadline) await sleep(POLL_MS);
+      }
+      this.releaseLock(run.job.lockFile);
+    };
+    const p = kill().finally(() => this.dying.delete(p));
+    this.dying.add(p);
+  }
+}

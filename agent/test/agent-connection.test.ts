@@ -1,0 +1,253 @@
+import { generateKeyPairSync, randomUUID } from 'node:crypto';
+import { expect } from 'chai';
+import {
+  encodeMessage,
+  formatHttpDate,
+  generateSessionKey,
+  openMessage,
+  splitRouterFrames,
+  type ConfigDocument,
+  type MessageBody,
+} from '@push-jobs/protocol';
+import { curveKeyPair, Publisher, Router } from 'zeromq';
+import { AgentConnection, type AgentIdentity } from '../src/connection.js';
+import { TestRunner, until } from './helpers/agent-harness.js';
+import type { RunnerReply } from '../src/runner-types.js';
+
+const serverRsa = generateKeyPairSync('rsa', {
+  modulusLength: 2048,
+  publicKeyEncoding: { type: 'spki', format: 'pem' },
+  privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+});
+
+describe('agent connection against a raw ROUTER/PUB', function () {
+  this.timeout(30_000);
+  const sessionKey = generateSessionKey();
+  let router: Router;
+  let pub: Publisher;
+  let conn: AgentConnection;
+  let runner: TestRunner;
+  let identityFrame: Buffer | undefined;
+  const received: MessageBody[] = [];
+  const heartbeats: { incarnation: string | undefined; sequence: number | undefined }[] = [];
+  let commandTypes: string[] = [];
+  let loop: Promise<void>;
+
+  const identity: AgentIdentity = {
+    nodeName: 'web1',
+    clientName: 'web1',
+    clientKeyPem: '',
+    hostname: 'web1-host',
+    orgName: 'acme',
+    chefServerUrl: 'http://127.0.0.1:1/organizations/acme',
+    incarnationId: randomUUID(),
+    curve: curveKeyPair(),
+    allowUnencrypted: false,
+    maxBodySize: 63000,
+  };
+
+  function body(type: string, fields: Record<string, unknown> = {}, at = new Date()): MessageBody {
+    return { type, timestamp: formatHttpDate(at), ...fields };
+  }
+
+  async function toAgent(frames: Buffer[]): Promise<void> {
+    await until(() => identityFrame !== undefined, 'the agent identity');
+    await router.send([identityFrame!, ...frames]);
+  }
+
+  function command(b: MessageBody, key: Uint8Array = sessionKey): Promise<void> {
+    return toAgent(encodeMessage(b, { method: 'hmac_sha256', key }));
+  }
+
+  beforeEach(async () => {
+    received.length = 0;
+    heartbeats.length = 0;
+    commandTypes = [];
+    identityFrame = undefined;
+    const serverCurve = curveKeyPair();
+    router = new Router({ linger: 0, curveServer: true, curveSecretKey: serverCurve.secretKey });
+    pub = new Publisher({ linger: 0 });
+    await router.bind('tcp://127.0.0.1:*');
+    await pub.bind('tcp://127.0.0.1:*');
+    loop = (async () => {
+      try {
+        for await (const frames of router) {
+          const split = splitRouterFrames(frames);
+          if ('code' in split) continue;
+          identityFrame = split.identity;
+          const opened = openMessage(split.frames, () => sessionKey);
+          if (opened.ok) received.push(opened.body);
+        }
+      } catch {
+        // closed
+      }
+    })();
+    const config: ConfigDocument = {
+      type: 'config',
+      host: '127.0.0.1',
+      push_jobs: {
+        heartbeat: {
+          out_addr: pub.lastEndpoint!,
+          command_addr: router.lastEndpoint!,
+          interval: 0.2,
+          offline_threshold: 3,
+          online_threshold: 2,
+        },
+      },
+      node: 'web1',
+      organization: 'acme',
+      public_key: serverRsa.publicKey,
+      curve_public_key: serverCurve.publicKey,
+      lifetime: 3600,
+      max_message_skew: 300,
+      max_body_size: 63000,
+      incarnation_id: randomUUID(),
+    };
+    let replyTo: (r: RunnerReply) => void = () => undefined;
+    runner = new TestRunner((r) => replyTo(r));
+    conn = AgentConnection.open({
+      identity,
+      fetched: { config, sessionKey, legacy: false },
+      runner,
+      events: {
+        serverHeartbeat: (incarnation, sequence) => heartbeats.push({ incarnation, sequence }),
+        commandReceived: (type) => commandTypes.push(type),
+        sendFailed: () => undefined,
+      },
+    });
+    replyTo = (r) => void conn.sendReply(r);
+    // The DEALER speaks first (as the agent's heartbeat does) so the ROUTER learns its identity.
+    await conn.sendHeartbeat();
+    await until(() => received.length > 0, 'the first heartbeat');
+  });
+
+  afterEach(async () => {
+    await conn.close();
+    router.close();
+    pub.close();
+    await loop;
+  });
+
+  it('sends the envelope in the A.9 order with sequence 1, 2, 3', async () => {
+    await conn.sendReply({ type: 'succeeded', jobId: 'j1', fields: { stdout: 'out', stderr: '' } });
+    await conn.sendReply({ type: 'aborted', jobId: null });
+    await until(() => received.length === 3, 'three messages');
+    expect(Object.keys(received[0]!)).to.deep.equal([
+      'node',
+      'client',
+      'protocol_version',
+      'org',
+      'type',
+      'sequence',
+      'timestamp',
+      'incarnation_id',
+      'job_state',
+      'job_id',
+    ]);
+    expect(received[0]).to.deep.include({
+      node: 'web1',
+      client: 'web1-host',
+      protocol_version: '2.0',
+      org: 'acme',
+      type: 'heartbeat',
+      sequence: 1,
+      incarnation_id: identity.incarnationId,
+      job_state: 'idle',
+      job_id: null,
+    });
+    expect(Object.keys(received[1]!)).to.deep.equal([
+      'node',
+      'client',
+      'protocol_version',
+      'org',
+      'type',
+      'sequence',
+      'timestamp',
+      'incarnation_id',
+      'job_id',
+      'stdout',
+      'stderr',
+    ]);
+    expect(received.map((b) => b['sequence'])).to.deep.equal([1, 2, 3]);
+    expect(received[2]).to.deep.include({ type: 'aborted', job_id: null });
+  });
+
+  it('dispatches a valid commit and run to the runner, with the commit options', async () => {
+    await command(body('commit', { job_id: 'j1', command: 'chef-client', capture: true, env: { A: 'b' } }));
+    await until(() => received.some((b) => b['type'] === 'ack_commit'), 'ack_commit');
+    expect(runner.commits[0]).to.deep.equal({
+      jobId: 'j1',
+      command: 'chef-client',
+      options: { capture: true, env: { A: 'b' } },
+    });
+    await command(body('run', { job_id: 'j1' }));
+    await until(() => received.some((b) => b['type'] === 'succeeded'), 'succeeded');
+    expect(received.find((b) => b['type'] === 'ack_run')).to.deep.include({ job_id: 'j1' });
+  });
+
+  it('nacks a commit without job_id or command, and a run without job_id, with a null job id', async () => {
+    await command(body('commit', { command: 'chef-client' }));
+    await command(body('commit', { job_id: 'j2' }));
+    await command(body('run', {}));
+    await until(() => received.length === 4, 'three nacks');
+    expect(received.slice(1).map((b) => [b['type'], b['job_id']])).to.deep.equal([
+      ['nack_commit', null],
+      ['nack_commit', null],
+      ['nack_run', null],
+    ]);
+    expect(runner.commits).to.have.length(0);
+  });
+
+  it('drops forged, stale, future-dated and malformed command messages', async () => {
+    await command(body('abort'), generateSessionKey());
+    await command(body('abort', {}, new Date(Date.now() - 3600_000)));
+    await command(body('abort', {}, new Date(Date.now() + 3600_000)));
+    await toAgent([Buffer.from('only one frame')]);
+    await toAgent(encodeMessage(body('abort'), { method: 'rsa2048_sha1', privateKey: serverRsa.privateKey }));
+    await until(() => conn.dropped().length === 5, 'five dropped messages');
+    expect(conn.dropped().map((d) => d.code)).to.include('bad_signature');
+    expect(runner.aborts).to.equal(0);
+    expect(commandTypes).to.deep.equal([]);
+    // A good one still goes through.
+    await command(body('abort'));
+    await until(() => runner.aborts === 1, 'the abort');
+    expect(commandTypes).to.deep.equal(['abort']);
+  });
+
+  it('accepts RSA-signed server heartbeats on the SUB socket and drops forged ones', async () => {
+    const incarnation = randomUUID();
+    const forger = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
+    await until(() => {
+      void pub.send(
+        encodeMessage(body('heartbeat', { incarnation_id: 'forged', sequence: 99 }), {
+          method: 'rsa2048_sha1',
+          privateKey: forger,
+        }),
+      );
+      void pub.send(
+        encodeMessage(body('heartbeat', { incarnation_id: incarnation, sequence: 7 }), {
+          method: 'rsa2048_sha1',
+          privateKey: serverRsa.privateKey,
+        }),
+      );
+      return heartbeats.length > 0;
+    }, 'a server heartbeat');
+    expect(heartbeats[0]).to.deep.equal({ incarnation, sequence: 7 });
+    expect(heartbeats.every((b) => b.incarnation === incarnation)).to.equal(true);
+    expect(conn.dropped().some((d) => d.channel === 'heartbeat' && d.code === 'bad_signature')).to.equal(
+      true,
+    );
+  });
+
+  it('drops both outputs when they exceed max_body_size', async () => {
+    await conn.sendReply({
+      type: 'failed',
+      jobId: 'j1',
+      fields: { stdout: 'x'.repeat(70_000), stderr: 'e' },
+    });
+    await until(() => received.length === 2, 'the failed message');
+    expect(received[1]).to.not.have.property('stdout');
+    expect(received[1]).to.not.have.property('stderr');
+    expect(received[1]).to.deep.include({ type: 'failed', job_id: 'j1' });
+  });
+});

@@ -1,0 +1,330 @@
+// JobRunner: client spec A.10 (states), A.11 (locks), A.12 (execution), A.13 (abort), A.16
+// (output size), A.17 (file cleanup), with real child processes and temp dirs.
+import { expect } from 'chai';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { Whitelist } from '@push-jobs/protocol';
+import { AllowList } from '../src/allow-list.js';
+import { cleanFileDir, JobRunner, type JobRunnerOptions } from '../src/job-runner.js';
+import type { RunnerReply } from '../src/runner-types.js';
+
+const JOB = 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa';
+const JOB2 = 'bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb';
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * True when `pid` no longer runs: ESRCH, or a zombie (this container's init does not reap
+ * orphans, so killed grandchildren stay as zombies; they cannot run anything).
+ */
+function gone(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+  } catch {
+    return true;
+  }
+}
+
+let tmp: string;
+let runners: JobRunner[] = [];
+
+beforeEach(() => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'job-runner-'));
+});
+afterEach(async () => {
+  await Promise.all(runners.map((r) => r.stop()));
+  runners = [];
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+function setup(whitelist: Whitelist, extra: Partial<JobRunnerOptions> = {}) {
+  const replies: RunnerReply[] = [];
+  const logs: string[] = [];
+  let list = new AllowList(whitelist);
+  const runner = new JobRunner({
+    allowList: () => list,
+    nodeName: 'node1',
+    fileDir: path.join(tmp, 'files'),
+    maxBodySize: 63000,
+    reply: (r) => replies.push(r),
+    log: (level, msg) => logs.push(`${level}: ${msg}`),
+    defaultLockFile: path.join(tmp, 'chef-client-running.pid'),
+    ...extra,
+  });
+  runners.push(runner);
+  const waitFor = async (type: RunnerReply['type'], timeoutMs = 10000): Promise<RunnerReply> => {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = replies.find((r) => r.type === type);
+      if (found) return found;
+      if (Date.now() > deadline) throw new Error(`no ${type}; got ${JSON.stringify(replies)}`);
+      await sleep(20);
+    }
+  };
+  const types = (): string[] => replies.map((r) => r.type);
+  const setList = (w: Whitelist): void => {
+    list = new AllowList(w);
+  };
+  return { runner, replies, logs, waitFor, types, setList };
+}
+
+describe('JobRunner', () => {
+  it('commits, runs and reports succeeded with captured output', async () => {
+    const t = setup({ hello: 'echo out; echo err >&2' });
+    expect(t.runner.state()).to.deep.equal({ state: 'idle', jobId: null });
+    t.runner.commit(JOB, 'hello', { capture: true });
+    expect(t.runner.state()).to.deep.equal({ state: 'committed', jobId: JOB });
+    t.runner.run(JOB);
+    expect(t.runner.state()).to.deep.equal({ state: 'running', jobId: JOB });
+    const done = await t.waitFor('succeeded');
+    expect(t.types()).to.deep.equal(['ack_commit', 'ack_run', 'succeeded']);
+    expect(done).to.deep.equal({
+      type: 'succeeded',
+      jobId: JOB,
+      fields: { stdout: 'out\n', stderr: 'err\n' },
+    });
+    expect(t.runner.state()).to.deep.equal({ state: 'idle', jobId: null });
+  });
+
+  it('reports failed for exit code 3, without output when capture was not requested', async () => {
+    const t = setup({ bad: 'echo x; exit 3' });
+    t.runner.commit(JOB, 'bad', {});
+    t.runner.run(JOB);
+    const done = await t.waitFor('failed');
+    expect(done).to.deep.equal({ type: 'failed', jobId: JOB });
+    expect(t.logs.some((l) => l.includes('completed with exit code 3'))).to.equal(true);
+  });
+
+  it('nacks a command that is not in the allow-list, and it never runs', async () => {
+    const marker = path.join(tmp, 'marker');
+    const t = setup({ ok: 'true' });
+    t.runner.commit(JOB, `touch ${marker}`, {});
+    t.runner.run(JOB);
+    await sleep(500);
+    expect(t.types()).to.deep.equal(['nack_commit', 'nack_run']);
+    expect(fs.existsSync(marker)).to.equal(false);
+    expect(t.runner.state().state).to.equal('idle');
+  });
+
+  it('nacks a commit when busy (committed or running)', async () => {
+    const t = setup({ s: 'sleep 0.3' });
+    t.runner.commit(JOB, 's', {});
+    t.runner.commit(JOB2, 's', {});
+    t.runner.run(JOB);
+    t.runner.commit(JOB2, 's', {});
+    expect(t.replies.map((r) => `${r.type}:${r.jobId}`)).to.deep.equal([
+      `ack_commit:${JOB}`,
+      `nack_commit:${JOB2}`,
+      `ack_run:${JOB}`,
+      `nack_commit:${JOB2}`,
+    ]);
+    await t.waitFor('succeeded');
+  });
+
+  it('nacks a run for an unknown job and when idle', () => {
+    const t = setup({ s: 'true' });
+    t.runner.run(JOB);
+    t.runner.commit(JOB, 's', {});
+    t.runner.run(JOB2);
+    expect(t.replies.map((r) => `${r.type}:${r.jobId}`)).to.deep.equal([
+      `nack_run:${JOB}`,
+      `ack_commit:${JOB}`,
+      `nack_run:${JOB2}`,
+    ]);
+    expect(t.runner.state()).to.deep.equal({ state: 'committed', jobId: JOB });
+  });
+
+  it('abort kills the whole process group, including children', async () => {
+    const pids = path.join(tmp, 'pids');
+    const t = setup({ long: `sleep 100 & a=$!; sleep 100 & b=$!; echo "$$ $a $b" > ${pids}; wait` });
+    t.runner.commit(JOB, 'long', { capture: true });
+    t.runner.run(JOB);
+    let list: number[] = [];
+    for (let i = 0; i < 100 && list.length < 3; i++) {
+      await sleep(20);
+      if (fs.existsSync(pids))
+        list = fs.readFileSync(pids, 'utf8').trim().split(' ').filter(Boolean).map(Number);
+    }
+    expect(list).to.have.length(3);
+    for (const pid of list) expect(gone(pid)).to.equal(false);
+    t.runner.abort();
+    expect(t.replies.at(-1)).to.deep.equal({ type: 'aborted', jobId: JOB });
+    expect(t.runner.state().state).to.equal('idle');
+    for (let i = 0; i < 100 && !list.every(gone); i++) await sleep(20);
+    for (const pid of list) expect(gone(pid), `pid ${pid}`).to.equal(true);
+    await sleep(200);
+    expect(t.types()).to.deep.equal(['ack_commit', 'ack_run', 'aborted']);
+  });
+
+  it('abort when idle replies aborted with a null job id', () => {
+    const t = setup({});
+    t.runner.abort();
+    expect(t.replies).to.deep.equal([{ type: 'aborted', jobId: null }]);
+  });
+
+  it('SIGKILLs a job that ignores SIGTERM after the grace period', async () => {
+    const pids = path.join(tmp, 'pids');
+    const t = setup(
+      { stubborn: `trap '' TERM; echo $$ > ${pids}; while true; do sleep 0.05; done` },
+      { abortGraceMs: 300 },
+    );
+    t.runner.commit(JOB, 'stubborn', {});
+    t.runner.run(JOB);
+    for (let i = 0; i < 100 && !fs.existsSync(pids); i++) await sleep(20);
+    const pid = Number(fs.readFileSync(pids, 'utf8').trim());
+    t.runner.abort();
+    await sleep(150);
+    expect(gone(pid)).to.equal(false); // TERM ignored, still in the grace period
+    for (let i = 0; i < 100 && !gone(pid); i++) await sleep(20);
+    expect(gone(pid)).to.equal(true);
+    expect(t.logs.some((l) => l.includes('SIGKILL'))).to.equal(true);
+    expect(t.types()).to.deep.equal(['ack_commit', 'ack_run', 'aborted']);
+  });
+
+  describe('lock entries', () => {
+    it('acks after taking the lock, nacks a second commit, releases at the end', async () => {
+      const lock = path.join(tmp, 'chef-client-running.pid');
+      const t = setup({ cc: { command_line: 'sleep 0.3', lock: true } });
+      const other = setup({ cc: { command_line: 'true', lock: true } });
+      t.runner.commit(JOB, 'cc', {});
+      expect(t.types()).to.deep.equal(['ack_commit']);
+      expect(fs.readFileSync(lock, 'utf8').trim()).to.equal(String(process.pid));
+      other.runner.commit(JOB2, 'cc', {});
+      expect(other.types()).to.deep.equal(['nack_commit']);
+      expect(other.logs.some((l) => l.includes('already running'))).to.equal(true);
+      t.runner.run(JOB);
+      await t.waitFor('succeeded');
+      expect(fs.existsSync(lock)).to.equal(false);
+      other.runner.commit(JOB2, 'cc', {});
+      expect(other.types()).to.deep.equal(['nack_commit', 'ack_commit']);
+    });
+
+    it('nacks when a live process holds a lock path entry, takes a stale lock', () => {
+      const lock = path.join(tmp, 'my.lock');
+      fs.writeFileSync(lock, `${process.ppid}\n`);
+      const t = setup({ cc: { command_line: 'true', lock } });
+      t.runner.commit(JOB, 'cc', {});
+      expect(t.types()).to.deep.equal(['nack_commit']);
+      fs.writeFileSync(lock, '999999999\n'); // no such pid
+      t.runner.commit(JOB, 'cc', {});
+      expect(t.types()).to.deep.equal(['nack_commit', 'ack_commit']);
+      expect(fs.readFileSync(lock, 'utf8').trim()).to.equal(String(process.pid));
+      t.runner.abort();
+      expect(fs.existsSync(lock)).to.equal(false);
+    });
+  });
+
+  it('truncates output to fit max_body_size and marks it', async () => {
+    const maxBodySize = 4000;
+    const t = setup({ big: 'head -c 20000 /dev/zero | tr "\\0" x; echo small >&2' }, { maxBodySize });
+    t.runner.commit(JOB, 'big', { capture: true });
+    t.runner.run(JOB);
+    const done = await t.waitFor('succeeded');
+    const fields = done.fields ?? {};
+    expect(fields['stdout_truncated']).to.equal(true);
+    expect(fields['stderr_truncated']).to.equal(undefined);
+    expect(fields['stderr']).to.equal('small\n');
+    const stdout = fields['stdout'];
+    expect(stdout).to.be.a('string').and.match(/^x+$/);
+    expect((stdout as string).length).to.be.greaterThan(2000);
+    const body = JSON.stringify({ type: done.type, job_id: JOB, ...fields });
+    expect(Buffer.byteLength(body) + 1024).to.be.at.most(maxBodySize);
+  });
+
+  it('writes raw and base64 files and passes them as CHEF_PUSH_JOB_FILE', async () => {
+    for (const [file, expected] of [
+      ['raw:hello raw', 'hello raw'],
+      [`base64:${Buffer.from('hello b64\n').toString('base64')}`, 'hello b64\n'],
+    ] as const) {
+      const t = setup({ cat: 'echo "$CHEF_PUSH_JOB_FILE"; cat "$CHEF_PUSH_JOB_FILE"' });
+      t.runner.commit(JOB, 'cat', { file, capture: true });
+      t.runner.run(JOB);
+      const out = String((await t.waitFor('succeeded')).fields?.['stdout']);
+      const [name, ...rest] = out.split('\n');
+      expect(path.dirname(name ?? '')).to.equal(path.join(tmp, 'files'));
+      expect(path.basename(name ?? '')).to.match(new RegExp(`^pushy_file\\d{8}-${process.pid}-[0-9a-z]+$`));
+      expect(rest.join('\n')).to.equal(expected);
+    }
+  });
+
+  it('nacks a file with a bad prefix', () => {
+    const t = setup({ cat: 'true' });
+    t.runner.commit(JOB, 'cat', { file: 'text:nope' });
+    expect(t.types()).to.deep.equal(['nack_commit']);
+  });
+
+  it('passes env variables (renamed unless overwritable) and uses dir as cwd', async () => {
+    const dir = fs.mkdtempSync(path.join(tmp, 'cwd-'));
+    const t = setup(
+      { env: 'echo "$FOO|$CHEF_PUSH_ENV_BAR|$BAR|$CHEF_PUSH_NODE_NAME|$CHEF_PUSH_JOB_ID"; pwd' },
+      { allowedOverwritableEnvVars: ['FOO'] },
+    );
+    t.runner.commit(JOB, 'env', { env: { FOO: 'foo', BAR: 'bar' }, dir, capture: true });
+    t.runner.run(JOB);
+    const out = String((await t.waitFor('succeeded')).fields?.['stdout']);
+    expect(out).to.equal(`foo|bar||node1|${JOB}\n${fs.realpathSync(dir)}\n`);
+  });
+
+  it('nacks a missing dir and an unknown user', () => {
+    const t = setup({ ok: 'true' });
+    t.runner.commit(JOB, 'ok', { dir: path.join(tmp, 'nope') });
+    t.runner.commit(JOB, 'ok', { user: 'no-such-user-xyz' });
+    expect(t.types()).to.deep.equal(['nack_commit', 'nack_commit']);
+    expect(t.runner.state().state).to.equal('idle');
+  });
+
+  it('runs as the given user when root', async function () {
+    if (process.getuid?.() !== 0) this.skip();
+    const t = setup({ id: 'id -u' });
+    t.runner.commit(JOB, 'id', { user: 'nobody', dir: '/', capture: true });
+    t.runner.run(JOB);
+    const done = await t.waitFor('succeeded');
+    expect(String(done.fields?.['stdout']).trim()).to.equal('65534');
+  });
+
+  it('applies a reloaded allow-list to the next commit', async () => {
+    const t = setup({ a: 'echo a' });
+    t.setList({ b: 'echo b' });
+    t.runner.commit(JOB, 'a', {});
+    t.runner.commit(JOB, 'b', { capture: true });
+    t.runner.run(JOB);
+    const done = await t.waitFor('succeeded');
+    expect(t.types()).to.deep.equal(['nack_commit', 'ack_commit', 'ack_run', 'succeeded']);
+    expect(done.fields?.['stdout']).to.equal('b\n');
+  });
+
+  it('stop() kills a running job without a message', async () => {
+    const pids = path.join(tmp, 'pids');
+    const t = setup({ long: `echo $$ > ${pids}; sleep 100` });
+    t.runner.commit(JOB, 'long', {});
+    t.runner.run(JOB);
+    for (let i = 0; i < 100 && !fs.existsSync(pids); i++) await sleep(20);
+    const pid = Number(fs.readFileSync(pids, 'utf8').trim());
+    await t.runner.stop();
+    expect(gone(pid)).to.equal(true);
+    await sleep(100);
+    expect(t.types()).to.deep.equal(['ack_commit', 'ack_run']);
+  });
+
+  it('cleanFileDir deletes only old pushy_file* files', async () => {
+    const dir = path.join(tmp, 'files');
+    fs.mkdirSync(dir);
+    const old = path.join(dir, 'pushy_file20200101-1-abc');
+    const fresh = path.join(dir, 'pushy_file20200101-1-def');
+    const other = path.join(dir, 'other');
+    for (const f of [old, fresh, other]) fs.writeFileSync(f, 'x');
+    const past = new Date(Date.now() - 2 * 86_400_000);
+    fs.utimesSync(old, past, past);
+    fs.utimesSync(other, past, past);
+    expect(await cleanFileDir(dir)).to.deep.equal([old]);
+    expect(fs.existsSync(fresh) && fs.existsSync(other)).to.equal(true);
+    expect(await cleanFileDir(path.join(tmp, 'missing'))).to.deep.equal([]);
+  });
+});
