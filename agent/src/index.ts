@@ -32,3 +32,12 @@ export {
   type FetchedConfig,
 } from './connection.js';
 export { Heartbeater, type HeartbeaterHooks, type HeartbeaterOptions } from './heartbeater.js';
+export {
+  agentVersion,
+  DEFAULT_FILE_CACHE_PATH,
+  FILE_DIR_CLEAN_INTERVAL_MS,
+  startDaemon,
+  type DaemonHandle,
+  type DaemonIo,
+  type DaemonOutput,
+} from './daemon.js';

@@ -1,0 +1,276 @@
+/**
+ * The `push-jobs-client` daemon without the process plumbing (client spec A.2, A.18, A.19):
+ * parses the command line, reads the config file, builds the {@link JobRunner} and the
+ * {@link Agent}, logs, keeps the allow-list current (config file watch and {@link
+ * DaemonHandle.reload}) and cleans `file_dir` every hour. Signals and `process.exit` belong to
+ * `bin/push-jobs-client`, so tests can drive a daemon in-process too.
+ *
+ * @module
+ */
+import { createWriteStream, existsSync, readFileSync, unwatchFile, watchFile, type Stats } from 'node:fs';
+import { join } from 'node:path';
+import { DEFAULT_AGENT_LOCKFILE_NAME, LOG_LEVELS, type LogLevel } from '@push-jobs/protocol';
+import { Agent } from './agent.js';
+import { AllowList } from './allow-list.js';
+import {
+  AGENT_USAGE,
+  compileAgentOptions,
+  findDefaultConfigFile,
+  parseAgentArgs,
+  UsageError,
+  type AgentOptions,
+  type CompiledAgentOptions,
+  type ConfigEnv,
+} from './config/index.js';
+import { AgentStartError, type AgentLogger } from './connection.js';
+import { JobRunner } from './job-runner.js';
+
+/** Something text can be written to (`process.stdout`, a test buffer). */
+export interface DaemonOutput {
+  write(text: string): unknown;
+}
+
+/** Input of {@link startDaemon}. */
+export interface DaemonIo {
+  /** The arguments, without the node and script paths. */
+  argv: readonly string[];
+  /** The environment (for `ENV[...]` in the config file). */
+  env: ConfigEnv;
+  /** Where `--help`, `--version` and (by default) the log go. */
+  stdout: DaemonOutput;
+  /** Where start-up errors go. */
+  stderr: DaemonOutput;
+  /** Milliseconds between checks of the config file for changes; 0 disables the watch. @default 500 */
+  watchIntervalMs?: number;
+}
+
+/** A started (or finished) daemon, from {@link startDaemon}. */
+export interface DaemonHandle {
+  /** Settles with the exit code once the daemon has stopped (at once for `--help` or an error). */
+  done: Promise<number>;
+  /**
+   * Re-reads the config file and swaps the allow-list; resolves `true` when it did. A bad file
+   * keeps the old allow-list and logs an error.
+   */
+  reload(): Promise<boolean>;
+  /** Reconfigures the agent (A.15; SIGUSR1). */
+  reconfigure(): Promise<void>;
+  /** Graceful shutdown: stops the runner (killing a running job), then the agent; `done` resolves 0. */
+  shutdown(): Promise<void>;
+  /** Logs a line through the daemon's logger (no-op when the daemon did not start). */
+  log(level: LogLevel, message: string): void;
+}
+
+/** How often `file_dir` is cleaned (A.17). */
+export const FILE_DIR_CLEAN_INTERVAL_MS = 3_600_000;
+
+/** Default `file_cache_path` (the lock file default lives in it). */
+export const DEFAULT_FILE_CACHE_PATH = '/var/chef/cache';
+
+/** The agent package's version (`Push Client: <version>`). */
+export function agentVersion(): string {
+  const pkg: unknown = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+  const version =
+    typeof pkg === 'object' && pkg !== null && 'version' in pkg ? (pkg as { version: unknown }).version : '';
+  return String(version);
+}
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** A logger at `level` writing `[timestamp] LEVEL: message` lines to `out`. */
+function makeLogger(
+  out: DaemonOutput,
+  level: LogLevel,
+  timestamps: boolean,
+): AgentLogger & {
+  at(level: LogLevel, message: string): void;
+} {
+  const min = LOG_LEVELS.indexOf(level);
+  const at = (lvl: LogLevel, message: string): void => {
+    if (LOG_LEVELS.indexOf(lvl) < min) return;
+    const stamp = timestamps ? `[${new Date().toISOString()}] ` : '';
+    out.write(`${stamp}${lvl.toUpperCase()}: ${message}\n`);
+  };
+  return {
+    at,
+    debug: (m) => at('debug', m),
+    info: (m) => at('info', m),
+    warn: (m) => at('warn', m),
+    error: (m) => at('error', m),
+  };
+}
+
+function finished(code: number): DaemonHandle {
+  return {
+    done: Promise.resolve(code),
+    reload: () => Promise.resolve(false),
+    reconfigure: () => Promise.resolve(),
+    shutdown: () => Promise.resolve(),
+    log: () => undefined,
+  };
+}
+
+/** Reads and compiles the options; `file` is the config file read, if any. */
+function loadOptions(flags: AgentOptions, env: ConfigEnv): CompiledAgentOptions {
+  const path = flags.config_file ?? findDefaultConfigFile((p) => existsSync(p));
+  if (path === undefined) return compileAgentOptions({ flags, env });
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new Error(`cannot read config file ${path}: ${errorMessage(err)}`, { cause: err });
+  }
+  return compileAgentOptions({ flags, file: { path, text }, env });
+}
+
+/**
+ * Starts the daemon: see the module documentation. Never rejects for a bad command line or
+ * config (the handle's `done` carries exit code 2 for usage errors, 1 for config errors, the
+ * {@link AgentStartError} code when the agent cannot start).
+ */
+export async function startDaemon(io: DaemonIo): Promise<DaemonHandle> {
+  let flags: AgentOptions;
+  try {
+    const args = parseAgentArgs(io.argv);
+    if (args.help) {
+      io.stdout.write(AGENT_USAGE);
+      return finished(0);
+    }
+    if (args.version) {
+      io.stdout.write(`Push Client: ${agentVersion()}\n`);
+      return finished(0);
+    }
+    flags = args.flags;
+  } catch (err) {
+    const hint = err instanceof UsageError ? ' (see push-jobs-client --help)' : '';
+    io.stderr.write(`push-jobs-client: ${errorMessage(err)}${hint}\n`);
+    return finished(2);
+  }
+
+  let options: CompiledAgentOptions;
+  try {
+    options = loadOptions(flags, io.env);
+  } catch (err) {
+    io.stderr.write(`push-jobs-client: ${errorMessage(err)}\n`);
+    return finished(1);
+  }
+
+  const location = options.log_location;
+  const upper = location.toUpperCase();
+  const file =
+    upper === 'STDOUT' || upper === 'STDERR' ? undefined : createWriteStream(location, { flags: 'a' });
+  const out: DaemonOutput = file ?? (upper === 'STDERR' ? io.stderr : io.stdout);
+  const logger = makeLogger(out, options.log_level, options.include_timestamp);
+  const p = `[${options.node_name}]`;
+  const closeLog = (): Promise<void> =>
+    new Promise<void>((resolve) => {
+      if (file === undefined) resolve();
+      else file.end(() => resolve());
+    });
+  for (const warning of options.warnings) logger.warn(`${p} ${warning}`);
+
+  let allowList = AllowList.fromConfig(options.whitelist);
+  const configFile = options.config_file;
+  let runner: JobRunner | undefined;
+  let agent: Agent;
+  try {
+    logger.info(`${p} Starting client ...`);
+    agent = await Agent.create(options, {
+      log: logger,
+      runner: (reply) => {
+        runner = new JobRunner({
+          allowList: () => allowList,
+          nodeName: options.node_name,
+          fileDir: options.file_dir,
+          maxBodySize: options.max_body_size,
+          allowedOverwritableEnvVars: options.allowed_overwritable_env_vars ?? null,
+          defaultLockFile:
+            options.lockfile ??
+            join(options.file_cache_path ?? DEFAULT_FILE_CACHE_PATH, DEFAULT_AGENT_LOCKFILE_NAME),
+          reply,
+          log: (level, message) => logger.at(level, `${p} ${message}`),
+        });
+        return runner;
+      },
+    });
+  } catch (err) {
+    logger.error(`${p} ${errorMessage(err)}`);
+    io.stderr.write(`push-jobs-client: ${errorMessage(err)}\n`);
+    await closeLog();
+    return finished(err instanceof AgentStartError ? err.exitCode : 1);
+  }
+
+  let reloading = Promise.resolve(false);
+  const reloadOnce = (): boolean => {
+    if (configFile === undefined) {
+      logger.warn(`${p} No config file to reload the allow-list from`);
+      return false;
+    }
+    try {
+      const next = loadOptions({ ...flags, config_file: configFile }, io.env);
+      allowList = AllowList.fromConfig(next.whitelist);
+      logger.info(`${p} Reloaded allow-list from ${configFile}: ${allowList.keys().join(', ')}`);
+      return true;
+    } catch (err) {
+      logger.error(`${p} Keeping the current allow-list: ${errorMessage(err)}`);
+      return false;
+    }
+  };
+  const reload = (): Promise<boolean> => {
+    reloading = reloading.then(reloadOnce);
+    return reloading;
+  };
+
+  const watchMs = io.watchIntervalMs ?? 500;
+  const onChange = (curr: Stats, prev: Stats): void => {
+    if (curr.mtimeMs === prev.mtimeMs && curr.size === prev.size && curr.ino === prev.ino) return;
+    if (curr.nlink === 0) return; // removed (or being replaced): wait for the new file
+    logger.info(`${p} Config file ${configFile ?? ''} changed`);
+    void reload();
+  };
+  if (configFile !== undefined && watchMs > 0) {
+    watchFile(configFile, { interval: watchMs, persistent: false }, onChange);
+  }
+
+  const clean = (): void => {
+    void runner
+      ?.cleanFileDir()
+      .then((deleted) => {
+        if (deleted.length > 0)
+          logger.info(`${p} Removed ${deleted.length} old file(s) from ${options.file_dir}`);
+      })
+      .catch((err: unknown) => logger.warn(`${p} Cleaning ${options.file_dir} failed: ${errorMessage(err)}`));
+  };
+  clean();
+  const cleaner = setInterval(clean, FILE_DIR_CLEAN_INTERVAL_MS);
+  cleaner.unref();
+
+  let resolveDone: (code: number) => void = () => undefined;
+  const done = new Promise<number>((resolve) => {
+    resolveDone = resolve;
+  });
+  let stopping: Promise<void> | undefined;
+  const shutdown = (): Promise<void> => {
+    stopping ??= (async () => {
+      clearInterval(cleaner);
+      if (configFile !== undefined) unwatchFile(configFile, onChange);
+      await runner?.stop();
+      await agent.shutdown();
+      logger.info(`${p} Stopped client.`);
+      await closeLog();
+      resolveDone(0);
+    })();
+    return stopping;
+  };
+  void agent.run().then(shutdown);
+
+  return {
+    done,
+    reload,
+    reconfigure: () => agent.reconfigure('requested'),
+    shutdown,
+    log: (level, message) => logger.at(level, message),
+  };
+}
