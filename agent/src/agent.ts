@@ -7,11 +7,11 @@
  * @module
  */
 import { randomUUID } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { curveKeyPair } from 'zeromq';
 import type { CompiledAgentOptions } from './config/index.js';
 import {
   AgentConnection,
+  AgentStartError,
   fetchAgentConfig,
   SILENT_LOGGER,
   type AgentIdentity,
@@ -19,6 +19,8 @@ import {
   type FetchedConfig,
 } from './connection.js';
 import { Heartbeater } from './heartbeater.js';
+import { agentTlsOptions } from './http.js';
+import { loadOrRegisterClientKey } from './register.js';
 import type { JobRunnerPort, RunnerReply } from './runner-types.js';
 
 /** Builds the runner given the function it answers through. */
@@ -49,6 +51,13 @@ export interface AgentCreateOptions {
   pollMs?: number;
   /** Random source in [0, 1) (splay and restart delay). @default Math.random */
   random?: () => number;
+  /**
+   * Retries of the first config fetch when the server is unreachable or answers 5xx, and the
+   * milliseconds between them. @default `options.http_retry_count` and `options.http_retry_delay`
+   */
+  startRetries?: { count: number; delayMs: number };
+  /** Aborts {@link Agent.create} while it waits to retry the config fetch. */
+  signal?: AbortSignal;
 }
 
 /** What the agent is doing. */
@@ -82,6 +91,47 @@ const SEND_FAILURE_DELAY_S = 60;
 
 function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * A start-up step (registration, the first config fetch), retried `count` times `delayMs` apart
+ * while the failure is retryable (A.4: the original retried 5 times, 30 s apart, then exited
+ * for the init system to restart it).
+ */
+async function withStartRetries<T>(
+  step: () => Promise<T>,
+  log: AgentLogger,
+  nodeName: string,
+  retries: { count: number; delayMs: number },
+  signal: AbortSignal | undefined,
+): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await step();
+    } catch (err) {
+      if (!(err instanceof AgentStartError) || !err.retryable || attempt >= retries.count) throw err;
+      log.warn(
+        `[${nodeName}] ${err.message}; retry ${attempt + 1} of ${retries.count} in ${retries.delayMs / 1000} s`,
+      );
+      await abortableDelay(retries.delayMs, signal);
+    }
+  }
+}
+
+/** Resolves after `ms`, or rejects with an AgentStartError when `signal` aborts first. */
+function abortableDelay(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const stop = (): void => {
+      clearTimeout(timer);
+      reject(new AgentStartError('stopped while waiting to retry the config fetch', 0));
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', stop);
+      resolve();
+    }, ms);
+    if (signal?.aborted === true) stop();
+    else signal?.addEventListener('abort', stop, { once: true });
+  });
 }
 
 /** The push-jobs agent; see the module documentation. */
@@ -130,7 +180,20 @@ export class Agent {
    */
   static async create(options: CompiledAgentOptions, create: AgentCreateOptions): Promise<Agent> {
     const log = create.log ?? SILENT_LOGGER;
-    const clientKeyPem = create.clientKeyPem ?? (await readFile(options.client_key, 'utf8'));
+    const retries = create.startRetries ?? {
+      count: options.http_retry_count,
+      delayMs: options.http_retry_delay * 1000,
+    };
+    const tls = agentTlsOptions(options);
+    const clientKeyPem =
+      create.clientKeyPem ??
+      (await withStartRetries(
+        () => loadOrRegisterClientKey(options, log, tls),
+        log,
+        options.node_name,
+        retries,
+        create.signal,
+      ));
     const { publicKey, secretKey } = curveKeyPair();
     const identity: AgentIdentity = {
       nodeName: options.node_name,
@@ -143,6 +206,7 @@ export class Agent {
       curve: { publicKey, secretKey },
       allowUnencrypted: options.allow_unencrypted,
       maxBodySize: options.max_body_size,
+      tls,
     };
     const p = `[${identity.nodeName}]`;
     if (options.config_file !== undefined) log.info(`${p} Using config file ${options.config_file}`);
@@ -152,7 +216,13 @@ export class Agent {
     log.info(`${p} Using private key: ${options.client_key}`);
     log.info(`${p} Incarnation ID: ${identity.incarnationId}`);
     log.info(`${p} Allowing fallback to unencrypted connection: ${String(identity.allowUnencrypted)}`);
-    const fetched = await fetchAgentConfig(identity, log);
+    const fetched = await withStartRetries(
+      () => fetchAgentConfig(identity, log),
+      log,
+      identity.nodeName,
+      retries,
+      create.signal,
+    );
     const agent = new Agent(identity, fetched, create);
     agent.connect();
     log.info(`${p} Started client.`);

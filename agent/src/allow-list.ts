@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { DEFAULT_WHITELIST, parseWhitelistRegexKey, type Whitelist } from '@push-jobs/protocol';
+import { DEFAULT_WHITELIST, parseWhitelistRegexKey, type Whitelist } from '@push-jobs/protocol/lite';
 
 /** A whitelist that failed validation. The message names the offending key. */
 export class AllowListError extends Error {

@@ -9,17 +9,21 @@
  * @module
  */
 import {
+  ApiTlsError,
+  DEFAULT_MAX_MESSAGE_SKEW_SECONDS,
   PROTOCOL_VERSION,
   decryptSessionKey,
   encodeMessage,
   formatHttpDate,
   openMessage,
-  signRequest,
-  validators,
+  SequenceTracker,
+  liteValidators,
   type ConfigDocument,
   type MessageBody,
-} from '@push-jobs/protocol';
+} from '@push-jobs/protocol/lite';
 import { Dealer, Subscriber } from 'zeromq';
+import { ReplayGuard } from './replay-guard.js';
+import { agentApiClient, type AgentTlsOptions } from './http.js';
 import type { CommitOptions, JobRunnerPort, RunnerReply } from './runner-types.js';
 
 /** Where the agent logs; every method takes one line. */
@@ -66,17 +70,22 @@ export interface AgentIdentity {
   allowUnencrypted: boolean;
   /** Largest outgoing message body, in bytes (A.16). */
   maxBodySize: number;
+  /** TLS settings of the config fetch. @default verify with Node's roots */
+  tls?: AgentTlsOptions;
 }
 
 /** Why the agent cannot start; {@link exitCode} is what the original process exited with. */
 export class AgentStartError extends Error {
   /** 1: no CURVE key from the server; 255: no session key; 2: anything else (config fetch). */
   readonly exitCode: number;
+  /** Whether trying again may help (the server was unreachable or answered 5xx). */
+  readonly retryable: boolean;
 
-  constructor(message: string, exitCode: number) {
+  constructor(message: string, exitCode: number, retryable = false) {
     super(message);
     this.name = 'AgentStartError';
     this.exitCode = exitCode;
+    this.retryable = retryable;
   }
 }
 
@@ -107,31 +116,36 @@ export async function fetchAgentConfig(
 ): Promise<FetchedConfig> {
   const url = configUrl(identity);
   log.info(`[${identity.nodeName}] Retrieving configuration from ${url.href}`);
-  const headers = signRequest({
-    method: 'GET',
-    path: url.pathname,
-    userId: identity.clientName,
-    privateKey: identity.clientKeyPem,
-    version: '1.3',
-  });
   let status: number;
   let text: string;
+  const client = agentApiClient(
+    identity.chefServerUrl,
+    identity.clientName,
+    identity.clientKeyPem,
+    identity.tls,
+    timeoutMs,
+  );
   try {
-    const res = await fetch(url, {
-      headers: { accept: 'application/json', ...headers },
-      signal: AbortSignal.timeout(timeoutMs),
-    });
+    const res = await client.requestRaw('GET', url.href);
     status = res.status;
-    text = await res.text();
+    text = res.body.toString('utf8');
   } catch (err) {
-    throw new AgentStartError(`Could not download push jobs config: ${errorMessage(err)}`, 2);
+    // A certificate problem does not go away by itself; a network one may.
+    const retryable = !(err instanceof ApiTlsError);
+    throw new AgentStartError(`Could not download push jobs config: ${errorMessage(err)}`, 2, retryable);
+  } finally {
+    client.close();
   }
   if (status !== 200) {
-    throw new AgentStartError(`Could not download push jobs config: HTTP ${status} ${text.slice(0, 200)}`, 2);
+    throw new AgentStartError(
+      `Could not download push jobs config: HTTP ${status} ${text.slice(0, 200)}`,
+      2,
+      status >= 500,
+    );
   }
   let config: ConfigDocument;
   try {
-    config = validators.configDocument.assert(JSON.parse(text) as unknown);
+    config = liteValidators.configDocument.assert(JSON.parse(text) as unknown);
   } catch (err) {
     throw new AgentStartError(`Could not download push jobs config: ${errorMessage(err)}`, 2);
   }
@@ -209,6 +223,10 @@ export class AgentConnection {
   private readonly loops: Promise<void>[];
   private readonly droppedLog: DroppedMessage[] = [];
   private sequence = 0;
+  /** Server heartbeats: `sequence` must go forward per server incarnation. */
+  private readonly heartbeatSequences = new SequenceTracker({ maxPeers: 4 });
+  /** Commands: the same signed message is never acted on twice. */
+  private readonly replayGuard: ReplayGuard;
   private sendChain: Promise<void> = Promise.resolve();
   private closedValue = false;
 
@@ -221,6 +239,9 @@ export class AgentConnection {
     this.runner = options.runner;
     this.events = options.events;
     this.log = options.log ?? SILENT_LOGGER;
+    this.replayGuard = new ReplayGuard(
+      this.config.max_message_skew > 0 ? this.config.max_message_skew : DEFAULT_MAX_MESSAGE_SKEW_SECONDS,
+    );
     const hb = this.config.push_jobs.heartbeat;
     this.sub = new Subscriber({ linger: 0 });
     const curve =
@@ -378,13 +399,16 @@ export class AgentConnection {
     const opened =
       channel === 'command'
         ? openMessage(frames, () => this.sessionKey, { maxSkewSeconds })
-        : openMessage(frames, this.config.public_key, { maxSkewSeconds });
+        : openMessage(frames, this.config.public_key, {
+            maxSkewSeconds,
+            replay: { tracker: this.heartbeatSequences, peer: () => 'server' },
+          });
     if (!opened.ok) {
-      this.droppedLog.push({ channel, code: opened.error.code, message: opened.error.message });
-      if (this.droppedLog.length > MAX_DROPPED_KEPT) this.droppedLog.shift();
-      this.log.error(
-        `[${this.identity.nodeName}] Received invalid message on ${channel} socket: ${opened.error.message}`,
-      );
+      this.drop(channel, opened.error.code, opened.error.message);
+      return;
+    }
+    if (channel === 'command' && this.replayGuard.isReplay(opened.header.signature)) {
+      this.drop(channel, 'replay', 'the same signed command was received before');
       return;
     }
     const body = opened.body;
@@ -395,6 +419,12 @@ export class AgentConnection {
     } catch (err) {
       this.log.error(`[${this.identity.nodeName}] Error handling '${type}' message: ${errorMessage(err)}`);
     }
+  }
+
+  private drop(channel: 'command' | 'heartbeat', code: string, message: string): void {
+    this.droppedLog.push({ channel, code, message });
+    if (this.droppedLog.length > MAX_DROPPED_KEPT) this.droppedLog.shift();
+    this.log.error(`[${this.identity.nodeName}] Received invalid message on ${channel} socket: ${message}`);
   }
 
   private onServerHeartbeat(type: string, body: MessageBody): void {

@@ -9,7 +9,7 @@
  */
 import { createWriteStream, existsSync, readFileSync, unwatchFile, watchFile, type Stats } from 'node:fs';
 import { join } from 'node:path';
-import { DEFAULT_AGENT_LOCKFILE_NAME, LOG_LEVELS, type LogLevel } from '@push-jobs/protocol';
+import { DEFAULT_AGENT_LOCKFILE_NAME, LOG_LEVELS, type LogLevel } from '@push-jobs/protocol/lite';
 import { Agent } from './agent.js';
 import { AllowList } from './allow-list.js';
 import {

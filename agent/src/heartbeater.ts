@@ -11,7 +11,7 @@
  *
  * @module
  */
-import type { HeartbeatConfig } from '@push-jobs/protocol';
+import type { HeartbeatConfig } from '@push-jobs/protocol/lite';
 import { SILENT_LOGGER, type AgentLogger } from './connection.js';
 
 /** What the heartbeater drives. */

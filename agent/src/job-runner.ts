@@ -10,7 +10,7 @@ import { spawn as nodeSpawn, type ChildProcess, type SpawnOptions } from 'node:c
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { AgentJobState } from '@push-jobs/protocol';
+import type { AgentJobState } from '@push-jobs/protocol/lite';
 import type { AllowList } from './allow-list.js';
 import { buildJobEnvironment, JobEnvironmentError } from './job-env.js';
 import type { CommitOptions, JobRunnerPort, RunnerReply } from './runner-types.js';

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { AgentJobState } from '@push-jobs/protocol';
+import type { AgentJobState } from '@push-jobs/protocol/lite';
 
 /** The optional parts of a `commit`. */
 export interface CommitOptions {

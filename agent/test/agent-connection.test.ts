@@ -239,6 +239,39 @@ describe('agent connection against a raw ROUTER/PUB', function () {
     );
   });
 
+  it('acts once on a replayed command (the same signed frames sent twice)', async () => {
+    const frames = encodeMessage(body('abort', { sequence: 1 }), { method: 'hmac_sha256', key: sessionKey });
+    await toAgent(frames);
+    await toAgent(frames);
+    await until(() => conn.dropped().some((d) => d.code === 'replay'), 'the replay to be dropped');
+    expect(runner.aborts).to.equal(1);
+    expect(conn.dropped().map((d) => [d.channel, d.code])).to.deep.equal([['command', 'replay']]);
+    await command(body('abort', { sequence: 2 }));
+    await until(() => runner.aborts === 2, 'the next abort');
+  });
+
+  it('drops server heartbeats whose sequence does not go forward within an incarnation', async () => {
+    const first = randomUUID();
+    const sign = (fields: Record<string, unknown>): Buffer[] =>
+      encodeMessage(body('heartbeat', fields), { method: 'rsa2048_sha1', privateKey: serverRsa.privateKey });
+    await until(() => {
+      void pub.send(sign({ incarnation_id: first, sequence: 10 }));
+      return heartbeats.length > 0;
+    }, 'a server heartbeat');
+    await pub.send(sign({ incarnation_id: first, sequence: 9 }));
+    await pub.send(sign({ incarnation_id: first, sequence: 11 }));
+    const second = randomUUID();
+    await pub.send(sign({ incarnation_id: second, sequence: 0 }));
+    await until(() => heartbeats.some((h) => h.incarnation === second), 'the new incarnation');
+    expect(heartbeats.map((h) => h.sequence)).to.deep.equal([10, 11, 0]);
+    expect(
+      conn
+        .dropped()
+        .filter((d) => d.channel === 'heartbeat')
+        .map((d) => d.code),
+    ).to.include('replay');
+  });
+
   it('drops both outputs when they exceed max_body_size', async () => {
     await conn.sendReply({
       type: 'failed',

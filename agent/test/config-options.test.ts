@@ -37,6 +37,8 @@ describe('config: compileAgentOptions', function () {
       log_level: 'info',
       log_location: 'STDOUT',
       include_timestamp: false,
+      http_retry_count: 5,
+      http_retry_delay: 30,
       org_name: 'acme',
       config_file: undefined,
       hostname: 'node1',
@@ -181,14 +183,15 @@ describe('config: compileAgentOptions', function () {
       flags: {},
       file: {
         path: 'c.rb',
-        text: `chef_server_url '${URL}'\nvalidation_client_name 'v'\nenvironment 'prod'\nrequire 'x'`,
+        text: `chef_server_url '${URL}'\nvalidation_client_name 'v'\nchef_license 'accept'\nenvironment 'prod'\nrequire 'x'`,
       },
       env: {},
       host: HOST,
     });
+    expect(ok.validation_client_name).to.equal('v');
     expect(ok.warnings).to.deep.equal([
-      "c.rb:4: ignored require 'x'",
-      "c.rb: ignored Chef setting 'validation_client_name' (not used by the push jobs client)",
+      "c.rb:5: ignored require 'x'",
+      "c.rb: ignored Chef setting 'chef_license' (not used by the push jobs client)",
       "c.rb: ignored Chef environment name 'prod'",
     ]);
   });

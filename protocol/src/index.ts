@@ -23,6 +23,7 @@
  * @module
  */
 export * from './chef-auth/index.js';
+export * from './agent-config-helpers.js';
 export * from './constants.js';
 export * from './errors.js';
 export * from './http-date.js';
@@ -32,3 +33,5 @@ export * from './rsa-keys.js';
 export * from './schemas/index.js';
 export * from './wire/index.js';
 export * from './z85.js';
+export * from './lite-validators.js';
+export * from './api-client/index.js';

@@ -4,7 +4,7 @@
  * @module
  */
 import { parseArgs } from 'node:util';
-import { InvalidArgumentError, isLogLevel, LOG_LEVELS } from '@push-jobs/protocol';
+import { InvalidArgumentError, isLogLevel, LOG_LEVELS } from '@push-jobs/protocol/lite';
 import type { AgentOptions } from './options.js';
 
 /** Thrown for a bad command line; the message says what is wrong (print it with the usage). */

@@ -8,7 +8,7 @@
 import { hostname as osHostname } from 'node:os';
 import {
   type AgentConfig,
-  AgentConfigSchema,
+  AGENT_CONFIG_KEYS,
   DEFAULT_AGENT_CONFIG_PATHS,
   DEFAULT_AGENT_FILE_DIR,
   DEFAULT_AGENT_MAX_BODY_SIZE_BYTES,
@@ -16,9 +16,9 @@ import {
   InvalidArgumentError,
   type LogLevel,
   orgNameFromChefServerUrl,
-  validators,
+  liteValidators,
   type Whitelist,
-} from '@push-jobs/protocol';
+} from '@push-jobs/protocol/lite';
 import { type ConfigEnv, parseConfigText } from './ruby-config.js';
 
 /**
@@ -44,6 +44,8 @@ export type CompiledAgentOptions = AgentConfig & {
   log_level: LogLevel;
   log_location: string;
   include_timestamp: boolean;
+  http_retry_count: number;
+  http_retry_delay: number;
   /** The org name from `chef_server_url`. */
   org_name: string;
   /** The config file read, if any. */
@@ -94,6 +96,12 @@ export const CHEF_SERVER_URL_ERROR = 'chef_server must end in /organizations/ORG
 /** Chef's default `client_key` (`/etc/chef/client.pem`). */
 export const DEFAULT_AGENT_CLIENT_KEY = '/etc/chef/client.pem';
 
+/** Retries of the first config fetch (A.4: Chef's `http_retry_count`). */
+export const DEFAULT_HTTP_RETRY_COUNT = 5;
+
+/** Seconds between those retries (A.4: Chef's `http_retry_delay`). */
+export const DEFAULT_HTTP_RETRY_DELAY_S = 30;
+
 /** Default `log_location`. */
 export const DEFAULT_AGENT_LOG_LOCATION = 'STDOUT';
 
@@ -105,8 +113,6 @@ export const DEFAULT_AGENT_LOG_LEVEL: LogLevel = 'info';
  * are ignored with a warning instead of failing validation.
  */
 export const IGNORED_CHEF_CONFIG_KEYS: readonly string[] = Object.freeze([
-  'validation_client_name',
-  'validation_key',
   'validator_key',
   'cache_path',
   'file_backup_path',
@@ -146,7 +152,7 @@ export const IGNORED_CHEF_CONFIG_KEYS: readonly string[] = Object.freeze([
   'http_retry_delay',
 ]);
 
-const KNOWN_KEYS = new Set(Object.keys(AgentConfigSchema.properties));
+const KNOWN_KEYS = new Set(AGENT_CONFIG_KEYS);
 
 /**
  * The host's names from the OS: `fqdn` when `os.hostname()` is dotted, and the short name
@@ -175,7 +181,7 @@ function parseMaxBodySize(value: unknown, source: string): unknown {
 
 /**
  * Merges defaults < config file < explicit flags, fills every default, parses the org name
- * and validates the result with `validators.agentConfig`.
+ * and validates the result with `liteValidators.agentConfig`.
  *
  * @throws ConfigFileError when the config file cannot be parsed.
  * @throws AgentConfigError naming each bad key and its source (a flag, the file, a default);
@@ -232,6 +238,8 @@ export function compileAgentOptions(input: CompileAgentOptionsInput): CompiledAg
     log_level: DEFAULT_AGENT_LOG_LEVEL,
     log_location: DEFAULT_AGENT_LOG_LOCATION,
     include_timestamp: false,
+    http_retry_count: DEFAULT_HTTP_RETRY_COUNT,
+    http_retry_delay: DEFAULT_HTTP_RETRY_DELAY_S,
   };
   for (const [key, value] of Object.entries(defaults)) {
     if (!(key in merged)) {
@@ -256,7 +264,7 @@ export function compileAgentOptions(input: CompileAgentOptionsInput): CompiledAg
     );
   }
 
-  const problems = validators.agentConfig.errors(merged).map((error) => {
+  const problems = liteValidators.agentConfig.errors(merged).map((error) => {
     const match = /^\/([^/ ]+)(\S*) (.*)$/su.exec(error);
     if (match === null) return error;
     const key = match[1] ?? '';

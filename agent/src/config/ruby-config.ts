@@ -27,7 +27,7 @@
  *
  * @module
  */
-import { InvalidArgumentError } from '@push-jobs/protocol';
+import { InvalidArgumentError } from '@push-jobs/protocol/lite';
 
 /** Environment variables, as `process.env` holds them. */
 export type ConfigEnv = Readonly<Record<string, string | undefined>>;

@@ -11,23 +11,8 @@
  */
 import { Type, type Static } from '@sinclair/typebox';
 import { LOG_LEVELS, SSL_VERIFY_MODES } from '../constants.js';
+import { CHEF_SERVER_URL_PATTERN } from '../agent-config-helpers.js';
 import { EnvSchema, StringEnum } from './common.js';
-
-/**
- * `chef_server_url` must end in `/organizations/ORG` (an optional trailing `/` allowed); the
- * org name is that last segment.
- */
-export const CHEF_SERVER_URL_PATTERN = '^https?://[^/\\s]+(/[^\\s]*)?/organizations/[^/\\s?#]+/?$';
-
-/**
- * The org name in a `chef_server_url`, or `undefined` when the URL does not end in
- * `/organizations/ORG`.
- */
-export function orgNameFromChefServerUrl(url: string): string | undefined {
-  if (!new RegExp(CHEF_SERVER_URL_PATTERN, 'u').test(url)) return undefined;
-  const match = /\/organizations\/([^/\s?#]+)\/?$/u.exec(url);
-  return match?.[1];
-}
 
 /**
  * A whitelist entry given as an object: the command line to run and, optionally, a lock.
@@ -60,18 +45,6 @@ export const WhitelistSchema = Type.Record(
 /** The agent whitelist. */
 export type Whitelist = Static<typeof WhitelistSchema>;
 
-const WHITELIST_REGEX_KEY = /^\/(.*)\/([dgimsuvy]*)$/su;
-
-/**
- * Splits a whitelist key of the form `/PATTERN/FLAGS` into pattern and flags; `undefined` for
- * an exact-match key. Does not check that the pattern compiles.
- */
-export function parseWhitelistRegexKey(key: string): { pattern: string; flags: string } | undefined {
-  const match = WHITELIST_REGEX_KEY.exec(key);
-  if (match === null) return undefined;
-  return { pattern: match[1] ?? '', flags: match[2] ?? '' };
-}
-
 /** The agent configuration object. */
 export const AgentConfigSchema = Type.Object(
   {
@@ -83,6 +56,18 @@ export const AgentConfigSchema = Type.Object(
     client_name: Type.Optional(Type.String({ minLength: 1 })),
     /** Path of the node's RSA private key (PEM). */
     client_key: Type.Optional(Type.String({ minLength: 1 })),
+    /**
+     * Path of the validator's private key. With no `client_key` file but this key, the agent
+     * registers itself: it generates a key pair, creates its client through the clients API
+     * signed as the validator, and stores the new private key at `client_key` (mode 0600).
+     */
+    validation_key: Type.Optional(Type.String({ minLength: 1 })),
+    /** The validator client's name; default `ORG-validator`. */
+    validation_client_name: Type.Optional(Type.String({ minLength: 1 })),
+    /** Retries of the first config fetch after start (network errors and 5xx); default 5. */
+    http_retry_count: Type.Optional(Type.Integer({ minimum: 0 })),
+    /** Seconds between those retries; default 30. */
+    http_retry_delay: Type.Optional(Type.Number({ minimum: 0 })),
     /** Allowed commands; default `{ 'chef-client': 'chef-client' }`. */
     whitelist: Type.Optional(WhitelistSchema),
     /** Directory for files sent with jobs; default `/tmp/chef-push`. */

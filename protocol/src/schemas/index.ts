@@ -10,3 +10,4 @@ export * from './config-document.js';
 export * from './rest.js';
 export * from './server-messages.js';
 export * from './validate.js';
+export * from './ajv-shared.js';

@@ -3,18 +3,16 @@
  * {@link checkJobRequest}, which reproduces the job-creation error messages of the original
  * server.
  *
- * Ajv options: `strict: true`, `allErrors: true`, and no mutation of the input
- * (`removeAdditional: false`, `coerceTypes: false`, `useDefaults: false`): a bad document is
- * reported, never silently fixed. `discriminator: true` enables the `type` discriminator of
- * the message unions.
+ * Ajv options: {@link AJV_OPTIONS} (strict, all errors, no mutation of the input).
  *
  * @module
  */
 import type { Static, TSchema } from '@sinclair/typebox';
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { Ajv, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import { MAX_FILE_BYTES } from '../constants.js';
 import { ValidationError } from '../errors.js';
+import { AJV_OPTIONS, ajvErrors } from './ajv-shared.js';
 import { AgentConfigSchema, WhitelistSchema } from './agent-config.js';
 import { ClientEnvelopeSchema, ClientMessageSchema } from './client-messages.js';
 import { ConfigDocumentSchema } from './config-document.js';
@@ -39,14 +37,7 @@ let sharedAjv: Ajv | undefined;
 /** The shared Ajv instance (created on first use), for callers that compile their own schemas. */
 export function getAjv(): Ajv {
   if (sharedAjv === undefined) {
-    sharedAjv = new Ajv({
-      strict: true,
-      allErrors: true,
-      removeAdditional: false,
-      coerceTypes: false,
-      useDefaults: false,
-      discriminator: true,
-    });
+    sharedAjv = new Ajv({ ...AJV_OPTIONS });
     // ajv-formats is typed against its own copy of Ajv; the instance is the same class at runtime.
     addFormats.default(sharedAjv as unknown as Parameters<typeof addFormats.default>[0]);
   }
@@ -79,16 +70,6 @@ function compile(schema: TSchema): ValidateFunction {
   return fn;
 }
 
-/** Formats one Ajv error as `"<instancePath> <message>"`, naming the offending key or values. */
-function formatError(error: ErrorObject): string {
-  const path = error.instancePath === '' ? '/' : error.instancePath;
-  const params = error.params as Record<string, unknown>;
-  let detail = '';
-  if (typeof params.additionalProperty === 'string') detail = ` '${params.additionalProperty}'`;
-  else if (Array.isArray(params.allowedValues)) detail = `: ${params.allowedValues.map(String).join(', ')}`;
-  return `${path} ${error.message ?? 'is invalid'}${detail}`;
-}
-
 /**
  * Compiles `schema` on the shared Ajv instance, lazily: the first call of `check`, `assert`
  * or `errors` compiles it, and every later call (and every other validator of the same schema
@@ -98,10 +79,7 @@ function formatError(error: ErrorObject): string {
  * @param name - what the schema describes, used in the message of a thrown ValidationError.
  */
 export function compileValidator<T extends TSchema>(schema: T, name = 'document'): Validator<Static<T>> {
-  const errorsOf = (value: unknown): string[] => {
-    const fn = compile(schema);
-    return fn(value) ? [] : (fn.errors ?? []).map(formatError);
-  };
+  const errorsOf = (value: unknown): string[] => ajvErrors(compile(schema), value);
   return {
     schema,
     check(value: unknown): value is Static<T> {
