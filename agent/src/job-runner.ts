@@ -405,8 +405,21 @@ export class JobRunner implements JobRunnerPort {
       this.opts.reply({ type: 'nack_run', jobId });
       return;
     }
+    // A.12: the command line is looked up again at run time, so an allow-list reloaded since the
+    // commit applies: an entry removed meanwhile is refused, a changed one runs its new line.
+    const match = this.opts.allowList().match(c.job.command);
+    if (match === undefined) {
+      this.log(
+        'error',
+        `Job ${jobId}: '${c.job.command}' left the whitelist after the commit; not running it`,
+      );
+      this.current = { state: 'idle' };
+      this.releaseLock(c.job.lockFile);
+      this.opts.reply({ type: 'nack_run', jobId });
+      return;
+    }
     this.opts.reply({ type: 'ack_run', jobId });
-    this.start(c.job);
+    this.start({ ...c.job, commandLine: match.commandLine });
   }
 
   /** Handles an `abort`: kill whatever runs (whole group), release the lock, go idle, `aborted`. */

@@ -113,6 +113,27 @@ describe('JobRunner', () => {
     expect(t.runner.state().state).to.equal('idle');
   });
 
+  it('looks the command up again at run: an entry removed after the commit is refused and never runs', async () => {
+    const marker = path.join(tmp, 'marker');
+    const t = setup({ mark: `touch ${marker}` });
+    t.runner.commit(JOB, 'mark', {});
+    t.setList({ other: 'true' });
+    t.runner.run(JOB);
+    await sleep(300);
+    expect(t.types()).to.deep.equal(['ack_commit', 'nack_run']);
+    expect(fs.existsSync(marker)).to.equal(false);
+    expect(t.runner.state().state).to.equal('idle');
+  });
+
+  it('looks the command up again at run: a changed entry runs its new command line', async () => {
+    const t = setup({ say: 'echo old' });
+    t.runner.commit(JOB, 'say', { capture: true });
+    t.setList({ say: 'echo new' });
+    t.runner.run(JOB);
+    const done = await t.waitFor('succeeded');
+    expect(done.fields).to.deep.include({ stdout: 'new\n' });
+  });
+
   it('nacks a commit when busy (committed or running)', async () => {
     const t = setup({ s: 'sleep 0.3' });
     t.runner.commit(JOB, 's', {});
