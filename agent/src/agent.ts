@@ -17,6 +17,7 @@ import {
   type AgentIdentity,
   type AgentLogger,
   type FetchedConfig,
+  type HeartbeatFeed,
 } from './connection.js';
 import { Heartbeater } from './heartbeater.js';
 import { agentTlsOptions } from './http.js';
@@ -58,6 +59,8 @@ export interface AgentCreateOptions {
   startRetries?: { count: number; delayMs: number };
   /** Aborts {@link Agent.create} while it waits to retry the config fetch. */
   signal?: AbortSignal;
+  /** Where server heartbeats come from. @default a SUB socket per connection */
+  heartbeatFeed?: HeartbeatFeed;
 }
 
 /** What the agent is doing. */
@@ -144,6 +147,7 @@ export class Agent {
   private readonly silenceMs: number;
   private readonly pollMs: number;
   private readonly random: () => number;
+  private readonly heartbeatFeed: HeartbeatFeed | undefined;
   private fetched: FetchedConfig;
   private conn: AgentConnection | undefined;
   private heartbeater: Heartbeater | undefined;
@@ -166,6 +170,7 @@ export class Agent {
     this.silenceMs = create.commandSilenceMs ?? 4000;
     this.pollMs = create.pollMs ?? 5000;
     this.random = create.random ?? Math.random;
+    this.heartbeatFeed = create.heartbeatFeed;
     this.runnerPort =
       typeof create.runner === 'function' ? create.runner((reply) => this.reply(reply)) : create.runner;
     this.runPromise = new Promise<void>((resolve) => {
@@ -345,6 +350,7 @@ export class Agent {
       fetched: this.fetched,
       runner: this.runnerPort,
       log: this.log,
+      ...(this.heartbeatFeed === undefined ? {} : { heartbeatFeed: this.heartbeatFeed }),
       events: {
         serverHeartbeat: (incarnation, sequence) => {
           if (this.conn === conn) this.heartbeater?.heartbeatReceived(incarnation, sequence);

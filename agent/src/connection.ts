@@ -187,6 +187,19 @@ export interface AgentConnectionOptions {
   runner: JobRunnerPort;
   events: ConnectionEvents;
   log?: AgentLogger;
+  /** Where server heartbeats come from. @default a SUB socket of this connection's own */
+  heartbeatFeed?: HeartbeatFeed;
+}
+
+/**
+ * A source of the server's heartbeat frames (PUB, `out_addr`). Each connection opens its own
+ * SUB socket by default; a process running many agents (the fleet simulator) may share one
+ * SUB socket per address instead ({@link SharedHeartbeatFeed}), since each SUB connection costs
+ * the server a file descriptor. Every agent still verifies every heartbeat itself.
+ */
+export interface HeartbeatFeed {
+  /** Delivers the frames published at `outAddr` to `listener` until the returned function is called. */
+  subscribe(outAddr: string, listener: (frames: Buffer[]) => void): () => void;
 }
 
 /** One message that did not verify, kept for inspection. */
@@ -218,7 +231,9 @@ export class AgentConnection {
   private readonly runner: JobRunnerPort;
   private readonly events: ConnectionEvents;
   private readonly log: AgentLogger;
-  private readonly sub: Subscriber;
+  /** The connection's own SUB socket, unless a shared {@link HeartbeatFeed} is used. */
+  private readonly sub: Subscriber | undefined;
+  private readonly unsubscribe: (() => void) | undefined;
   private readonly dealer: Dealer;
   private readonly loops: Promise<void>[];
   private readonly droppedLog: DroppedMessage[] = [];
@@ -243,7 +258,13 @@ export class AgentConnection {
       this.config.max_message_skew > 0 ? this.config.max_message_skew : DEFAULT_MAX_MESSAGE_SKEW_SECONDS,
     );
     const hb = this.config.push_jobs.heartbeat;
-    this.sub = new Subscriber({ linger: 0 });
+    if (options.heartbeatFeed === undefined) {
+      this.sub = new Subscriber({ linger: 0 });
+    } else {
+      this.unsubscribe = options.heartbeatFeed.subscribe(hb.out_addr, (frames) =>
+        this.onFrames('heartbeat', frames),
+      );
+    }
     const curve =
       fetched.legacy || this.config.curve_public_key === undefined
         ? {}
@@ -259,10 +280,13 @@ export class AgentConnection {
       sendTimeout: 0,
       ...curve,
     });
-    this.sub.subscribe();
-    this.sub.connect(hb.out_addr);
+    this.sub?.subscribe();
+    this.sub?.connect(hb.out_addr);
     this.dealer.connect(hb.command_addr);
-    this.loops = [this.receiveLoop('heartbeat'), this.receiveLoop('command')];
+    this.loops = [
+      this.receiveLoop('command'),
+      ...(this.sub === undefined ? [] : [this.receiveLoop('heartbeat')]),
+    ];
   }
 
   /** Opens the SUB and DEALER sockets and starts receiving (A.6). */
@@ -295,7 +319,8 @@ export class AgentConnection {
   async close(): Promise<void> {
     if (!this.closedValue) {
       this.closedValue = true;
-      this.sub.close();
+      this.sub?.close();
+      this.unsubscribe?.();
       this.dealer.close();
     }
     await Promise.all(this.loops);
@@ -381,7 +406,7 @@ export class AgentConnection {
   }
 
   private async receiveLoop(channel: 'command' | 'heartbeat'): Promise<void> {
-    const socket = channel === 'command' ? this.dealer : this.sub;
+    const socket = channel === 'command' ? this.dealer : this.sub!;
     for (;;) {
       try {
         for await (const frames of socket) this.onFrames(channel, frames);

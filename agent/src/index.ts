@@ -27,6 +27,7 @@ export {
   type AgentIdentity,
   type AgentLogger,
   type ConnectionEvents,
+  type HeartbeatFeed,
   type CurveKeyPair,
   type DroppedMessage,
   type FetchedConfig,
@@ -41,3 +42,6 @@ export {
   type DaemonIo,
   type DaemonOutput,
 } from './daemon.js';
+export { SharedHeartbeatFeed } from './heartbeat-feed.js';
+export { agentTlsOptions, type AgentTlsOptions } from './http.js';
+export { loadOrRegisterClientKey } from './register.js';

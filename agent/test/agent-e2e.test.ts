@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { Agent } from '../src/agent.js';
 import { AgentStartError } from '../src/connection.js';
+import { SharedHeartbeatFeed } from '../src/heartbeat-feed.js';
 import { PushTestServer, TestRunner, until } from './helpers/agent-harness.js';
 
 describe('agent against the real push server', function () {
@@ -36,6 +37,29 @@ describe('agent against the real push server', function () {
     expect(status.droppedMessages).to.equal(0);
     // The server aborts a node that connects; the runner answered `aborted`.
     expect(runner.aborts).to.be.greaterThan(0);
+  });
+
+  it('agents sharing one heartbeat SUB socket each verify server heartbeats and run jobs', async () => {
+    const feed = new SharedHeartbeatFeed();
+    const started: Agent[] = [];
+    for (const node of ['shared1', 'shared2']) {
+      const options = await h.agentOptions(node);
+      const agent = await Agent.create(options, {
+        runner: (reply) => new TestRunner(reply),
+        heartbeatFeed: feed,
+      });
+      agents.push(agent);
+      started.push(agent);
+    }
+    expect(feed.socketCount).to.equal(1);
+    await until(() => h.isAvailable('shared1') && h.isAvailable('shared2'), 'both available');
+    await until(() => started.every((a) => a.status().serverOnline), 'both see the server online');
+    const id = await h.startJob({ command: 'chef-client', nodes: ['shared1', 'shared2'] });
+    const job = await h.waitForJob(id);
+    expect(job['nodes']).to.deep.equal({ succeeded: ['shared1', 'shared2'] });
+    await Promise.all(started.map((a) => a.shutdown()));
+    expect(feed.socketCount).to.equal(0);
+    await feed.close();
   });
 
   it('runs a job posted to the API through the runner to complete', async () => {
