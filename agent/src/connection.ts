@@ -209,6 +209,9 @@ export interface DroppedMessage {
   message: string;
 }
 
+/** How long a job reply waits for room in the DEALER's send queue (SNDHWM 3) before it is dropped. */
+const REPLY_SEND_PATIENCE_MS = 10_000;
+
 /** The most {@link AgentConnection.dropped} entries kept. */
 const MAX_DROPPED_KEPT = 100;
 
@@ -342,14 +345,27 @@ export class AgentConnection {
     const body = this.envelope(type, jobId, fields, jobState);
     if (body === undefined) return Promise.resolve();
     const frames = encodeMessage(body, { method: 'hmac_sha256', key: this.sessionKey });
+    // Heartbeats are dropped when the small send queue is full (A.6: a restarted server is not
+    // flooded with stale ones). A job's replies are not: losing `succeeded` would leave the job
+    // running on the server until its timeout, so they wait for room for a while.
+    const patienceMs = type === 'heartbeat' ? 0 : REPLY_SEND_PATIENCE_MS;
     this.sendChain = this.sendChain.then(async () => {
-      if (this.dealer.closed) return;
-      try {
-        await this.dealer.send(frames);
-      } catch (err) {
+      const deadline = Date.now() + patienceMs;
+      for (let delay = 5; ; delay = Math.min(delay * 2, 200)) {
         if (this.dealer.closed) return;
-        this.log.error(`[${this.identity.nodeName}] ZMQ socket enqueue error ${errorMessage(err)}`);
-        this.events.sendFailed(err);
+        try {
+          await this.dealer.send(frames);
+          return;
+        } catch (err) {
+          if (this.dealer.closed) return;
+          if (Date.now() < deadline) {
+            await new Promise((resolve) => setTimeout(resolve, delay));
+            continue;
+          }
+          this.log.error(`[${this.identity.nodeName}] ZMQ socket enqueue error ${errorMessage(err)}`);
+          this.events.sendFailed(err);
+          return;
+        }
       }
     });
     return this.sendChain;

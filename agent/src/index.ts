@@ -45,3 +45,4 @@ export {
 export { SharedHeartbeatFeed } from './heartbeat-feed.js';
 export { agentTlsOptions, type AgentTlsOptions } from './http.js';
 export { loadOrRegisterClientKey } from './register.js';
+export { SimulatedJobRunner, type SimulatedJobRunnerOptions } from './simulated-runner.js';

@@ -272,6 +272,17 @@ describe('agent connection against a raw ROUTER/PUB', function () {
     ).to.include('replay');
   });
 
+  it('does not drop job replies when the small send queue (SNDHWM 3) is full', async () => {
+    const before = received.length;
+    await Promise.all(
+      Array.from({ length: 60 }, (_, i) => conn.sendReply({ type: 'succeeded', jobId: `job-${i}` })),
+    );
+    await until(() => received.length - before === 60, 'all 60 replies', 15_000);
+    expect(received.slice(before).map((b) => b['job_id'])).to.deep.equal(
+      Array.from({ length: 60 }, (_, i) => `job-${i}`),
+    );
+  });
+
   it('drops both outputs when they exceed max_body_size', async () => {
     await conn.sendReply({
       type: 'failed',

@@ -1,0 +1,36 @@
+// Messages between the fleet simulator (fleet.ts) and its worker processes (worker.ts).
+
+/** What a worker is asked to run. */
+export interface WorkerConfig {
+  /** `https?://host:port/organizations/ORG`. */
+  orgUrl: string;
+  /** Node names this worker simulates. */
+  nodes: string[];
+  /** The clients' private key (PEM, shared by every simulated node). */
+  clientKeyPem: string;
+  /** Milliseconds each job runs. */
+  durationMs: number;
+  /** Share of jobs that fail, 0 to 1. */
+  failureRate: number;
+  /** One SUB socket per process instead of one per agent. */
+  sharedSub: boolean;
+  /** Agents whose config fetch runs at the same time. */
+  startConcurrency: number;
+}
+
+/** Worker → parent. */
+export type WorkerMessage =
+  | { type: 'progress'; started: number; failed: number }
+  | { type: 'ready'; started: number; failed: number; errors: string[] }
+  | {
+      type: 'stats';
+      succeeded: number;
+      failed: number;
+      aborted: number;
+      reconfigures: number;
+      serverOnline: number;
+    }
+  | { type: 'stopped' };
+
+/** Parent → worker. */
+export type ParentMessage = { type: 'stats' } | { type: 'stop' };
