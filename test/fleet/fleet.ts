@@ -35,6 +35,8 @@ export interface FleetOptions {
   startConcurrency?: number;
   /** Called as agents start. */
   onProgress?: (started: number, total: number) => void;
+  /** Called once the clients are registered, before the agents start. */
+  onRegistered?: () => void;
 }
 
 /** Outcome counts of the simulated jobs, summed over the workers. */
@@ -111,6 +113,7 @@ export class Fleet {
       privateKeyEncoding: { type: 'pkcs1', format: 'pem' },
     });
     await registerClients(options.orgUrl, options.registrar, names, publicKey);
+    options.onRegistered?.();
     const processes = Math.max(
       1,
       Math.min(names.length, options.processes ?? Math.ceil(names.length / 2500)),

@@ -1,0 +1,173 @@
+// `npm run bench` (root; this file is `npm run bench -w @push-jobs/e2e`): one real server
+// process and the fleet simulator at 1,000, 5,000 and 10,000 nodes on this machine. Prints a
+// table and saves it as JSON under bench-results/. Asserts nothing.
+//
+//   BENCH_NODES=1000,5000   the fleet sizes (default 1000,5000,10000)
+//   BENCH_JOBS=5            no-op jobs per size (the p50 is over these)
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { PushApiClient } from '@push-jobs/protocol';
+import { startFleet } from '../fleet/fleet.js';
+import { ServerProcess } from '../helpers/server-process.js';
+import { zmqDealerRouterRate } from './zmq-rate.js';
+
+const SIZES = (process.env.BENCH_NODES ?? '1000,5000,10000').split(',').map(Number);
+const JOBS = Number(process.env.BENCH_JOBS ?? 5);
+const STEADY_SECONDS = Number(process.env.BENCH_STEADY_SECONDS ?? 10);
+const RESULTS_DIR = fileURLToPath(new URL('../../bench-results/', import.meta.url));
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? NaN : s[Math.floor((s.length - 1) / 2)]!;
+};
+const log = (line: string): void => void process.stderr.write(`${line}\n`);
+
+interface Row {
+  nodes: number;
+  sharedSub: boolean;
+  registerSeconds: number;
+  connectSeconds: number;
+  jobP50Seconds: number;
+  jobSeconds: number[];
+  nodesPerSecond: number;
+  fanOutMessagesPerSecond: number;
+  steadyCpuCores: number;
+  serverRssMiB: number;
+  nodeStatesP50Ms: number;
+}
+
+async function availableCount(api: PushApiClient): Promise<number> {
+  const states = await api.listNodeStates();
+  return states.filter((s) => s.availability === 'available').length;
+}
+
+/** Runs one no-op job on `nodes`; seconds from POST to the org feed's job_complete. */
+async function timedJob(api: PushApiClient, nodes: string[]): Promise<number> {
+  const feed = await api.orgEvents();
+  try {
+    const start = performance.now();
+    const { id } = await api.startJob({ command: 'noop', nodes, run_timeout: 120 });
+    for await (const event of feed) {
+      const data = event.data as { job?: string; job_id?: string; status?: string };
+      if (event.event === 'job_complete' && (data.job ?? data.job_id) === id) {
+        const seconds = (performance.now() - start) / 1000;
+        const job = await api.getJob(id);
+        const succeeded = (job.nodes as Record<string, string[]>)['succeeded']?.length ?? 0;
+        if (job.status !== 'complete' || succeeded !== nodes.length) {
+          throw new Error(`job ${id} ended ${job.status} with ${succeeded}/${nodes.length} succeeded`);
+        }
+        return seconds;
+      }
+    }
+    throw new Error('the event feed ended before job_complete');
+  } finally {
+    feed.close();
+  }
+}
+
+async function runSize(nodes: number, zmqRate: number): Promise<Row> {
+  const server = await ServerProcess.start();
+  const api = server.adminClient();
+  let fleet: Awaited<ReturnType<typeof startFleet>> | undefined;
+  try {
+    const t0 = performance.now();
+    let registered = t0;
+    fleet = await startFleet({
+      orgUrl: server.orgUrl,
+      nodes,
+      registrar: {
+        userId: server.validatorName,
+        privateKeyPem: readFileSync(server.validatorKeyPath, 'utf8'),
+      },
+      onRegistered: () => {
+        registered = performance.now();
+        log(`  ${nodes}: clients registered in ${((registered - t0) / 1000).toFixed(1)} s`);
+      },
+      onProgress: (started, total) => {
+        if (started % 1000 === 0 || started === total) log(`  ${nodes}: ${started}/${total} agents started`);
+      },
+    });
+    for (;;) {
+      const available = await availableCount(api);
+      if (available === nodes) break;
+      if (performance.now() - registered > 300_000) throw new Error(`only ${available}/${nodes} available`);
+      await sleep(250);
+    }
+    const connectSeconds = (performance.now() - registered) / 1000;
+    log(`  ${nodes}: all available ${connectSeconds.toFixed(1)} s after registration`);
+
+    // Steady heartbeat load: let start-up settle, then measure.
+    await sleep(3000);
+    const before = server.usage();
+    await sleep(STEADY_SECONDS * 1000);
+    const after = server.usage();
+    const steadyCpuCores = (after.cpuSeconds - before.cpuSeconds) / STEADY_SECONDS;
+
+    const nodeStatesMs: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      const start = performance.now();
+      await api.listNodeStates();
+      nodeStatesMs.push(performance.now() - start);
+    }
+
+    const jobSeconds: number[] = [];
+    for (let i = 0; i < JOBS; i++) {
+      jobSeconds.push(await timedJob(api, fleet.nodeNames));
+      log(`  ${nodes}: job ${i + 1}/${JOBS} ${jobSeconds.at(-1)!.toFixed(2)} s`);
+    }
+    const p50 = median(jobSeconds);
+    const row: Row = {
+      nodes,
+      sharedSub: fleet.sharedSub,
+      registerSeconds: (registered - t0) / 1000,
+      connectSeconds,
+      jobP50Seconds: p50,
+      jobSeconds,
+      nodesPerSecond: nodes / p50,
+      // Per node: commit and run out, ack_commit, ack_run and succeeded in.
+      fanOutMessagesPerSecond: (5 * nodes) / p50,
+      steadyCpuCores,
+      serverRssMiB: server.usage().rssMiB,
+      nodeStatesP50Ms: median(nodeStatesMs),
+    };
+    log(`  ${nodes}: fan-out ${((row.fanOutMessagesPerSecond / zmqRate) * 100).toFixed(1)}% of raw ZeroMQ`);
+    return row;
+  } finally {
+    api.close();
+    await fleet?.stop();
+    await server.stop();
+  }
+}
+
+const zmqRate = await zmqDealerRouterRate();
+log(`raw ZeroMQ DEALER->ROUTER (CURVE, TCP loopback, 2 frames): ${Math.round(zmqRate)} msg/s`);
+const rows: Row[] = [];
+for (const n of SIZES) {
+  log(`fleet of ${n} simulated agents`);
+  rows.push(await runSize(n, zmqRate));
+}
+
+const machine = `${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
+console.log(`\npush-jobs end-to-end benchmark on ${machine}`);
+console.log(`raw ZeroMQ DEALER->ROUTER: ${Math.round(zmqRate).toLocaleString('en')} msg/s`);
+console.table(
+  rows.map((r) => ({
+    nodes: r.nodes,
+    'connect+available (s)': r.connectSeconds.toFixed(1),
+    'no-op job p50 (s)': r.jobP50Seconds.toFixed(2),
+    'nodes/s': Math.round(r.nodesPerSecond),
+    'fan-out msg/s': Math.round(r.fanOutMessagesPerSecond),
+    '% of raw ZeroMQ': ((r.fanOutMessagesPerSecond / zmqRate) * 100).toFixed(1),
+    'steady CPU (cores)': r.steadyCpuCores.toFixed(2),
+    'server RSS (MiB)': Math.round(r.serverRssMiB),
+    'node_states p50 (ms)': r.nodeStatesP50Ms.toFixed(1),
+    'shared SUB': r.sharedSub,
+  })),
+);
+mkdirSync(RESULTS_DIR, { recursive: true });
+const file = join(RESULTS_DIR, 'e2e-bench.json');
+writeFileSync(file, JSON.stringify({ machine, date: new Date().toISOString(), zmqRate, rows }, null, 2));
+console.log(`saved ${file}`);
