@@ -16,6 +16,8 @@ export const SERVER_BIN = fileURLToPath(new URL('../../server/bin/push-jobs-serv
 /** Options of {@link ServerProcess.start}. */
 export interface ServerProcessOptions {
   org?: string;
+  /** The admin user `init` creates (users are global: unique names on a shared database). @default 'admin' */
+  admin?: string;
   /** Data dir; default a new temp dir, removed by {@link ServerProcess.stop}. */
   dataDir?: string;
   /** A PostgreSQL URL instead of the embedded SQLite. */
@@ -54,7 +56,18 @@ export class ServerProcess {
     const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'pj-server-'));
     const db = options.databaseUrl === undefined ? [] : ['--database-url', options.databaseUrl];
     if (!options.ports) {
-      await run(process.execPath, [SERVER_BIN, 'init', '--data-dir', dataDir, '--org', org, ...db, '--json']);
+      await run(process.execPath, [
+        SERVER_BIN,
+        'init',
+        '--data-dir',
+        dataDir,
+        '--org',
+        org,
+        '--admin',
+        options.admin ?? 'admin',
+        ...db,
+        '--json',
+      ]);
     }
     const settings: Record<string, string | number> = {
       'data-dir': dataDir,
@@ -119,11 +132,11 @@ export class ServerProcess {
   }
 
   get adminName(): string {
-    return 'admin';
+    return this.options.admin ?? 'admin';
   }
 
   get adminKeyPath(): string {
-    return join(this.dataDir, 'keys', 'admin.pem');
+    return join(this.dataDir, 'keys', `${this.adminName}.pem`);
   }
 
   get validatorName(): string {

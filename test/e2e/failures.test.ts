@@ -1,0 +1,110 @@
+// Processes dying mid-job: an agent, the server. And the same happy path on PostgreSQL.
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import type { PushApiClient } from '@push-jobs/protocol';
+import { AgentProcess } from '../helpers/agent-process.js';
+import { ServerProcess } from '../helpers/server-process.js';
+import { isAlive, until, waitForAvailability, waitForJob } from '../helpers/wait.js';
+
+const PG_URL = process.env.PUSH_JOBS_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+describe('end to end: failures and PostgreSQL', function () {
+  this.timeout(120_000);
+  let scratch: string;
+  const cleanups: (() => Promise<unknown>)[] = [];
+
+  beforeEach(() => {
+    scratch = mkdtempSync(join(tmpdir(), 'pj-e2e-fail-'));
+  });
+
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c();
+    rmSync(scratch, { recursive: true, force: true });
+  });
+
+  function whitelist(): Record<string, unknown> {
+    return {
+      hello: 'echo hello',
+      slow: `sh -c 'echo $$ > ${scratch}/$CHEF_PUSH_NODE_NAME.pid; sleep 60'`,
+      short: `sh -c 'echo $$ > ${scratch}/$CHEF_PUSH_NODE_NAME.pid; sleep 4'`,
+    };
+  }
+
+  async function startServer(options: Parameters<typeof ServerProcess.start>[0] = {}): Promise<{
+    server: ServerProcess;
+    api: PushApiClient;
+  }> {
+    const server = await ServerProcess.start({ heartbeatIntervalMs: 200, ...options });
+    const api = server.adminClient();
+    cleanups.push(async () => server.stop());
+    cleanups.push(async () => api.close());
+    return { server, api };
+  }
+
+  async function startAgent(server: ServerProcess, node: string): Promise<AgentProcess> {
+    const agent = await AgentProcess.start(server, { node, whitelist: whitelist() });
+    cleanups.push(() => agent.remove());
+    return agent;
+  }
+
+  it('an agent killed mid-job: its node ends crashed/unavailable, the server stays healthy', async () => {
+    const { server, api } = await startServer();
+    const one = await startAgent(server, 'one');
+    await startAgent(server, 'two');
+    await waitForAvailability(api, ['one', 'two'], 'available', 30_000);
+    const { id } = await api.startJob({ command: 'slow', nodes: ['one', 'two'] });
+    await until(() => readdirSync(scratch).length === 2, 'both jobs running');
+    await one.kill();
+    await waitForAvailability(api, ['one'], 'unavailable');
+    await until(async () => {
+      const job = await api.getJob(id);
+      return (job.nodes as Record<string, string[]>)['crashed']?.includes('one') === true;
+    }, 'node one crashed in the job');
+    const status = (await api.request('GET', '/pushy/_status')) as Record<string, unknown>;
+    expect(status).to.have.property('status');
+    expect(server.child.exitCode).to.equal(null);
+    await api.abortJob(id);
+    expect((await waitForJob(api, id)).status).to.equal('aborted');
+  });
+
+  it('the server killed mid-job: the job ends crashed, agents reconnect to the new incarnation, the next job succeeds', async () => {
+    const { server, api } = await startServer();
+    const agent = await startAgent(server, 'solo');
+    await waitForAvailability(api, ['solo'], 'available', 30_000);
+    const { id } = await api.startJob({ command: 'short', nodes: ['solo'] });
+    await until(() => readdirSync(scratch).some((f) => f.endsWith('.pid')), 'the job running');
+    const pid = Number(readFileSync(join(scratch, 'solo.pid'), 'utf8'));
+    expect(isAlive(pid)).to.equal(true);
+    await server.kill();
+    const restarted = await server.restart();
+    cleanups.push(async () => restarted.stop());
+    const api2 = restarted.adminClient();
+    cleanups.push(async () => api2.close());
+    expect((await api2.getJob(id)).status).to.equal('crashed');
+    // As the original, the agent lets a running job finish (it may be a chef-client run) and
+    // reconfigures for the new incarnation once it is idle.
+    await waitForAvailability(api2, ['solo'], 'available', 60_000);
+    expect(isAlive(pid)).to.equal(false);
+    expect(agent.running).to.equal(true);
+    const next = await waitForJob(api2, (await api2.startJob({ command: 'hello', nodes: ['solo'] })).id);
+    expect(next.status).to.equal('complete');
+    expect(next.nodes).to.deep.equal({ succeeded: ['solo'] });
+  });
+
+  it('PostgreSQL as the store: the happy path', async () => {
+    const org = `e2e${Date.now().toString(36)}`;
+    const { server, api } = await startServer({ databaseUrl: PG_URL, org, admin: `${org}-admin` });
+    await startAgent(server, `${org}-a`);
+    await startAgent(server, `${org}-b`);
+    const nodes = [`${org}-a`, `${org}-b`];
+    await waitForAvailability(api, nodes, 'available', 30_000);
+    const { id } = await api.startJob({ command: 'hello', nodes, capture_output: true });
+    const job = await waitForJob(api, id);
+    expect(job.status).to.equal('complete');
+    expect(job.nodes).to.deep.equal({ succeeded: nodes });
+    expect((await api.getJobOutput(id, nodes[0]!, 'stdout')).output).to.equal('hello\n');
+    expect(server.output.join('')).to.match(/database: postgres/);
+  });
+});
