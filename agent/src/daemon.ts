@@ -191,6 +191,11 @@ export async function startDaemon(io: DaemonIo): Promise<DaemonHandle> {
             join(options.file_cache_path ?? DEFAULT_FILE_CACHE_PATH, DEFAULT_AGENT_LOCKFILE_NAME),
           reply,
           log: (level, message) => logger.at(level, `${p} ${message}`),
+          // The config's `environment` (the cookbook's environment_variables) is laid over the
+          // agent's own environment for every job.
+          ...(options.environment === undefined
+            ? {}
+            : { baseEnv: { ...process.env, ...options.environment } }),
         });
         return runner;
       },

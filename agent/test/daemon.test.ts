@@ -127,12 +127,15 @@ describe('push-jobs-client executable', function () {
       const entries = {
         hello: 'echo hello from $CHEF_PUSH_NODE_NAME',
         slow: 'sleep 60',
+        greet: 'echo "$PUSH_DEMO_GREETING"',
         ...extra,
       };
       const list = Object.entries(entries)
         .map(([k, v]) => `  ${JSON.stringify(k)} => ${JSON.stringify(v)}`)
         .join(',\n');
       return [
+        // An environment line as the cookbook renders environment_variables.
+        "PUSH_DEMO_GREETING='set by the config file'",
         `chef_server_url "${h.apiUrl}/organizations/${ORG}"`,
         `node_name "${node}"`,
         `client_key "${keyPath}"`,
@@ -199,6 +202,12 @@ describe('push-jobs-client executable', function () {
         expect(job['status']).to.equal('complete');
         expect(job['nodes']).to.deep.equal({ succeeded: ['web1'] });
         expect(await output(id, 'web1')).to.equal('hello from web1\n');
+      });
+
+      it('gives jobs the environment variables of the config file', async () => {
+        const id = await h.startJob({ command: 'greet', nodes: ['web1'], capture_output: true });
+        expect((await h.waitForJob(id))['status']).to.equal('complete');
+        expect(await output(id, 'web1')).to.equal('set by the config file\n');
       });
 
       it('nacks a command that is not allow-listed: quorum_failed', async () => {
