@@ -385,7 +385,9 @@ describe('PushApiClient', () => {
         res.write('event: job_complete\r\nid: job-2\r\ndata: {"timestamp":"t",');
         res.end('"status":"complete"}\r\n\r\n');
       };
-      const feed = await client.jobEvents('j1', { lastEventId: 'job-0' });
+      const feed = await client.jobEvents('j1', { lastEventId: 'job-0', idleTimeoutMs: 5000 });
+      // Events written with the headers must not be lost before the iteration starts.
+      await new Promise((r) => setTimeout(r, 50));
       const events = await collect(feed);
       expect(events).to.deep.equal([
         {

@@ -652,25 +652,11 @@ class HttpFeedStream implements FeedStream {
     this.#res = res;
     this.#req = req;
     res.setEncoding('utf8');
-    let idle: NodeJS.Timeout | undefined;
-    const idleMs = options.idleTimeoutMs;
-    if (idleMs !== undefined && idleMs > 0) {
-      idle = setTimeout(() => {
-        res.destroy(
-          new ApiTimeoutError(`${method} ${url.href}: the event feed was silent for ${idleMs} ms`, {
-            method,
-            url: url.href,
-            timeoutMs: idleMs,
-          }),
-        );
-      }, idleMs);
-      res.on('data', () => idle?.refresh());
-    }
     if (options.signal !== undefined) {
       if (options.signal.aborted) this.close();
       else options.signal.addEventListener('abort', () => this.close(), { once: true });
     }
-    this.#iterator = this.#read(method, url, () => clearTimeout(idle));
+    this.#iterator = this.#read(method, url, options.idleTimeoutMs);
   }
 
   get lastEventId(): string | undefined {
@@ -688,17 +674,38 @@ class HttpFeedStream implements FeedStream {
     return this.#iterator;
   }
 
-  async *#read(method: string, url: URL, stopIdle: () => void): AsyncGenerator<ParsedFeedEvent> {
+  // Reads only while iterated: a 'data' listener would start the flow before the iteration and
+  // lose the first chunks. The idle timer counts the time spent waiting for bytes, not the time
+  // the consumer holds an event.
+  async *#read(method: string, url: URL, idleMs: number | undefined): AsyncGenerator<ParsedFeedEvent> {
+    let idle: NodeJS.Timeout | undefined;
+    const arm = (): void => {
+      if (idleMs === undefined || idleMs <= 0) return;
+      clearTimeout(idle);
+      idle = setTimeout(() => {
+        this.#res.destroy(
+          new ApiTimeoutError(`${method} ${url.href}: the event feed was silent for ${idleMs} ms`, {
+            method,
+            url: url.href,
+            timeoutMs: idleMs,
+          }),
+        );
+      }, idleMs);
+    };
     try {
+      arm();
       for await (const chunk of this.#res as AsyncIterable<string>) {
+        clearTimeout(idle);
         for (const message of this.#parser.push(chunk)) yield toFeedEvent(message);
+        arm();
       }
+      clearTimeout(idle);
       if (!this.#closed) for (const message of this.#parser.end()) yield toFeedEvent(message);
     } catch (err) {
       if (this.#closed) return;
       throw feedBroken(err, method, url);
     } finally {
-      stopIdle();
+      clearTimeout(idle);
       this.close();
     }
   }

@@ -1,0 +1,286 @@
+import { readFileSync } from 'node:fs';
+import { Args, Flags } from '@oclif/core';
+import {
+  ERROR_CODES,
+  isPushApiError,
+  parseQuorum,
+  type Job,
+  type JobCreation,
+  type PushApiClient,
+} from '@push-jobs/protocol';
+import { argValues, BaseCommand } from '../../../base-command.js';
+import { CLI_ERROR_CODES, CliError, EXIT_CODES, usageError } from '../../../errors.js';
+import { secondsFlag } from '../../../flags.js';
+import { waitForJob } from '../../../jobs/wait.js';
+import { searchNodeNames } from '../../../nodes.js';
+import {
+  jobDetailLines,
+  jobSucceeded,
+  nodesByState,
+  OK_NODE_STATES,
+  statusText,
+} from '../../../ui/job-format.js';
+import { LiveProgress, NO_PROGRESS, PlainProgress, type ProgressView } from '../../../ui/progress.js';
+import { confirm } from '../../../ui/prompt.js';
+
+/** `--json` data of `push jobs start --nowait`. */
+export interface StartedJob {
+  id: string;
+  uri: string;
+}
+
+/** The `env` of the request: `--with-env` parsed, `{}` without it (as knife-push sends). */
+function parseEnv(text: string | undefined): Record<string, string> {
+  if (text === undefined) return {};
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw usageError(
+      `invalid --with-env: not JSON (${(err as Error).message}); give a JSON object such as '{"NAME":"value"}'`,
+      ERROR_CODES.INVALID_ARGUMENT,
+    );
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw usageError(
+      `invalid --with-env: expected a JSON object such as '{"NAME":"value"}'`,
+      ERROR_CODES.INVALID_ARGUMENT,
+    );
+  }
+  const bad = Object.entries(value)
+    .filter(([, v]) => typeof v !== 'string')
+    .map(([k]) => k);
+  if (bad.length > 0) {
+    throw usageError(
+      `invalid --with-env: the value of ${bad.map((k) => `'${k}'`).join(', ')} is not a string; quote every value`,
+      ERROR_CODES.INVALID_ARGUMENT,
+    );
+  }
+  return value as Record<string, string>;
+}
+
+/** The `file` of the request: `raw:` and the text, or `base64:` for bytes that are not UTF-8. */
+function readJobFile(path: string): string {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw usageError(
+      code === 'ENOENT'
+        ? `${path} not found; check --file`
+        : `cannot read ${path} (${code ?? (err as Error).message}); check --file`,
+      ERROR_CODES.INVALID_ARGUMENT,
+    );
+  }
+  const text = bytes.toString('utf8');
+  return Buffer.from(text, 'utf8').equals(bytes) ? `raw:${text}` : `base64:${bytes.toString('base64')}`;
+}
+
+/** Why a finished job counts as failed, in one line. */
+function failureSummary(job: Job): string {
+  const bad = nodesByState(job.nodes)
+    .filter(([state]) => !OK_NODE_STATES.includes(state))
+    .map(([state, names]) => `${state}: ${names.join(', ')}`);
+  return `status ${job.status}${bad.length > 0 ? `; ${bad.join('; ')}` : ''}`;
+}
+
+export default class PushJobsStart extends BaseCommand<typeof PushJobsStart> {
+  static override args = {
+    command: Args.string({ description: 'Job name: a key of the nodes’ whitelist.', required: true }),
+    nodes: Args.string({ description: 'Nodes to run the job on (ignored with --search).', multiple: true }),
+  };
+
+  static override description = `Creates a job on the named nodes (or the nodes a search finds) and, unless --nowait, waits for it to finish, following the job's event feed (or polling). On a terminal it shows the time, the number of nodes in each state and each node as it finishes; otherwise it prints one line per change.
+
+Exit code 0 only when the job completed and every node succeeded, nacked or was unavailable (as knife-push); 1 otherwise. Ctrl-C while waiting asks whether to abort the job (--abort-on-interrupt aborts without asking) and exits 130.`;
+
+  static override examples = [
+    '<%= config.bin %> <%= command.id %> chef-client web1 web2',
+    '<%= config.bin %> <%= command.id %> chef-client --search "role:web" --quorum 80%',
+    `<%= config.bin %> <%= command.id %> deploy web1 --capture --with-env '{"RELEASE":"42"}' --as-user deploy --in-dir /srv/app`,
+    '<%= config.bin %> <%= command.id %> chef-client web1 --nowait --json',
+  ];
+
+  static override flags = {
+    'abort-on-interrupt': Flags.boolean({ summary: 'On Ctrl-C, abort the job without asking.' }),
+    'as-user': Flags.string({ summary: 'User to run the command as on the nodes.' }),
+    capture: Flags.boolean({ summary: 'Capture stdout and stderr of the nodes (see push jobs output).' }),
+    feed: Flags.boolean({
+      allowNo: true,
+      default: true,
+      summary: 'Follow the job event feed while waiting (--no-feed: poll only).',
+    }),
+    file: Flags.string({ summary: 'Local file to send to the nodes.' }),
+    'in-dir': Flags.string({ summary: 'Working directory of the command on the nodes.' }),
+    nowait: Flags.boolean({ char: 'b', summary: 'Exit right after the job is created.' }),
+    'poll-interval': secondsFlag({ default: 1, min: 0.01, summary: 'Seconds between status polls.' }),
+    progress: Flags.option({
+      default: 'auto' as const,
+      options: ['auto', 'live', 'plain', 'none'] as const,
+      summary: 'Progress display: live on a terminal, plain lines otherwise (auto).',
+    })(),
+    quorum: Flags.string({
+      char: 'q',
+      default: '100%',
+      summary: 'Nodes that must commit: a count (N) or a percentage (N%).',
+    }),
+    search: Flags.string({
+      char: 's',
+      summary: 'Chef search query over nodes; its matches are the job’s nodes.',
+    }),
+    timeout: Flags.integer({ min: 0, summary: 'Maximum run time in seconds (run_timeout).' }),
+    'with-env': Flags.string({ summary: 'Environment of the command: a JSON object of strings.' }),
+  };
+
+  static override summary = 'Start a job on nodes and wait for it (knife job start).';
+
+  override async run(): Promise<Job | StartedJob> {
+    const { flags } = this;
+    const command = this.args.command;
+    const client = this.client();
+
+    let nodes = [...new Set(argValues(this.args.nodes))];
+    if (flags.search !== undefined) {
+      if (nodes.length > 0) this.warning('node arguments are ignored when --search is given');
+      nodes = await searchNodeNames(client, flags.search);
+    }
+    if (nodes.length === 0) {
+      throw usageError(
+        'No nodes to run job on. Specify nodes as arguments or use -s to specify a search query.',
+      );
+    }
+    const quorum = parseQuorum(flags.quorum, nodes.length);
+    const env = parseEnv(flags['with-env']);
+    const body: JobCreation = { command, nodes, quorum };
+    if (flags.timeout !== undefined) body.run_timeout = flags.timeout;
+    if (flags.file !== undefined) body.file = readJobFile(flags.file);
+    body.capture_output = flags.capture === true;
+    body.env = env;
+    if (flags['in-dir'] !== undefined) body.dir = flags['in-dir'];
+    if (flags['as-user'] !== undefined) body.user = flags['as-user'];
+
+    const started = await this.#submit(client, body);
+    this.errorContext = { subject: `job '${started.id}'` };
+    this.log(`Started.  Job ID: ${started.id}`);
+    if (flags.nowait === true) return started;
+
+    const job = await this.#wait(client, started.id, nodes);
+    if (!this.jsonEnabled()) {
+      this.log('');
+      for (const line of jobDetailLines(job)) this.log(line);
+    }
+    if (!jobSucceeded(job)) {
+      throw new CliError(
+        CLI_ERROR_CODES.JOB_FAILED,
+        `job ${job.id} did not fully succeed (${failureSummary(job)})`,
+        EXIT_CODES.JOB_FAILED,
+        { data: job },
+      );
+    }
+    return job;
+  }
+
+  /**
+   * POSTs the job. A 400 `invalid key supplied` is what a Push Jobs 1.0 server answers to the
+   * 2.0 fields: then, like knife-push, fall back to the 1.0 body, refusing the 2.0-only options
+   * (knife-push checked the wrong keys for `--in-dir` and `--as-user`; we check them).
+   */
+  async #submit(client: PushApiClient, body: JobCreation): Promise<StartedJob> {
+    try {
+      return await client.startJob(body);
+    } catch (err) {
+      if (!(isPushApiError(err) && err.status === 400 && err.serverMessage === 'invalid key supplied'))
+        throw err;
+    }
+    this.warning('Falling back to Push Jobs v1 mode.');
+    if (body.env !== undefined && Object.keys(body.env).length > 0) {
+      throw usageError("Sending Environment attributes isn't possible for Push Jobs 1.0");
+    }
+    const v2Only: [string, unknown][] = [
+      ['send_file', body.file],
+      ['in_dir', body.dir],
+      ['as_user', body.user],
+    ];
+    for (const [key, value] of v2Only) {
+      if (value !== undefined) throw usageError(`Can't use a 2.0 feature (${key}) with a 1.0 server`);
+    }
+    const v1: JobCreation = { command: body.command, nodes: body.nodes };
+    if (body.quorum !== undefined) v1.quorum = body.quorum;
+    if (body.run_timeout !== undefined) v1.run_timeout = body.run_timeout;
+    return client.startJob(v1);
+  }
+
+  #progressView(): ProgressView {
+    if (this.jsonEnabled()) return NO_PROGRESS;
+    const mode = this.flags.progress === 'auto' ? (this.isTty() ? 'live' : 'plain') : this.flags.progress;
+    const write = (text: string): void => {
+      process.stdout.write(text);
+    };
+    if (mode === 'none') return NO_PROGRESS;
+    if (mode === 'plain') return new PlainProgress(write);
+    return new LiveProgress(write, () => process.stdout.columns ?? 80);
+  }
+
+  async #wait(client: PushApiClient, id: string, nodes: string[]): Promise<Job> {
+    const view = this.#progressView();
+    const controller = new AbortController();
+    const onSigint = (): void => controller.abort();
+    process.on('SIGINT', onSigint);
+    let job: Job | undefined;
+    try {
+      job = await waitForJob({
+        client,
+        jobId: id,
+        nodes,
+        pollIntervalMs: Math.max(10, Math.round(this.flags['poll-interval'] * 1000)),
+        useFeed: this.flags.feed,
+        signal: controller.signal,
+        onChange: (changes, tracker) => {
+          if (changes.length > 0) view.update(changes, tracker);
+        },
+        debug: (message) => {
+          if (this.debugEnabled()) this.logToStderr(`debug: ${message}`);
+        },
+      });
+    } finally {
+      view.stop();
+      process.off('SIGINT', onSigint);
+    }
+    if (job !== undefined) return job;
+    return this.#interrupted(client, id);
+  }
+
+  /** Ctrl-C while waiting: abort the job if asked to (or told to), then exit 130. */
+  async #interrupted(client: PushApiClient, id: string): Promise<never> {
+    let abort = this.flags['abort-on-interrupt'] === true;
+    if (!abort && !this.jsonEnabled() && process.stdin.isTTY === true) {
+      abort = await confirm(`\nAbort job ${id}? [y/N] `);
+    }
+    if (!abort) {
+      const watch = ['push', 'jobs', 'watch'].join(this.config.topicSeparator ?? ':');
+      this.logToStderr(`Job ${id} was not aborted; follow it with: ${this.config.bin} ${watch} ${id}`);
+      throw new CliError(
+        CLI_ERROR_CODES.INTERRUPTED,
+        `interrupted; job ${id} continues`,
+        EXIT_CODES.INTERRUPTED,
+      );
+    }
+    let job: Job;
+    try {
+      job = await client.abortJob(id);
+    } catch (err) {
+      if (!(isPushApiError(err) && err.status === 409)) throw err;
+      job = await client.getJob(id);
+    }
+    this.log(statusText(job.status));
+    throw new CliError(
+      CLI_ERROR_CODES.INTERRUPTED,
+      job.status === 'aborted'
+        ? `interrupted; job ${id} aborted`
+        : `interrupted; job ${id} had already finished (${job.status})`,
+      EXIT_CODES.INTERRUPTED,
+      { data: job },
+    );
+  }
+}

@@ -1,0 +1,96 @@
+import { Args, Flags } from '@oclif/core';
+import type { ParsedFeedEvent } from '@push-jobs/protocol';
+import { BaseCommand } from '../../../base-command.js';
+import { colorState } from '../../../ui/job-format.js';
+
+/** One event as `--json` reports it. */
+export interface WatchedEvent {
+  event: string;
+  id: string | undefined;
+  data: unknown;
+}
+
+/** `--json` data of `push jobs watch`. */
+export interface WatchResult {
+  /** The job followed, or `null` for the organization feed. */
+  job: string | null;
+  events: WatchedEvent[];
+  /** Why watching stopped. */
+  ended: 'job_complete' | 'feed_end' | 'count' | 'interrupted';
+}
+
+function value(v: unknown): string {
+  return typeof v === 'string' ? v : JSON.stringify(v);
+}
+
+/** An event as one line: `TIMESTAMP  EVENT  key=value ...`. */
+export function eventLine(e: ParsedFeedEvent): string {
+  const data =
+    typeof e.data === 'object' && e.data !== null ? (e.data as Record<string, unknown>) : { data: e.data };
+  const { timestamp, ...rest } = data;
+  const status = typeof rest.status === 'string' ? rest.status : undefined;
+  const fields = Object.entries(rest)
+    .map(([k, v]) => `${k}=${k === 'status' && status !== undefined ? colorState(status, status) : value(v)}`)
+    .join(' ');
+  return `${typeof timestamp === 'string' ? timestamp : '-'}  ${e.event.padEnd(16)} ${fields}`.trimEnd();
+}
+
+export default class PushJobsWatch extends BaseCommand<typeof PushJobsWatch> {
+  static override args = {
+    id: Args.string({ description: 'Job ID; without it, the organization feed (job starts and ends).' }),
+  };
+
+  static override description = `Prints the events of a job as they happen (votes, runs, completion) until it ends, or, without a job ID, the start and end of every job of the organization until Ctrl-C or --count events. Ctrl-C ends watching normally (exit 0).
+
+With --json, the events are printed as one envelope when watching ends.`;
+
+  static override examples = [
+    '<%= config.bin %> <%= command.id %> 5d6d1f6e2a8c4a4e9b0c1d2e3f405162',
+    '<%= config.bin %> <%= command.id %>',
+    '<%= config.bin %> <%= command.id %> --count 2 --json',
+  ];
+
+  static override flags = {
+    count: Flags.integer({ min: 1, summary: 'Stop after this many events.' }),
+    'last-event-id': Flags.string({ summary: 'Resume after this event id (job-N, org-N).' }),
+  };
+
+  static override summary = 'Follow the event feed of a job or of the organization.';
+
+  override async run(): Promise<WatchResult> {
+    const { id } = this.args;
+    const { count } = this.flags;
+    const client = this.client();
+    const controller = new AbortController();
+    const onSigint = (): void => controller.abort();
+    this.errorContext = id === undefined ? {} : { subject: `job '${id}'`, notFoundHint: 'check the job ID' };
+    const options = {
+      signal: controller.signal,
+      ...(this.flags['last-event-id'] === undefined ? {} : { lastEventId: this.flags['last-event-id'] }),
+    };
+    const events: WatchedEvent[] = [];
+    let ended: WatchResult['ended'] = 'feed_end';
+    process.on('SIGINT', onSigint);
+    try {
+      const feed = id === undefined ? await client.orgEvents(options) : await client.jobEvents(id, options);
+      for await (const e of feed) {
+        events.push({ event: e.event, id: e.id, data: e.data });
+        this.log(eventLine(e));
+        if (id !== undefined && (e.event === 'job_complete' || e.event === 'summary')) {
+          ended = 'job_complete';
+          feed.close();
+        } else if (count !== undefined && events.length >= count) {
+          ended = 'count';
+          feed.close();
+        }
+      }
+      if (controller.signal.aborted) ended = 'interrupted';
+    } catch (err) {
+      if (!controller.signal.aborted) throw err;
+      ended = 'interrupted';
+    } finally {
+      process.off('SIGINT', onSigint);
+    }
+    return { job: id ?? null, events, ended };
+  }
+}

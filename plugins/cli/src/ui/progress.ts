@@ -1,0 +1,116 @@
+/**
+ * Progress of a waiting `push jobs start`: plain lines (not a terminal), or a live line on a
+ * terminal with the elapsed time and the number of nodes in each state, each node printed
+ * above it as it finishes.
+ *
+ * @module
+ */
+import { ux } from '@oclif/core';
+import type { JobTracker, ProgressChange } from '../jobs/tracker.js';
+import { colorState, statusText } from './job-format.js';
+
+/** Shows the progress of one job. */
+export interface ProgressView {
+  /** Starts showing (the live line and its timer). */
+  start(tracker: JobTracker): void;
+  /** Reports changes. */
+  update(changes: ProgressChange[], tracker: JobTracker): void;
+  /** Stops showing; the live line is cleared. Idempotent. */
+  stop(): void;
+}
+
+/** A view that shows nothing (`--json`, `--progress none`). */
+export const NO_PROGRESS: ProgressView = { start() {}, update() {}, stop() {} };
+
+/** One line per change: `Voting.`, `web1: succeeded`, `Complete.`. */
+export class PlainProgress implements ProgressView {
+  constructor(private readonly write: (text: string) => void) {}
+
+  start(): void {}
+
+  update(changes: ProgressChange[]): void {
+    for (const c of changes) {
+      this.write(c.kind === 'status' ? `${statusText(c.status)}\n` : `${c.node}: ${c.state}\n`);
+    }
+  }
+
+  stop(): void {}
+}
+
+const SPINNER = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
+const CLEAR_LINE = '\r\u001B[2K';
+
+/** `12.3s`, `4m05s`, `1h02m`. */
+export function formatElapsed(ms: number): string {
+  const s = ms / 1000;
+  if (s < 60) return `${s.toFixed(1)}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m${String(Math.floor(s % 60)).padStart(2, '0')}s`;
+  return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
+}
+
+/** The text of the live line (without colours when `colored` is false). */
+export function liveLine(tracker: JobTracker, elapsedMs: number, frame: number, width: number): string {
+  const total = tracker.nodes.size;
+  const counts = tracker
+    .counts()
+    .map(([state, n]) => `${state} ${n}`)
+    .join(' · ');
+  const text = `${SPINNER[frame % SPINNER.length]} ${statusText(tracker.status).replace(/\.$/, '')}  ${formatElapsed(elapsedMs)}  ${tracker.finishedNodes()}/${total} done  ${counts}`;
+  return text.length > width - 1 ? `${text.slice(0, Math.max(0, width - 2))}…` : text;
+}
+
+/** The live view of a terminal. */
+export class LiveProgress implements ProgressView {
+  #timer: NodeJS.Timeout | undefined;
+  #frame = 0;
+  #tracker: JobTracker | undefined;
+  readonly #started: number;
+
+  constructor(
+    private readonly write: (text: string) => void,
+    private readonly width: () => number,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.#started = now();
+  }
+
+  start(tracker: JobTracker): void {
+    this.#tracker = tracker;
+    this.#draw();
+    this.#timer = setInterval(() => {
+      this.#frame++;
+      this.#draw();
+    }, 100);
+    this.#timer.unref();
+  }
+
+  update(changes: ProgressChange[], tracker: JobTracker): void {
+    this.#tracker = tracker;
+    let out = CLEAR_LINE;
+    for (const c of changes) {
+      if (c.kind === 'node') {
+        const mark =
+          c.state === 'succeeded' ? '✔' : c.state === 'nacked' || c.state === 'unavailable' ? '–' : '✖';
+        out += `${colorState(`${mark} ${c.node}`, c.state)} ${c.state}\n`;
+      } else if (c.kind === 'status' && !['new', 'voting', 'running'].includes(c.status)) {
+        out += `${colorState(statusText(c.status), c.status)}\n`;
+      }
+    }
+    this.write(out);
+    this.#draw(false);
+  }
+
+  stop(): void {
+    if (this.#timer !== undefined) clearInterval(this.#timer);
+    this.#timer = undefined;
+    if (this.#tracker !== undefined) this.write(CLEAR_LINE);
+    this.#tracker = undefined;
+  }
+
+  #draw(clear = true): void {
+    if (this.#tracker === undefined) return;
+    const line = liveLine(this.#tracker, this.now() - this.#started, this.#frame, this.width());
+    this.write(`${clear ? CLEAR_LINE : ''}${ux.colorize('gray', line)}`);
+  }
+}
