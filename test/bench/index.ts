@@ -57,7 +57,8 @@ async function timedJob(api: PushApiClient, nodes: string[]): Promise<number> {
         const job = await api.getJob(id);
         const succeeded = (job.nodes as Record<string, string[]>)['succeeded']?.length ?? 0;
         if (job.status !== 'complete' || succeeded !== nodes.length) {
-          throw new Error(`job ${id} ended ${job.status} with ${succeeded}/${nodes.length} succeeded`);
+          const counts = Object.entries(job.nodes as Record<string, string[]>).map(([k, v]) => `${k} ${v.length}`);
+          throw new Error(`job ${id} ended ${job.status}: ${counts.join(', ')} of ${nodes.length}`);
         }
         return seconds;
       }
@@ -69,7 +70,9 @@ async function timedJob(api: PushApiClient, nodes: string[]): Promise<number> {
 }
 
 async function runSize(nodes: number, zmqRate: number): Promise<Row> {
-  const server = await ServerProcess.start();
+  // BENCH_SERVER_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' profiles the server.
+  const nodeArgs = process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  const server = await ServerProcess.start({ nodeArgs });
   const api = server.adminClient();
   let fleet: Awaited<ReturnType<typeof startFleet>> | undefined;
   try {

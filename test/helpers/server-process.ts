@@ -28,6 +28,8 @@ export interface ServerProcessOptions {
   settings?: Record<string, string | number>;
   /** Reuse these ports (a restart). */
   ports?: { api: number; command: number; heartbeat: number };
+  /** Node.js flags for the server process (e.g. `--cpu-prof`). */
+  nodeArgs?: string[];
   /** Where the server's output goes. @default kept in memory ({@link ServerProcess.output}) */
   echo?: boolean;
 }
@@ -83,7 +85,7 @@ export class ServerProcess {
     };
     if (options.databaseUrl !== undefined) settings['database-url'] = options.databaseUrl;
     const args = Object.entries(settings).flatMap(([k, v]) => [`--${k}`, String(v)]);
-    const child = spawn(process.execPath, [SERVER_BIN, 'start', ...args], {
+    const child = spawn(process.execPath, [...(options.nodeArgs ?? []), SERVER_BIN, 'start', ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const server = new ServerProcess(child, dataDir, org, ownsDataDir, options);

@@ -405,13 +405,14 @@ function* requireMemberId(orgGuid: string, type: GroupMemberType, name: string):
   return id;
 }
 
-function* insertMember(groupId: number, type: GroupMemberType, memberId: number): Program<void> {
-  yield* run(
+function* insertMember(groupId: number, type: GroupMemberType, memberId: number): Program<boolean> {
+  const changed = yield* run(
     `INSERT INTO group_members (group_id, member_type, ${MEMBER_COLUMN[type]}) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`,
     groupId,
     type,
     memberId,
   );
+  return changed > 0;
 }
 
 function* readGroup(orgName: string, name: string, groupId: number): Program<GroupRecord> {
@@ -493,10 +494,10 @@ export function* addGroupMember(
   group: string,
   type: GroupMemberType,
   member: string,
-): Program<void> {
+): Program<boolean> {
   const orgRow = yield* requireOrg(org);
   const groupId = yield* requireGroupId(orgRow.guid, group);
-  yield* insertMember(groupId, type, yield* requireMemberId(orgRow.guid, type, member));
+  return yield* insertMember(groupId, type, yield* requireMemberId(orgRow.guid, type, member));
 }
 
 /** Removes one member from a group. */

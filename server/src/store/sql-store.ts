@@ -139,7 +139,7 @@ export abstract class SqlStore implements Store {
   ): Promise<GroupRecord> {
     return this.write(identity.setGroupMembers(org, name, members));
   }
-  addGroupMember(org: string, group: string, type: GroupMemberType, member: string): Promise<void> {
+  addGroupMember(org: string, group: string, type: GroupMemberType, member: string): Promise<boolean> {
     return this.write(identity.addGroupMember(org, group, type, member));
   }
   removeGroupMember(org: string, group: string, type: GroupMemberType, member: string): Promise<boolean> {

@@ -237,7 +237,7 @@ export interface Store {
     name: string,
     members: { users: string[]; clients: string[]; groups: string[] },
   ): Promise<GroupRecord>;
-  addGroupMember(org: string, group: string, type: GroupMemberType, member: string): Promise<void>;
+  addGroupMember(org: string, group: string, type: GroupMemberType, member: string): Promise<boolean>;
   removeGroupMember(org: string, group: string, type: GroupMemberType, member: string): Promise<boolean>;
 
   // Nodes

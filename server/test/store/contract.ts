@@ -217,6 +217,22 @@ export function storeContract(
       });
     });
 
+    describe('group members', function () {
+      it('addGroupMember says whether it added, and names a missing group', async function () {
+        await store.createUser({ name: 'carol', displayName: 'Carol', email: 'carol@x' });
+        await store.createGroup('acme', 'ops');
+        expect(await store.addGroupMember('acme', 'ops', 'user', 'carol')).to.equal(true);
+        expect(await store.addGroupMember('acme', 'ops', 'user', 'carol')).to.equal(false);
+        expect((await store.getGroup('acme', 'ops'))?.users).to.deep.equal(['carol']);
+        const err = await store.addGroupMember('acme', 'nope', 'user', 'carol').then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        expect(err).to.be.instanceOf(StoreNotFoundError);
+        expect((err as StoreNotFoundError).entity).to.equal('group');
+      });
+    });
+
     describe('clients', function () {
       it('creates, reads, lists and deletes', async function () {
         const v = await store.createClient({ orgName: 'acme', name: 'acme-validator', validator: true });
