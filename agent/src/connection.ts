@@ -212,6 +212,9 @@ export interface DroppedMessage {
 /** How long a job reply waits for room in the DEALER's send queue (SNDHWM 3) before it is dropped. */
 const REPLY_SEND_PATIENCE_MS = 10_000;
 
+/** A reply that waited this long for room in the send queue is logged. */
+const SLOW_SEND_WARN_MS = 1000;
+
 /** The most {@link AgentConnection.dropped} entries kept. */
 const MAX_DROPPED_KEPT = 100;
 
@@ -355,6 +358,12 @@ export class AgentConnection {
         if (this.dealer.closed) return;
         try {
           await this.dealer.send(frames);
+          const waited = Date.now() - (deadline - patienceMs);
+          if (waited >= SLOW_SEND_WARN_MS) {
+            this.log.warn(
+              `[${this.identity.nodeName}] '${type}' waited ${waited} ms for room in the send queue`,
+            );
+          }
           return;
         } catch (err) {
           if (this.dealer.closed) return;

@@ -61,6 +61,19 @@ async function timedJob(api: PushApiClient, nodes: string[]): Promise<number> {
           const counts = Object.entries(job.nodes as Record<string, string[]>).map(
             ([k, v]) => `${k} ${v.length}`,
           );
+          // What the job's feed says happened to the nodes that did not succeed.
+          const events = await api.jobEvents(id);
+          const outcomes = new Map<string, number>();
+          for await (const e of events) {
+            if (e.event === 'job_complete') break;
+            const d = e.data as { status?: string };
+            if (e.event !== 'quorum_vote' && e.event !== 'run_complete' && e.event !== 'rehab') continue;
+            if (d.status === 'success') continue;
+            const key = `${e.event}:${d.status ?? ''}`;
+            outcomes.set(key, (outcomes.get(key) ?? 0) + 1);
+          }
+          events.close();
+          counts.push(`events ${JSON.stringify(Object.fromEntries(outcomes))}`);
           throw new Error(`job ${id} ended ${job.status}: ${counts.join(', ')} of ${nodes.length}`);
         }
         return seconds;
@@ -141,9 +154,11 @@ async function runSize(nodes: number, zmqRate: number): Promise<Row> {
         // Reported in the table, not hidden: a node that missed its heartbeats fails the job.
         jobFailures.push(err instanceof Error ? err.message : String(err));
         log(`  ${nodes}: job ${i + 1}/${JOBS} FAILED: ${jobFailures.at(-1)!}`);
+        log(`  fleet: ${JSON.stringify(await fleet.stats())}`);
         await waitAllAvailable(api, nodes);
       }
     }
+    log(`  ${nodes}: fleet ${JSON.stringify(await fleet.stats())}`);
     const p50 = median(jobSeconds);
     const row: Row = {
       nodes,

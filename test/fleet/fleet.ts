@@ -5,7 +5,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { ApiConflictError, PushApiClient } from '@push-jobs/protocol';
-import type { ParentMessage, WorkerConfig, WorkerMessage } from './protocol.js';
+import type { FleetStats, ParentMessage, WorkerConfig, WorkerMessage } from './protocol.js';
 
 const WORKER = fileURLToPath(new URL('./worker.ts', import.meta.url));
 
@@ -39,14 +39,7 @@ export interface FleetOptions {
   onRegistered?: () => void;
 }
 
-/** Outcome counts of the simulated jobs, summed over the workers. */
-export interface FleetStats {
-  succeeded: number;
-  failed: number;
-  aborted: number;
-  reconfigures: number;
-  serverOnline: number;
-}
+export type { FleetStats } from './protocol.js';
 
 interface Worker {
   child: ChildProcess;
@@ -213,7 +206,18 @@ export class Fleet {
           }),
       ),
     );
-    const total: FleetStats = { succeeded: 0, failed: 0, aborted: 0, reconfigures: 0, serverOnline: 0 };
+    const total: FleetStats = {
+      succeeded: 0,
+      failed: 0,
+      aborted: 0,
+      reconfigures: 0,
+      serverOnline: 0,
+      serverOffline: 0,
+      slowSends: 0,
+      sendErrors: 0,
+      invalidMessages: 0,
+      otherWarnings: 0,
+    };
     for (const p of parts) for (const k of Object.keys(total) as (keyof FleetStats)[]) total[k] += p[k];
     return total;
   }

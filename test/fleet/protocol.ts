@@ -22,15 +22,27 @@ export interface WorkerConfig {
 export type WorkerMessage =
   | { type: 'progress'; started: number; failed: number }
   | { type: 'ready'; started: number; failed: number; errors: string[] }
-  | {
-      type: 'stats';
-      succeeded: number;
-      failed: number;
-      aborted: number;
-      reconfigures: number;
-      serverOnline: number;
-    }
+  | ({ type: 'stats' } & FleetStats)
   | { type: 'stopped' };
+
+/** Job outcomes and agent health, summed over the workers. */
+export interface FleetStats {
+  succeeded: number;
+  failed: number;
+  aborted: number;
+  reconfigures: number;
+  /** Agents that currently see the server online. */
+  serverOnline: number;
+  /** Times an agent decided the server was offline (missed server heartbeats). */
+  serverOffline: number;
+  /** Replies that waited a second or more for room in the send queue. */
+  slowSends: number;
+  /** Replies the agents could not enqueue. */
+  sendErrors: number;
+  /** Messages the agents dropped as invalid. */
+  invalidMessages: number;
+  otherWarnings: number;
+}
 
 /** Parent → worker. */
 export type ParentMessage = { type: 'stats' } | { type: 'stop' };

@@ -17,6 +17,22 @@ const agents: Agent[] = [];
 const runners: SimulatedJobRunner[] = [];
 const errors: string[] = [];
 let failed = 0;
+/** Warnings and errors the agents logged, by kind (the fleet's health). */
+const logged = { serverOffline: 0, slowSends: 0, sendErrors: 0, invalidMessages: 0, otherWarnings: 0 };
+const log = {
+  debug: (): void => undefined,
+  info: (): void => undefined,
+  warn: (m: string): void => {
+    if (/offline/i.test(m)) logged.serverOffline++;
+    else if (/waited \d+ ms for room/.test(m)) logged.slowSends++;
+    else logged.otherWarnings++;
+  },
+  error: (m: string): void => {
+    if (/enqueue error/.test(m)) logged.sendErrors++;
+    else if (/invalid message/i.test(m)) logged.invalidMessages++;
+    else logged.otherWarnings++;
+  },
+};
 
 async function startOne(node: string): Promise<void> {
   const options = compileAgentOptions({
@@ -27,6 +43,7 @@ async function startOne(node: string): Promise<void> {
   try {
     const agent = await Agent.create(options, {
       clientKeyPem: config.clientKeyPem,
+      log,
       runner: (reply) => {
         const runner = new SimulatedJobRunner(reply, {
           durationMs: config.durationMs,
@@ -78,6 +95,7 @@ process.on('message', (m: ParentMessage) => {
       ...total,
       reconfigures: statuses.reduce((n, s) => n + s.reconfigures, 0),
       serverOnline: statuses.filter((s) => s.serverOnline).length,
+      ...logged,
     });
   } else if (m.type === 'stop') {
     void (async () => {
