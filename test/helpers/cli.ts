@@ -15,8 +15,10 @@ export interface CliResult {
 
 /** The environment that points the CLI at `server` as its admin. */
 export function cliEnv(server: ServerProcess): NodeJS.ProcessEnv {
+  // No FORCE_COLOR from a parent (lerna sets it): output is checked as plain text.
+  const { FORCE_COLOR: _forced, ...env } = process.env;
   return {
-    ...process.env,
+    ...env,
     PUSH_JOBS_SERVER_URL: server.apiUrl,
     PUSH_JOBS_ORG: server.org,
     PUSH_JOBS_USER: server.adminName,

@@ -34,7 +34,9 @@ interface Run {
 
 function node(script: string, args: string[], env: NodeJS.ProcessEnv): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [script, ...args], { env }, (err, stdout, stderr) => {
+    // No FORCE_COLOR from a parent (lerna sets it): the output is checked as plain text.
+    const { FORCE_COLOR: _forced, ...plain } = env;
+    execFile(process.execPath, [script, ...args], { env: plain }, (err, stdout, stderr) => {
       const code = err === null ? 0 : typeof err.code === 'number' ? err.code : 1;
       resolve({ code, stdout, stderr });
     });

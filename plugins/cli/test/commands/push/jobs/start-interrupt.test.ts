@@ -13,6 +13,12 @@ interface ChildRun {
   stderr: string;
 }
 
+/** `env` without FORCE_COLOR. */
+function withoutForcedColor(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const { FORCE_COLOR: _forced, ...rest } = env;
+  return rest;
+}
+
 /**
  * Runs the standalone `push-jobs` bin (compiled lib/) as a child process, sends it SIGINT once
  * `ready(stdout so far)` holds (checked every 25 ms), and returns how it ended.
@@ -23,7 +29,8 @@ async function runAndInterrupt(
   ready: (stdout: string) => Promise<boolean>,
 ): Promise<ChildRun> {
   const child = spawn(process.execPath, [join(CLI_ROOT, 'bin', 'run.js'), ...args], {
-    env: { ...process.env, ...env, NODE_ENV: 'production' },
+    // No FORCE_COLOR from a parent (lerna sets it): the output is checked as plain text.
+    env: { ...withoutForcedColor(process.env), ...env, NODE_ENV: 'production' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
