@@ -53,7 +53,10 @@ const MAX_PENDING_NODE_WRITES = 1000;
 export class JobRun {
   readonly id: string;
   readonly org: string;
+  /** Each node's state in this job (change it through setNodeState only). */
   readonly nodes = new Map<string, NodeJobState>();
+  /** How many nodes are in each state. */
+  private readonly counts = new Map<NodeJobState, number>();
   phase: Phase = 'voting';
   status: JobState;
   private queue: Promise<void> = Promise.resolve();
@@ -74,7 +77,7 @@ export class JobRun {
     this.id = job.id;
     this.org = job.orgName;
     this.status = job.status;
-    for (const n of job.nodes) this.nodes.set(n.name, n.status);
+    for (const n of job.nodes) this.setNodeState(n.name, n.status);
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
   }
 
@@ -174,7 +177,7 @@ export class JobRun {
   private async setNodes(names: string[], state: NodeJobState): Promise<void> {
     if (names.length === 0) return;
     for (const n of names) {
-      this.nodes.set(n, state);
+      this.setNodeState(n, state);
       this.pendingNodes.set(n, state);
     }
     if (this.pendingNodes.size >= MAX_PENDING_NODE_WRITES) await this.flushNodes();
@@ -198,6 +201,21 @@ export class JobRun {
   private rehab(node: string, withEvent: boolean): void {
     this.ctx.rehab(this.org, node);
     if (withEvent) this.emit('rehab', { node });
+  }
+
+  /** Sets a node's state in {@link nodes}, keeping {@link counts} in step. */
+  private setNodeState(node: string, state: NodeJobState): void {
+    const before = this.nodes.get(node);
+    if (before !== undefined) this.counts.set(before, (this.counts.get(before) ?? 1) - 1);
+    this.counts.set(state, (this.counts.get(state) ?? 0) + 1);
+    this.nodes.set(node, state);
+  }
+
+  /** How many nodes are in any of `states` (O(1): evaluated after every answer). */
+  private countIn(...states: NodeJobState[]): number {
+    let n = 0;
+    for (const s of states) n += this.counts.get(s) ?? 0;
+    return n;
   }
 
   private nodesIn(...states: NodeJobState[]): string[] {
@@ -322,13 +340,13 @@ export class JobRun {
   /** Decides the quorum as soon as it is certain, and finishes a run with nothing left to do. */
   private async evaluate(): Promise<void> {
     if (this.phase === 'voting') {
-      const ready = this.nodesIn('ready').length;
-      const undecided = this.nodesIn('new').length;
+      const ready = this.countIn('ready');
+      const undecided = this.countIn('new');
       if (ready >= this.job.quorum) await this.startRunning();
       else if (ready + undecided < this.job.quorum) return this.quorumFailed();
       else return;
     }
-    if (this.phase === 'running' && this.nodesIn('new', 'ready', 'running').length === 0) {
+    if (this.phase === 'running' && this.countIn('new', 'ready', 'running') === 0) {
       await this.finish('complete');
     }
   }
