@@ -135,7 +135,8 @@ export class Fleet {
         startConcurrency: options.startConcurrency ?? 25,
       };
       const child = fork(WORKER, [JSON.stringify(config)], {
-        execArgv: ['--import=tsx'],
+        // FLEET_WORKER_NODE_ARGS='--cpu-prof --cpu-prof-dir=DIR' profiles the workers.
+        execArgv: ['--import=tsx', ...(process.env.FLEET_WORKER_NODE_ARGS?.split(' ').filter(Boolean) ?? [])],
         stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       });
       const worker: Worker = {
