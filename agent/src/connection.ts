@@ -23,6 +23,7 @@ import {
 } from '@push-jobs/protocol/lite';
 import { Dealer, Subscriber } from 'zeromq';
 import { ReplayGuard } from './replay-guard.js';
+import { retryInterrupted } from './zmq-retry.js';
 import { agentApiClient, type AgentTlsOptions } from './http.js';
 import type { CommitOptions, JobRunnerPort, RunnerReply } from './runner-types.js';
 
@@ -265,7 +266,7 @@ export class AgentConnection {
     );
     const hb = this.config.push_jobs.heartbeat;
     if (options.heartbeatFeed === undefined) {
-      this.sub = new Subscriber({ linger: 0 });
+      this.sub = retryInterrupted(() => new Subscriber({ linger: 0 }));
     } else {
       this.unsubscribe = options.heartbeatFeed.subscribe(hb.out_addr, (frames) =>
         this.onFrames('heartbeat', frames),
@@ -279,16 +280,22 @@ export class AgentConnection {
             curvePublicKey: identity.curve.publicKey,
             curveSecretKey: identity.curve.secretKey,
           };
-    this.dealer = new Dealer({
-      linger: 0,
-      receiveHighWaterMark: 0,
-      sendHighWaterMark: 3,
-      sendTimeout: 0,
-      ...curve,
-    });
-    this.sub?.subscribe();
-    this.sub?.connect(hb.out_addr);
-    this.dealer.connect(hb.command_addr);
+    this.dealer = retryInterrupted(
+      () =>
+        new Dealer({
+          linger: 0,
+          receiveHighWaterMark: 0,
+          sendHighWaterMark: 3,
+          sendTimeout: 0,
+          ...curve,
+        }),
+    );
+    const sub = this.sub;
+    if (sub !== undefined) {
+      retryInterrupted(() => sub.subscribe());
+      retryInterrupted(() => sub.connect(hb.out_addr));
+    }
+    retryInterrupted(() => this.dealer.connect(hb.command_addr));
     this.loops = [
       this.receiveLoop('command'),
       ...(this.sub === undefined ? [] : [this.receiveLoop('heartbeat')]),

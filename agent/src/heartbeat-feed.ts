@@ -6,6 +6,7 @@
  */
 import { Subscriber } from 'zeromq';
 import type { HeartbeatFeed } from './connection.js';
+import { retryInterrupted } from './zmq-retry.js';
 
 interface Channel {
   sub: Subscriber;
@@ -25,9 +26,9 @@ export class SharedHeartbeatFeed implements HeartbeatFeed {
   subscribe(outAddr: string, listener: (frames: Buffer[]) => void): () => void {
     let channel = this.channels.get(outAddr);
     if (channel === undefined) {
-      const sub = new Subscriber({ linger: 0 });
-      sub.subscribe();
-      sub.connect(outAddr);
+      const sub = retryInterrupted(() => new Subscriber({ linger: 0 }));
+      retryInterrupted(() => sub.subscribe());
+      retryInterrupted(() => sub.connect(outAddr));
       const listeners = new Set<(frames: Buffer[]) => void>();
       const loop = (async () => {
         try {

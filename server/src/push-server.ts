@@ -86,7 +86,7 @@ export async function startPushServer(opts: PushServerOptions): Promise<PushServ
   });
 
   const sessionKeys = new SessionKeyManager({ lifetimeMs: config.config_lifetime * 1000 });
-  const tracker = new LiveNodeTracker(config);
+  const tracker = new LiveNodeTracker(config, Date.now, () => command.receiveLagMs());
   const feeds = new FeedHub({
     orgFeedExpiration: config.org_feed_expiration,
     waitCompleteTime: config.wait_complete_time,

@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import type { MessageBody } from '@push-jobs/protocol';
 import {
   LiveNodeTracker,
+  MAX_BLIND_MS,
   type NodeEventListener,
   type NodeRecord,
   type ServerCommand,
@@ -148,5 +149,86 @@ describe('node tracker (spec 3)', function () {
     tracker.handle('acme', 'web1', addr('a1'), 'a1', msg('succeeded', { job_id: 'x'.repeat(65) }));
     expect(events).to.deep.equal([]);
     expect(tracker.nodeCount()).to.equal(1);
+  });
+
+  describe('liveness clock and receive backlogs', function () {
+    function withLag() {
+      let now = 0;
+      let lag = 0;
+      const tracker = new LiveNodeTracker(
+        settings,
+        () => now,
+        () => lag,
+      );
+      const events: string[] = [];
+      tracker.setListener({
+        nodeDown: (org, node) => events.push(`down ${org}/${node}`),
+        jobMessage: () => false,
+        jobExists: () => false,
+      });
+      const hb = (): void =>
+        tracker.handle('acme', 'web1', Buffer.from('a1'), 'a1', {
+          type: 'heartbeat',
+          incarnation_id: 'inc-1',
+          job_id: null,
+        });
+      return {
+        tracker,
+        events,
+        hb,
+        tick: (ms: number) => (now += ms),
+        setLag: (ms: number) => (lag = ms),
+      };
+    }
+
+    it('does not count time the server spent reading a backlog as the node being silent', function () {
+      const { tracker, events, hb, tick, setLag } = withLag();
+      for (let i = 0; i < 5; i++) {
+        hb();
+        tick(1000);
+      }
+      // The server falls 6 s behind: nothing of this node is read meanwhile.
+      for (let i = 1; i <= 6; i++) {
+        tick(1000);
+        setLag(i * 1000);
+        tracker.scan();
+      }
+      expect(tracker.livenessNow()).to.equal(5000);
+      // The backlog drains: the node's late heartbeats arrive in a burst.
+      for (let i = 0; i < 6; i++) hb();
+      setLag(0);
+      hb();
+      tracker.scan();
+      expect(events).to.deep.equal([]);
+      expect(tracker.nodeCount()).to.equal(1);
+      // The clock goes on from where it stopped: real silence still ends the node.
+      tick(8000);
+      tracker.scan();
+      expect(events).to.deep.equal(['down acme/web1']);
+    });
+
+    it('without the backlog hint the same gap ends the node (what the clock prevents)', function () {
+      const { events, hb, tick } = withLag();
+      for (let i = 0; i < 5; i++) {
+        hb();
+        tick(1000);
+      }
+      tick(6000);
+      hb();
+      expect(events).to.deep.equal(['down acme/web1']);
+    });
+
+    it('counts time again once one backlog lasts longer than MAX_BLIND_MS', function () {
+      const { tracker, events, hb, tick, setLag } = withLag();
+      hb();
+      for (let ms = 1000; ms <= MAX_BLIND_MS + 10_000; ms += 1000) {
+        tick(1000);
+        setLag(ms);
+        tracker.scan();
+      }
+      // 40 s of wall time, of which 30 s were not counted.
+      expect(tracker.livenessNow()).to.equal(10_000);
+      expect(events).to.deep.equal(['down acme/web1']);
+    });
   });
 });

@@ -53,6 +53,28 @@ describe('zmq: command socket (ROUTER)', function () {
     await Promise.all(transports.map((transport) => transport.close()));
   });
 
+  describe('receive backlog', function () {
+    it('reports a lag while messages wait in the socket and 0 once it has caught up', async () => {
+      const transport = await bind();
+      expect(transport.receiveLagMs()).to.equal(0);
+      const lags: number[] = [];
+      let received = 0;
+      transport.onMessage(() => {
+        // A slow consumer: 3 ms a message, so a burst of 300 waits in the socket.
+        const until = Date.now() + 3;
+        while (Date.now() < until);
+        lags.push(transport.receiveLagMs());
+        received++;
+      });
+      const client = dealer(transport.endpoint);
+      for (let i = 0; i < 300; i++) await client.send(['h', `m${i}`]);
+      await waitFor(() => received === 300);
+      expect(Math.max(...lags)).to.be.greaterThan(100);
+      await waitFor(() => transport.receiveLagMs() === 0);
+      expect(transport.receiveLagMs()).to.equal(0);
+    });
+  });
+
   describe('inbound checks', function () {
     it('drops and counts wrong frame counts and oversized frames, then still delivers', async () => {
       const transport = await bind({ maxHeaderBytes: 2048, maxBodyBytes: 65_536 });

@@ -74,6 +74,11 @@ async function timedJob(api: PushApiClient, nodes: string[]): Promise<number> {
           }
           events.close();
           counts.push(`events ${JSON.stringify(Object.fromEntries(outcomes))}`);
+          const unavailable = (job.nodes as Record<string, string[]>)['unavailable'] ?? [];
+          if (unavailable.length > 0 && unavailable.length <= 5) {
+            const states = await Promise.all(unavailable.map((n) => api.getNodeState(n)));
+            counts.push(`unavailable now: ${JSON.stringify(states)}`);
+          }
           throw new Error(`job ${id} ended ${job.status}: ${counts.join(', ')} of ${nodes.length}`);
         }
         return seconds;

@@ -100,6 +100,8 @@ export class ZmqCommandTransport implements CommandTransport {
   private inFlight: QueuedSend | undefined;
   private draining = false;
   private closed = false;
+  /** When the receive loop last found no message waiting (Date.now() ms). */
+  private caughtUpAt = Date.now();
   private readonly receiving: Promise<void>;
   private readonly counters = {
     received: 0,
@@ -188,6 +190,16 @@ export class ZmqCommandTransport implements CommandTransport {
   /** A snapshot of the counters. */
   stats(): TransportStats {
     return { ...this.counters, zapDenied: this.zap?.deniedFor(this.zapDomain) ?? 0 };
+  }
+
+  /**
+   * 0 when no inbound message is waiting in the socket, otherwise the ms since the receive loop
+   * last found it empty: how long the server has been reading a backlog (see the node tracker's
+   * liveness clock).
+   */
+  receiveLagMs(): number {
+    if (this.closed || this.socket.closed || !this.socket.readable) return 0;
+    return Math.max(0, Date.now() - this.caughtUpAt);
   }
 
   /** Number of sends waiting in the queue (not counting the one in flight). */
@@ -284,7 +296,10 @@ export class ZmqCommandTransport implements CommandTransport {
   private async receiveLoop(): Promise<void> {
     while (!this.closed && !this.socket.closed) {
       try {
-        for await (const frames of this.socket) this.accept(frames);
+        for await (const frames of this.socket) {
+          this.accept(frames);
+          if (!this.socket.closed && !this.socket.readable) this.caughtUpAt = Date.now();
+        }
       } catch (error) {
         if (this.closed || this.socket.closed) return;
         this.onError?.(error);

@@ -38,6 +38,11 @@ export interface CommandTransport {
    * the message could not be delivered to the socket (unknown peer, send timeout, closed).
    */
   send(identity: Buffer, header: Buffer, body: Buffer): Promise<boolean>;
+  /**
+   * How far behind the receive side is, in ms: 0 when every message that arrived has been
+   * handed to the consumer, otherwise the time since that was last true (a backlog).
+   */
+  receiveLagMs?(): number;
   stats(): TransportStats;
   close(): Promise<void>;
 }
