@@ -102,6 +102,8 @@ export class ZmqCommandTransport implements CommandTransport {
   private closed = false;
   /** When the receive loop last found no message waiting (Date.now() ms). */
   private caughtUpAt = Date.now();
+  /** Whether a message was waiting when the receive loop last handed one over. */
+  private behind = false;
   private readonly receiving: Promise<void>;
   private readonly counters = {
     received: 0,
@@ -198,7 +200,9 @@ export class ZmqCommandTransport implements CommandTransport {
    * liveness clock).
    */
   receiveLagMs(): number {
-    if (this.closed || this.socket.closed || !this.socket.readable) return 0;
+    // `behind` is read off the socket after every message (the loop does not stop while it is
+    // true), so it is fresh without another getsockopt per call.
+    if (this.closed || !this.behind) return 0;
     return Math.max(0, Date.now() - this.caughtUpAt);
   }
 
@@ -298,7 +302,8 @@ export class ZmqCommandTransport implements CommandTransport {
       try {
         for await (const frames of this.socket) {
           this.accept(frames);
-          if (!this.socket.closed && !this.socket.readable) this.caughtUpAt = Date.now();
+          this.behind = !this.socket.closed && this.socket.readable;
+          if (!this.behind) this.caughtUpAt = Date.now();
         }
       } catch (error) {
         if (this.closed || this.socket.closed) return;
