@@ -152,6 +152,25 @@ export function decodeJobFile(file: string): Buffer | undefined {
 }
 
 /**
+ * Writes a transferred file (A.12) in private mode: created exclusively with mode 0600, owned by
+ * the job's user when the job runs as another user (so it, and only it, can read the file). A
+ * failed write leaves no partial file behind.
+ */
+export function writeJobFile(fileName: string, data: Buffer, user?: LocalUser): void {
+  const fd = fs.openSync(fileName, 'wx', 0o600);
+  try {
+    for (let offset = 0; offset < data.length;) offset += fs.writeSync(fd, data, offset);
+    fs.fchmodSync(fd, 0o600); // whatever the umask
+    if (user !== undefined && process.getuid?.() === 0) fs.fchownSync(fd, user.uid, user.gid);
+  } catch (err) {
+    fs.closeSync(fd);
+    fs.rmSync(fileName, { force: true });
+    throw err;
+  }
+  fs.closeSync(fd);
+}
+
+/**
  * A.17: deletes every `<fileDir>/pushy_file*` whose mtime is more than `maxAgeMs` ago. Returns
  * the deleted paths. A missing directory is not an error.
  */
@@ -506,7 +525,7 @@ export class JobRunner implements JobRunnerPort {
       try {
         fs.mkdirSync(this.opts.fileDir, { recursive: true });
         fileName = path.join(this.opts.fileDir, jobFileName());
-        fs.writeFileSync(fileName, decodeJobFile(job.options.file) ?? Buffer.alloc(0), { flag: 'wx' });
+        writeJobFile(fileName, decodeJobFile(job.options.file) ?? Buffer.alloc(0), job.user);
       } catch (err) {
         return this.fail(job, `cannot write job file: ${errorMessage(err)}`);
       }

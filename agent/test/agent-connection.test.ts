@@ -214,6 +214,70 @@ describe('agent connection against a raw ROUTER/PUB', function () {
     expect(commandTypes).to.deep.equal(['abort']);
   });
 
+  it('drops wrong frame counts, huge bodies, bad JSON and bad timestamps; ignores unknown types; keeps working', async () => {
+    const [header, goodBody] = encodeMessage(body('abort'), { method: 'hmac_sha256', key: sessionKey });
+    const signed = (b: object | string): Buffer[] =>
+      encodeMessage(b, { method: 'hmac_sha256', key: sessionKey });
+    await toAgent([header, goodBody, Buffer.from('extra frame')]); // three frames
+    await toAgent([header, goodBody, Buffer.alloc(0), Buffer.from('more')]); // four frames
+    await toAgent(signed(body('abort', { pad: 'x'.repeat(1_000_000) }))); // a 1 MB body
+    await toAgent(signed('{"type": "abort", "timestamp": ')); // truncated JSON, validly signed
+    await toAgent(signed('[1, 2, 3]')); // JSON, but not an object
+    await toAgent(signed({ type: 'abort' })); // no timestamp
+    await toAgent(signed({ type: 'abort', timestamp: 'yesterday' })); // unparseable timestamp
+    await until(() => conn.dropped().length === 7, 'seven dropped messages');
+    expect(conn.dropped().map((d) => d.code)).to.deep.equal([
+      'frame_count',
+      'frame_count',
+      'body_too_large',
+      'bad_json',
+      'not_object',
+      'missing_timestamp',
+      'bad_timestamp',
+    ]);
+    expect(conn.dropped().every((d) => d.channel === 'command')).to.equal(true);
+    // Verified, but an unknown type or wrongly typed fields: logged and ignored, nothing runs.
+    await command(body('launch_missiles', { job_id: 'j1', command: 'chef-client' }));
+    await command(body('commit', { job_id: 42, command: ['chef-client'] }));
+    await until(() => commandTypes.length === 2, 'both verified messages');
+    expect(commandTypes).to.deep.equal(['launch_missiles', 'commit']);
+    await until(() => received.some((b) => b['type'] === 'nack_commit'), 'the nack');
+    expect(received.slice(1).map((b) => [b['type'], b['job_id']])).to.deep.equal([['nack_commit', null]]);
+    expect(runner.commits).to.deep.equal([]);
+    expect(runner.aborts).to.equal(0);
+    // The agent keeps working: a good command is acted on, heartbeats still go out.
+    await command(body('commit', { job_id: 'j9', command: 'chef-client' }));
+    await until(() => received.some((b) => b['type'] === 'ack_commit' && b['job_id'] === 'j9'), 'ack_commit');
+    const before = received.length;
+    await conn.sendHeartbeat();
+    await until(() => received.length > before, 'another heartbeat');
+    expect(received.at(-1)).to.deep.include({ type: 'heartbeat', job_state: 'committed', job_id: 'j9' });
+  });
+
+  it('drops malformed server heartbeats on the SUB socket and still takes good ones', async () => {
+    const sign = (b: object | string): [Buffer, Buffer] =>
+      encodeMessage(b, { method: 'rsa2048_sha1', privateKey: serverRsa.privateKey });
+    const incarnation = randomUUID();
+    const [h1, b1] = sign(body('heartbeat', { incarnation_id: incarnation, sequence: 1 }));
+    await until(() => {
+      void pub.send([h1, b1, Buffer.from('extra')]);
+      void pub.send([h1]);
+      void pub.send(
+        sign(body('heartbeat', { incarnation_id: incarnation, sequence: 2, pad: 'x'.repeat(200_000) })),
+      );
+      void pub.send(sign('not json'));
+      return ['frame_count', 'body_too_large', 'bad_json'].every((code) =>
+        conn.dropped().some((d) => d.channel === 'heartbeat' && d.code === code),
+      );
+    }, 'the malformed heartbeats dropped');
+    expect(heartbeats).to.deep.equal([]);
+    await until(() => {
+      void pub.send(sign(body('heartbeat', { incarnation_id: incarnation, sequence: 3 })));
+      return heartbeats.length > 0;
+    }, 'a good heartbeat');
+    expect(heartbeats[0]).to.deep.equal({ incarnation, sequence: 3 });
+  });
+
   it('accepts RSA-signed server heartbeats on the SUB socket and drops forged ones', async () => {
     const incarnation = randomUUID();
     const forger = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { DEFAULT_AGENT_CONFIG_PATHS } from '@push-jobs/protocol';
 import {
+  AGENT_CONFIG_SEARCH_PATHS,
   AgentConfigError,
   CHEF_SERVER_URL_ERROR,
   compileAgentOptions,
@@ -153,9 +154,9 @@ describe('config: compileAgentOptions', function () {
     };
     const err = configError(() => compileAgentOptions({ flags: {}, file, env: {}, host: HOST }));
     expect(err.errors).to.have.length(2);
-    expect(err.errors[0]).to.equal('allow_unencrypted (from /etc/chef/client.rb) must be boolean');
+    expect(err.errors[0]).to.equal('allow_unencrypted (from /etc/chef/client.rb:2) must be boolean');
     expect(err.errors[1]).to.match(
-      /^log_level \(from \/etc\/chef\/client\.rb\) must be equal to one of the allowed values/,
+      /^log_level \(from \/etc\/chef\/client\.rb:3\) must be equal to one of the allowed values/,
     );
     expect(err.message).to.match(/^invalid agent configuration: /);
     const badWhitelist = configError(() =>
@@ -166,19 +167,68 @@ describe('config: compileAgentOptions', function () {
         host: HOST,
       }),
     );
-    expect(badWhitelist.errors[0]).to.match(/^whitelist\/x \(from w\.rb\)/);
+    expect(badWhitelist.errors[0]).to.match(/^whitelist\/x \(from w\.rb:2\)/);
   });
 
-  it('rejects unknown keys and ignores known Chef client settings with warnings', function () {
-    const err = configError(() =>
+  it('names the line that set a bad value: the last assignment, a multi-line hash, a JSON file', function () {
+    const rb = configError(() =>
       compileAgentOptions({
         flags: {},
-        file: { path: 'c.rb', text: `chef_server_url '${URL}'\nwhitelsit({})` },
+        file: {
+          path: 'c.rb',
+          text: `chef_server_url '${URL}'\nmax_body_size 5\n# comment\n\nmax_body_size 'big'\nwhitelist({\n  'a' => 'ls',\n  'b' => 7,\n})`,
+        },
         env: {},
         host: HOST,
       }),
     );
-    expect(err.message).to.equal("unknown configuration key 'whitelsit' in c.rb");
+    expect(rb.message).to.equal("max_body_size (from c.rb:5) must be a positive integer, got 'big'");
+    const wl = configError(() =>
+      compileAgentOptions({
+        flags: {},
+        file: {
+          path: 'c.rb',
+          text: `chef_server_url '${URL}'\n\nwhitelist({\n  'a' => 'ls',\n  'b' => 7,\n})`,
+        },
+        env: {},
+        host: HOST,
+      }),
+    );
+    expect(wl.errors[0]).to.match(/^whitelist\/b \(from c\.rb:3\) /);
+    const json = configError(() =>
+      compileAgentOptions({
+        flags: {},
+        file: {
+          path: 'c.json',
+          text: `{\n  "chef_server_url": "${URL}",\n  "whitelist": {"file_dir": "x"},\n  "file_dir": 42\n}`,
+        },
+        env: {},
+        host: HOST,
+      }),
+    );
+    expect(json.errors).to.deep.equal(['file_dir (from c.json:4) must be string']);
+    const url = configError(() =>
+      compileAgentOptions({
+        flags: {},
+        file: { path: 'c.rb', text: "node_name 'n'\nchef_server_url 'https://chef.example.com/'" },
+        env: {},
+        host: HOST,
+      }),
+    );
+    expect(url.message).to.equal(`${CHEF_SERVER_URL_ERROR} (chef_server_url from c.rb:2)`);
+  });
+
+  it('warns about unknown keys (and ignores them) and about known Chef client settings', function () {
+    const typo = compileAgentOptions({
+      flags: {},
+      file: { path: 'c.rb', text: `chef_server_url '${URL}'\nwhitelsit({'ls' => 'ls'})` },
+      env: {},
+      host: HOST,
+    });
+    expect(typo.warnings).to.deep.equal(["c.rb:2: ignored unknown configuration key 'whitelsit'"]);
+    expect(typo).to.not.have.property('whitelsit');
+    // The misspelt allow-list is not used: the default (chef-client only) applies.
+    expect(typo.whitelist).to.deep.equal({ 'chef-client': 'chef-client' });
     const ok = compileAgentOptions({
       flags: {},
       file: {
@@ -191,8 +241,8 @@ describe('config: compileAgentOptions', function () {
     expect(ok.validation_client_name).to.equal('v');
     expect(ok.warnings).to.deep.equal([
       "c.rb:5: ignored require 'x'",
-      "c.rb: ignored Chef setting 'chef_license' (not used by the push jobs client)",
-      "c.rb: ignored Chef environment name 'prod'",
+      "c.rb:3: ignored Chef setting 'chef_license' (not used by the push jobs client)",
+      "c.rb:4: ignored Chef environment name 'prod'",
     ]);
   });
 
@@ -202,14 +252,30 @@ describe('config: compileAgentOptions', function () {
     ).to.throw(ConfigFileError, /^c\.rb:1:11: unterminated string/);
   });
 
-  it('findDefaultConfigFile searches the default paths in order', function () {
+  it('findDefaultConfigFile searches the original paths in order, each with its /etc/push-jobs/ equivalent', function () {
     expect(DEFAULT_AGENT_CONFIG_PATHS[0]).to.equal('/etc/chef/chef-push-client.rb');
     const seen: string[] = [];
     expect(findDefaultConfigFile((p) => (seen.push(p), p === '/etc/chef/client.rb'))).to.equal(
       '/etc/chef/client.rb',
     );
-    expect(seen).to.deep.equal([...DEFAULT_AGENT_CONFIG_PATHS]);
+    expect(seen).to.deep.equal([
+      '/etc/chef/chef-push-client.rb',
+      '/etc/push-jobs/chef-push-client.rb',
+      '/etc/chef/push-jobs-client.rb',
+      '/etc/push-jobs/push-jobs-client.rb',
+      '/etc/chef/client.rb',
+    ]);
+    expect(AGENT_CONFIG_SEARCH_PATHS.filter((p) => p.startsWith('/etc/chef/'))).to.deep.equal([
+      ...DEFAULT_AGENT_CONFIG_PATHS,
+    ]);
     expect(findDefaultConfigFile((p) => p.endsWith('.rb'))).to.equal('/etc/chef/chef-push-client.rb');
+    // The /etc/push-jobs/ equivalents: a dedicated file there wins over a generic client.rb.
+    expect(
+      findDefaultConfigFile((p) => p === '/etc/push-jobs/push-jobs-client.rb' || p === '/etc/chef/client.rb'),
+    ).to.equal('/etc/push-jobs/push-jobs-client.rb');
+    expect(findDefaultConfigFile((p) => p === '/etc/push-jobs/client.rb')).to.equal(
+      '/etc/push-jobs/client.rb',
+    );
     expect(findDefaultConfigFile(() => false)).to.equal(undefined);
   });
 });

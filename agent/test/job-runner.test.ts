@@ -1,6 +1,7 @@
 // JobRunner: client spec A.10 (states), A.11 (locks), A.12 (execution), A.13 (abort), A.16
 // (output size), A.17 (file cleanup), with real child processes and temp dirs.
 import { expect } from 'chai';
+import { spawn as childSpawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -273,6 +274,69 @@ describe('JobRunner', () => {
       expect(path.basename(name ?? '')).to.match(new RegExp(`^pushy_file\\d{8}-${process.pid}-[0-9a-z]+$`));
       expect(rest.join('\n')).to.equal(expected);
     }
+  });
+
+  it('writes the transferred file in private mode (0600), whatever the umask', async () => {
+    const old = process.umask(0o000);
+    try {
+      const t = setup({ st: 'stat -c %a "$CHEF_PUSH_JOB_FILE"' });
+      t.runner.commit(JOB, 'st', { file: 'raw:secret', capture: true });
+      t.runner.run(JOB);
+      const done = await t.waitFor('succeeded');
+      expect(String(done.fields?.['stdout']).trim()).to.equal('600');
+    } finally {
+      process.umask(old);
+    }
+  });
+
+  it('gives the transferred file to the job user, who can read it (as root)', async function () {
+    // chown and uid switching need root; CI and the developers' machines run as root.
+    if (process.getuid?.() !== 0) this.skip();
+    fs.chmodSync(tmp, 0o755); // the job user must reach file_dir
+    const t = setup({ cat: 'id -u; stat -c %u:%a "$CHEF_PUSH_JOB_FILE"; cat "$CHEF_PUSH_JOB_FILE"' });
+    t.runner.commit(JOB, 'cat', { user: 'nobody', dir: '/', file: 'raw:for nobody', capture: true });
+    t.runner.run(JOB);
+    const done = await t.waitFor('succeeded');
+    expect(String(done.fields?.['stdout'])).to.equal('65534\n65534:600\nfor nobody');
+  });
+
+  it('a spawn that fails reports failed (not stuck running), releases the lock and goes idle', async () => {
+    const lock = path.join(tmp, 'spawn.lock');
+    // A child that cannot be started: the spawn emits 'error' (ENOENT) instead of running.
+    const t = setup(
+      { go: { command_line: 'true', lock } },
+      {
+        spawn: (_cmd, args, o) => childSpawn(path.join(tmp, 'no-such-shell'), args, o),
+      },
+    );
+    t.runner.commit(JOB, 'go', { capture: true });
+    expect(fs.existsSync(lock)).to.equal(true);
+    t.runner.run(JOB);
+    const done = await t.waitFor('failed');
+    expect(t.types()).to.deep.equal(['ack_commit', 'ack_run', 'failed']);
+    expect(String(done.fields?.['stderr'])).to.match(/ENOENT/);
+    expect(t.runner.state()).to.deep.equal({ state: 'idle', jobId: null });
+    expect(fs.existsSync(lock)).to.equal(false);
+    // A spawn that throws at once is reported the same way.
+    const thrower = setup(
+      { go: 'true' },
+      {
+        spawn: () => {
+          throw new Error('EAGAIN: no more processes');
+        },
+      },
+    );
+    thrower.runner.commit(JOB2, 'go', {});
+    thrower.runner.run(JOB2);
+    expect(thrower.replies).to.deep.equal([
+      { type: 'ack_commit', jobId: JOB2 },
+      { type: 'ack_run', jobId: JOB2 },
+      { type: 'failed', jobId: JOB2 },
+    ]);
+    expect(thrower.runner.state().state).to.equal('idle');
+    // The runner keeps working.
+    thrower.runner.commit(JOB, 'go', {});
+    expect(thrower.types().at(-1)).to.equal('ack_commit');
   });
 
   it('nacks a file with a bad prefix', () => {

@@ -23,8 +23,8 @@ export interface ParsedAgentArgs {
 /** Usage text of `push-jobs-client`, explaining every option. */
 export const AGENT_USAGE = `Usage: push-jobs-client (options)
     -c, --config CONFIG              The configuration file to use (default: the first of
-                                     /etc/chef/chef-push-client.rb, /etc/chef/push-jobs-client.rb,
-                                     /etc/chef/client.rb that exists; a .json file is read as JSON)
+                                     chef-push-client.rb, push-jobs-client.rb, client.rb that exists,
+                                     each in /etc/chef then /etc/push-jobs; a .json file is read as JSON)
     -h, --help                       Show this message and exit
     -k, --client_key KEY_FILE        The node's RSA private key (PEM) (also --client-key)
     -l, --log_level LEVEL            Log level: ${LOG_LEVELS.join(', ')} (default: info)

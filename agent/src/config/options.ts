@@ -66,7 +66,14 @@ export interface HostNames {
 
 /** A config file for {@link compileAgentOptions}: its text (parsed here) or parsed values. */
 export type AgentConfigFileInput =
-  { path: string; text: string } | { path: string; values: Record<string, unknown>; warnings?: string[] };
+  | { path: string; text: string }
+  | {
+      path: string;
+      values: Record<string, unknown>;
+      warnings?: string[];
+      /** The line that set each key, for error messages. */
+      lines?: Record<string, number>;
+    };
 
 /** Input of {@link compileAgentOptions}. */
 export interface CompileAgentOptionsInput {
@@ -165,10 +172,19 @@ export function detectHostNames(): HostNames {
 }
 
 /**
- * The first of `DEFAULT_AGENT_CONFIG_PATHS` for which `exists` is true, or `undefined`.
+ * Where the agent looks for its config file when `-c` is not given: the original's
+ * `DEFAULT_AGENT_CONFIG_PATHS` (A.2), each followed by its `/etc/push-jobs/` equivalent, so a
+ * dedicated push jobs file in either directory wins over a generic `client.rb`.
+ */
+export const AGENT_CONFIG_SEARCH_PATHS: readonly string[] = Object.freeze(
+  DEFAULT_AGENT_CONFIG_PATHS.flatMap((path) => [path, path.replace(/^\/etc\/chef\//u, '/etc/push-jobs/')]),
+);
+
+/**
+ * The first of {@link AGENT_CONFIG_SEARCH_PATHS} for which `exists` is true, or `undefined`.
  */
 export function findDefaultConfigFile(exists: (path: string) => boolean): string | undefined {
-  return DEFAULT_AGENT_CONFIG_PATHS.find((path) => exists(path));
+  return AGENT_CONFIG_SEARCH_PATHS.find((path) => exists(path));
 }
 
 function parseMaxBodySize(value: unknown, source: string): unknown {
@@ -184,7 +200,8 @@ function parseMaxBodySize(value: unknown, source: string): unknown {
  * and validates the result with `liteValidators.agentConfig`.
  *
  * @throws ConfigFileError when the config file cannot be parsed.
- * @throws AgentConfigError naming each bad key and its source (a flag, the file, a default);
+ * @throws AgentConfigError naming each bad key and its source (a flag, `FILE:LINE`, a default);
+ *   unknown keys of the file are not errors: they are ignored with a warning;
  *   a `chef_server_url` without `/organizations/ORG` fails with
  *   {@link CHEF_SERVER_URL_ERROR}.
  */
@@ -200,22 +217,24 @@ export function compileAgentOptions(input: CompileAgentOptionsInput): CompiledAg
     const parsed =
       'text' in file
         ? parseConfigText(file.text, { file: file.path, env })
-        : { values: file.values, warnings: file.warnings ?? [] };
+        : { values: file.values, warnings: file.warnings ?? [], lines: file.lines ?? {} };
     warnings.push(...parsed.warnings);
-    const unknown: string[] = [];
     for (const [key, value] of Object.entries(parsed.values)) {
+      // `FILE:LINE` when the line is known, so a bad value names the line that set it.
+      const line = parsed.lines[key];
+      const where = line === undefined ? file.path : `${file.path}:${line}`;
       if (key === 'environment' && typeof value === 'string') {
-        warnings.push(`${file.path}: ignored Chef environment name '${value}'`);
+        warnings.push(`${where}: ignored Chef environment name '${value}'`);
       } else if (IGNORED_CHEF_CONFIG_KEYS.includes(key)) {
-        warnings.push(`${file.path}: ignored Chef setting '${key}' (not used by the push jobs client)`);
+        warnings.push(`${where}: ignored Chef setting '${key}' (not used by the push jobs client)`);
       } else if (!KNOWN_KEYS.has(key)) {
-        unknown.push(`unknown configuration key '${key}' in ${file.path}`);
+        // Unknown keys warn rather than stop start-up: a client.rb shared with chef-client holds many.
+        warnings.push(`${where}: ignored unknown configuration key '${key}'`);
       } else {
         merged[key] = value;
-        origin[key] = file.path;
+        origin[key] = where;
       }
     }
-    if (unknown.length > 0) throw new AgentConfigError(unknown.join('; '), unknown);
   }
 
   for (const [key, value] of Object.entries(flags)) {

@@ -68,6 +68,11 @@ export interface ParsedConfigFile {
   warnings: string[];
   /** Which syntax the file was read as. */
   format: 'ruby' | 'json';
+  /**
+   * The 1-based line that set each key of `values` (the last assignment wins, as it does for
+   * the value), so that a bad value can be reported with its line.
+   */
+  lines: Record<string, number>;
 }
 
 const DEFAULT_FILE = '<config>';
@@ -107,6 +112,9 @@ class RubyConfigParser {
   private pos = 0;
   private readonly values: Record<string, unknown> = {};
   private readonly warnings: string[] = [];
+  private readonly lines: Record<string, number> = {};
+  /** Where the statement being parsed starts (for {@link lines}). */
+  private statementStart = 0;
 
   constructor(
     private readonly text: string,
@@ -120,7 +128,7 @@ class RubyConfigParser {
       if (this.pos >= this.text.length) break;
       this.statement();
     }
-    return { values: this.values, warnings: this.warnings, format: 'ruby' };
+    return { values: this.values, warnings: this.warnings, format: 'ruby', lines: this.lines };
   }
 
   // -- positions and errors -------------------------------------------------------------------
@@ -214,6 +222,7 @@ class RubyConfigParser {
 
   private statement(): void {
     const start = this.pos;
+    this.statementStart = start;
     const name = this.ident();
     if (name === undefined) this.expected('a config key (such as chef_server_url)');
     if (/^[A-Z]/u.test(name)) {
@@ -262,6 +271,7 @@ class RubyConfigParser {
       const environment = isRecord(this.values.environment) ? this.values.environment : {};
       environment[first] = String(value);
       this.values.environment = environment;
+      this.lines.environment = this.location(start).line;
       return;
     }
     if (path === 'Chef::Config' || path === 'Ohai::Config') {
@@ -317,8 +327,10 @@ class RubyConfigParser {
   private setKey(key: string, value: unknown): void {
     if (value === null) {
       delete this.values[key];
+      delete this.lines[key];
       return;
     }
+    this.lines[key] = this.location(this.statementStart).line;
     if (key === 'environment' && isRecord(value) && isRecord(this.values.environment)) {
       this.values.environment = { ...this.values.environment, ...value };
       return;
@@ -718,7 +730,46 @@ function parseJsonConfig(text: string, file: string): ParsedConfigFile {
   if (!isRecord(value)) throw new ConfigFileError(file, 1, 1, 'expected a JSON object at the top level');
   const values: Record<string, unknown> = {};
   for (const [key, item] of Object.entries(value)) if (item !== null) values[key] = item;
-  return { values, warnings: [], format: 'json' };
+  const keyLines = topLevelJsonKeyLines(source);
+  const lines: Record<string, number> = {};
+  for (const key of Object.keys(values)) {
+    const line = keyLines[key];
+    if (line !== undefined) lines[key] = line;
+  }
+  return { values, warnings: [], format: 'json', lines };
+}
+
+/**
+ * The line of each key of the top-level object of valid JSON text (the last one when a key is
+ * repeated, as `JSON.parse` keeps the last value).
+ */
+function topLevelJsonKeyLines(text: string): Record<string, number> {
+  const lines: Record<string, number> = {};
+  let depth = 0;
+  let line = 1;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (ch === '\n') line++;
+    else if (ch === '{' || ch === '[') depth++;
+    else if (ch === '}' || ch === ']') depth--;
+    else if (ch === '"') {
+      const startLine = line;
+      let j = i + 1;
+      while (j < text.length && text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
+      const raw = text.slice(i, j + 1);
+      i = j;
+      if (depth !== 1) continue;
+      let k = j + 1;
+      while (k < text.length && /\s/u.test(text[k] ?? '')) k++;
+      if (text[k] !== ':') continue;
+      try {
+        lines[JSON.parse(raw) as string] = startLine;
+      } catch {
+        // Not a key we can name.
+      }
+    }
+  }
+  return lines;
 }
 
 /**

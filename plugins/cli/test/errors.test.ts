@@ -122,6 +122,28 @@ describe('errors: one line, a documented exit code, no stack unless --debug', fu
     expect(run.stdout).to.equal('No jobs.\n');
   });
 
+  it('flags beat PUSH_JOBS_* variables, which beat the config file and ~/.chef/credentials', async () => {
+    const home = isolateEnv({ ...h.env(), PUSH_JOBS_USER: 'mallory' });
+    mkdirSync(join(home, '.push-jobs'));
+    writeFileSync(
+      join(home, '.push-jobs', 'config.json'),
+      JSON.stringify({ server_url: 'http://127.0.0.1:9/organizations/acme', user: 'carol', key: h.bobKey }),
+    );
+    mkdirSync(join(home, '.chef'));
+    writeFileSync(
+      join(home, '.chef', 'credentials'),
+      `[default]\nclient_name = "dave"\nclient_key = "${h.bobKey}"\nchef_server_url = "http://127.0.0.1:9/organizations/other"\n`,
+    );
+    // The server URL and key come from the environment, the user from the flag.
+    const flag = await cli(['push', 'jobs', 'list', '--user', 'alice', '--debug']);
+    expect(flag.exitCode).to.equal(0);
+    expect(flag.stderr).to.include(`debug: ${h.orgUrl} as alice (key ${h.aliceKey}, signing 1.3)\n`);
+    // Without the flag, the environment's user wins over the config file's and the profile's.
+    const env = await cli(['push', 'jobs', 'list']);
+    expect(env.exitCode).to.equal(5);
+    expect(env.stderr).to.match(/^Error: authentication as 'mallory' failed \(401\)/);
+  });
+
   it('an unknown flag: exit 2', async () => {
     isolateEnv(h.env());
     const run = await cli(['push', 'jobs', 'list', '--bogus']);

@@ -125,6 +125,60 @@ describe('installed into a host oclif CLI, and standalone (child processes, comp
     );
   });
 
+  it('HOST plugins link: the plugin added by the user, not listed in oclif.plugins', async () => {
+    // A host with @oclif/plugin-plugins only; the user links the plugin into its data dir.
+    const linked = mkdtempSync(join(tmpdir(), 'pj-host-cli-link-'));
+    try {
+      mkdirSync(join(linked, 'bin'));
+      mkdirSync(join(linked, 'node_modules', '@oclif'), { recursive: true });
+      writeFileSync(
+        join(linked, 'package.json'),
+        JSON.stringify({
+          name: 'linkhost',
+          version: '1.0.0',
+          type: 'module',
+          dependencies: { '@oclif/core': '^4', '@oclif/plugin-plugins': '^5' },
+          oclif: {
+            bin: 'linkhost',
+            dirname: 'linkhost',
+            topicSeparator: ' ',
+            plugins: ['@oclif/plugin-plugins'],
+          },
+        }),
+      );
+      writeFileSync(
+        join(linked, 'bin', 'run.js'),
+        "import { execute } from '@oclif/core';\nawait execute({ dir: import.meta.url });\n",
+      );
+      symlinkSync(packageDir('@oclif/core'), join(linked, 'node_modules', '@oclif', 'core'));
+      symlinkSync(
+        packageDir('@oclif/plugin-plugins'),
+        join(linked, 'node_modules', '@oclif', 'plugin-plugins'),
+      );
+      const linkEnv = {
+        ...env,
+        XDG_DATA_HOME: join(linked, 'data'),
+        XDG_CACHE_HOME: join(linked, 'cache'),
+        XDG_CONFIG_HOME: join(linked, 'config'),
+      };
+      const bin = join(linked, 'bin', 'run.js');
+      const before = await node(bin, ['push', 'jobs', 'list'], linkEnv);
+      expect(before.code).to.not.equal(0);
+      // --no-install: the plugin's dependencies are already there (no npm run).
+      const link = await node(bin, ['plugins', 'link', CLI_ROOT, '--no-install'], linkEnv);
+      expect(link.code, link.stderr).to.equal(0);
+      const run = await node(bin, ['push', 'jobs', 'list'], linkEnv);
+      // oclif warns that a linked ESM plugin runs from its compiled lib/ (which it does).
+      expect(
+        run.stderr.replace(/ › {3}Warning: @push-jobs\/cli is a linked ESM module[^]*?used instead\.\n/, ''),
+      ).to.equal('');
+      expect(run.code).to.equal(0);
+      expect(run.stdout).to.match(new RegExp(`\\n${jobId}  quorum_failed  .+  echo\\n`));
+    } finally {
+      rmSync(linked, { recursive: true, force: true });
+    }
+  });
+
   it('standalone: push-jobs push jobs list', async () => {
     const run = await node(join(CLI_ROOT, 'bin', 'run.js'), ['push', 'jobs', 'list'], env);
     expect(run.code).to.equal(0);

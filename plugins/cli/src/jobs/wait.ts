@@ -24,6 +24,8 @@ export interface WaitOptions {
   useFeed: boolean;
   /** Stops waiting; {@link waitForJob} then resolves `undefined`. */
   signal: AbortSignal;
+  /** Called once, before waiting starts, with the tracker the changes will update. */
+  onStart?: (tracker: JobTracker) => void;
   /** Called with each batch of changes. */
   onChange: (changes: ProgressChange[], tracker: JobTracker) => void;
   /** Debug messages (why the feed was left). */
@@ -41,6 +43,7 @@ function isAbort(err: unknown, signal: AbortSignal): boolean {
 export async function waitForJob(opts: WaitOptions): Promise<Job | undefined> {
   const { client, jobId, signal } = opts;
   const tracker = new JobTracker(opts.nodes);
+  opts.onStart?.(tracker);
   const report = (changes: ProgressChange[]): void => {
     if (changes.length > 0) opts.onChange(changes, tracker);
   };

@@ -236,6 +236,8 @@ Exit code 0 only when the job completed and every node succeeded, nacked or was 
         pollIntervalMs: Math.max(10, Math.round(this.flags['poll-interval'] * 1000)),
         useFeed: this.flags.feed,
         signal: controller.signal,
+        // The live view redraws its line (elapsed time) on a timer from here on.
+        onStart: (tracker) => view.start(tracker),
         onChange: (changes, tracker) => {
           if (changes.length > 0) view.update(changes, tracker);
         },

@@ -125,6 +125,17 @@ describe('push whitelist add, remove, list', function () {
     });
   });
 
+  it('remove --json (exact): command null, a node without the entry unchanged', async () => {
+    const { run } = await cliJson(['push', 'whitelist', 'remove', 'uptime', '-n', 'web1']);
+    expect(run.exitCode).to.equal(0);
+    expect(run.stdout).to.equal(
+      pretty({
+        ok: true,
+        data: { name: 'uptime', command: null, nodes: [{ node: 'web1', changed: false }] },
+      }),
+    );
+  });
+
   it('an unknown node changes nothing and exits 4', async () => {
     const run = await cli(['push', 'whitelist', 'add', 'x', 'x', '-n', 'web2', '-n', 'ghost']);
     expect(run.exitCode).to.equal(4);
