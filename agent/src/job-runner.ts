@@ -137,6 +137,39 @@ export function lookupUserInPasswd(name: string, passwdFile = '/etc/passwd'): Lo
   return undefined;
 }
 
+/** util-linux `setpriv`, which sets a user's supplementary groups before it runs the job. */
+export const SETPRIV = '/usr/bin/setpriv';
+
+/**
+ * How to start `/bin/sh -c LINE` as `user`. As root with `setpriv` present, through
+ * `setpriv --reuid --regid --init-groups` (it execs the shell: same pid, same process group), so
+ * the job also gets the user's supplementary groups (A.10); Node's own `uid`/`gid` options drop
+ * every supplementary group. Otherwise (`setpriv` null) with Node's `uid`/`gid`.
+ */
+export function userCommand(
+  commandLine: string,
+  user: LocalUser | undefined,
+  setpriv: string | null = process.getuid?.() === 0 && fs.existsSync(SETPRIV) ? SETPRIV : null,
+): [string, string[], { uid?: number; gid?: number }] {
+  if (user === undefined) return ['/bin/sh', ['-c', commandLine], {}];
+  if (setpriv === null) return ['/bin/sh', ['-c', commandLine], { uid: user.uid, gid: user.gid }];
+  return [
+    setpriv,
+    [
+      '--reuid',
+      String(user.uid),
+      '--regid',
+      String(user.gid),
+      '--init-groups',
+      '--',
+      '/bin/sh',
+      '-c',
+      commandLine,
+    ],
+    {},
+  ];
+}
+
 /** The unique transferred-file name of A.12: `pushy_file<YYYYMMDD>-<pid>-<random base36>`. */
 export function jobFileName(now = new Date()): string {
   const ymd = `${now.getFullYear()}${String(now.getMonth() + 1).padStart(2, '0')}${String(now.getDate()).padStart(2, '0')}`;
@@ -541,12 +574,13 @@ export class JobRunner implements JobRunnerPort {
         allowedOverwritable: this.opts.allowedOverwritableEnvVars,
         nodeName: this.opts.nodeName,
       });
-      child = this.spawnFn('/bin/sh', ['-c', job.commandLine], {
+      const [command, args, identity] = userCommand(job.commandLine, job.user);
+      child = this.spawnFn(command, args, {
         detached: true,
         cwd: job.options.dir,
         env,
         stdio: ['ignore', 'pipe', 'pipe'],
-        ...(job.user !== undefined ? { uid: job.user.uid, gid: job.user.gid } : {}),
+        ...identity,
       });
     } catch (err) {
       return this.fail(job, `cannot start '${job.commandLine}': ${errorMessage(err)}`);

@@ -1,13 +1,13 @@
 // JobRunner: client spec A.10 (states), A.11 (locks), A.12 (execution), A.13 (abort), A.16
 // (output size), A.17 (file cleanup), with real child processes and temp dirs.
 import { expect } from 'chai';
-import { spawn as childSpawn } from 'node:child_process';
+import { spawn as childSpawn, execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Whitelist } from '@push-jobs/protocol';
 import { AllowList } from '../src/allow-list.js';
-import { cleanFileDir, JobRunner, type JobRunnerOptions } from '../src/job-runner.js';
+import { cleanFileDir, JobRunner, SETPRIV, userCommand, type JobRunnerOptions } from '../src/job-runner.js';
 import type { RunnerReply } from '../src/runner-types.js';
 
 const JOB = 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa';
@@ -374,6 +374,39 @@ describe('JobRunner', () => {
     t.runner.run(JOB);
     const done = await t.waitFor('succeeded');
     expect(String(done.fields?.['stdout']).trim()).to.equal('65534');
+  });
+
+  it("gives a job run as another user that user's supplementary groups (and no others)", async function () {
+    // Needs root, as the test above; it adds a group with nobody in it and removes it after.
+    if (process.getuid?.() !== 0) this.skip();
+    const group = `pjtest${process.pid}`;
+    execFileSync('groupadd', [group]);
+    try {
+      execFileSync('gpasswd', ['-a', 'nobody', group], { stdio: 'ignore' });
+      const gid = execFileSync('getent', ['group', group], { encoding: 'utf8' }).split(':')[2];
+      const t = setup({ groups: 'id -G' });
+      t.runner.commit(JOB, 'groups', { user: 'nobody', dir: '/', capture: true });
+      t.runner.run(JOB);
+      const done = await t.waitFor('succeeded');
+      const groups = String(done.fields?.['stdout']).trim().split(' ').sort();
+      expect(groups).to.deep.equal(['65534', String(gid)].sort());
+    } finally {
+      execFileSync('groupdel', [group]);
+    }
+  });
+
+  it('userCommand: setpriv with --init-groups as root, Node uid/gid without it', () => {
+    expect(userCommand('id', undefined, SETPRIV)).to.deep.equal(['/bin/sh', ['-c', 'id'], {}]);
+    expect(userCommand('id', { uid: 7, gid: 8 }, SETPRIV)).to.deep.equal([
+      SETPRIV,
+      ['--reuid', '7', '--regid', '8', '--init-groups', '--', '/bin/sh', '-c', 'id'],
+      {},
+    ]);
+    expect(userCommand('id', { uid: 7, gid: 8 }, null)).to.deep.equal([
+      '/bin/sh',
+      ['-c', 'id'],
+      { uid: 7, gid: 8 },
+    ]);
   });
 
   it('applies a reloaded allow-list to the next commit', async () => {
