@@ -81,6 +81,9 @@ describe('end to end: server and agent processes', function () {
     expect(met.nodes).to.deep.equal({ succeeded: NODES, unavailable: ['ghost'] });
     const failed = await waitForJob(api, (await api.startJob({ command: 'hello', nodes, quorum: 4 })).id);
     expect(failed.status).to.equal('quorum_failed');
+    // The early quorum failure sent the nodes that had not voted `abort` (rehab): they are
+    // available again only once they answered it, which the next test needs.
+    await waitForAvailability(api, NODES, 'available', 30_000);
   });
 
   it('a command that is not allow-listed is nacked and never executed', async () => {
