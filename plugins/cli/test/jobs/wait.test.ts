@@ -27,6 +27,23 @@ function fakeClient(polls: Job[], feed?: ParsedFeedEvent[]): { client: PushApiCl
   return { client, gets: () => gets };
 }
 
+/** waitForJob on job j1 with node web1, polling every 5 ms; `extra` overrides any of it. */
+function waitFor(
+  client: PushApiClient,
+  extra: Partial<Parameters<typeof waitForJob>[0]>,
+): ReturnType<typeof waitForJob> {
+  return waitForJob({
+    client,
+    jobId: 'j1',
+    nodes: ['web1'],
+    pollIntervalMs: 5,
+    useFeed: true,
+    signal: new AbortController().signal,
+    onChange: () => undefined,
+    ...extra,
+  });
+}
+
 function ev(event: string, data: Record<string, unknown> = {}): ParsedFeedEvent {
   return { event, id: undefined, data: { timestamp: 't', ...data }, rawData: '' };
 }
@@ -40,13 +57,7 @@ describe('waitForJob', () => {
     ]);
     const debug: string[] = [];
     const changes: ProgressChange[] = [];
-    const final = await waitForJob({
-      client,
-      jobId: 'j1',
-      nodes: ['web1'],
-      pollIntervalMs: 5,
-      useFeed: true,
-      signal: new AbortController().signal,
+    const final = await waitFor(client, {
       onChange: (c) => changes.push(...c),
       debug: (m) => debug.push(m),
     });
@@ -72,15 +83,7 @@ describe('waitForJob', () => {
         ev('job_complete', { status: 'complete' }),
       ],
     );
-    const final = await waitForJob({
-      client,
-      jobId: 'j1',
-      nodes: ['web1'],
-      pollIntervalMs: 5,
-      useFeed: true,
-      signal: new AbortController().signal,
-      onChange: () => undefined,
-    });
+    const final = await waitFor(client, {});
     expect(final?.status).to.equal('complete');
     expect(gets()).to.equal(1);
   });
@@ -89,13 +92,8 @@ describe('waitForJob', () => {
     const { client } = fakeClient([job('complete', { succeeded: ['web1'] })]);
     const calls: string[] = [];
     let started: JobTracker | undefined;
-    await waitForJob({
-      client,
-      jobId: 'j1',
-      nodes: ['web1'],
-      pollIntervalMs: 5,
+    await waitFor(client, {
       useFeed: false,
-      signal: new AbortController().signal,
       onStart: (tracker) => {
         started = tracker;
         calls.push('start');
@@ -111,15 +109,7 @@ describe('waitForJob', () => {
   it('resolves undefined when the signal aborts the wait', async () => {
     const { client } = fakeClient([job('running', { running: ['web1'] })]);
     const controller = new AbortController();
-    const waiting = waitForJob({
-      client,
-      jobId: 'j1',
-      nodes: ['web1'],
-      pollIntervalMs: 1000,
-      useFeed: false,
-      signal: controller.signal,
-      onChange: () => undefined,
-    });
+    const waiting = waitFor(client, { pollIntervalMs: 1000, useFeed: false, signal: controller.signal });
     setTimeout(() => controller.abort(), 20);
     expect(await waiting).to.equal(undefined);
   });
