@@ -20,6 +20,7 @@ import {
   liteValidators,
   type ConfigDocument,
   type MessageBody,
+  type SignatureMemo,
 } from '@push-jobs/protocol/lite';
 import { Dealer, Subscriber } from 'zeromq';
 import { ReplayGuard } from './replay-guard.js';
@@ -196,11 +197,15 @@ export interface AgentConnectionOptions {
  * A source of the server's heartbeat frames (PUB, `out_addr`). Each connection opens its own
  * SUB socket by default; a process running many agents (the fleet simulator) may share one
  * SUB socket per address instead ({@link SharedHeartbeatFeed}), since each SUB connection costs
- * the server a file descriptor. Every agent still verifies every heartbeat itself.
+ * the server a file descriptor. Every agent still checks every heartbeat itself (timestamp,
+ * sequence, contents); a shared feed may offer a {@link SignatureMemo} so that the RSA signature
+ * of one published frame is verified once for all of them.
  */
 export interface HeartbeatFeed {
   /** Delivers the frames published at `outAddr` to `listener` until the returned function is called. */
   subscribe(outAddr: string, listener: (frames: Buffer[]) => void): () => void;
+  /** Shares signature verdicts of the frames this feed hands to several listeners. */
+  readonly signatureMemo?: SignatureMemo;
 }
 
 /** One message that did not verify, kept for inspection. */
@@ -241,6 +246,8 @@ export class AgentConnection {
   /** The connection's own SUB socket, unless a shared {@link HeartbeatFeed} is used. */
   private readonly sub: Subscriber | undefined;
   private readonly unsubscribe: (() => void) | undefined;
+  /** Offered by a shared {@link HeartbeatFeed}: one RSA verify per published heartbeat. */
+  private readonly signatureMemo: SignatureMemo | undefined;
   private readonly dealer: Dealer;
   private readonly loops: Promise<void>[];
   private readonly droppedLog: DroppedMessage[] = [];
@@ -268,6 +275,7 @@ export class AgentConnection {
     if (options.heartbeatFeed === undefined) {
       this.sub = retryInterrupted(() => new Subscriber({ linger: 0 }));
     } else {
+      this.signatureMemo = options.heartbeatFeed.signatureMemo;
       this.unsubscribe = options.heartbeatFeed.subscribe(hb.out_addr, (frames) =>
         this.onFrames('heartbeat', frames),
       );
@@ -459,6 +467,7 @@ export class AgentConnection {
         : openMessage(frames, this.config.public_key, {
             maxSkewSeconds,
             replay: { tracker: this.heartbeatSequences, peer: () => 'server' },
+            ...(this.signatureMemo === undefined ? {} : { signatureMemo: this.signatureMemo }),
           });
     if (!opened.ok) {
       this.drop(channel, opened.error.code, opened.error.message);

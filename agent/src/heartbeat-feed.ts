@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { SignatureMemo } from '@push-jobs/protocol/lite';
 import { Subscriber } from 'zeromq';
 import type { HeartbeatFeed } from './connection.js';
 import { retryInterrupted } from './zmq-retry.js';
@@ -17,6 +18,8 @@ interface Channel {
 /** A {@link HeartbeatFeed} with one SUB socket per address, closed when its last listener leaves. */
 export class SharedHeartbeatFeed implements HeartbeatFeed {
   private readonly channels = new Map<string, Channel>();
+  /** Every listener is handed the same frame objects, so one RSA verdict serves them all. */
+  readonly signatureMemo = new SignatureMemo();
 
   /** How many SUB sockets are open. */
   get socketCount(): number {

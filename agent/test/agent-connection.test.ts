@@ -11,6 +11,7 @@ import {
 } from '@push-jobs/protocol';
 import { curveKeyPair, Publisher, Router } from 'zeromq';
 import { AgentConnection, type AgentIdentity } from '../src/connection.js';
+import { SharedHeartbeatFeed } from '../src/heartbeat-feed.js';
 import { TestRunner, until } from './helpers/agent-harness.js';
 import type { RunnerReply } from '../src/runner-types.js';
 
@@ -32,6 +33,7 @@ describe('agent connection against a raw ROUTER/PUB', function () {
   const heartbeats: { incarnation: string | undefined; sequence: number | undefined }[] = [];
   let commandTypes: string[] = [];
   let loop: Promise<void>;
+  let config: ConfigDocument;
 
   const identity: AgentIdentity = {
     nodeName: 'web1',
@@ -82,7 +84,7 @@ describe('agent connection against a raw ROUTER/PUB', function () {
         // closed
       }
     })();
-    const config: ConfigDocument = {
+    config = {
       type: 'config',
       host: '127.0.0.1',
       push_jobs: {
@@ -301,6 +303,68 @@ describe('agent connection against a raw ROUTER/PUB', function () {
     expect(conn.dropped().some((d) => d.channel === 'heartbeat' && d.code === 'bad_signature')).to.equal(
       true,
     );
+  });
+
+  it('agents on one shared heartbeat feed verify each heartbeat once and all drop forged ones', async () => {
+    const feed = new SharedHeartbeatFeed();
+    let verified = 0;
+    const check = feed.signatureMemo.check.bind(feed.signatureMemo);
+    feed.signatureMemo.check = (frame, signature, key, verify) =>
+      check(frame, signature, key, () => {
+        verified += 1;
+        return verify();
+      });
+    const seen = [[], [], []] as { incarnation: string | undefined; sequence: number | undefined }[][];
+    const shared = seen.map((list, i) =>
+      AgentConnection.open({
+        identity: { ...identity, nodeName: `shared${i}`, curve: curveKeyPair() },
+        fetched: { config, sessionKey, legacy: false },
+        runner: new TestRunner(() => undefined),
+        events: {
+          serverHeartbeat: (incarnation, sequence) => list.push({ incarnation, sequence }),
+          commandReceived: () => undefined,
+          sendFailed: () => undefined,
+        },
+        heartbeatFeed: feed,
+      }),
+    );
+    try {
+      expect(feed.socketCount).to.equal(1);
+      const incarnation = randomUUID();
+      const forger = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
+      let sequence = 0;
+      await until(() => {
+        sequence += 1;
+        void pub.send(
+          encodeMessage(body('heartbeat', { incarnation_id: 'forged', sequence }), {
+            method: 'rsa2048_sha1',
+            privateKey: forger,
+          }),
+        );
+        void pub.send(
+          encodeMessage(body('heartbeat', { incarnation_id: incarnation, sequence }), {
+            method: 'rsa2048_sha1',
+            privateKey: serverRsa.privateKey,
+          }),
+        );
+        return seen.every((list) => list.length > 0) && shared.every((c) => c.dropped().length > 0);
+      }, 'every shared agent took a heartbeat and dropped a forged one');
+      for (const [i, c] of shared.entries()) {
+        expect(seen[i]!.every((b) => b.incarnation === incarnation)).to.equal(true);
+        expect(c.dropped().every((d) => d.channel === 'heartbeat' && d.code === 'bad_signature')).to.equal(
+          true,
+        );
+      }
+      // Three agents opened every published frame; each frame was RSA-verified once.
+      const opened =
+        seen.reduce((n, list) => n + list.length, 0) + shared.reduce((n, c) => n + c.dropped().length, 0);
+      expect(verified).to.be.greaterThan(0);
+      expect(opened).to.be.greaterThan(verified);
+      expect(verified).to.be.at.most(2 * sequence);
+    } finally {
+      await Promise.all(shared.map((c) => c.close()));
+      await feed.close();
+    }
   });
 
   it('acts once on a replayed command (the same signed frames sent twice)', async () => {

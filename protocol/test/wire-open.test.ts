@@ -3,6 +3,7 @@ import { generateKeyPairSync, randomBytes, randomInt, type KeyObject } from 'nod
 import { formatHttpDate } from '../src/http-date.js';
 import {
   SequenceTracker,
+  SignatureMemo,
   WIRE_ERROR_CODES,
   encodeMessage,
   hmacSign,
@@ -219,6 +220,45 @@ describe('wire openMessage', () => {
         openMessage([header, Buffer.from(body.toString().replace('812', '813'))], publicKey, opts),
         'bad_signature',
       );
+    });
+
+    it('memo: verifies a frame once per signature and key, and never turns a bad verdict good', () => {
+      const memo = new SignatureMemo();
+      const frame = Buffer.from('body');
+      let calls = 0;
+      const verdict = (ok: boolean) => () => {
+        calls += 1;
+        return ok;
+      };
+      expect(memo.check(frame, 'sig', 'key', verdict(true))).to.equal(true);
+      expect(memo.check(frame, 'sig', 'key', verdict(false))).to.equal(true);
+      expect(calls).to.equal(1);
+      expect(memo.check(frame, 'other-sig', 'key', verdict(false))).to.equal(false);
+      expect(memo.check(frame, 'other-sig', 'other-key', verdict(false))).to.equal(false);
+      expect(memo.check(Buffer.from('body'), 'other-sig', 'other-key', verdict(true))).to.equal(true);
+      expect(calls).to.equal(4);
+    });
+
+    it('memo: receivers sharing frames all open a good heartbeat and all reject a forged one', () => {
+      const memo = new SignatureMemo();
+      const [header, body] = encodeMessage(serverHeartbeat, { method: 'rsa2048_sha1', privateKey });
+      const withMemo = { ...opts, signatureMemo: memo };
+      for (let i = 0; i < 3; i += 1)
+        expect(openMessage([header, body], publicKey, withMemo).ok).to.equal(true);
+      // The same body frame object under another signature, or checked against another key.
+      const other = encodeMessage(
+        { ...serverHeartbeat, sequence: 813 },
+        { method: 'rsa2048_sha1', privateKey },
+      );
+      for (let i = 0; i < 2; i += 1) {
+        expectFail(openMessage([other[0], body], publicKey, withMemo), 'bad_signature');
+        expectFail(openMessage([header, body], otherPublic, withMemo), 'bad_signature');
+      }
+      // A verdict cached for the original still holds for it.
+      expect(openMessage([header, body], publicKey, withMemo).ok).to.equal(true);
+      // Tampered bytes arrive as a new frame object: verified afresh.
+      const tampered = Buffer.from(body.toString().replace('812', '813'));
+      expectFail(openMessage([header, tampered], publicKey, withMemo), 'bad_signature');
     });
 
     it('rejects an HMAC-signed message when an RSA key is given', () => {

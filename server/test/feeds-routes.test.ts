@@ -190,6 +190,28 @@ describe('feeds: routes over HTTP', function () {
       expect(hub.jobListenerCount('acme', id)).to.equal(0);
     });
 
+    it('streams a backlog far over the slow-client limit in full, then the live events, in order', async () => {
+      // 30,000 events of ~200 bytes (a job on 10,000 nodes): one write of it all used to exceed
+      // the 4 MiB slow-client limit and the connection was dropped at once.
+      const id = await createJob();
+      const backlog = 30_000;
+      const pad = 'x'.repeat(100);
+      hub.emit('acme', id, 'start', {});
+      for (let i = 1; i < backlog; i++)
+        hub.emit('acme', id, 'quorum_vote', { node: `n${i}-${pad}`, status: 'success' });
+      const s = await open(`/organizations/acme/pushy/job_status_feed/${id}`);
+      hub.emit('acme', id, 'quorum_succeeded', {});
+      hub.emit('acme', id, 'job_complete', { status: 'complete' });
+      const body = await s.ended;
+      hub.finish('acme', id);
+      expect(body.length).to.be.greaterThan(4 * 1024 * 1024);
+      const events = parseEvents(body);
+      expect(events).to.have.length(backlog + 2);
+      events.forEach((e, i) => expect(e.id).to.equal(`job-${i + 1}`));
+      expect(events[backlog - 1]!.data).to.deep.include({ node: `n${backlog - 1}-${pad}` });
+      expect(events.slice(-2).map((e) => e.event)).to.deep.equal(['quorum_succeeded', 'job_complete']);
+    });
+
     it('ends the stream when the job finishes, even without job_complete', async () => {
       const id = await createJob();
       hub.emit('acme', id, 'start', {});

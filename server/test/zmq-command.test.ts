@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { Dealer } from 'zeromq';
-import { ZmqCommandTransport } from '../src/zmq/index.js';
+import { DEFAULT_RECEIVE_HWM, ZmqCommandTransport } from '../src/zmq/index.js';
 import type { InboundMessage } from '../src/zmq/index.js';
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -54,6 +54,13 @@ describe('zmq: command socket (ROUTER)', function () {
   });
 
   describe('receive backlog', function () {
+    it('bounds what libzmq reads ahead per peer (RCVHWM 100 by default, configurable)', async () => {
+      expect(DEFAULT_RECEIVE_HWM).to.equal(100);
+      expect((await bind()).highWaterMarks()).to.deep.equal({ send: 1000, receive: 100 });
+      const custom = await bind({ receiveHighWaterMark: 7, sendHighWaterMark: 3 });
+      expect(custom.highWaterMarks()).to.deep.equal({ send: 3, receive: 7 });
+    });
+
     it('reports a lag while messages wait in the socket and 0 once it has caught up', async () => {
       const transport = await bind();
       expect(transport.receiveLagMs()).to.equal(0);

@@ -4,6 +4,8 @@
 //
 //   BENCH_NODES=1000,5000   the fleet sizes (default 1000,5000,10000)
 //   BENCH_JOBS=5            no-op jobs per size (the p50 is over these)
+//   BENCH_FLEET_NICE=10     niceness of the fleet's worker processes: the server under test
+//                           gets the CPU it needs first (0 to let them compete as equals)
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +17,7 @@ import { zmqDealerRouterRate } from './zmq-rate.js';
 
 const SIZES = (process.env.BENCH_NODES ?? '1000,5000,10000').split(',').map(Number);
 const JOBS = Number(process.env.BENCH_JOBS ?? 5);
+const FLEET_NICE = Number(process.env.BENCH_FLEET_NICE ?? 10);
 const STEADY_SECONDS = Number(process.env.BENCH_STEADY_SECONDS ?? 10);
 const RESULTS_DIR = fileURLToPath(new URL('../../bench-results/', import.meta.url));
 
@@ -36,13 +39,36 @@ interface Row {
   nodesPerSecond: number;
   fanOutMessagesPerSecond: number;
   steadyCpuCores: number;
+  /** Server CPU over the successful jobs' durations (all threads, so it can exceed 1). */
+  jobCpuCores: number;
   serverRssMiB: number;
+  /** The most the server's RSS reached (VmHWM), start-up included. */
+  serverPeakRssMiB: number;
   nodeStatesP50Ms: number;
 }
 
 async function availableCount(api: PushApiClient): Promise<number> {
   const states = await api.listNodeStates();
   return states.filter((s) => s.availability === 'available').length;
+}
+
+/** Counts the job's quorum votes and run results that were not a success, by event and status. */
+async function failureOutcomes(api: PushApiClient, id: string): Promise<Record<string, number>> {
+  const events = await api.jobEvents(id);
+  const outcomes = new Map<string, number>();
+  try {
+    for await (const e of events) {
+      if (e.event === 'job_complete') break;
+      const d = e.data as { status?: string };
+      if (e.event !== 'quorum_vote' && e.event !== 'run_complete' && e.event !== 'rehab') continue;
+      if (d.status === 'success') continue;
+      const key = `${e.event}:${d.status ?? ''}`;
+      outcomes.set(key, (outcomes.get(key) ?? 0) + 1);
+    }
+  } finally {
+    events.close();
+  }
+  return Object.fromEntries(outcomes);
 }
 
 /** Runs one no-op job on `nodes`; seconds from POST to the org feed's job_complete. */
@@ -61,23 +87,17 @@ async function timedJob(api: PushApiClient, nodes: string[]): Promise<number> {
           const counts = Object.entries(job.nodes as Record<string, string[]>).map(
             ([k, v]) => `${k} ${v.length}`,
           );
-          // What the job's feed says happened to the nodes that did not succeed.
-          const events = await api.jobEvents(id);
-          const outcomes = new Map<string, number>();
-          for await (const e of events) {
-            if (e.event === 'job_complete') break;
-            const d = e.data as { status?: string };
-            if (e.event !== 'quorum_vote' && e.event !== 'run_complete' && e.event !== 'rehab') continue;
-            if (d.status === 'success') continue;
-            const key = `${e.event}:${d.status ?? ''}`;
-            outcomes.set(key, (outcomes.get(key) ?? 0) + 1);
-          }
-          events.close();
-          counts.push(`events ${JSON.stringify(Object.fromEntries(outcomes))}`);
-          const unavailable = (job.nodes as Record<string, string[]>)['unavailable'] ?? [];
-          if (unavailable.length > 0 && unavailable.length <= 5) {
-            const states = await Promise.all(unavailable.map((n) => api.getNodeState(n)));
-            counts.push(`unavailable now: ${JSON.stringify(states)}`);
+          // What the job's feed says happened to the nodes that did not succeed (best effort:
+          // the counts above are reported even when this fails).
+          try {
+            counts.push(`events ${JSON.stringify(await failureOutcomes(api, id))}`);
+            const unavailable = (job.nodes as Record<string, string[]>)['unavailable'] ?? [];
+            if (unavailable.length > 0 && unavailable.length <= 5) {
+              const states = await Promise.all(unavailable.map((n) => api.getNodeState(n)));
+              counts.push(`unavailable now: ${JSON.stringify(states)}`);
+            }
+          } catch (err) {
+            counts.push(`(no event summary: ${err instanceof Error ? err.message : String(err)})`);
           }
           throw new Error(`job ${id} ended ${job.status}: ${counts.join(', ')} of ${nodes.length}`);
         }
@@ -110,6 +130,7 @@ async function runSize(nodes: number, zmqRate: number): Promise<Row> {
     fleet = await startFleet({
       orgUrl: server.orgUrl,
       nodes,
+      niceness: FLEET_NICE,
       ...(process.env.BENCH_PROCESSES === undefined
         ? {}
         : { processes: Number(process.env.BENCH_PROCESSES) }),
@@ -151,9 +172,12 @@ async function runSize(nodes: number, zmqRate: number): Promise<Row> {
 
     const jobSeconds: number[] = [];
     const jobFailures: string[] = [];
+    let jobCpuSeconds = 0;
     for (let i = 0; i < JOBS; i++) {
       try {
+        const cpuBefore = server.usage().cpuSeconds;
         jobSeconds.push(await timedJob(api, fleet.nodeNames));
+        jobCpuSeconds += server.usage().cpuSeconds - cpuBefore;
         log(`  ${nodes}: job ${i + 1}/${JOBS} ${jobSeconds.at(-1)!.toFixed(2)} s`);
       } catch (err) {
         // Reported in the table, not hidden: a node that missed its heartbeats fails the job.
@@ -177,7 +201,9 @@ async function runSize(nodes: number, zmqRate: number): Promise<Row> {
       // Per node: commit and run out, ack_commit, ack_run and succeeded in.
       fanOutMessagesPerSecond: (5 * nodes) / p50,
       steadyCpuCores,
+      jobCpuCores: jobCpuSeconds / jobSeconds.reduce((a, b) => a + b, 0),
       serverRssMiB: server.usage().rssMiB,
+      serverPeakRssMiB: server.usage().peakRssMiB,
       nodeStatesP50Ms: median(nodeStatesMs),
     };
     log(`  ${nodes}: fan-out ${((row.fanOutMessagesPerSecond / zmqRate) * 100).toFixed(1)}% of raw ZeroMQ`);
@@ -217,7 +243,9 @@ console.table(
     'fan-out msg/s': Math.round(r.fanOutMessagesPerSecond),
     '% of raw ZeroMQ': ((r.fanOutMessagesPerSecond / zmqRate) * 100).toFixed(1),
     'steady CPU (cores)': r.steadyCpuCores.toFixed(2),
+    'CPU in jobs (cores)': r.jobCpuCores.toFixed(2),
     'server RSS (MiB)': Math.round(r.serverRssMiB),
+    'peak RSS (MiB)': Math.round(r.serverPeakRssMiB),
     'node_states p50 (ms)': r.nodeStatesP50Ms.toFixed(1),
     'shared SUB': r.sharedSub,
   })),

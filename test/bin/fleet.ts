@@ -22,6 +22,8 @@ Options:
   --duration-ms MS     how long each simulated job runs (default 0)
   --failure-rate R     share of jobs that fail, 0 to 1 (default 0)
   --shared-sub         one heartbeat SUB socket per worker process instead of one per agent
+  --nice N             run the worker processes at niceness N, 0 to 19 (default 0); on the
+                       server's own machine, 10 lets the server have the CPU first
   -h, --help           show this help
 
 Example:
@@ -47,6 +49,7 @@ try {
       'duration-ms': { type: 'string', default: '0' },
       'failure-rate': { type: 'string', default: '0' },
       'shared-sub': { type: 'boolean', default: false },
+      nice: { type: 'string', default: '0' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   }));
@@ -84,6 +87,7 @@ const fleet = await startFleet({
   failureRate: number('failure-rate', values['failure-rate'], 0, 1),
   ...(values.processes === undefined ? {} : { processes: number('processes', values.processes, 1, 64) }),
   ...(values['shared-sub'] ? { sharedSub: true } : {}),
+  niceness: number('nice', values.nice, 0, 19),
   onRegistered: () =>
     console.log(`registered ${nodes} clients in ${((Date.now() - started) / 1000).toFixed(1)} s`),
   onProgress: (n, total) => process.stdout.write(`\rstarted ${n}/${total} agents`),

@@ -1,6 +1,7 @@
 // The fleet simulator against a real server process, and the demo end to end.
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { getPriority } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import { startFleet, type Fleet } from '../fleet/fleet.js';
@@ -32,6 +33,7 @@ describe('end to end: the fleet simulator', function () {
       prefix: 'fleet',
       failureRate: 1,
       durationMs: 50,
+      niceness: 5,
       registrar: {
         userId: server.validatorName,
         privateKeyPem: readFileSync(server.validatorKeyPath, 'utf8'),
@@ -40,6 +42,8 @@ describe('end to end: the fleet simulator', function () {
     });
     expect(fleet.started).to.equal(30);
     expect(fleet.pids).to.have.length(2);
+    // Workers run at the niceness asked for (the bench gives the server the CPU first).
+    expect(fleet.pids.map((pid) => getPriority(pid))).to.deep.equal([5, 5]);
     expect(progress.at(-1)).to.equal(30);
     const api = server.adminClient();
     try {

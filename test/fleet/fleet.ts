@@ -3,6 +3,7 @@
 // heartbeats, and the commit/run/result protocol) with a simulated job runner.
 import { fork, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
+import { setPriority } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { ApiConflictError, PushApiClient } from '@push-jobs/protocol';
 import type { FleetStats, ParentMessage, WorkerConfig, WorkerMessage } from './protocol.js';
@@ -31,6 +32,12 @@ export interface FleetOptions {
    * server shares). @default 'auto'
    */
   sharedSub?: boolean | 'auto';
+  /**
+   * Scheduling niceness of the worker processes (0 to 19). On a machine shared with the server
+   * under test, a positive value lets the server take the CPU it needs first, so the figures
+   * measure the server rather than the competition for cores. @default 0
+   */
+  niceness?: number;
   /** Concurrent config fetches per worker. @default 25 */
   startConcurrency?: number;
   /** Called as agents start. */
@@ -139,6 +146,8 @@ export class Fleet {
         execArgv: ['--import=tsx', ...(process.env.FLEET_WORKER_NODE_ARGS?.split(' ').filter(Boolean) ?? [])],
         stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       });
+      if (options.niceness !== undefined && options.niceness !== 0 && child.pid !== undefined)
+        setPriority(child.pid, options.niceness);
       const worker: Worker = {
         child,
         started: 0,

@@ -159,13 +159,14 @@ export class ServerProcess {
   }
 
   /** Resident memory (MiB) and CPU seconds used so far (user + system), from /proc. */
-  usage(): { rssMiB: number; cpuSeconds: number } {
+  usage(): { rssMiB: number; peakRssMiB: number; cpuSeconds: number } {
     const status = readFileSync(`/proc/${this.pid}/status`, 'utf8');
     const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN);
+    const peakKb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? NaN);
     const stat = readFileSync(`/proc/${this.pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     const ticks = Number(fields[11]) + Number(fields[12]);
-    return { rssMiB: rssKb / 1024, cpuSeconds: ticks / 100 };
+    return { rssMiB: rssKb / 1024, peakRssMiB: peakKb / 1024, cpuSeconds: ticks / 100 };
   }
 
   /** SIGKILL, no cleanup of the data dir (a crash). */

@@ -50,6 +50,7 @@ export {
 } from './limits.js';
 export {
   openMessage,
+  SignatureMemo,
   type HmacKeyResolver,
   type MessageKeySource,
   type OpenOptions,

@@ -55,6 +55,32 @@ export interface OpenOptions extends DecodeOptions {
   readonly now?: Date | number;
   /** When given, `sequence` must go forward per peer and incarnation (checked last). */
   readonly replay?: ReplayCheck;
+  /**
+   * Shares `rsa2048_sha1` verdicts between receivers that open the very same frame objects (see
+   * {@link SignatureMemo}). Everything else is still checked per call.
+   */
+  readonly signatureMemo?: SignatureMemo;
+}
+
+/**
+ * Remembers the RSA signature verdict of received body frames, by frame object, signature and
+ * key. For many receivers in one process handed the same frames (the fleet simulator's agents
+ * sharing one heartbeat SUB socket): the first verifies, the rest reuse its verdict. A frame
+ * object is only ever the bytes of one receive, and a verdict only counts for the same
+ * signature and the same key, so a hit is exactly the result verifying again would give.
+ * Entries go with their frames (a WeakMap).
+ */
+export class SignatureMemo {
+  readonly #verdicts = new WeakMap<object, { signature: string; key: unknown; ok: boolean }>();
+
+  /** `verify()`'s result for this frame, signature and key, computing it only the first time. */
+  check(frame: object, signature: string, key: unknown, verify: () => boolean): boolean {
+    const seen = this.#verdicts.get(frame);
+    if (seen !== undefined && seen.signature === signature && seen.key === key) return seen.ok;
+    const ok = verify();
+    this.#verdicts.set(frame, { signature, key, ok });
+    return ok;
+  }
 }
 
 /** The result of {@link openMessage}. */
@@ -81,6 +107,7 @@ function verifySignature(
   bodyBytes: Buffer,
   body: MessageBody,
   keySource: MessageKeySource,
+  memo: { memo: SignatureMemo; frame: object } | undefined,
 ): WireError | undefined {
   if (typeof keySource === 'function') {
     if (header.signingMethod !== 'hmac_sha256') {
@@ -102,9 +129,9 @@ function verifySignature(
   if (header.signingMethod !== 'rsa2048_sha1') {
     return wireError('unsupported_method', `expected rsa2048_sha1, got ${header.signingMethod}`);
   }
-  return rsaSha1Verify(bodyBytes, keySource, header.signature)
-    ? undefined
-    : wireError('bad_signature', 'rsa2048_sha1 signature does not verify');
+  const verify = (): boolean => rsaSha1Verify(bodyBytes, keySource, header.signature);
+  const ok = memo === undefined ? verify() : memo.memo.check(memo.frame, header.signature, keySource, verify);
+  return ok ? undefined : wireError('bad_signature', 'rsa2048_sha1 signature does not verify');
 }
 
 /**
@@ -126,7 +153,12 @@ export function openMessage(
   const body = parseBody(decoded.bodyBytes);
   if (isWireError(body)) return fail(body);
 
-  const signatureError = verifySignature(decoded.header, decoded.bodyBytes, body, keySource);
+  const bodyFrame = frames[1];
+  const memo =
+    options.signatureMemo instanceof SignatureMemo && typeof bodyFrame === 'object'
+      ? { memo: options.signatureMemo, frame: bodyFrame }
+      : undefined;
+  const signatureError = verifySignature(decoded.header, decoded.bodyBytes, body, keySource, memo);
   if (signatureError !== undefined) return fail(signatureError);
 
   const maxSkew =

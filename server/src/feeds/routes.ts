@@ -28,16 +28,28 @@ export type FeedRouteDeps = Pick<RouteDeps, 'config' | 'store'> & { feeds: FeedH
 /** The media type of both feeds. */
 export const EVENT_STREAM = 'text/event-stream';
 
-/** A client that has this much unsent data is too slow, and is disconnected. */
+/** A client that has this much unsent live data is too slow, and is disconnected. */
 const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
 
-/** One open SSE response: headers, writes, keepalive and cleanup on disconnect. */
+/** Backlog events written at a time; the next batch waits for the socket to drain. */
+const BACKLOG_BATCH = 500;
+
+/**
+ * One open SSE response: headers, writes, keepalive and cleanup on disconnect.
+ *
+ * The backlog a subscriber asks for (a job's events so far: three per node, 30,000 for a job on
+ * 10,000 nodes) is written in batches that wait for the socket to drain, and live events that
+ * arrive meanwhile wait behind it, in order. Only live events count toward the slow-client
+ * limit: a client that cannot keep up with them is disconnected rather than buffered for.
+ */
 class SseConnection {
   readonly #raw: FastifyReply['raw'];
   readonly #open: Set<SseConnection>;
   readonly #cleanups: (() => void)[] = [];
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
+  /** Set while the backlog is being written: live events and end() wait behind it. */
+  #behind: { events: SseEvent[]; end: boolean } | undefined;
 
   constructor(
     request: FastifyRequest,
@@ -75,16 +87,41 @@ class SseConnection {
     else this.#cleanups.push(fn);
   }
 
-  /** Writes events (each terminated by a blank line). */
+  /** Writes live events (each terminated by a blank line), after any backlog still being written. */
   send(events: readonly SseEvent[]): void {
-    if (events.length > 0) this.write(events.map(formatSseEvent).join(''));
+    if (events.length === 0) return;
+    if (this.#behind !== undefined) this.#behind.events.push(...events);
+    else this.write(events.map(formatSseEvent).join(''));
+  }
+
+  /**
+   * Writes the backlog in batches, each after the socket drained, then whatever was sent or
+   * ended meanwhile. Returns once all of it is handed to the socket (or the client left).
+   */
+  async sendBacklog(events: readonly SseEvent[]): Promise<void> {
+    if (events.length <= BACKLOG_BATCH && this.#behind === undefined) return this.send(events);
+    this.#behind ??= { events: [], end: false };
+    for (let i = 0; i < events.length && !this.#closed; i += BACKLOG_BATCH) {
+      const flushed = this.#raw.write(
+        events
+          .slice(i, i + BACKLOG_BATCH)
+          .map(formatSseEvent)
+          .join(''),
+      );
+      this.#timer?.refresh();
+      if (!flushed) await this.#drained();
+    }
+    const behind = this.#behind;
+    this.#behind = undefined;
+    this.send(behind.events);
+    if (behind.end) this.end();
   }
 
   /** Writes text, and restarts the keepalive countdown. */
   write(text: string): void {
     if (this.#closed) return;
     this.#raw.write(text);
-    if (this.#raw.writableLength > MAX_BUFFERED_BYTES) {
+    if (this.#behind === undefined && this.#raw.writableLength > MAX_BUFFERED_BYTES) {
       this.#raw.destroy();
       this.#close(false);
       return;
@@ -92,9 +129,22 @@ class SseConnection {
     this.#timer?.refresh();
   }
 
-  /** Ends the response. */
+  /** Ends the response (after the backlog, when one is being written). */
   end(): void {
-    this.#close(true);
+    if (this.#behind !== undefined) this.#behind.end = true;
+    else this.#close(true);
+  }
+
+  #drained(): Promise<void> {
+    return new Promise((resolve) => {
+      if (this.#closed) return resolve();
+      const done = (): void => {
+        this.#raw.off('drain', done);
+        resolve();
+      };
+      this.#raw.on('drain', done);
+      this.onClose(done);
+    });
   }
 
   #close(endResponse: boolean): void {
@@ -141,8 +191,9 @@ async function jobFeed(
     return conn.end();
   }
   conn.onClose(sub.unsubscribe);
-  conn.send(sub.events);
-  if (sub.finished || sub.events.some((e) => e.event === 'job_complete')) conn.end();
+  const complete = sub.finished || sub.events.some((e) => e.event === 'job_complete');
+  await conn.sendBacklog(sub.events);
+  if (complete) conn.end();
 }
 
 function orgFeed(
@@ -157,7 +208,7 @@ function orgFeed(
     conn.send([event]),
   );
   conn.onClose(sub.unsubscribe);
-  conn.send(sub.events);
+  void conn.sendBacklog(sub.events);
 }
 
 /**

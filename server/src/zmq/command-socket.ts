@@ -57,6 +57,14 @@ export interface ZmqCommandTransportOptions {
   stallMs?: number;
   /** ZMQ_SNDHWM per peer. @default 1000 */
   sendHighWaterMark?: number;
+  /**
+   * ZMQ_RCVHWM per peer: messages libzmq reads ahead of the server for one peer. When the server
+   * falls behind, each connection holds at most this many, so memory stays bounded (libzmq's
+   * default of 1000 let 10,000 peers buffer gigabytes), and the rest waits in TCP and on the
+   * peers: backpressure, nothing dropped here. A node sends a heartbeat a second and a few
+   * messages per job. @default 100
+   */
+  receiveHighWaterMark?: number;
   /** Per-peer inbound limit. @default { messagesPerSecond: 200, burst: 400 } */
   rateLimit?: Partial<RateLimitOptions>;
   /** How many peers the rate limiter tracks at most. @default 100000 */
@@ -74,6 +82,9 @@ interface QueuedSend {
 }
 
 const DEFAULT_SEND_TIMEOUT_MS = 1000;
+
+/** See {@link ZmqCommandTransportOptions.receiveHighWaterMark}. */
+export const DEFAULT_RECEIVE_HWM = 100;
 
 /** Sends in a row before the drain loop yields to the event loop. */
 const SENDS_PER_TURN = 512;
@@ -149,6 +160,7 @@ export class ZmqCommandTransport implements CommandTransport {
       mandatory: true,
       sendTimeout: 0,
       sendHighWaterMark: options.sendHighWaterMark ?? 1000,
+      receiveHighWaterMark: options.receiveHighWaterMark ?? DEFAULT_RECEIVE_HWM,
       maxMessageSize: options.maxFrameBytes ?? 2 * Math.max(maxHeaderBytes, maxBodyBytes),
     });
     try {
@@ -204,6 +216,11 @@ export class ZmqCommandTransport implements CommandTransport {
     // true), so it is fresh without another getsockopt per call.
     if (this.closed || !this.behind) return 0;
     return Math.max(0, Date.now() - this.caughtUpAt);
+  }
+
+  /** The ROUTER's per-peer high-water marks, as libzmq reports them. */
+  highWaterMarks(): { send: number; receive: number } {
+    return { send: this.socket.sendHighWaterMark, receive: this.socket.receiveHighWaterMark };
   }
 
   /** Number of sends waiting in the queue (not counting the one in flight). */

@@ -23,7 +23,7 @@ export {
 export type { MemoryCurveAllowListOptions } from './curve-allow-list.js';
 export { ZAP_ENDPOINT, ZapHandler } from './zap-handler.js';
 export type { ZapHandlerOptions } from './zap-handler.js';
-export { COMMAND_ZAP_DOMAIN, ZmqCommandTransport } from './command-socket.js';
+export { COMMAND_ZAP_DOMAIN, DEFAULT_RECEIVE_HWM, ZmqCommandTransport } from './command-socket.js';
 export type { ZmqCommandTransportOptions } from './command-socket.js';
 export { ZmqHeartbeatTransport } from './heartbeat-socket.js';
 export type { ZmqHeartbeatTransportOptions } from './heartbeat-socket.js';
