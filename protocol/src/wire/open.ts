@@ -153,11 +153,9 @@ export function openMessage(
   const body = parseBody(decoded.bodyBytes);
   if (isWireError(body)) return fail(body);
 
-  const bodyFrame = frames[1];
+  // decodeMessage checked that frames[1], the body, is a byte frame.
   const memo =
-    options.signatureMemo instanceof SignatureMemo && typeof bodyFrame === 'object'
-      ? { memo: options.signatureMemo, frame: bodyFrame }
-      : undefined;
+    options.signatureMemo === undefined ? undefined : { memo: options.signatureMemo, frame: frames[1]! };
   const signatureError = verifySignature(decoded.header, decoded.bodyBytes, body, keySource, memo);
   if (signatureError !== undefined) return fail(signatureError);
 

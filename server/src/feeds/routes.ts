@@ -102,14 +102,13 @@ class SseConnection {
     if (events.length <= BACKLOG_BATCH && this.#behind === undefined) return this.send(events);
     this.#behind ??= { events: [], end: false };
     for (let i = 0; i < events.length && !this.#closed; i += BACKLOG_BATCH) {
-      const flushed = this.#raw.write(
+      this.write(
         events
           .slice(i, i + BACKLOG_BATCH)
           .map(formatSseEvent)
           .join(''),
       );
-      this.#timer?.refresh();
-      if (!flushed) await this.#drained();
+      if (this.#raw.writableNeedDrain) await this.#drained();
     }
     const behind = this.#behind;
     this.#behind = undefined;
