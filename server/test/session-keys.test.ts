@@ -62,6 +62,39 @@ describe('SessionKeyManager', () => {
     expect(keys.keyForConfig('acme', 'web01').equals(fresh)).to.equal(true);
   });
 
+  it('verifies against the current key, then the previous one, and confirms on a current match', () => {
+    const isKey = (want: Buffer) => (k: Buffer) => k.equals(want);
+    expect(keys.verify('acme', 'ghost', () => true)).to.equal('unknown');
+    expect(keys.size()).to.equal(0);
+    const old = keys.keyForConfig('acme', 'web01');
+    expect(keys.verify('acme', 'web01', isKey(old))).to.equal('ok');
+    expect(keys.verify('acme', 'web01', isKey(randomBytes(32)))).to.equal('bad');
+    now += lifetimeMs + 1;
+    const fresh = keys.keyForConfig('acme', 'web01');
+    // The old key still verifies and does not drop itself.
+    expect(keys.verify('acme', 'web01', isKey(old))).to.equal('ok');
+    expect(keys.candidates('acme', 'web01')).to.deep.equal([fresh, old]);
+    // The test sees the current key first.
+    const seen: Buffer[] = [];
+    expect(keys.verify('acme', 'web01', (k) => (seen.push(Buffer.from(k)), false))).to.equal('bad');
+    expect(seen).to.deep.equal([fresh, old]);
+    // A message with the new key confirms it: the old one no longer verifies.
+    expect(keys.verify('acme', 'web01', isKey(fresh))).to.equal('ok');
+    expect(keys.candidates('acme', 'web01')).to.deep.equal([fresh]);
+    expect(keys.verify('acme', 'web01', isKey(old))).to.equal('bad');
+  });
+
+  it('lends the current key for signing, and none for a node without one', () => {
+    expect(keys.signingKey('acme', 'ghost')).to.equal(undefined);
+    const old = keys.keyForConfig('acme', 'web01');
+    expect(keys.signingKey('acme', 'web01')?.equals(old)).to.equal(true);
+    now += lifetimeMs + 1;
+    const fresh = keys.keyForConfig('acme', 'web01');
+    expect(keys.signingKey('acme', 'web01')?.equals(fresh)).to.equal(true);
+    keys.forget('acme', 'web01');
+    expect(keys.signingKey('acme', 'web01')).to.equal(undefined);
+  });
+
   it('keeps only one previous key across two rotations without a confirm', () => {
     const k1 = keys.keyForConfig('acme', 'web01');
     now += lifetimeMs + 1;

@@ -86,16 +86,15 @@ export class Broker {
     if (typeof org !== 'string' || typeof node !== 'string') return this.drop('malformed', 'no org or node');
     if (decoded.header.signingMethod !== 'hmac_sha256') return this.drop('badSignature', 'not hmac_sha256');
 
-    const keys = this.opts.sessionKeys.candidates(org, node);
-    if (keys.length === 0) return this.drop('unknownNode', `${org}/${node}`);
-    const index = keys.findIndex((k) => hmacVerify(decoded.bodyBytes, k, decoded.header.signature));
-    if (index < 0) return this.drop('badSignature', `${org}/${node}`);
-    if (index === 0 && keys.length > 1) this.opts.sessionKeys.confirm(org, node, keys[0]!);
+    const { bodyBytes, header } = decoded;
+    const signed = this.opts.sessionKeys.verify(org, node, (k) => hmacVerify(bodyBytes, k, header.signature));
+    if (signed === 'unknown') return this.drop('unknownNode', `${org}/${node}`);
+    if (signed === 'bad') return this.drop('badSignature', `${org}/${node}`);
 
     const skew = checkSkew(body.timestamp, this.now(), this.opts.maxMessageSkewSeconds);
     if (skew !== 'ok') return this.drop('badTimestamp', `${org}/${node}: ${skew}`);
 
-    const addressKey = message.identity.toString('hex');
+    const addressKey = message.peer ?? message.identity.toString('hex');
     const incarnation = typeof body.incarnation_id === 'string' ? body.incarnation_id : '';
     const sequence = typeof body.sequence === 'number' ? body.sequence : Number.NaN;
     const verdict = this.sequences.check(`${org}/${node}/${addressKey}`, incarnation, sequence);
@@ -107,7 +106,7 @@ export class Broker {
 
   /** Signs a message for a node with its session key and queues it on the socket. */
   send(record: NodeRecord, type: ServerCommand, fields?: Record<string, unknown>): boolean {
-    const key = this.opts.sessionKeys.candidates(record.org, record.node)[0];
+    const key = this.opts.sessionKeys.signingKey(record.org, record.node);
     if (key === undefined) {
       this.stats.unsendable++;
       return false;

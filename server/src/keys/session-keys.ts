@@ -47,7 +47,8 @@ function sameKey(a: Uint8Array, b: Uint8Array): boolean {
 
 /**
  * The session keys of every node this server process handed one to. Returned buffers are
- * copies: changing them changes nothing here.
+ * copies: changing them changes nothing here (except {@link SessionKeyManager.verify} and
+ * {@link SessionKeyManager.signingKey}, which lend the stored key to the broker's hot path).
  */
 export class SessionKeyManager {
   private readonly entries = new Map<string, Entry>();
@@ -98,6 +99,30 @@ export class SessionKeyManager {
     const keys = [Buffer.from(entry.current)];
     if (entry.previous !== undefined) keys.push(Buffer.from(entry.previous));
     return keys;
+  }
+
+  /**
+   * Checks a message's signature against the node's keys without copying them (the broker calls
+   * this for every message): `test` gets the current key, then the previous one. A match with the
+   * current key confirms it ({@link confirm}). `'unknown'` when the node has no key, `'bad'` when
+   * no key matches. `test` must not change the key it is given.
+   */
+  verify(org: string, node: string, test: (key: Buffer) => boolean): 'ok' | 'bad' | 'unknown' {
+    const entry = this.entries.get(entryId(org, node));
+    if (entry === undefined) return 'unknown';
+    if (test(entry.current)) {
+      entry.previous = undefined;
+      return 'ok';
+    }
+    return entry.previous !== undefined && test(entry.previous) ? 'ok' : 'bad';
+  }
+
+  /**
+   * The current key for signing a message to the node, not a copy (the broker signs every
+   * outbound message with it): the caller must not change it. Undefined for a node without a key.
+   */
+  signingKey(org: string, node: string): Buffer | undefined {
+    return this.entries.get(entryId(org, node))?.current;
   }
 
   /**

@@ -89,6 +89,19 @@ export const DEFAULT_RECEIVE_HWM = 100;
 /** Sends in a row before the drain loop yields to the event loop. */
 const SENDS_PER_TURN = 512;
 
+/**
+ * Messages handed over between two looks at whether more are waiting (see
+ * {@link ZmqCommandTransport.receiveLagMs}). A look is a getsockopt(ZMQ_EVENTS), which cost a
+ * third as much as the receive itself when it was made after every message.
+ */
+const BACKLOG_CHECK_EVERY = 32;
+
+/**
+ * How often a timer looks whether the receive loop waits, ms: that catches the end of a backlog
+ * that the every-{@link BACKLOG_CHECK_EVERY} look missed.
+ */
+const BACKLOG_CHECK_MS = 10;
+
 /** {@link CommandTransport} on a zeromq.js ROUTER. */
 export class ZmqCommandTransport implements CommandTransport {
   /** The endpoint actually bound (with the real port when 0 was asked). */
@@ -113,8 +126,11 @@ export class ZmqCommandTransport implements CommandTransport {
   private closed = false;
   /** When the receive loop last found no message waiting (Date.now() ms). */
   private caughtUpAt = Date.now();
-  /** Whether a message was waiting when the receive loop last handed one over. */
+  /** Whether a message was waiting at the last look (see {@link checkBacklog}). */
   private behind = false;
+  private readonly backlogTimer: NodeJS.Timeout;
+  /** Whether the receive loop waits on a receive (see {@link onBacklogTimer}). */
+  private receivePending = false;
   private readonly receiving: Promise<void>;
   private readonly counters = {
     received: 0,
@@ -142,6 +158,8 @@ export class ZmqCommandTransport implements CommandTransport {
     this.sendTimeoutMs = options.sendTimeoutMs ?? DEFAULT_SEND_TIMEOUT_MS;
     this.stallMs = options.stallMs ?? 10_000;
     this.onError = options.onError;
+    this.backlogTimer = setInterval(() => this.onBacklogTimer(), BACKLOG_CHECK_MS);
+    this.backlogTimer.unref();
     this.receiving = this.receiveLoop();
   }
 
@@ -212,8 +230,8 @@ export class ZmqCommandTransport implements CommandTransport {
    * liveness clock).
    */
   receiveLagMs(): number {
-    // `behind` is read off the socket after every message (the loop does not stop while it is
-    // true), so it is fresh without another getsockopt per call.
+    // `behind` is read off the socket every few messages and every few ms of idle time (see
+    // checkBacklog), so it is fresh to within that without a getsockopt per call.
     if (this.closed || !this.behind) return 0;
     return Math.max(0, Date.now() - this.caughtUpAt);
   }
@@ -232,6 +250,7 @@ export class ZmqCommandTransport implements CommandTransport {
   async close(): Promise<void> {
     if (this.closed) return this.receiving;
     this.closed = true;
+    clearInterval(this.backlogTimer);
     for (const item of this.queue.drain()) this.settle(item, false);
     this.socket.close();
     if (this.inFlight !== undefined) this.settle(this.inFlight, false);
@@ -314,13 +333,40 @@ export class ZmqCommandTransport implements CommandTransport {
     this.stalled.set(peer, performance.now());
   }
 
+  /** Looks whether a message is waiting; when none is, the socket has caught up now. */
+  private checkBacklog(): void {
+    this.behind = !this.closed && !this.socket.closed && this.socket.readable;
+    if (!this.behind) this.caughtUpAt = Date.now();
+  }
+
+  /**
+   * The timer's look. It must not read the socket's events while a receive waits (that consumes
+   * the edge of libzmq's notification fd, and the receive would never wake), and it need not: a
+   * timer only runs once the receive loop's microtasks are done, so a receive still pending then
+   * found the socket empty, which means caught up.
+   */
+  private onBacklogTimer(): void {
+    if (!this.receivePending) return;
+    this.behind = false;
+    this.caughtUpAt = Date.now();
+  }
+
   private async receiveLoop(): Promise<void> {
+    let sinceCheck = 0;
     while (!this.closed && !this.socket.closed) {
       try {
-        for await (const frames of this.socket) {
-          this.accept(frames);
-          this.behind = !this.socket.closed && this.socket.readable;
-          if (!this.behind) this.caughtUpAt = Date.now();
+        const pending = this.socket.receive();
+        this.receivePending = true;
+        let frames: Buffer[];
+        try {
+          frames = await pending;
+        } finally {
+          this.receivePending = false;
+        }
+        this.accept(frames);
+        if (++sinceCheck >= BACKLOG_CHECK_EVERY) {
+          sinceCheck = 0;
+          this.checkBacklog();
         }
       } catch (error) {
         if (this.closed || this.socket.closed) return;
@@ -340,13 +386,14 @@ export class ZmqCommandTransport implements CommandTransport {
       this.counters.droppedMalformed++;
       return;
     }
-    if (!this.limiter.take(identity.toString('latin1'))) {
+    const peer = identity.toString('hex');
+    if (!this.limiter.take(peer)) {
       this.counters.droppedRateLimited++;
       return;
     }
     this.counters.received++;
     try {
-      this.handler?.({ identity, header, body });
+      this.handler?.({ identity, peer, header, body });
     } catch (error) {
       this.onError?.(error);
     }

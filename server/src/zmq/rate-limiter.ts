@@ -22,7 +22,7 @@ interface Bucket {
   last: number;
 }
 
-/** Token buckets keyed by peer (the ROUTER identity as a binary string). */
+/** Token buckets keyed by peer (a string naming the ROUTER identity; the command socket uses hex). */
 export class PeerRateLimiter {
   private readonly buckets = new Map<string, Bucket>();
   private readonly ratePerMs: number;

@@ -23,6 +23,8 @@ export interface TransportStats {
 /** One message from a peer: the ROUTER identity and the two application frames. */
 export interface InboundMessage {
   identity: Buffer;
+  /** The identity as a hex string, when the transport has made it already (the broker's key). */
+  peer?: string;
   header: Buffer;
   body: Buffer;
 }
