@@ -227,8 +227,13 @@ export class Fleet {
       sendErrors: 0,
       invalidMessages: 0,
       otherWarnings: 0,
+      maxLoopDelayMs: 0,
     };
-    for (const p of parts) for (const k of Object.keys(total) as (keyof FleetStats)[]) total[k] += p[k];
+    for (const p of parts) {
+      for (const k of Object.keys(total) as (keyof FleetStats)[]) {
+        total[k] = k === 'maxLoopDelayMs' ? Math.max(total[k], p[k]) : total[k] + p[k];
+      }
+    }
     return total;
   }
 

@@ -42,6 +42,12 @@ export interface FleetStats {
   /** Messages the agents dropped as invalid. */
   invalidMessages: number;
   otherWarnings: number;
+  /**
+   * The longest a worker's event loop was blocked since the previous stats request, ms (the
+   * maximum over workers, not a sum): agents cannot send heartbeats while it is, so a figure near
+   * the server's offline threshold means the simulator, not the server, starved the nodes.
+   */
+  maxLoopDelayMs: number;
 }
 
 /** Parent → worker. */

@@ -2,6 +2,7 @@
 // CURVE DEALER, server heartbeats, the commit/run protocol) with a simulated job runner.
 // Started by fleet.ts with the WorkerConfig as JSON in argv[2]; talks over IPC.
 import { Agent, compileAgentOptions, SharedHeartbeatFeed, SimulatedJobRunner } from '@push-jobs/agent';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { context } from 'zeromq';
 import type { ParentMessage, WorkerConfig, WorkerMessage } from './protocol.js';
 
@@ -19,6 +20,8 @@ const errors: string[] = [];
 let failed = 0;
 /** Warnings and errors the agents logged, by kind (the fleet's health). */
 const logged = { serverOffline: 0, slowSends: 0, sendErrors: 0, invalidMessages: 0, otherWarnings: 0 };
+const loopDelay = monitorEventLoopDelay({ resolution: 20 });
+loopDelay.enable();
 const log = {
   debug: (): void => undefined,
   info: (): void => undefined,
@@ -96,7 +99,9 @@ process.on('message', (m: ParentMessage) => {
       reconfigures: statuses.reduce((n, s) => n + s.reconfigures, 0),
       serverOnline: statuses.filter((s) => s.serverOnline).length,
       ...logged,
+      maxLoopDelayMs: Math.round(loopDelay.max / 1e6),
     });
+    loopDelay.reset();
   } else if (m.type === 'stop') {
     void (async () => {
       for (const r of runners) r.stop();
