@@ -275,7 +275,8 @@ describe('job engine end to end (real sockets, fake agents)', function () {
   });
 
   it('forged, replayed, skewed and garbage messages are dropped while a real job completes', async () => {
-    const a = await agent('web1', { runDelayMs: 200 });
+    // Long enough a run that the bad messages reach the server while the job still runs.
+    const a = await agent('web1', { runDelayMs: 1000 });
     const id = await h.startJob({ command: 'chef-client', nodes: ['web1'] });
     await a.waitFor('run');
     const stats = h.server.broker.stats;
@@ -296,6 +297,15 @@ describe('job engine end to end (real sockets, fake agents)', function () {
       Buffer.from('{not json'),
     ]);
     await a.sendFrames([Buffer.alloc(10), Buffer.alloc(10), Buffer.alloc(10)]);
+    // A send resolves once the DEALER took the message: wait until the server has read them all.
+    await until(
+      () =>
+        stats.badSignature > before.badSignature &&
+        stats.replayed > before.replayed &&
+        stats.badTimestamp > before.badTimestamp &&
+        stats.malformed > before.malformed,
+      'the bad messages to be dropped',
+    );
     const job = await h.waitForJob(id);
     expect(job.status).to.equal('complete');
     expect(nodeStates(job)).to.deep.equal({ succeeded: ['web1'] });
