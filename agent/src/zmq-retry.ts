@@ -9,8 +9,13 @@
 /** How many times an interrupted call is tried again before the error is thrown. */
 const MAX_RETRIES = 20;
 
+/** The `code` of a zeromq.js error (`'EAGAIN'`, `'EINTR'`, ...), if it has one. */
+export function zmqErrorCode(err: unknown): unknown {
+  return typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
+}
+
 function isInterrupted(err: unknown): boolean {
-  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 'EINTR';
+  return zmqErrorCode(err) === 'EINTR';
 }
 
 /** Runs a synchronous ZeroMQ call (socket creation, option, connect), again while it is interrupted. */

@@ -1,4 +1,5 @@
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
+import { createServer } from 'node:net';
 import { expect } from 'chai';
 import {
   encodeMessage,
@@ -20,6 +21,18 @@ const serverRsa = generateKeyPairSync('rsa', {
   publicKeyEncoding: { type: 'spki', format: 'pem' },
   privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
 });
+
+/** A TCP port nothing listens on (it was free a moment ago). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
+    });
+  });
+}
 
 describe('agent connection against a raw ROUTER/PUB', function () {
   this.timeout(30_000);
@@ -409,6 +422,66 @@ describe('agent connection against a raw ROUTER/PUB', function () {
     expect(received.slice(before).map((b) => b['job_id'])).to.deep.equal(
       Array.from({ length: 60 }, (_, i) => `job-${i}`),
     );
+  });
+
+  it('holds replies while the server is unreachable and sends them, in order, once it is back', async () => {
+    // No ROUTER listens on the port yet: the DEALER queues SNDHWM (3) messages, then has no room.
+    const port = await freePort();
+    const serverCurve = curveKeyPair();
+    const failed: unknown[] = [];
+    const late = AgentConnection.open({
+      identity,
+      fetched: {
+        config: {
+          ...config,
+          curve_public_key: serverCurve.publicKey,
+          push_jobs: {
+            heartbeat: { ...config.push_jobs.heartbeat, command_addr: `tcp://127.0.0.1:${port}` },
+          },
+        },
+        sessionKey,
+        legacy: false,
+      },
+      runner,
+      events: {
+        serverHeartbeat: () => undefined,
+        commandReceived: () => undefined,
+        sendFailed: (e) => failed.push(e),
+      },
+    });
+    const backRouter = new Router({ linger: 0, curveServer: true, curveSecretKey: serverCurve.secretKey });
+    try {
+      // Three heartbeats fill the queue; the fourth finds no room and is dropped, not kept waiting.
+      for (let i = 0; i < 4; i++) await late.sendHeartbeat();
+      expect(failed).to.have.length(1);
+      // Replies are not dropped: they wait for room.
+      const replies = Array.from({ length: 8 }, (_, i) =>
+        late.sendReply({ type: 'succeeded', jobId: `late-${i}` }),
+      );
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(failed).to.have.length(1);
+      await backRouter.bind(`tcp://127.0.0.1:${port}`);
+      const got: MessageBody[] = [];
+      const reading = (async () => {
+        for await (const frames of backRouter) {
+          const split = splitRouterFrames(frames);
+          if ('code' in split) continue;
+          const opened = openMessage(split.frames, () => sessionKey);
+          if (opened.ok) got.push(opened.body);
+          if (got.filter((b) => b['type'] === 'succeeded').length === 8) return;
+        }
+      })();
+      await Promise.all(replies);
+      await reading;
+      expect(got.filter((b) => b['type'] === 'succeeded').map((b) => b['job_id'])).to.deep.equal(
+        Array.from({ length: 8 }, (_, i) => `late-${i}`),
+      );
+      expect(got.filter((b) => b['type'] === 'heartbeat')).to.have.length(3);
+      expect(failed).to.have.length(1);
+    } finally {
+      await late.close();
+      backRouter.close();
+    }
   });
 
   it('drops both outputs when they exceed max_body_size', async () => {

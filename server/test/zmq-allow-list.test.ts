@@ -143,6 +143,28 @@ describe('zmq: per-peer rate limiter', function () {
     // 'a' was evicted and starts again with a full bucket.
     expect(limiter.take('a')).to.equal(true);
   });
+
+  it('gives a peer seen again since the last eviction a second chance', () => {
+    const now = 0;
+    const limiter = new PeerRateLimiter({ messagesPerSecond: 1, burst: 1 }, 2, () => now);
+    expect(limiter.take('a')).to.equal(true);
+    expect(limiter.take('b')).to.equal(true);
+    expect(limiter.take('a')).to.equal(false); // seen again: its empty bucket must survive
+    expect(limiter.take('c')).to.equal(true); // evicts 'b', the oldest not seen again
+    expect(limiter.size).to.equal(2);
+    expect(limiter.take('a')).to.equal(false);
+    expect(limiter.take('b')).to.equal(true); // fresh bucket; evicts 'c' ('a' was passed over)
+    expect(limiter.take('a')).to.equal(false);
+  });
+
+  it('evicts even when every peer was seen again', () => {
+    const now = 0;
+    const limiter = new PeerRateLimiter({ messagesPerSecond: 1, burst: 1 }, 3, () => now);
+    for (const p of ['a', 'b', 'c', 'a', 'b', 'c']) limiter.take(p);
+    expect(limiter.take('d')).to.equal(true);
+    expect(limiter.size).to.equal(3);
+    expect(limiter.take('a')).to.equal(true); // 'a' was the oldest once all marks were cleared
+  });
 });
 
 describe('zmq: FIFO', function () {

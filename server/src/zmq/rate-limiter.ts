@@ -1,7 +1,9 @@
 /**
  * Per-peer token buckets without timers: a bucket is refilled from the elapsed time when its peer's
- * next message arrives. The map is bounded; the least recently seen peer is evicted first (it gets
- * a full bucket if it comes back, which only a long-idle peer can have earned anyway).
+ * next message arrives. The map is bounded; a peer not seen since the last eviction pass is evicted
+ * first (second-chance, "clock" order: close to least recently seen, without re-inserting every
+ * peer on every message, which made this map the most expensive lookup of the receive path). An
+ * evicted peer gets a full bucket if it comes back, which only an idle peer can have earned anyway.
  *
  * @module
  */
@@ -20,6 +22,8 @@ export const DEFAULT_RATE_LIMIT: RateLimitOptions = { messagesPerSecond: 200, bu
 interface Bucket {
   tokens: number;
   last: number;
+  /** Whether the peer sent again since the bucket was made or last passed over for eviction. */
+  seen: boolean;
 }
 
 /** Token buckets keyed by peer (a string naming the ROUTER identity; the command socket uses hex). */
@@ -51,12 +55,10 @@ export class PeerRateLimiter {
     const bucket = this.buckets.get(peer);
     if (bucket === undefined) {
       if (this.buckets.size >= this.maxPeers) this.evictOldest();
-      this.buckets.set(peer, { tokens: this.burst - 1, last: now });
+      this.buckets.set(peer, { tokens: this.burst - 1, last: now, seen: false });
       return true;
     }
-    // Re-insert to keep the map in least-recently-seen order.
-    this.buckets.delete(peer);
-    this.buckets.set(peer, bucket);
+    bucket.seen = true;
     bucket.tokens = Math.min(this.burst, bucket.tokens + (now - bucket.last) * this.ratePerMs);
     bucket.last = now;
     if (bucket.tokens < 1) return false;
@@ -69,8 +71,16 @@ export class PeerRateLimiter {
     return this.buckets.size;
   }
 
+  /**
+   * Evicts the oldest peer not seen since it was last passed over; peers seen again move to the
+   * back with their mark cleared. Ends within one pass: moved peers come round unmarked.
+   */
   private evictOldest(): void {
-    const oldest = this.buckets.keys().next();
-    if (oldest.done !== true) this.buckets.delete(oldest.value);
+    for (const [peer, bucket] of this.buckets) {
+      this.buckets.delete(peer);
+      if (!bucket.seen) return;
+      bucket.seen = false;
+      this.buckets.set(peer, bucket);
+    }
   }
 }
