@@ -71,6 +71,14 @@ export interface ZmqCommandTransportOptions {
   maxPeers?: number;
   /** Longest send queue; sends beyond it resolve false. @default 100000 */
   maxQueue?: number;
+  /**
+   * How long the receive loop sleeps once it has found the socket empty, ms, before it reads
+   * again. Reads never wait on the socket: each batch is read without waiting until libzmq answers
+   * EAGAIN. This bounds the added latency of a message to this much, and saves, per message, the
+   * readiness check (a getsockopt(ZMQ_EVENTS) and a poll(2)) zeromq.js makes before every waiting
+   * receive, and, per wake-up, re-arming the socket's file descriptor. @default 2
+   */
+  receiveIdleMs?: number;
   /** Told about handler exceptions and unexpected socket errors. */
   onError?: (error: unknown) => void;
 }
@@ -89,18 +97,18 @@ export const DEFAULT_RECEIVE_HWM = 100;
 /** Sends in a row before the drain loop yields to the event loop. */
 const SENDS_PER_TURN = 512;
 
-/**
- * Messages handed over between two looks at whether more are waiting (see
- * {@link ZmqCommandTransport.receiveLagMs}). A look is a getsockopt(ZMQ_EVENTS), which cost a
- * third as much as the receive itself when it was made after every message.
- */
-const BACKLOG_CHECK_EVERY = 32;
+/** Messages read in a row before the receive loop yields to the event loop. */
+const RECEIVES_PER_TURN = 256;
+
+/** See {@link ZmqCommandTransportOptions.receiveIdleMs}. */
+export const DEFAULT_RECEIVE_IDLE_MS = 2;
 
 /**
- * How often a timer looks whether the receive loop waits, ms: that catches the end of a backlog
- * that the every-{@link BACKLOG_CHECK_EVERY} look missed.
+ * Backlogs shorter than this are reported as no lag (see {@link ZmqCommandTransport.receiveLagMs}):
+ * with the receive loop reading in batches, every batch starts up to `receiveIdleMs` late, and
+ * the liveness clock must not be stopped for that.
  */
-const BACKLOG_CHECK_MS = 10;
+const MIN_REPORTED_LAG_MS = 50;
 
 /** {@link CommandTransport} on a zeromq.js ROUTER. */
 export class ZmqCommandTransport implements CommandTransport {
@@ -126,11 +134,9 @@ export class ZmqCommandTransport implements CommandTransport {
   private closed = false;
   /** When the receive loop last found no message waiting (Date.now() ms). */
   private caughtUpAt = Date.now();
-  /** Whether a message was waiting at the last look (see {@link checkBacklog}). */
+  /** Whether the receive loop is reading a batch (it has not found the socket empty since). */
   private behind = false;
-  private readonly backlogTimer: NodeJS.Timeout;
-  /** Whether the receive loop waits on a receive (see {@link onBacklogTimer}). */
-  private receivePending = false;
+  private readonly receiveIdleMs: number;
   private readonly receiving: Promise<void>;
   private readonly counters = {
     received: 0,
@@ -158,8 +164,7 @@ export class ZmqCommandTransport implements CommandTransport {
     this.sendTimeoutMs = options.sendTimeoutMs ?? DEFAULT_SEND_TIMEOUT_MS;
     this.stallMs = options.stallMs ?? 10_000;
     this.onError = options.onError;
-    this.backlogTimer = setInterval(() => this.onBacklogTimer(), BACKLOG_CHECK_MS);
-    this.backlogTimer.unref();
+    this.receiveIdleMs = Math.max(1, options.receiveIdleMs ?? DEFAULT_RECEIVE_IDLE_MS);
     this.receiving = this.receiveLoop();
   }
 
@@ -177,6 +182,8 @@ export class ZmqCommandTransport implements CommandTransport {
       linger: 0,
       mandatory: true,
       sendTimeout: 0,
+      // Receives never wait (see receiveIdleMs): an empty socket answers EAGAIN at once.
+      receiveTimeout: 0,
       sendHighWaterMark: options.sendHighWaterMark ?? 1000,
       receiveHighWaterMark: options.receiveHighWaterMark ?? DEFAULT_RECEIVE_HWM,
       maxMessageSize: options.maxFrameBytes ?? 2 * Math.max(maxHeaderBytes, maxBodyBytes),
@@ -225,15 +232,14 @@ export class ZmqCommandTransport implements CommandTransport {
   }
 
   /**
-   * 0 when no inbound message is waiting in the socket, otherwise the ms since the receive loop
-   * last found it empty: how long the server has been reading a backlog (see the node tracker's
-   * liveness clock).
+   * 0 when the receive loop has caught up, otherwise the ms since it last found the socket empty:
+   * how long the server has been reading a backlog (see the node tracker's liveness clock).
+   * Backlogs under 50 ms count as 0 (batches start up to `receiveIdleMs` late by design).
    */
   receiveLagMs(): number {
-    // `behind` is read off the socket every few messages and every few ms of idle time (see
-    // checkBacklog), so it is fresh to within that without a getsockopt per call.
     if (this.closed || !this.behind) return 0;
-    return Math.max(0, Date.now() - this.caughtUpAt);
+    const lag = Date.now() - this.caughtUpAt;
+    return lag < MIN_REPORTED_LAG_MS ? 0 : lag;
   }
 
   /** The ROUTER's per-peer high-water marks, as libzmq reports them. */
@@ -250,7 +256,6 @@ export class ZmqCommandTransport implements CommandTransport {
   async close(): Promise<void> {
     if (this.closed) return this.receiving;
     this.closed = true;
-    clearInterval(this.backlogTimer);
     for (const item of this.queue.drain()) this.settle(item, false);
     this.socket.close();
     if (this.inFlight !== undefined) this.settle(this.inFlight, false);
@@ -333,46 +338,33 @@ export class ZmqCommandTransport implements CommandTransport {
     this.stalled.set(peer, performance.now());
   }
 
-  /** Looks whether a message is waiting; when none is, the socket has caught up now. */
-  private checkBacklog(): void {
-    this.behind = !this.closed && !this.socket.closed && this.socket.readable;
-    if (!this.behind) this.caughtUpAt = Date.now();
-  }
-
   /**
-   * The timer's look. It must not read the socket's events while a receive waits (that consumes
-   * the edge of libzmq's notification fd, and the receive would never wake), and it need not: a
-   * timer only runs once the receive loop's microtasks are done, so a receive still pending then
-   * found the socket empty, which means caught up.
+   * Reads in batches: every receive is made without waiting (the socket's receive timeout is 0)
+   * until libzmq answers EAGAIN; then the loop sleeps `receiveIdleMs` and reads the next batch.
+   * It yields to the event loop every {@link RECEIVES_PER_TURN} messages, so timers, HTTP and the
+   * send queue keep running while a backlog is read.
    */
-  private onBacklogTimer(): void {
-    if (!this.receivePending) return;
-    this.behind = false;
-    this.caughtUpAt = Date.now();
-  }
-
   private async receiveLoop(): Promise<void> {
-    let sinceCheck = 0;
+    let turn = 0;
     while (!this.closed && !this.socket.closed) {
+      let frames: Buffer[];
       try {
-        const pending = this.socket.receive();
-        this.receivePending = true;
-        let frames: Buffer[];
-        try {
-          frames = await pending;
-        } finally {
-          this.receivePending = false;
-        }
-        this.accept(frames);
-        if (++sinceCheck >= BACKLOG_CHECK_EVERY) {
-          sinceCheck = 0;
-          this.checkBacklog();
-        }
+        frames = await this.socket.receive();
       } catch (error) {
         if (this.closed || this.socket.closed) return;
-        this.onError?.(error);
-        await new Promise<void>((resolve) => setTimeout(resolve, 10));
+        if (errorCode(error) === 'EAGAIN') {
+          this.behind = false;
+          this.caughtUpAt = Date.now();
+          turn = 0;
+        } else {
+          this.onError?.(error);
+        }
+        await new Promise<void>((resolve) => setTimeout(resolve, this.receiveIdleMs));
+        continue;
       }
+      this.behind = true;
+      this.accept(frames);
+      if (++turn % RECEIVES_PER_TURN === 0) await new Promise<void>((resolve) => setImmediate(resolve));
     }
   }
 
