@@ -2,6 +2,8 @@ import { expect } from 'chai';
 import { Dealer } from 'zeromq';
 import { DEFAULT_RECEIVE_HWM, ZmqCommandTransport } from '../src/zmq/index.js';
 import type { InboundMessage } from '../src/zmq/index.js';
+import { DEFAULT_SERVER_CONFIG } from '../src/config/defaults.js';
+import { LiveNodeTracker } from '../src/nodes/tracker.js';
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -79,6 +81,33 @@ describe('zmq: command socket (ROUTER)', function () {
       expect(Math.max(...lags)).to.be.greaterThan(100);
       await waitFor(() => transport.receiveLagMs() === 0);
       expect(transport.receiveLagMs()).to.equal(0);
+    });
+
+    it('reads a steady trickle in batches without stopping the liveness clock', async () => {
+      const transport = await bind({ receiveIdleMs: 5 });
+      // The tracker's clock runs on wall time less the reported backlog: a batch starting up to
+      // 5 ms late must not count as a backlog, or the clock would stand still under light load.
+      const tracker = new LiveNodeTracker({ ...DEFAULT_SERVER_CONFIG }, Date.now, () =>
+        transport.receiveLagMs(),
+      );
+      let received = 0;
+      const lags: number[] = [];
+      transport.onMessage(() => {
+        received++;
+        lags.push(transport.receiveLagMs());
+        tracker.livenessNow();
+      });
+      const client = dealer(transport.endpoint);
+      const wallStart = Date.now();
+      const clockStart = tracker.livenessNow();
+      for (let i = 0; i < 200; i++) {
+        await client.send(['h', `m${i}`]);
+        await sleep(2);
+      }
+      await waitFor(() => received === 200);
+      const wall = Date.now() - wallStart;
+      expect(tracker.livenessNow() - clockStart).to.be.greaterThan(wall / 2);
+      expect(lags.filter((lag) => lag === 0).length).to.be.greaterThan(150);
     });
   });
 
