@@ -396,6 +396,7 @@ export class AgentConnection {
    * socket closes.
    */
   private async sendWithin(frames: [Buffer, Buffer], deadline: number): Promise<void> {
+    let waiting = false;
     try {
       for (;;) {
         if (this.dealer.closed) return;
@@ -407,11 +408,15 @@ export class AgentConnection {
           if (this.dealer.closed) return;
           if (left <= 0) throw err;
           if (zmqErrorCode(err) !== 'EAGAIN') await new Promise((resolve) => setTimeout(resolve, 5));
-          else this.dealer.sendTimeout = left;
+          else {
+            this.dealer.sendTimeout = left;
+            waiting = true;
+          }
         }
       }
     } finally {
-      if (!this.dealer.closed) this.dealer.sendTimeout = 0;
+      // Only after a waiting try: a setsockopt per message is not free.
+      if (waiting && !this.dealer.closed) this.dealer.sendTimeout = 0;
     }
   }
 
