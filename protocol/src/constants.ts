@@ -184,6 +184,16 @@ export type AgentJobState = (typeof AGENT_JOB_STATES)[number];
 /** True when `value` is one of {@link AGENT_JOB_STATES}. */
 export const isAgentJobState: (value: unknown) => value is AgentJobState = guardFor(AGENT_JOB_STATES);
 
+/**
+ * What a connected node is doing, as `GET node_states` reports it in `state` (beyond the
+ * original): the agent's own job state (from its heartbeats and job messages), or `rehab` while
+ * the server waits for the node to answer an `abort`.
+ */
+export const NODE_ACTIVITIES = ['idle', 'committed', 'running', 'rehab'] as const;
+
+/** A node activity. */
+export type NodeActivity = (typeof NODE_ACTIVITIES)[number];
+
 // ---------------------------------------------------------------------------------------------
 // Wire message types (spec 5.2, 5.3)
 // ---------------------------------------------------------------------------------------------

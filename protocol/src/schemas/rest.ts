@@ -9,7 +9,7 @@
  * @module
  */
 import { Type, type Static } from '@sinclair/typebox';
-import { AVAILABILITY, JOB_STATES, NODE_STATUS } from '../constants.js';
+import { AVAILABILITY, JOB_STATES, NODE_ACTIVITIES, NODE_STATUS } from '../constants.js';
 import { EnvSchema, StringEnum } from './common.js';
 
 /**
@@ -120,6 +120,14 @@ export type Job = Static<typeof JobSchema>;
 export const NodeStateSummarySchema = Type.Object({
   node_name: Type.String({ minLength: 1 }),
   availability: StringEnum(AVAILABILITY),
+  /**
+   * What the node is doing (beyond the original): `idle`, `committed`, `running`, or `rehab`.
+   * `available` keeps the original meaning (connected and not in rehab): a busy node can be
+   * available, and nacks commits until it is idle.
+   */
+  state: Type.Optional(StringEnum(NODE_ACTIVITIES)),
+  /** The job the node is committed to or running (beyond the original); absent when idle. */
+  job_id: Type.Optional(Type.String()),
 });
 /** Node state list element. */
 export type NodeStateSummary = Static<typeof NodeStateSummarySchema>;
@@ -134,6 +142,10 @@ export const NodeStateSchema = Type.Object({
   node_name: Type.String({ minLength: 1 }),
   status: StringEnum(NODE_STATUS),
   availability: StringEnum(AVAILABILITY),
+  /** As in {@link NodeStateSummarySchema}; absent when the node is offline. */
+  state: Type.Optional(StringEnum(NODE_ACTIVITIES)),
+  /** As in {@link NodeStateSummarySchema}. */
+  job_id: Type.Optional(Type.String()),
 });
 /** One node's state. */
 export type NodeState = Static<typeof NodeStateSchema>;

@@ -46,6 +46,17 @@ export const CommitMessageSchema = Type.Object({
   /** The file with its `raw:` or `base64:` prefix. */
   file: Type.Optional(Type.String()),
   capture: Type.Boolean(),
+  /**
+   * The job's run timeout in seconds (beyond the original, which the original client ignores):
+   * our agent stops the job's process at this bound plus a grace period even when the server
+   * that started it is gone.
+   */
+  run_timeout: Type.Optional(Type.Integer({ minimum: 0 })),
+  /**
+   * The server's voting timeout in seconds (beyond the original): how long the node may have
+   * to wait for `run` after acking; our agent releases a commit that waited longer.
+   */
+  voting_timeout: Type.Optional(Type.Integer({ minimum: 0 })),
 });
 /** `commit` message. */
 export type CommitMessage = Static<typeof CommitMessageSchema>;
@@ -60,11 +71,17 @@ export const RunMessageSchema = Type.Object({
 /** `run` message. */
 export type RunMessage = Static<typeof RunMessageSchema>;
 
-/** `abort`: the node stops whatever it does and replies `aborted`. Carries no `job_id`. */
+/**
+ * `abort`: the node stops what it does and replies `aborted`. The original carries no `job_id`
+ * (rehab: stop whatever runs). Ours carries the `job_id` when a job sends it (its quorum failed,
+ * it timed out, a user aborted it): our agent then stops only that job, and ignores an abort of
+ * a job it does not hold. The original client ignores the field.
+ */
 export const AbortMessageSchema = Type.Object({
   sequence: Sequence,
   timestamp: Timestamp,
   type: Type.Literal('abort'),
+  job_id: Type.Optional(Type.String({ minLength: 1 })),
 });
 /** `abort` message. */
 export type AbortMessage = Static<typeof AbortMessageSchema>;
