@@ -99,11 +99,9 @@ export async function startPushServer(opts: PushServerOptions): Promise<PushServ
       votingTimeoutMs: config.voting_timeout * 1000,
       now: () => new Date(),
       isAvailable: (org, node) => tracker.isAvailable(org, node),
-      rehab: (org, node) => tracker.rehab(org, node),
-      send: (org, node, type, fields) => {
-        const record = tracker.get(org, node);
-        return record !== undefined && broker.send(record, type, fields);
-      },
+      release: (org, node, jobId) => tracker.release(org, node, jobId),
+      holding: (org, node) => tracker.holding(org, node),
+      send: (org, node, type, fields) => tracker.sendTo(org, node, type, fields),
     },
     config.wait_complete_time * 1000,
   );

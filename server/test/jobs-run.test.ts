@@ -14,6 +14,10 @@ interface Harness {
   sent: string[];
   rehabs: string[];
   available: Set<string>;
+  /** What each node holds (for the busy details of a nack). */
+  busy: Map<string, { jobId: string; state: 'committed' | 'running' }>;
+  /** Every event with its fields. */
+  raw: { event: string; fields: Record<string, unknown> }[];
   start(
     nodes: string[],
     opts?: { quorum?: number; runTimeout?: number; votingTimeoutMs?: number; capture?: boolean },
@@ -33,17 +37,22 @@ describe('job state machine (spec 2, with early quorum decisions)', function () 
     const sent: string[] = [];
     const rehabs: string[] = [];
     const available = new Set<string>();
+    const busy = new Map<string, { jobId: string; state: 'committed' | 'running' }>();
+    const raw: { event: string; fields: Record<string, unknown> }[] = [];
     h = {
       store,
       events,
       sent,
       rehabs,
       available,
+      busy,
+      raw,
       async start(nodes, opts = {}) {
         const ctx: JobRunContext = {
           store,
           events: {
             emit: (_org, _id, event: JobFeedEvent, fields) => {
+              raw.push({ event, fields });
               const detail = ['node', 'status']
                 .map((k) => fields[k])
                 .filter((v) => v !== undefined)
@@ -57,7 +66,11 @@ describe('job state machine (spec 2, with early quorum decisions)', function () 
             sent.push(`${type} ${node}`);
             return true;
           },
-          rehab: (_org, node) => rehabs.push(node),
+          release: (_org, node, jobId) => {
+            expect(jobId).to.be.a('string');
+            rehabs.push(node);
+          },
+          holding: (_org, node) => busy.get(node),
           isAvailable: (_org, node) => available.has(node),
           serverName: 'push.example.com',
           votingTimeoutMs: opts.votingTimeoutMs ?? 60_000,
@@ -168,8 +181,93 @@ describe('job state machine (spec 2, with early quorum decisions)', function () 
     await msg(run, 'a', 'ack_commit');
     await msg(run, 'b', 'nack_commit');
     expect(await run.done).to.equal('quorum_failed');
-    expect(await nodeStates(run)).to.deep.equal({ a: 'was_ready', b: 'nacked', c: 'aborted' });
-    expect(h.rehabs.sort()).to.deep.equal(['a', 'c']);
+    // c has not voted: it keeps its vote, and is sent no abort (it may be busy elsewhere).
+    expect(await nodeStates(run)).to.deep.equal({ a: 'was_ready', b: 'nacked', c: 'new' });
+    expect(h.rehabs).to.deep.equal(['a']);
+  });
+
+  it('after an early failure, late votes are recorded as the original records them', async () => {
+    ['a', 'b', 'c', 'd'].forEach((n) => h.available.add(n));
+    const run = await h.start(['a', 'b', 'c', 'd'], { votingTimeoutMs: 60_000 });
+    await msg(run, 'a', 'nack_commit');
+    expect(await run.done).to.equal('quorum_failed');
+    expect(run.phase).to.equal('tail');
+    expect((await h.store.getJob('acme', run.id))!.status).to.equal('quorum_failed');
+    await msg(run, 'b', 'nack_commit');
+    await msg(run, 'c', 'ack_commit');
+    expect(h.rehabs).to.deep.equal(['c']); // the late ack gets this job's abort; the nack none
+    expect(await nodeStates(run)).to.deep.equal({ a: 'nacked', b: 'nacked', c: 'was_ready', d: 'new' });
+    await run.input({ kind: 'down', node: 'd' });
+    expect(run.phase).to.equal('done');
+    await run.settled;
+    expect(await nodeStates(run)).to.deep.equal({ a: 'nacked', b: 'nacked', c: 'was_ready', d: 'unavailable' });
+    // The feed ended with the decision: no late events.
+    expect(h.events.at(-1)).to.equal('<finish>');
+    expect(h.events.filter((e) => e.startsWith('job_complete'))).to.have.length(1);
+    expect((await h.store.getJob('acme', run.id))!.status).to.equal('quorum_failed');
+  });
+
+  it('after an early failure, silent nodes fall to the voting timeout', async () => {
+    ['a', 'b', 'c'].forEach((n) => h.available.add(n));
+    const run = await h.start(['a', 'b', 'c'], { votingTimeoutMs: 100 });
+    await msg(run, 'a', 'ack_commit');
+    await msg(run, 'b', 'nack_commit');
+    expect(await run.done).to.equal('quorum_failed');
+    await run.settled;
+    expect(await nodeStates(run)).to.deep.equal({ a: 'was_ready', b: 'nacked', c: 'unavailable' });
+    expect(h.rehabs).to.deep.equal(['a', 'c']);
+  });
+
+  it('every node nacking within a few ms: all nacked, none aborted, no rehab', async () => {
+    ['a', 'b', 'c'].forEach((n) => h.available.add(n));
+    const run = await h.start(['a', 'b', 'c']);
+    await Promise.all(['a', 'b', 'c'].map((n) => msg(run, n, 'nack_commit')));
+    await run.settled;
+    expect(await nodeStates(run)).to.deep.equal({ a: 'nacked', b: 'nacked', c: 'nacked' });
+    expect(h.rehabs).to.deep.equal([]);
+  });
+
+  it('a nack from a node busy with another job says which job', async () => {
+    ['a', 'b'].forEach((n) => h.available.add(n));
+    h.busy.set('a', { jobId: 'other-job', state: 'running' });
+    const run = await h.start(['a', 'b'], { quorum: 1 });
+    await msg(run, 'a', 'nack_commit');
+    await msg(run, 'b', 'nack_commit');
+    const votes = h.raw.filter((e) => e.event === 'quorum_vote');
+    expect(votes[0]!.fields).to.deep.equal({
+      node: 'a',
+      status: 'failure',
+      busy: { job_id: 'other-job', state: 'running' },
+    });
+    expect(votes[1]!.fields).to.deep.equal({ node: 'b', status: 'failure' });
+  });
+
+  it('a late ack after the end gets the job abort; wants() says which held jobs are still wanted', async () => {
+    ['a', 'b'].forEach((n) => h.available.add(n));
+    const run = await h.start(['a', 'b'], { quorum: 1 });
+    expect(run.wants('a', 'committed')).to.equal(true);
+    expect(run.wants('x', 'committed')).to.equal(false);
+    await msg(run, 'a', 'ack_commit');
+    expect(run.wants('a', 'committed')).to.equal(true); // run on its way
+    await msg(run, 'a', 'ack_run');
+    expect(run.wants('a', 'running')).to.equal(true);
+    await run.input({ kind: 'abort', by: 'alice' });
+    expect(h.rehabs).to.deep.equal(['a']); // b never voted: no abort for it
+    expect(run.wants('a', 'running')).to.equal(false);
+    await msg(run, 'b', 'ack_commit');
+    expect(h.rehabs).to.deep.equal(['a', 'b']);
+  });
+
+  it('resends what a reconnected node is owed: commit before its vote, run when ready', async () => {
+    ['a', 'b'].forEach((n) => h.available.add(n));
+    const run = await h.start(['a', 'b'], { quorum: 1 });
+    await run.resendOwed('a');
+    expect(h.sent).to.deep.equal(['commit a', 'commit b', 'commit a']);
+    await msg(run, 'a', 'ack_commit');
+    await run.resendOwed('a');
+    await msg(run, 'a', 'ack_run');
+    await run.resendOwed('a'); // running: nothing owed
+    expect(h.sent).to.deep.equal(['commit a', 'commit b', 'commit a', 'run a', 'run a']);
   });
 
   it('exact quorum: 2 of 3 with one nack runs the two', async () => {
@@ -237,7 +335,7 @@ describe('job state machine (spec 2, with early quorum decisions)', function () 
     expect(h.events).to.include('run_complete(b crashed)');
   });
 
-  it('abort ends the job aborted and rehabs every unfinished node', async () => {
+  it('abort ends the job aborted; nodes holding it get its abort, nodes that never voted none', async () => {
     ['a', 'b'].forEach((n) => h.available.add(n));
     const run = await h.start(['a', 'b'], { quorum: 1 });
     await msg(run, 'a', 'ack_commit');
@@ -245,7 +343,7 @@ describe('job state machine (spec 2, with early quorum decisions)', function () 
     await run.input({ kind: 'abort', by: 'alice' });
     expect(await run.done).to.equal('aborted');
     expect(await nodeStates(run)).to.deep.equal({ a: 'aborted', b: 'aborted' });
-    expect(h.rehabs.sort()).to.deep.equal(['a', 'b']);
+    expect(h.rehabs).to.deep.equal(['a']);
     expect(h.events.at(-2)).to.equal('job_complete(aborted)');
   });
 

@@ -20,18 +20,25 @@ function setup() {
   let now = 0;
   const tracker = new LiveNodeTracker(settings, () => now);
   const sent: Array<{ node: string; type: ServerCommand; fields?: Record<string, unknown> }> = [];
-  tracker.setSender((r: NodeRecord, type, fields) =>
-    sent.push({ node: r.node, type, ...(fields ? { fields } : {}) }),
-  );
+  tracker.setSender((r: NodeRecord, type, fields) => {
+    sent.push({ node: r.node, type, ...(fields ? { fields } : {}) });
+    return true;
+  });
   const events: string[] = [];
-  const live = new Set<string>();
+  /** Live jobs; a job maps to whether it still wants the nodes that hold it. */
+  const live = new Map<string, boolean>();
   const listener: NodeEventListener = {
     nodeDown: (org, node) => events.push(`down ${org}/${node}`),
     jobMessage: (org, node, jobId, body) => {
       events.push(`${String(body.type)} ${org}/${node} ${jobId}`);
       return live.has(jobId);
     },
-    jobExists: (jobId) => live.has(jobId),
+    jobHeld: (_org, _node, jobId, state) => {
+      const wants = live.get(jobId);
+      if (wants === undefined) return state === 'running' ? 'orphan' : 'release';
+      return wants ? 'ok' : 'release';
+    },
+    nodeReconnected: (org, node) => events.push(`reconnected ${org}/${node}`),
   };
   tracker.setListener(listener);
   const addr = (s: string) => Buffer.from(s);
@@ -52,13 +59,16 @@ describe('node tracker (spec 3)', function () {
     expect(tracker.nodeState('acme', 'web1')).to.deep.equal({
       status: 'online',
       availability: 'unavailable',
+      state: 'rehab',
     });
     expect(tracker.listNodeStates('acme')).to.deep.equal([
-      { node_name: 'web1', availability: 'unavailable' },
+      { node_name: 'web1', availability: 'unavailable', state: 'rehab' },
     ]);
     tracker.handle('acme', 'web1', addr('a1'), 'a1', msg('aborted'));
     expect(tracker.isAvailable('acme', 'web1')).to.equal(true);
-    expect(tracker.listNodeStates('acme')).to.deep.equal([{ node_name: 'web1', availability: 'available' }]);
+    expect(tracker.listNodeStates('acme')).to.deep.equal([
+      { node_name: 'web1', availability: 'available', state: 'idle' },
+    ]);
     expect(tracker.nodeState('acme', 'nope')).to.deep.equal({
       status: 'offline',
       availability: 'unavailable',
@@ -83,11 +93,12 @@ describe('node tracker (spec 3)', function () {
     expect(sent.filter((s) => s.type === 'abort')).to.have.length(3);
   });
 
-  it('sends ack when a node reconnects from a new address', function () {
-    const { tracker, sent, addr, msg } = setup();
+  it('sends ack when a node reconnects from a new address, and tells the jobs', function () {
+    const { tracker, sent, events, addr, msg } = setup();
     tracker.handle('acme', 'web1', addr('a1'), 'a1', msg('heartbeat'));
     tracker.handle('acme', 'web1', addr('a2'), 'a2', msg('heartbeat'));
     expect(sent.map((s) => s.type)).to.deep.equal(['abort', 'ack']);
+    expect(events).to.deep.equal(['reconnected acme/web1']);
     expect(tracker.get('acme', 'web1')!.addressKey).to.equal('a2');
     expect(tracker.byAddressKey('a1')).to.equal(undefined);
   });
@@ -119,27 +130,118 @@ describe('node tracker (spec 3)', function () {
     expect(tracker.nodeState('acme', 'web1').status).to.equal('offline');
   });
 
-  it('forwards job messages; an unknown job sends the node to rehab', function () {
+  it('forwards job messages; an ack for an unknown job gets that job\'s abort, a result for one nothing', function () {
     const { tracker, events, sent, live, addr, msg } = setup();
     tracker.handle('acme', 'web1', addr('a1'), 'a1', msg('heartbeat'));
     tracker.handle('acme', 'web1', addr('a1'), 'a1', msg('aborted'));
-    live.add('job1');
+    live.set('job1', true);
     tracker.handle('acme', 'web1', addr('a1'), 'a1', msg('ack_commit', { job_id: 'job1' }));
-    expect(tracker.isAvailable('acme', 'web1')).to.equal(true);
+    expect(tracker.holding('acme', 'web1')).to.deep.equal({ jobId: 'job1', state: 'committed' });
+    tracker.handle('acme', 'web1', addr('a1'), 'a1', msg('succeeded', { job_id: 'job1' }));
+    expect(tracker.holding('acme', 'web1')).to.equal(undefined);
+    tracker.handle('acme', 'web1', addr('a1'), 'a1', msg('succeeded', { job_id: 'old' }));
     tracker.handle('acme', 'web1', addr('a1'), 'a1', msg('ack_commit', { job_id: 'gone' }));
-    expect(events).to.deep.equal(['ack_commit acme/web1 job1', 'ack_commit acme/web1 gone']);
+    expect(events).to.deep.equal([
+      'ack_commit acme/web1 job1',
+      'succeeded acme/web1 job1',
+      'succeeded acme/web1 old',
+      'ack_commit acme/web1 gone',
+    ]);
+    expect(tracker.isAvailable('acme', 'web1')).to.equal(true);
+    expect(sent).to.deep.equal([
+      { node: 'web1', type: 'abort' },
+      { node: 'web1', type: 'abort', fields: { job_id: 'gone' } },
+    ]);
+    // A job message without a valid job id is garbage: rehab, as the original.
+    tracker.handle('acme', 'web1', addr('a1'), 'a1', msg('ack_run'));
     expect(tracker.isAvailable('acme', 'web1')).to.equal(false);
-    expect(sent.map((s) => s.type)).to.deep.equal(['abort', 'abort']);
   });
 
-  it('a heartbeat naming a job that no longer exists sends the node to rehab; "null" means no job', function () {
-    const { tracker, addr, msg } = setup();
+  it('heartbeats: a committed job nobody wants is released, an unknown running one is left to finish; "null" means no job', function () {
+    const { tracker, sent, live, addr, msg } = setup();
     tracker.handle('acme', 'web1', addr('a1'), 'a1', msg('heartbeat'));
     tracker.handle('acme', 'web1', addr('a1'), 'a1', msg('aborted'));
     tracker.handle('acme', 'web1', addr('a1'), 'a1', msg('heartbeat', { job_id: 'null' }));
     expect(tracker.isAvailable('acme', 'web1')).to.equal(true);
-    tracker.handle('acme', 'web1', addr('a1'), 'a1', msg('heartbeat', { job_id: 'stale-job' }));
+    expect(sent).to.have.length(1);
+    tracker.handle('acme', 'web1', addr('a1'), 'a1', msg('heartbeat', { job_id: 'old', job_state: 'running' }));
+    expect(sent).to.have.length(1);
+    expect(tracker.listNodeStates('acme')).to.deep.equal([
+      { node_name: 'web1', availability: 'available', state: 'running', job_id: 'old' },
+    ]);
+    tracker.handle('acme', 'web1', addr('a1'), 'a1', msg('heartbeat', { job_id: null, job_state: 'idle' }));
+    live.set('done-job', false);
+    tracker.handle('acme', 'web1', addr('a1'), 'a1', msg('heartbeat', { job_id: 'done-job', job_state: 'committed' }));
+    expect(sent.at(-1)).to.deep.equal({ node: 'web1', type: 'abort', fields: { job_id: 'done-job' } });
+    // Still available: the release is answered in a round trip.
+    expect(tracker.isAvailable('acme', 'web1')).to.equal(true);
+    // An invalid job id is garbage: rehab.
+    tracker.handle('acme', 'web1', addr('a1'), 'a1', msg('heartbeat', { job_id: 42 }));
     expect(tracker.isAvailable('acme', 'web1')).to.equal(false);
+  });
+
+  it('a release is never sent to a node known to hold another job', function () {
+    const { tracker, sent, live, addr, msg } = setup();
+    tracker.handle('acme', 'web1', addr('a1'), 'a1', msg('heartbeat'));
+    tracker.handle('acme', 'web1', addr('a1'), 'a1', msg('aborted'));
+    live.set('job1', true);
+    tracker.handle('acme', 'web1', addr('a1'), 'a1', msg('ack_commit', { job_id: 'job1' }));
+    tracker.handle('acme', 'web1', addr('a1'), 'a1', msg('ack_run', { job_id: 'job1' }));
+    tracker.release('acme', 'web1', 'job2');
+    expect(sent.map((s) => s.type)).to.deep.equal(['abort']); // only the first-contact rehab
+    tracker.release('acme', 'web1', 'job1');
+    expect(sent.at(-1)).to.deep.equal({ node: 'web1', type: 'abort', fields: { job_id: 'job1' } });
+  });
+
+  it('messages to a node wait behind an unanswered release, re-sent every rehab_timer', function () {
+    const { tracker, sent, live, addr, msg, tick } = setup();
+    tracker.handle('acme', 'web1', addr('a1'), 'a1', msg('heartbeat'));
+    tracker.handle('acme', 'web1', addr('a1'), 'a1', msg('aborted'));
+    live.set('job1', false);
+    tracker.handle('acme', 'web1', addr('a1'), 'a1', msg('ack_commit', { job_id: 'job1' }));
+    tracker.release('acme', 'web1', 'job1');
+    expect(tracker.isAvailable('acme', 'web1')).to.equal(true);
+    expect(tracker.sendTo('acme', 'web1', 'commit', { job_id: 'job2' })).to.equal(true);
+    expect(sent.slice(1)).to.deep.equal([{ node: 'web1', type: 'abort', fields: { job_id: 'job1' } }]);
+    tick(1000);
+    tracker.rehabTick();
+    expect(sent.slice(1).map((s) => s.fields)).to.deep.equal([{ job_id: 'job1' }, { job_id: 'job1' }]);
+    tracker.handle('acme', 'web1', addr('a1'), 'a1', msg('aborted', { job_id: 'job1' }));
+    expect(sent.at(-1)).to.deep.equal({ node: 'web1', type: 'commit', fields: { job_id: 'job2' } });
+    tick(2000);
+    tracker.rehabTick();
+    expect(sent).to.have.length(4);
+    expect(tracker.sendTo('acme', 'nobody', 'commit', {})).to.equal(false);
+  });
+
+  it('an idle heartbeat ends a pending release; at most a few messages wait', function () {
+    const { tracker, sent, live, addr, msg } = setup();
+    tracker.handle('acme', 'web1', addr('a1'), 'a1', msg('heartbeat'));
+    tracker.handle('acme', 'web1', addr('a1'), 'a1', msg('aborted'));
+    live.set('job1', false);
+    tracker.release('acme', 'web1', 'job1');
+    const accepted = Array.from({ length: 12 }, (_, i) => tracker.sendTo('acme', 'web1', 'commit', { n: i }));
+    expect(accepted.filter(Boolean)).to.have.length(8);
+    tracker.handle('acme', 'web1', addr('a1'), 'a1', msg('heartbeat', { job_id: null, job_state: 'idle' }));
+    expect(sent.filter((s) => s.type === 'commit')).to.have.length(8);
+  });
+
+  it('first contact: a node running a job nobody knows gets ack, not abort, and is left to finish it', function () {
+    const { tracker, sent, live, addr, msg } = setup();
+    tracker.handle('acme', 'web1', addr('a1'), 'a1', msg('heartbeat', { job_id: 'old', job_state: 'running' }));
+    expect(sent).to.deep.equal([{ node: 'web1', type: 'ack' }]);
+    expect(tracker.nodeState('acme', 'web1')).to.deep.equal({
+      status: 'online',
+      availability: 'available',
+      state: 'running',
+      job_id: 'old',
+    });
+    // Committed to a job nobody will run: released. A job that wants it back: left alone.
+    tracker.handle('acme', 'web2', addr('a2'), 'a2', msg('heartbeat', { job_id: 'old', job_state: 'committed' }));
+    expect(sent.at(-1)).to.deep.equal({ node: 'web2', type: 'abort', fields: { job_id: 'old' } });
+    live.set('live-job', false);
+    tracker.handle('acme', 'web3', addr('a3'), 'a3', msg('heartbeat', { job_id: 'live-job', job_state: 'running' }));
+    expect(sent.at(-1)).to.deep.equal({ node: 'web3', type: 'abort', fields: { job_id: 'live-job' } });
   });
 
   it('ignores unknown message types and over-long job ids without failing', function () {
@@ -164,7 +266,8 @@ describe('node tracker (spec 3)', function () {
       tracker.setListener({
         nodeDown: (org, node) => events.push(`down ${org}/${node}`),
         jobMessage: () => false,
-        jobExists: () => false,
+        jobHeld: () => 'release',
+        nodeReconnected: () => undefined,
       });
       const hb = (): void =>
         tracker.handle('acme', 'web1', Buffer.from('a1'), 'a1', {

@@ -5,14 +5,11 @@
  *
  * @module
  */
-import type { Availability, NodeStatus } from '@push-jobs/protocol';
+import type { NodeState, NodeStateSummary } from '@push-jobs/protocol';
 import type { JobRecord } from '../store/types.js';
 
 /** One node as `GET node_states` lists it. */
-export interface NodeStateEntry {
-  node_name: string;
-  availability: Availability;
-}
+export type NodeStateEntry = NodeStateSummary;
 
 /** Runs jobs. */
 export interface JobEngine {
@@ -32,7 +29,7 @@ export interface NodeTracker {
   /** Nodes of the org that currently have a node record (never-seen and dead nodes are absent). */
   listNodeStates(org: string): NodeStateEntry[];
   /** One node; an unknown node is `offline` and `unavailable`. */
-  nodeState(org: string, node: string): { status: NodeStatus; availability: Availability };
+  nodeState(org: string, node: string): Omit<NodeState, 'node_name'>;
   /** How many node records exist, across orgs. */
   nodeCount(): number;
 }

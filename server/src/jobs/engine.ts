@@ -1,13 +1,14 @@
 /**
  * The job engine: one {@link JobRun} per live job, fed by node messages and node deaths from
- * the tracker, kept for `wait_complete_time` after it finishes (late feed readers, late
- * messages). At start, jobs a previous process left unfinished become `crashed`.
+ * the tracker, kept for `wait_complete_time` after it settles (late feed readers, late
+ * messages; a job that failed its quorum early settles once its late votes are in). At start,
+ * jobs a previous process left unfinished become `crashed`.
  *
  * @module
  */
 import type { MessageBody } from '@push-jobs/protocol';
 import type { JobEngine } from '../engine/types.js';
-import type { NodeEventListener } from '../nodes/tracker.js';
+import type { HeldJobVerdict, NodeEventListener } from '../nodes/tracker.js';
 import type { JobRecord } from '../store/types.js';
 import { JobRun, type JobRunContext } from './job-run.js';
 
@@ -39,7 +40,7 @@ export class PushJobEngine implements JobEngine, NodeEventListener {
       if (set === undefined) this.byNode.set(k, (set = new Set()));
       set.add(run);
     }
-    void run.done.then(() => this.retire(run));
+    void run.settled.then(() => this.retire(run));
     await run.begin(requestor);
   }
 
@@ -80,8 +81,16 @@ export class PushJobEngine implements JobEngine, NodeEventListener {
     return true;
   }
 
-  jobExists(jobId: string): boolean {
-    return this.runs.has(jobId);
+  jobHeld(org: string, node: string, jobId: string, state: 'committed' | 'running'): HeldJobVerdict {
+    const run = this.runs.get(jobId);
+    if (run === undefined || run.org !== org) return state === 'running' ? 'orphan' : 'release';
+    return run.wants(node, state) ? 'ok' : 'release';
+  }
+
+  nodeReconnected(org: string, node: string): void {
+    const runs = this.byNode.get(`${org}\u0000${node}`);
+    if (runs === undefined) return;
+    for (const run of runs) void run.resendOwed(node);
   }
 
   private retire(run: JobRun): void {

@@ -5,8 +5,18 @@
  * Beyond the original: the quorum is decided as soon as it is certain (enough acks, or too many
  * nacks and unavailable nodes to ever reach it). Nodes still voting when the run starts keep
  * their chance: one that acks later is sent `run` at once; the voting timer still ends those
- * that never answer. Events are handled one at a time per job, and every transition is
- * persisted before it is reported (feed events, messages to nodes).
+ * that never answer. After an early quorum failure the job is final at once, but it keeps
+ * listening to the nodes that had not voted (the "tail"), so their votes are recorded as the
+ * original records them: a late nack is `nacked`, a late ack is `was_ready` (and that node gets
+ * the job's abort), silence is `unavailable` at the voting timeout.
+ *
+ * An abort belongs to a job: every abort this machine causes names the job
+ * ({@link JobRunContext.release}) and goes only to nodes known to hold it, or that may hold it
+ * and are not known to be busy with another job. Nodes that never voted are not sent an abort
+ * when the job ends: if they ack later, the late ack earns them one.
+ *
+ * Events are handled one at a time per job, and every transition is persisted before it is
+ * reported (feed events, messages to nodes).
  *
  * @module
  */
@@ -26,10 +36,15 @@ export interface JobRunContext {
   events: JobEventSink;
   /** Sends `commit` or `run` to a connected node; false when the node is not connected. */
   send(org: string, node: string, type: 'commit' | 'run', fields: Record<string, unknown>): boolean;
-  /** Sends the node to rehab (it gets `abort` until it answers `aborted`). */
-  rehab(org: string, node: string): void;
-  /** Whether the node is connected and idle. */
+  /**
+   * Tells the node to drop job `jobId`: `abort` naming the job, repeated until it answers
+   * `aborted`. Not sent to a node known to be busy with another job.
+   */
+  release(org: string, node: string, jobId: string): void;
+  /** Whether the node is connected and not in rehab. */
   isAvailable(org: string, node: string): boolean;
+  /** The job the node last said it holds, if any (to say why it nacked). */
+  holding(org: string, node: string): { jobId: string; state: 'committed' | 'running' } | undefined;
   /** The advertised server name (the `server` field of `commit`). */
   serverName: string;
   votingTimeoutMs: number;
@@ -44,7 +59,11 @@ export type JobInput =
   | { kind: 'run_timeout' }
   | { kind: 'abort'; by: string };
 
-type Phase = 'voting' | 'running' | 'done';
+/**
+ * `tail`: the job ended `quorum_failed` before every node voted; late votes are still recorded
+ * until the voting timer fires. `done`: nothing changes any more.
+ */
+type Phase = 'voting' | 'running' | 'tail' | 'done';
 
 /** Node state changes kept in memory before a write is forced (see JobRun.setNodes). */
 const MAX_PENDING_NODE_WRITES = 1000;
@@ -69,6 +88,11 @@ export class JobRun {
   /** Resolves once the job reached a final state. */
   readonly done: Promise<JobState>;
   private resolveDone!: (s: JobState) => void;
+  /** Resolves once nothing about the job can change any more (after the tail, if any). */
+  readonly settled: Promise<void>;
+  private resolveSettled!: () => void;
+  /** The `commit` sent to every node (re-sent to a node that reconnects before it voted). */
+  private commitFields: Record<string, unknown> | undefined;
 
   constructor(
     private readonly job: JobRecord,
@@ -79,6 +103,7 @@ export class JobRun {
     this.status = job.status;
     for (const n of job.nodes) this.setNodeState(n.name, n.status);
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
+    this.settled = new Promise((resolve) => (this.resolveSettled = resolve));
   }
 
   /** Starts voting: the `start` event, status `voting`, `commit` to every available node. */
@@ -111,6 +136,11 @@ export class JobRun {
       if (o.env !== undefined) commit.env = o.env;
       if (o.file !== undefined) commit.file = o.file;
       commit.capture = o.capture === true;
+      // Beyond the original (its client ignores them): our agent bounds the run and the wait
+      // for `run` by these, even when this server is gone.
+      commit.run_timeout = job.runTimeout;
+      commit.voting_timeout = Math.ceil(this.ctx.votingTimeoutMs / 1000);
+      this.commitFields = commit;
       const down: string[] = [];
       for (const node of this.nodes.keys()) {
         if (!this.ctx.isAvailable(this.org, node) || !this.ctx.send(this.org, node, 'commit', commit))
@@ -129,10 +159,49 @@ export class JobRun {
   /** Feeds an input to the machine (serialised with every other input of this job). */
   input(input: JobInput): Promise<void> {
     return this.enqueue(async () => {
-      if (this.phase === 'done') return;
+      if (this.phase === 'done') return this.afterEnd(input);
+      if (this.phase === 'tail') return this.tailInput(input);
       await this.handle(input);
       // handle() may have finished the job.
-      if ((this.phase as Phase) !== 'done') await this.evaluate();
+      if (this.phase === 'voting' || this.phase === 'running') await this.evaluate();
+    });
+  }
+
+  /**
+   * Whether this job still wants `node` to hold it in `agentState` (a node heartbeat names the
+   * job): true while the node may be voting for it or running it, false when the node should
+   * drop it.
+   */
+  wants(node: string, agentState: 'committed' | 'running'): boolean {
+    const state = this.nodes.get(node);
+    switch (this.phase) {
+      case 'voting':
+        return agentState === 'committed' && (state === 'new' || state === 'ready');
+      case 'running':
+        // `new`/`ready` with an answer on its way, or running.
+        return state === 'new' || state === 'ready' || state === 'running';
+      case 'tail':
+        // Ended: only an ack on its way from a node that had not voted is still expected.
+        return agentState === 'committed' && state === 'new';
+      case 'done':
+        return false;
+    }
+  }
+
+  /**
+   * The node reconnected from a new address: what was sent to the old one may be lost, so send
+   * again what the node is owed, `commit` while it has not voted, `run` when it is ready for a
+   * running job. Our agent takes both again without harm (a second `commit` of the job it holds
+   * is acked again, a second `run` of the job it runs is ignored).
+   */
+  resendOwed(node: string): Promise<void> {
+    return this.enqueue(async () => {
+      const state = this.nodes.get(node);
+      if (state === 'new' && (this.phase === 'voting' || this.phase === 'running')) {
+        if (this.commitFields !== undefined) this.ctx.send(this.org, node, 'commit', this.commitFields);
+      } else if (state === 'ready' && this.phase === 'running') {
+        this.sendRun([node]);
+      }
     });
   }
 
@@ -198,8 +267,9 @@ export class JobRun {
       await this.ctx.store.updateJobNodes(this.org, this.id, names, state, now);
   }
 
+  /** The spec's "rehab": the node is told to drop this job (see {@link JobRunContext.release}). */
   private rehab(node: string, withEvent: boolean): void {
-    this.ctx.rehab(this.org, node);
+    this.ctx.release(this.org, node, this.id);
     if (withEvent) this.emit('rehab', { node });
   }
 
@@ -265,7 +335,7 @@ export class JobRun {
         if (this.phase === 'running') this.sendRun([node]);
       } else if (type === 'nack_commit') {
         await this.setNodes([node], 'nacked');
-        this.emit('quorum_vote', { node, status: 'failure' });
+        this.emit('quorum_vote', { node, status: 'failure', ...this.busyWith(node) });
       } else if (type === 'down') {
         await this.setNodes([node], 'unavailable');
         this.emit('quorum_vote', { node, status: 'down' });
@@ -333,6 +403,13 @@ export class JobRun {
     this.emit('run_complete', { node, status: 'crashed' });
   }
 
+  /** `{ busy: { job_id, state } }` when the node holds another job (why it nacked), else `{}`. */
+  private busyWith(node: string): Record<string, unknown> {
+    const held = this.ctx.holding(this.org, node);
+    if (held === undefined || held.jobId === this.id) return {};
+    return { busy: { job_id: held.jobId, state: held.state } };
+  }
+
   private sendRun(nodes: string[]): void {
     for (const node of nodes) this.ctx.send(this.org, node, 'run', { type: 'run', job_id: this.id });
   }
@@ -361,16 +438,15 @@ export class JobRun {
   }
 
   /**
-   * Nodes that had not voted when the job ended early are `aborted`: they were sent `commit`,
-   * and now get `abort` (rehab).
+   * Ready nodes become `was_ready` and get the job's abort (spec 2.4). Nodes that have not voted
+   * yet keep their vote (the tail, see {@link tailInput}): they are not sent an abort, since they
+   * may be busy with another job (the original client ignores the job id of an abort).
    */
   private async quorumFailed(): Promise<void> {
     const ready = this.nodesIn('ready');
-    const undecided = this.nodesIn('new');
     await this.setNodes(ready, 'was_ready');
-    await this.setNodes(undecided, 'aborted');
-    for (const n of [...ready, ...undecided]) this.rehab(n, false);
-    await this.finish('quorum_failed');
+    for (const n of ready) this.rehab(n, false);
+    await this.finish('quorum_failed', this.countIn('new') > 0);
   }
 
   private async votingTimedOut(): Promise<void> {
@@ -382,30 +458,83 @@ export class JobRun {
     }
   }
 
+  /**
+   * Running nodes are `timed_out` and get the job's abort. Nodes that have not voted are
+   * `aborted` without one (they may be busy elsewhere; a late ack earns one, see
+   * {@link afterEnd}).
+   */
   private async runTimedOut(): Promise<void> {
     if (this.phase !== 'running') return;
     const active = this.nodesIn('ready', 'running');
-    const undecided = this.nodesIn('new');
     await this.setNodes(active, 'timed_out');
-    await this.setNodes(undecided, 'aborted');
-    for (const n of [...active, ...undecided]) this.rehab(n, false);
+    await this.setNodes(this.nodesIn('new'), 'aborted');
+    for (const n of active) this.rehab(n, false);
     await this.finish('timed_out');
   }
 
+  /** As {@link runTimedOut}, for a user's abort: every unfinished node is `aborted`. */
   private async abort(): Promise<void> {
-    const open = this.nodesIn('new', 'ready', 'running');
-    await this.setNodes(open, 'aborted');
-    for (const n of open) this.rehab(n, false);
+    const holding = this.nodesIn('ready', 'running');
+    await this.setNodes([...holding, ...this.nodesIn('new')], 'aborted');
+    for (const n of holding) this.rehab(n, false);
     await this.finish('aborted');
   }
 
-  private async finish(status: JobState): Promise<void> {
-    clearTimeout(this.votingTimer);
+  /**
+   * After an early quorum failure: votes of nodes still `new` are recorded as the original would
+   * have (it waited for every vote). No feed events: the feed ended with `job_complete`.
+   */
+  private async tailInput(input: JobInput): Promise<void> {
+    if (input.kind === 'voting_timeout') {
+      const undecided = this.nodesIn('new');
+      await this.setNodes(undecided, 'unavailable');
+      for (const n of undecided) this.ctx.release(this.org, n, this.id);
+    } else if (input.kind === 'message' || input.kind === 'down') {
+      const state = this.nodes.get(input.node);
+      const type = input.kind === 'down' ? 'down' : String(input.body.type);
+      if (state !== 'new') return this.afterEnd(input);
+      if (type === 'nack_commit') {
+        await this.setNodes([input.node], 'nacked');
+      } else if (type === 'ack_commit') {
+        await this.setNodes([input.node], 'was_ready');
+        this.ctx.release(this.org, input.node, this.id);
+      } else {
+        await this.setNodes([input.node], 'unavailable');
+        if (type !== 'down') this.ctx.release(this.org, input.node, this.id);
+      }
+    }
+    if (this.countIn('new') === 0) {
+      await this.flushNodes();
+      this.settle();
+    }
+  }
+
+  /** After the end, a node that says it holds the job (a late ack) is told to drop it. */
+  private afterEnd(input: JobInput): void {
+    if (input.kind !== 'message' || !this.nodes.has(input.node)) return;
+    const type = input.body.type;
+    if (type === 'ack_commit' || type === 'ack_run') this.ctx.release(this.org, input.node, this.id);
+  }
+
+  /**
+   * Ends the job. With `tail`, votes still expected are recorded until the voting timer fires
+   * (its timer stays armed); the job's status and feed are final either way.
+   */
+  private async finish(status: JobState, tail = false): Promise<void> {
+    if (!tail) clearTimeout(this.votingTimer);
     clearTimeout(this.runTimer);
     await this.setStatus(status);
-    this.phase = 'done';
+    this.phase = tail ? 'tail' : 'done';
     this.emit('job_complete', { status });
     this.ctx.events.finish(this.org, this.id);
     this.resolveDone(status);
+    if (!tail) this.settle();
+    // (setStatus wrote every node state first, so a settled job is fully persisted.)
+  }
+
+  private settle(): void {
+    clearTimeout(this.votingTimer);
+    this.phase = 'done';
+    this.resolveSettled();
   }
 }

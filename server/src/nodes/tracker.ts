@@ -3,12 +3,24 @@
  * ROUTER address; `abort` on first contact and rehab until `aborted`; `ack` on an address
  * change; a new incarnation replaces the record; heartbeat liveness with a periodic scan.
  *
+ * Beyond the original, it knows what each node holds (the job and the agent's job state, from
+ * its heartbeats and job messages) and protects jobs from each other:
+ * - a job asks for a *release* ({@link LiveNodeTracker.release}): `abort` naming the job,
+ *   repeated until answered, and never sent to a node known to hold another job (the original
+ *   client ignores the job id of an abort and would stop whatever it runs). While a release is
+ *   unanswered the node stays available and messages to it wait behind the abort, so a job
+ *   posted right after a failed one does not see it unavailable;
+ * - a node that reconnects while running a job this server does not know (a job of a previous
+ *   server process) is left to finish it: its first message gets `ack`, not `abort`; a node
+ *   committed to such a job is released;
+ * - after an address change, jobs re-send what the node is owed (`commit`, `run`).
+ *
  * Scale: no timer per node (one tick drives rehab re-sends, one the liveness scan), and a
  * heartbeat allocates nothing that grows with the fleet.
  *
  * @module
  */
-import type { Availability, MessageBody, NodeStatus } from '@push-jobs/protocol';
+import type { Availability, MessageBody, NodeActivity, NodeState } from '@push-jobs/protocol';
 import type { NodeStateEntry, NodeTracker } from '../engine/types.js';
 import {
   countHeartbeat,
@@ -28,7 +40,13 @@ export interface NodeRecord extends LivenessState {
   /** The client's incarnation (a new one means the client restarted). */
   readonly incarnationId: string;
   state: 'rehab' | 'idle';
-  /** When the next `abort` is due while in rehab, ms. */
+  /** The job the node holds, as its last message said; undefined when idle. */
+  job: HeldJob | undefined;
+  /** The job whose abort (a release) the node has not answered yet. */
+  releasing: string | undefined;
+  /** Messages waiting for the release to be answered (sent after the abort, in order). */
+  deferred: { type: ServerCommand; fields: Record<string, unknown> | undefined }[] | undefined;
+  /** When the next `abort` is due while in rehab or releasing, ms. */
   nextAbortAt: number;
   /** Sequence of the messages the server sends this node (1, 2, ...). */
   sendSequence: number;
@@ -37,8 +55,24 @@ export interface NodeRecord extends LivenessState {
 /** Server → node message types. */
 export type ServerCommand = 'abort' | 'ack' | 'commit' | 'run';
 
-/** Sends a message to a node (the broker signs and queues it). */
-export type NodeSender = (record: NodeRecord, type: ServerCommand, fields?: Record<string, unknown>) => void;
+/** A job a node holds: committed to it (acked) or running it. */
+export interface HeldJob {
+  jobId: string;
+  state: 'committed' | 'running';
+}
+
+/**
+ * What the jobs say of a node holding a job: `ok` (the job wants it), `release` (the node must
+ * drop it), `orphan` (a job no live state machine knows that the node runs: left to finish).
+ */
+export type HeldJobVerdict = 'ok' | 'release' | 'orphan';
+
+/** Sends a message to a node (the broker signs and queues it); false when it cannot. */
+export type NodeSender = (
+  record: NodeRecord,
+  type: ServerCommand,
+  fields?: Record<string, unknown>,
+) => boolean;
 
 /** What the tracker tells the job engine. */
 export interface NodeEventListener {
@@ -49,8 +83,10 @@ export interface NodeEventListener {
    * or `aborted` with a job id). Returns false when no live job has that id.
    */
   jobMessage(org: string, node: string, jobId: string, body: MessageBody): boolean;
-  /** Whether a live job has this id (heartbeats naming a dead job send the node to rehab). */
-  jobExists(jobId: string): boolean;
+  /** A node's heartbeat says it holds `jobId` in `state`: whether the jobs still want that. */
+  jobHeld(org: string, node: string, jobId: string, state: HeldJob['state']): HeldJobVerdict;
+  /** The node reconnected from a new address (what was sent to the old one may be lost). */
+  nodeReconnected(org: string, node: string): void;
 }
 
 /** Settings, named as the original's. */
@@ -63,12 +99,31 @@ export interface TrackerSettings extends LivenessSettings {
 
 const JOB_MESSAGES = new Set(['ack_commit', 'nack_commit', 'ack_run', 'nack_run', 'succeeded', 'failed']);
 const MAX_JOB_ID_BYTES = 64;
+/** Messages kept for a node while its release is unanswered; beyond, sends fail (the job sees it down). */
+const MAX_DEFERRED = 8;
+
+/** The job a heartbeat says the node holds (its `job_state` and `job_id`), if any. */
+function heldByHeartbeat(body: MessageBody, jobId: string | null): HeldJob | undefined {
+  if (jobId === null) return undefined;
+  const state = body.job_state;
+  if (state === 'running') return { jobId, state };
+  // A job id without a job state (older clients) counts as committed: released if unknown.
+  if (state === 'committed' || state === undefined) return { jobId, state: 'committed' };
+  return undefined;
+}
 
 function jobIdOf(body: MessageBody): string | null | undefined {
   const v = body.job_id;
   if (v === undefined || v === null || v === 'null') return null;
   if (typeof v !== 'string' || Buffer.byteLength(v) > MAX_JOB_ID_BYTES) return undefined; // invalid
   return v;
+}
+
+/** What `node_states` says of a record: availability (original meaning) and activity. */
+function activity(r: NodeRecord): { availability: Availability; state: NodeActivity; job_id?: string } {
+  if (r.state === 'rehab') return { availability: 'unavailable', state: 'rehab' };
+  if (r.job === undefined) return { availability: 'available', state: 'idle' };
+  return { availability: 'available', state: r.job.state, job_id: r.job.jobId };
 }
 
 function key(org: string, node: string): string {
@@ -90,8 +145,9 @@ export class LiveNodeTracker implements NodeTracker {
   /** The backlog seen at the last {@link livenessNow}, ms. */
   private lastLagMs = 0;
   private readonly byAddress = new Map<string, NodeRecord>();
-  private readonly inRehab = new Set<NodeRecord>();
-  private sender: NodeSender = () => undefined;
+  /** Records waiting for an `aborted`: in rehab, or with a release unanswered. */
+  private readonly awaitingAbort = new Set<NodeRecord>();
+  private sender: NodeSender = () => false;
   private listener: NodeEventListener | undefined;
   private timers: NodeJS.Timeout[] = [];
 
@@ -158,9 +214,44 @@ export class LiveNodeTracker implements NodeTracker {
     return this.byAddress.get(addressKey);
   }
 
-  /** Whether the node is connected and idle (usable for a job). */
+  /**
+   * Whether the node is connected and not in rehab (usable for a job; it may still be busy with
+   * another job and nack). A node whose release is unanswered is available: what is sent to it
+   * waits behind the abort.
+   */
   isAvailable(org: string, node: string): boolean {
     return this.get(org, node)?.state === 'idle';
+  }
+
+  /** The job the node holds, as it last said. */
+  holding(org: string, node: string): HeldJob | undefined {
+    return this.get(org, node)?.job;
+  }
+
+  /**
+   * Sends a job's message to a node: at once, or after the node answered a pending release.
+   * False when the node is not connected (or too much waits for it).
+   */
+  sendTo(org: string, node: string, type: ServerCommand, fields?: Record<string, unknown>): boolean {
+    const record = this.get(org, node);
+    if (record === undefined) return false;
+    if (record.releasing !== undefined) {
+      record.deferred ??= [];
+      if (record.deferred.length >= MAX_DEFERRED) return false;
+      record.deferred.push({ type, fields });
+      return true;
+    }
+    return this.sender(record, type, fields);
+  }
+
+  /**
+   * Tells a node to drop job `jobId` (see the module documentation): `abort` with the job id
+   * now and every `rehab_timer` until it answers. Nothing is sent to a node in rehab (the
+   * rehab abort stops everything) or known to hold another job.
+   */
+  release(org: string, node: string, jobId: string): void {
+    const record = this.get(org, node);
+    if (record !== undefined) this.releaseRecord(record, jobId, this.now());
   }
 
   /**
@@ -182,40 +273,113 @@ export class LiveNodeTracker implements NodeTracker {
       this.terminate(record);
       record = undefined;
     }
+    const jobId = jobIdOf(body);
     const created = record === undefined;
     if (record === undefined) {
       // The new liveness record counts this message as its first heartbeat.
-      record = this.create(org, node, address, addressKey, incarnation, now);
+      record = this.create(org, node, address, addressKey, incarnation);
+      this.firstContact(record, body, jobId, now);
     } else if (record.addressKey !== addressKey) {
       this.byAddress.delete(record.addressKey);
       record.address = address;
       record.addressKey = addressKey;
       this.byAddress.set(addressKey, record);
       this.sender(record, 'ack');
+      this.listener?.nodeReconnected(org, node);
     }
 
-    const jobId = jobIdOf(body);
     switch (body.type) {
       case 'heartbeat':
-        if (jobId !== null && (jobId === undefined || !this.listener?.jobExists(jobId)))
-          this.rehab(org, node);
+        if (jobId === undefined) this.rehab(org, node);
+        else if (!created) this.heartbeatJob(record, body, jobId, now);
         if (!created && !countHeartbeat(record, this.settings, this.livenessNow())) this.terminate(record);
         return;
       case 'aborted':
+        record.job = undefined;
         if (record.state === 'rehab') {
           record.state = 'idle';
-          this.inRehab.delete(record);
+          this.awaitingAbort.delete(record);
         }
+        this.endRelease(record);
         if (typeof jobId === 'string') this.listener?.jobMessage(org, node, jobId, body);
         return;
       default:
         if (typeof body.type === 'string' && JOB_MESSAGES.has(body.type)) {
-          const delivered =
-            typeof jobId === 'string' && this.listener?.jobMessage(org, node, jobId, body) === true;
-          if (!delivered) this.rehab(org, node);
+          this.jobMessage(record, body.type, jobId, body, now);
         }
       // Unknown types are ignored.
     }
+  }
+
+  /**
+   * A job message: notes what the node now holds and hands the message to its job. One for a
+   * job no state machine knows: an ack (the node holds a job nobody will run or finish) gets
+   * the job's abort; a result or a nack is the node saying it is done (a job of a previous
+   * server process), so nothing is sent; a message with no valid job id sends it to rehab.
+   */
+  private jobMessage(
+    record: NodeRecord,
+    type: string,
+    jobId: string | null | undefined,
+    body: MessageBody,
+    now: number,
+  ): void {
+    if (typeof jobId === 'string') {
+      if (type === 'ack_commit') record.job = { jobId, state: 'committed' };
+      else if (type === 'ack_run') record.job = { jobId, state: 'running' };
+      else if (type !== 'nack_commit' && record.job?.jobId === jobId) record.job = undefined;
+    }
+    if (typeof jobId !== 'string') return this.rehab(record.org, record.node);
+    if (this.listener?.jobMessage(record.org, record.node, jobId, body) === true) return;
+    if (type === 'ack_commit' || type === 'ack_run') this.releaseRecord(record, jobId, now);
+  }
+
+  /** A heartbeat of a known node: what it holds, and whether the jobs still want that. */
+  private heartbeatJob(record: NodeRecord, body: MessageBody, jobId: string | null, now: number): void {
+    const held = heldByHeartbeat(body, jobId);
+    record.job = held;
+    // Holding nothing, or another job: a pending release has nothing left to stop.
+    if (record.releasing !== undefined && record.releasing !== held?.jobId) this.endRelease(record);
+    if (held === undefined || this.listener === undefined) return;
+    if (this.listener.jobHeld(record.org, record.node, held.jobId, held.state) === 'release') {
+      this.releaseRecord(record, held.jobId, now);
+    }
+  }
+
+  /**
+   * The first message of a new record: `abort` (rehab, as the original), except when a heartbeat
+   * says the node holds a job. A job the jobs want stopped gets its own abort; a job they do
+   * not know that the node runs (left by a previous server process) is left to finish, and the
+   * node gets `ack` to prove the channel works.
+   */
+  private firstContact(record: NodeRecord, body: MessageBody, jobId: string | null | undefined, now: number): void {
+    const held = body.type === 'heartbeat' && typeof jobId === 'string' ? heldByHeartbeat(body, jobId) : undefined;
+    if (held === undefined || this.listener === undefined) return this.enterRehab(record, now);
+    record.job = held;
+    if (this.listener.jobHeld(record.org, record.node, held.jobId, held.state) === 'release') {
+      this.releaseRecord(record, held.jobId, now);
+    } else {
+      this.sender(record, 'ack');
+    }
+  }
+
+  private releaseRecord(record: NodeRecord, jobId: string, now: number): void {
+    if (record.state === 'rehab' || record.releasing === jobId) return;
+    if (record.job !== undefined && record.job.jobId !== jobId) return; // busy with another job
+    record.releasing = jobId;
+    record.nextAbortAt = now + this.settings.rehab_timer;
+    this.awaitingAbort.add(record);
+    this.sender(record, 'abort', { job_id: jobId });
+  }
+
+  /** The release was answered (or is moot): send what waited for it. */
+  private endRelease(record: NodeRecord): void {
+    if (record.releasing === undefined) return;
+    record.releasing = undefined;
+    if (record.state !== 'rehab') this.awaitingAbort.delete(record);
+    const deferred = record.deferred;
+    record.deferred = undefined;
+    if (deferred !== undefined) for (const m of deferred) this.sender(record, m.type, m.fields);
   }
 
   /** Sends the node to rehab: `abort` now and every `rehab_timer` until it answers `aborted`. */
@@ -233,17 +397,14 @@ export class LiveNodeTracker implements NodeTracker {
 
   listNodeStates(org: string): NodeStateEntry[] {
     const out: NodeStateEntry[] = [];
-    for (const r of this.records.values()) {
-      if (r.org === org)
-        out.push({ node_name: r.node, availability: r.state === 'idle' ? 'available' : 'unavailable' });
-    }
+    for (const r of this.records.values()) if (r.org === org) out.push({ node_name: r.node, ...activity(r) });
     return out.sort((a, b) => (a.node_name < b.node_name ? -1 : a.node_name > b.node_name ? 1 : 0));
   }
 
-  nodeState(org: string, node: string): { status: NodeStatus; availability: Availability } {
+  nodeState(org: string, node: string): Omit<NodeState, 'node_name'> {
     const r = this.get(org, node);
     if (r === undefined) return { status: 'offline', availability: 'unavailable' };
-    return { status: 'online', availability: r.state === 'idle' ? 'available' : 'unavailable' };
+    return { status: 'online', ...activity(r) };
   }
 
   nodeCount(): number {
@@ -256,13 +417,14 @@ export class LiveNodeTracker implements NodeTracker {
     for (const r of [...this.records.values()]) if (!isAlive(r, this.settings, now)) this.terminate(r);
   }
 
-  /** Re-sends `abort` to nodes in rehab whose timer is due (public for tests). */
+  /** Re-sends `abort` to nodes in rehab or with a release unanswered whose timer is due (public for tests). */
   rehabTick(): void {
     const now = this.now();
-    for (const r of this.inRehab) {
+    for (const r of this.awaitingAbort) {
       if (r.nextAbortAt <= now) {
         r.nextAbortAt = now + this.settings.rehab_timer;
-        this.sender(r, 'abort');
+        if (r.state === 'rehab') this.sender(r, 'abort');
+        else if (r.releasing !== undefined) this.sender(r, 'abort', { job_id: r.releasing });
       }
     }
   }
@@ -273,7 +435,6 @@ export class LiveNodeTracker implements NodeTracker {
     address: Buffer,
     addressKey: string,
     incarnationId: string,
-    now: number,
   ): NodeRecord {
     // Another node's record on this address (a reused connection) is ended first.
     const previous = this.byAddress.get(addressKey);
@@ -284,29 +445,37 @@ export class LiveNodeTracker implements NodeTracker {
       address,
       addressKey,
       incarnationId,
-      state: 'rehab',
+      state: 'idle',
+      job: undefined,
+      releasing: undefined,
+      deferred: undefined,
       nextAbortAt: 0,
       sendSequence: 0,
       ...initialLiveness(this.settings, this.livenessNow()),
     };
     this.records.set(key(org, node), record);
     this.byAddress.set(addressKey, record);
-    this.enterRehab(record, now);
     return record;
   }
 
   private enterRehab(record: NodeRecord, now: number): void {
     record.state = 'rehab';
     record.nextAbortAt = now + this.settings.rehab_timer;
-    this.inRehab.add(record);
+    // The rehab abort stops whatever the node holds: a pending release is moot, and what
+    // waited for it goes out behind this abort.
+    record.releasing = undefined;
+    const deferred = record.deferred;
+    record.deferred = undefined;
+    this.awaitingAbort.add(record);
     this.sender(record, 'abort');
+    if (deferred !== undefined) for (const m of deferred) this.sender(record, m.type, m.fields);
   }
 
   private terminate(record: NodeRecord): void {
     if (this.records.get(key(record.org, record.node)) !== record) return;
     this.records.delete(key(record.org, record.node));
     if (this.byAddress.get(record.addressKey) === record) this.byAddress.delete(record.addressKey);
-    this.inRehab.delete(record);
+    this.awaitingAbort.delete(record);
     this.listener?.nodeDown(record.org, record.node);
   }
 }
