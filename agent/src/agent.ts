@@ -87,6 +87,13 @@ export interface AgentStatus {
   job: ReturnType<JobRunnerPort['state']>;
 }
 
+/** Replies kept while the agent swaps its connection (sent on the new one). */
+const MAX_PENDING_REPLIES = 16;
+/** How often a reconfigure checks whether a committed job has started or been released, ms. */
+const COMMITTED_POLL_MS = 50;
+/** Reconfigure reasons that mean the server the agent was talking to is gone. */
+const SERVER_GONE_REASONS = new Set(['server restart', 'command channel silent']);
+
 /** A failed config fetch retries after this many seconds (A.15). */
 const FETCH_FAILURE_DELAY_S = 120;
 /** A failed enqueue forces a reconfigure within this many seconds (A.6). */
@@ -161,6 +168,8 @@ export class Agent {
   private stoppedPromise: Promise<void> | undefined;
   private resolveRun: () => void = () => undefined;
   private readonly runPromise: Promise<void>;
+  /** Replies the runner made while no connection was open (sent once one is). */
+  private pendingReplies: RunnerReply[] = [];
 
   private constructor(identity: AgentIdentity, fetched: FetchedConfig, create: AgentCreateOptions) {
     this.identity = identity;
@@ -259,22 +268,38 @@ export class Agent {
     };
   }
 
-  /** Sends a runner's reply on the current connection (dropped, with a warning, when stopped). */
+  /**
+   * Sends a runner's reply on the current connection. While the agent swaps connections it is
+   * kept and sent on the next one (a job's result must not be lost to a reconfigure); when
+   * stopped it is dropped with a warning.
+   */
   reply(reply: RunnerReply): void {
     const conn = this.conn;
-    if (conn === undefined || this.stopping) {
-      this.log.warn(
-        `${this.prefix} Dropping '${reply.type}' packet because client was ${this.stopping ? 'stopped' : 'reconnecting'}`,
-      );
+    if (this.stopping) {
+      this.log.warn(`${this.prefix} Dropping '${reply.type}' packet because client was stopped`);
+      return;
+    }
+    if (conn === undefined) {
+      if (this.pendingReplies.length >= MAX_PENDING_REPLIES) {
+        this.log.warn(`${this.prefix} Dropping '${reply.type}' packet because client was reconnecting`);
+        return;
+      }
+      this.pendingReplies.push(reply);
       return;
     }
     void conn.sendReply(reply);
   }
 
   /**
-   * A full reconfigure (A.15): waits until the runner is idle, refetches the config and rebuilds
-   * the sockets, the heartbeater and the reconfigure deadline. A failed fetch keeps the old
-   * sockets and retries in about 120 s. Concurrent calls share one reconfigure.
+   * A full reconfigure (A.15): refetches the config and rebuilds the sockets, the heartbeater
+   * and the reconfigure deadline. A failed fetch keeps the old sockets and retries in about
+   * 120 s. Concurrent calls share one reconfigure.
+   *
+   * Unlike the original it does not wait for a running job (the job goes on; its result goes
+   * out on the new connection), so heartbeats, availability and aborts keep flowing while a long
+   * command runs. A job committed but not running is waited for (its `run` would go to the old
+   * connection), or released when the reason says its server is gone (a restart, a command
+   * channel that stays silent): its `run` can never come.
    */
   reconfigure(reason = 'requested'): Promise<void> {
     if (this.stopping) return Promise.resolve();
@@ -326,7 +351,9 @@ export class Agent {
           if (!online && this.heartbeater === heartbeater) void this.reopenSockets();
         },
         serverRestarted: () => {
-          if (this.heartbeater === heartbeater) void this.reconfigure('server restart');
+          if (this.heartbeater !== heartbeater) return;
+          this.runnerPort.releaseCommitted('the server restarted');
+          void this.reconfigure('server restart');
         },
       },
     });
@@ -368,6 +395,9 @@ export class Agent {
     });
     this.conn = conn;
     this.commandSeen = false;
+    const pending = this.pendingReplies;
+    this.pendingReplies = [];
+    for (const reply of pending) void conn.sendReply(reply);
     if (this.silenceTimer !== undefined) clearTimeout(this.silenceTimer);
     this.silenceTimer = undefined;
     if (this.silenceMs > 0 && !conn.legacy) {
@@ -383,9 +413,13 @@ export class Agent {
     }
   }
 
-  /** The server went offline: rebuild the sockets from the cached config, no fetch (A.14). */
+  /**
+   * The server went offline: rebuild the sockets from the cached config, no fetch (A.14). A job
+   * committed but not running is released: its `run` would go to the old connection.
+   */
   private async reopenSockets(): Promise<void> {
     if (this.stopping || this.reconfiguring !== undefined) return;
+    this.runnerPort.releaseCommitted('the server went offline');
     this.log.info(`${this.prefix} Closing and reopening sockets since server is down ...`);
     const old = this.conn;
     this.conn = undefined;
@@ -407,11 +441,13 @@ export class Agent {
   }
 
   private async doReconfigure(reason: string): Promise<void> {
+    if (SERVER_GONE_REASONS.has(reason)) this.runnerPort.releaseCommitted(`reconfiguring (${reason})`);
     let logged = false;
-    while (!this.stopping && this.runnerPort.state().state !== 'idle') {
-      if (!logged) this.log.info(`${this.prefix} Job in flight, delaying reconfigure`);
+    // A committed job either runs soon, is aborted, or is released by the runner's own bound.
+    while (!this.stopping && this.runnerPort.state().state === 'committed') {
+      if (!logged) this.log.info(`${this.prefix} Job committed, delaying reconfigure until it runs`);
       logged = true;
-      await new Promise((resolve) => setTimeout(resolve, this.pollMs));
+      await new Promise((resolve) => setTimeout(resolve, COMMITTED_POLL_MS));
     }
     if (this.stopping) return;
     this.log.info(`${this.prefix} Reconfiguring client / reloading keys (${reason}) ...`);

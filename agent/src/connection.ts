@@ -258,6 +258,8 @@ export class AgentConnection {
   private readonly replayGuard: ReplayGuard;
   private sendChain: Promise<void> = Promise.resolve();
   private closedValue = false;
+  /** Whether the last send failed: a failing streak is logged once, and its end once. */
+  private sendFailing = false;
 
   private constructor(options: AgentConnectionOptions) {
     const { identity, fetched } = options;
@@ -377,8 +379,18 @@ export class AgentConnection {
             `[${this.identity.nodeName}] '${type}' waited ${waited} ms for room in the send queue`,
           );
         }
+        if (this.sendFailing && !this.dealer.closed) {
+          this.sendFailing = false;
+          this.log.info(`[${this.identity.nodeName}] Sending on the command socket again`);
+        }
       } catch (err) {
         if (this.dealer.closed) return;
+        // One line per failing streak (a server that is gone makes every heartbeat fail).
+        if (this.sendFailing) {
+          this.log.debug(`[${this.identity.nodeName}] ZMQ socket enqueue error ${errorMessage(err)} (again)`);
+          return;
+        }
+        this.sendFailing = true;
         this.log.error(`[${this.identity.nodeName}] ZMQ socket enqueue error ${errorMessage(err)}`);
         this.events.sendFailed(err);
       }
@@ -563,7 +575,9 @@ export class AgentConnection {
         this.runner.run(jobId);
         return;
       case 'abort':
-        this.runner.abort();
+        // Ours names the job it belongs to; the original's (rehab) names none.
+        if (jobId === undefined) this.runner.abort();
+        else this.runner.abort(jobId);
         return;
       case 'ack':
         return;
@@ -577,6 +591,14 @@ export class AgentConnection {
 function commitOptions(body: MessageBody): CommitOptions {
   const options: CommitOptions = {};
   const { user, dir, env, capture, file } = body;
+  const runTimeout = body['run_timeout'];
+  const votingTimeout = body['voting_timeout'];
+  if (typeof runTimeout === 'number' && Number.isInteger(runTimeout) && runTimeout > 0) {
+    options.runTimeout = runTimeout;
+  }
+  if (typeof votingTimeout === 'number' && Number.isInteger(votingTimeout) && votingTimeout > 0) {
+    options.votingTimeout = votingTimeout;
+  }
   if (typeof user === 'string' && user !== '') options.user = user;
   if (typeof dir === 'string' && dir !== '') options.dir = dir;
   if (isPlainObject(env)) {

@@ -49,6 +49,18 @@ export interface JobRunnerOptions {
   /** How long abort waits after SIGTERM before SIGKILL, in ms. Default 5000. */
   readonly abortGraceMs?: number;
   /**
+   * How long past the job's `run_timeout` (when the commit carried one) the runner itself stops
+   * the process, in ms: the server normally aborts it at `run_timeout`. Default 5000.
+   */
+  readonly runTimeoutGraceMs?: number;
+  /**
+   * How long past the server's `voting_timeout` (when the commit carried one) a committed job
+   * waits for `run` before it is released, in ms. Default 30000.
+   */
+  readonly commitGraceMs?: number;
+  /** How long a committed job waits for `run` when the commit carried no `voting_timeout`, in ms. Default 600000. */
+  readonly commitPatienceMs?: number;
+  /**
    * The lock file for `lock: true` entries: the configured `lockfile`, else
    * `<file_cache_path>/chef-client-running.pid` (A.11). Without it, `lock: true` commits are nacked.
    */
@@ -74,6 +86,13 @@ const PIPE_DRAIN_MS = 2000;
 const KILL_WAIT_MS = 2000;
 const POLL_MS = 50;
 
+/** Default {@link JobRunnerOptions.runTimeoutGraceMs}. */
+export const RUN_TIMEOUT_GRACE_MS = 5000;
+/** Default {@link JobRunnerOptions.commitGraceMs}. */
+export const COMMIT_GRACE_MS = 30_000;
+/** Default {@link JobRunnerOptions.commitPatienceMs}. */
+export const COMMIT_PATIENCE_MS = 600_000;
+
 interface Committed {
   readonly jobId: string;
   readonly command: string;
@@ -92,6 +111,8 @@ interface Running {
   aborted: boolean;
   /** Resolves when the process has exited (and, after a kill, its group is gone). */
   readonly done: Promise<void>;
+  /** The runner's own run-timeout timer (see {@link JobRunnerOptions.runTimeoutGraceMs}). */
+  timer?: NodeJS.Timeout;
 }
 
 /** Keeps at most `limit` bytes of a stream and notes whether more came. */
@@ -373,7 +394,9 @@ export class JobRunner implements JobRunnerPort {
   private readonly graceMs: number;
   private readonly reserve: number;
   private current:
-    { state: 'idle' } | { state: 'committed'; job: Committed } | { state: 'running'; run: Running } = {
+    | { state: 'idle' }
+    | { state: 'committed'; job: Committed; timer: NodeJS.Timeout }
+    | { state: 'running'; run: Running } = {
     state: 'idle',
   };
   private readonly dying = new Set<Promise<void>>();
@@ -400,6 +423,13 @@ export class JobRunner implements JobRunnerPort {
       this.opts.reply({ type: 'nack_commit', jobId });
     };
     const now = this.state();
+    if (now.jobId === jobId) {
+      // The same commit again (the server re-sends it after a reconnect): answered as before
+      // while committed, ignored while running (the job is under way).
+      this.log('debug', `Received commit ${jobId} again while ${now.state}`);
+      if (now.state === 'committed') this.opts.reply({ type: 'ack_commit', jobId });
+      return;
+    }
     if (now.state !== 'idle') {
       this.log('warn', `Received commit ${jobId} but current state is ${now.state} ${now.jobId ?? ''}`);
       this.opts.reply({ type: 'nack_commit', jobId });
@@ -442,16 +472,45 @@ export class JobRunner implements JobRunnerPort {
       const taken = this.takeLock(lockFile);
       if (taken !== true) return nack(`${taken}, but is already running '${match.commandLine}'`);
     }
-    this.current = {
-      state: 'committed',
-      job: { jobId, command, commandLine: match.commandLine, options, user, lockFile },
-    };
+    const job: Committed = { jobId, command, commandLine: match.commandLine, options, user, lockFile };
+    const waitMs =
+      options.votingTimeout !== undefined
+        ? options.votingTimeout * 1000 + (this.opts.commitGraceMs ?? COMMIT_GRACE_MS)
+        : (this.opts.commitPatienceMs ?? COMMIT_PATIENCE_MS);
+    const timer = setTimeout(
+      () => this.releaseIf(job, `no run within ${Math.round(waitMs / 1000)} s of the commit`),
+      waitMs,
+    );
+    timer.unref();
+    this.current = { state: 'committed', job, timer };
     this.opts.reply({ type: 'ack_commit', jobId });
+  }
+
+  /** See {@link JobRunnerPort.releaseCommitted}. */
+  releaseCommitted(reason: string): boolean {
+    const c = this.current;
+    return c.state === 'committed' && this.releaseIf(c.job, reason);
+  }
+
+  private releaseIf(job: Committed, reason: string): boolean {
+    const c = this.current;
+    if (c.state !== 'committed' || c.job !== job) return false;
+    clearTimeout(c.timer);
+    this.log('warn', `Releasing job ${job.jobId} (committed, not running): ${reason}`);
+    this.current = { state: 'idle' };
+    this.releaseLock(job.lockFile);
+    this.opts.reply({ type: 'aborted', jobId: job.jobId });
+    return true;
   }
 
   /** Handles a `run`: `ack_run` and start the committed job, or `nack_run`. */
   run(jobId: string): void {
     const c = this.current;
+    if (c.state === 'running' && c.run.job.jobId === jobId) {
+      // The same run again (the server re-sends it after a reconnect): already under way.
+      this.log('debug', `Received run ${jobId} again while running it`);
+      return;
+    }
     if (c.state !== 'committed' || c.job.jobId !== jobId) {
       this.log('warn', `Received run ${jobId} but current state is ${c.state} ${this.state().jobId ?? ''}`);
       this.opts.reply({ type: 'nack_run', jobId });
@@ -459,6 +518,7 @@ export class JobRunner implements JobRunnerPort {
     }
     // A.12: the command line is looked up again at run time, so an allow-list reloaded since the
     // commit applies: an entry removed meanwhile is refused, a changed one runs its new line.
+    clearTimeout(c.timer);
     const match = this.opts.allowList().match(c.job.command);
     if (match === undefined) {
       this.log(
@@ -474,13 +534,27 @@ export class JobRunner implements JobRunnerPort {
     this.start({ ...c.job, commandLine: match.commandLine });
   }
 
-  /** Handles an `abort`: kill whatever runs (whole group), release the lock, go idle, `aborted`. */
-  abort(): void {
-    this.log('info', 'Received abort');
+  /**
+   * Handles an `abort`: kill whatever runs (whole group), release the lock, go idle, `aborted`.
+   * An abort naming another job than the one held (or naming one while idle) stops nothing: it
+   * is answered `aborted` with no job id.
+   */
+  abort(abortJobId?: string): void {
     const c = this.current;
+    const held = this.state().jobId;
+    if (abortJobId !== undefined && abortJobId !== held) {
+      this.log(
+        'debug',
+        `Ignoring abort of job ${abortJobId}: ${held === null ? 'idle' : `holding job ${held} (${c.state})`}`,
+      );
+      this.opts.reply({ type: 'aborted', jobId: null });
+      return;
+    }
+    this.log('info', abortJobId === undefined ? 'Received abort' : `Received abort of job ${abortJobId}`);
     this.current = { state: 'idle' };
     let jobId: string | null = null;
     if (c.state === 'committed') {
+      clearTimeout(c.timer);
       jobId = c.job.jobId;
       this.releaseLock(c.job.lockFile);
     } else if (c.state === 'running') {
@@ -494,7 +568,10 @@ export class JobRunner implements JobRunnerPort {
   async stop(): Promise<void> {
     const c = this.current;
     this.current = { state: 'idle' };
-    if (c.state === 'committed') this.releaseLock(c.job.lockFile);
+    if (c.state === 'committed') {
+      clearTimeout(c.timer);
+      this.releaseLock(c.job.lockFile);
+    }
     if (c.state === 'running') this.killRun(c.run);
     await Promise.all([...this.dying]);
   }
@@ -596,10 +673,17 @@ export class JobRunner implements JobRunnerPort {
     const run: Running = { job, child, pgid: child.pid, stdout, stderr, aborted: false, done };
     this.current = { state: 'running', run };
 
+    if (job.options.runTimeout !== undefined) {
+      const limitMs = job.options.runTimeout * 1000 + (this.opts.runTimeoutGraceMs ?? RUN_TIMEOUT_GRACE_MS);
+      run.timer = setTimeout(() => this.runTimedOut(run), limitMs);
+      run.timer.unref();
+    }
+
     let finished = false;
     const finish = (code: number | null, signal: string | null, error?: Error): void => {
       if (finished) return;
       finished = true;
+      clearTimeout(run.timer);
       child.stdout?.destroy();
       child.stderr?.destroy();
       resolveDone();
@@ -646,8 +730,35 @@ export class JobRunner implements JobRunnerPort {
     this.opts.reply({ type, jobId: job.jobId, ...(fields ? { fields } : {}) });
   }
 
+  /**
+   * The job outlived its `run_timeout` (plus grace) and no server stopped it (the server that
+   * started it is gone, or lost it): the runner stops it itself and reports it `failed`.
+   */
+  private runTimedOut(run: Running): void {
+    const c = this.current;
+    if (c.state !== 'running' || c.run !== run) return;
+    const { job } = run;
+    const note = `run_timeout of ${job.options.runTimeout ?? '?'} s passed; the agent stopped the job`;
+    this.log('warn', `Job ${job.jobId}: ${note}`);
+    this.current = { state: 'idle' };
+    this.killRun(run);
+    let fields: Record<string, unknown> | undefined;
+    if (job.options.capture === true) {
+      fields = fitOutput(
+        'failed',
+        job.jobId,
+        { text: run.stdout.text(), truncated: run.stdout.truncated },
+        { text: `${run.stderr.text()}${note}\n`, truncated: run.stderr.truncated },
+        this.opts.maxBodySize,
+        this.reserve,
+      );
+    }
+    this.opts.reply({ type: 'failed', jobId: job.jobId, ...(fields ? { fields } : {}) });
+  }
+
   /** SIGTERM the group, SIGKILL after the grace period; release the lock once it is gone. */
   private killRun(run: Running): void {
+    clearTimeout(run.timer);
     run.aborted = true;
     const pgid = run.pgid;
     const signalGroup = (signal: NodeJS.Signals): void => {

@@ -15,6 +15,16 @@ export interface CommitOptions {
   capture?: boolean;
   /** `raw:...` or `base64:...`. */
   file?: string;
+  /**
+   * The job's run timeout in seconds, when the server sent it (beyond the original): the
+   * runner stops the process at this bound plus a grace period, even if the server is gone.
+   */
+  runTimeout?: number;
+  /**
+   * The server's voting timeout in seconds, when sent (beyond the original): how long the runner
+   * waits for `run` after acking before it releases the commit.
+   */
+  votingTimeout?: number;
 }
 
 /** A message the runner wants sent (the connection adds the envelope and signs it). */
@@ -31,8 +41,17 @@ export interface JobRunnerPort {
   commit(jobId: string, command: string, options: CommitOptions): void;
   /** A `run`: answers `ack_run` and later `succeeded`/`failed`, or `nack_run`. */
   run(jobId: string): void;
-  /** An `abort`: stops whatever runs (the whole process group), answers `aborted`. */
-  abort(): void;
+  /**
+   * An `abort`: stops what runs (the whole process group), answers `aborted`. With a `jobId`
+   * (ours names the job it belongs to), only that job is stopped: an abort of another job is
+   * ignored (answered `aborted` with no job, so the server stops repeating it).
+   */
+  abort(jobId?: string): void;
+  /**
+   * Drops a job that is committed but not running (the server it belongs to is gone), answering
+   * `aborted` with its id; true when there was one. A running job is not touched.
+   */
+  releaseCommitted(reason: string): boolean;
   /** The state heartbeats report. */
   state(): { state: AgentJobState; jobId: string | null };
 }

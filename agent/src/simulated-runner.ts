@@ -70,13 +70,26 @@ export class SimulatedJobRunner implements JobRunnerPort {
     else this.timer = setTimeout(finish, this.durationMs);
   }
 
-  abort(): void {
+  abort(abortJobId?: string): void {
+    if (abortJobId !== undefined && abortJobId !== this.current.jobId) {
+      // An abort of another job than the one held stops nothing (see JobRunnerPort.abort).
+      this.reply({ type: 'aborted', jobId: null });
+      return;
+    }
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
     const jobId = this.current.jobId;
     if (this.current.state !== 'idle') this.finished.aborted += 1;
     this.current = { state: 'idle', jobId: null };
     this.reply({ type: 'aborted', jobId });
+  }
+
+  releaseCommitted(_reason: string): boolean {
+    if (this.current.state !== 'committed') return false;
+    const jobId = this.current.jobId;
+    this.current = { state: 'idle', jobId: null };
+    this.reply({ type: 'aborted', jobId });
+    return true;
   }
 
   state(): { state: AgentJobState; jobId: string | null } {

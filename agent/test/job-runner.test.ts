@@ -185,6 +185,72 @@ describe('JobRunner', () => {
     expect(t.types()).to.deep.equal(['ack_commit', 'ack_run', 'aborted']);
   });
 
+  it('an abort naming another job stops nothing: the running job goes on and succeeds', async () => {
+    const marker = path.join(tmp, 'done');
+    const t = setup({ slow: `sleep 0.5; touch ${marker}` });
+    t.runner.commit(JOB, 'slow', {});
+    t.runner.run(JOB);
+    t.runner.abort(JOB2);
+    expect(t.replies.at(-1)).to.deep.equal({ type: 'aborted', jobId: null });
+    expect(t.runner.state()).to.deep.equal({ state: 'running', jobId: JOB });
+    expect(t.logs.some((l) => l.startsWith('debug: Ignoring abort of job') && l.includes(JOB))).to.equal(true);
+    await t.waitFor('succeeded');
+    expect(fs.existsSync(marker)).to.equal(true);
+    // An abort naming the job it holds stops it, as an abort with no job does.
+    t.runner.commit(JOB2, 'slow', {});
+    t.runner.abort(JOB2);
+    expect(t.replies.at(-1)).to.deep.equal({ type: 'aborted', jobId: JOB2 });
+    expect(t.runner.state().state).to.equal('idle');
+    t.runner.abort(JOB2); // idle: nothing held
+    expect(t.replies.at(-1)).to.deep.equal({ type: 'aborted', jobId: null });
+  });
+
+  it('takes the same commit and run again without harm (re-sent after a reconnect)', async () => {
+    const t = setup({ s: 'sleep 0.3' });
+    t.runner.commit(JOB, 's', {});
+    t.runner.commit(JOB, 's', {});
+    t.runner.run(JOB);
+    t.runner.run(JOB);
+    t.runner.commit(JOB, 's', {});
+    expect(t.replies.map((r) => `${r.type}:${r.jobId}`)).to.deep.equal([
+      `ack_commit:${JOB}`,
+      `ack_commit:${JOB}`,
+      `ack_run:${JOB}`,
+    ]);
+    await t.waitFor('succeeded');
+    expect(t.types()).to.deep.equal(['ack_commit', 'ack_commit', 'ack_run', 'succeeded']);
+  });
+
+  it('stops a job past its run_timeout (plus grace) itself and reports it failed', async () => {
+    const pids = path.join(tmp, 'pids');
+    const t = setup({ long: `echo $$ > ${pids}; echo started; sleep 100` }, { runTimeoutGraceMs: 0 });
+    t.runner.commit(JOB, 'long', { capture: true, runTimeout: 1 });
+    t.runner.run(JOB);
+    const failed = await t.waitFor('failed');
+    expect(String(failed.fields?.['stderr'])).to.match(/run_timeout of 1 s passed; the agent stopped the job/);
+    expect(t.runner.state().state).to.equal('idle');
+    const pid = Number(fs.readFileSync(pids, 'utf8'));
+    for (let i = 0; i < 100 && !gone(pid); i++) await sleep(20);
+    expect(gone(pid)).to.equal(true);
+    expect(t.types()).to.deep.equal(['ack_commit', 'ack_run', 'failed']);
+  });
+
+  it('releases a commit whose run never comes (bounded by voting_timeout), and on request', async () => {
+    const t = setup({ s: 'true' }, { commitGraceMs: 0 });
+    t.runner.commit(JOB, 's', { votingTimeout: 1 });
+    const aborted = await t.waitFor('aborted');
+    expect(aborted).to.deep.equal({ type: 'aborted', jobId: JOB });
+    expect(t.runner.state()).to.deep.equal({ state: 'idle', jobId: null });
+    expect(t.logs.some((l) => l.includes(`Releasing job ${JOB}`))).to.equal(true);
+    t.runner.run(JOB);
+    expect(t.replies.at(-1)).to.deep.equal({ type: 'nack_run', jobId: JOB });
+    // releaseCommitted: only a committed job is released; a running one is not touched.
+    t.runner.commit(JOB2, 's', {});
+    expect(t.runner.releaseCommitted('the server restarted')).to.equal(true);
+    expect(t.replies.at(-1)).to.deep.equal({ type: 'aborted', jobId: JOB2 });
+    expect(t.runner.releaseCommitted('again')).to.equal(false);
+  });
+
   it('abort when idle replies aborted with a null job id', () => {
     const t = setup({});
     t.runner.abort();

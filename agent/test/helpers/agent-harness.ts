@@ -182,11 +182,23 @@ export class TestRunner implements JobRunnerPort {
     }
   }
 
-  abort(): void {
+  abort(abortJobId?: string): void {
+    if (abortJobId !== undefined && abortJobId !== this.current.jobId) {
+      this.reply({ type: 'aborted', jobId: null });
+      return;
+    }
     this.aborts += 1;
     const jobId = this.current.jobId;
     this.current = { state: 'idle', jobId: null };
     this.reply({ type: 'aborted', jobId });
+  }
+
+  releaseCommitted(_reason: string): boolean {
+    if (this.current.state !== 'committed') return false;
+    const jobId = this.current.jobId;
+    this.current = { state: 'idle', jobId: null };
+    this.reply({ type: 'aborted', jobId });
+    return true;
   }
 
   state(): { state: AgentJobState; jobId: string | null } {
