@@ -4,16 +4,19 @@
  *
  * @module
  */
-import { Flags } from '@oclif/core';
+import { Errors, Flags } from '@oclif/core';
 import { SIGNING_VERSIONS } from '@push-jobs/protocol';
 
-/** A number of seconds; fractions allowed, `min` inclusive. */
+/**
+ * A number of seconds; fractions allowed, `min` inclusive. Anything else is a usage error
+ * (exit 2), worded as oclif words its integer flags.
+ */
 export const secondsFlag = Flags.custom<number, { min?: number }>({
   parse: async (input, _ctx, opts) => {
     const value = Number(input);
     const min = opts.min ?? 0;
     if (input.trim() === '' || !Number.isFinite(value) || value < min) {
-      throw new Error(`expected a number of seconds >= ${min}, got '${input}'`);
+      throw new Errors.CLIError(`Expected a number of seconds >= ${min} but received: ${input}`);
     }
     return value;
   },

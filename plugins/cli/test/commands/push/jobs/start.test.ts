@@ -290,6 +290,11 @@ describe('push jobs start', function () {
         '/nonexistent/payload not found; check --file',
       ],
       [
+        'a --poll-interval below its minimum',
+        ['echo', 'web1', '--poll-interval', '0'],
+        'Parsing --poll-interval Expected a number of seconds >= 0.01 but received: 0 See more help with --help',
+      ],
+      [
         'no nodes',
         ['echo'],
         'No nodes to run job on. Specify nodes as arguments or use -s to specify a search query.',
