@@ -83,9 +83,13 @@ describe('end to end: failures and PostgreSQL', function () {
     const api2 = restarted.adminClient();
     cleanups.push(async () => api2.close());
     expect((await api2.getJob(id)).status).to.equal('crashed');
-    // As the original, the agent lets a running job finish (it may be a chef-client run) and
-    // reconfigures for the new incarnation once it is idle.
-    await waitForAvailability(api2, ['solo'], 'available', 60_000);
+    // The agent lets the running job finish (it may be a chef-client run) but reconnects to the
+    // new incarnation at once, reporting itself busy until the job ends.
+    await until(
+      async () => (await api2.getNodeState('solo')).state === 'idle',
+      'solo idle after its job ended',
+      60_000,
+    );
     expect(isAlive(pid)).to.equal(false);
     expect(agent.running).to.equal(true);
     const next = await waitForJob(api2, (await api2.startJob({ command: 'hello', nodes: ['solo'] })).id);

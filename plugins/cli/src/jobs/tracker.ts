@@ -10,10 +10,11 @@
  */
 import { isTerminalNodeJobState, NODE_JOB_STATES, type Job } from '@push-jobs/protocol';
 import type { ParsedFeedEvent } from '@push-jobs/protocol';
+import { busyOfVote, type Busy } from './busy.js';
 
-/** Something to report. */
+/** Something to report; a node that nacked because it is busy with another job has `busy`. */
 export type ProgressChange =
-  { kind: 'status'; status: string } | { kind: 'node'; node: string; state: string };
+  { kind: 'status'; status: string } | { kind: 'node'; node: string; state: string; busy?: Busy };
 
 const VOTE_STATES: Readonly<Record<string, string>> = {
   success: 'ready',
@@ -41,6 +42,8 @@ function field(data: unknown, name: string): string | undefined {
 export class JobTracker {
   status: string;
   readonly nodes = new Map<string, string>();
+  /** Nodes that nacked because they were busy with another job (from the vote events). */
+  readonly busy = new Map<string, Busy>();
   readonly #reported = new Set<string>();
 
   constructor(nodes: readonly string[], status = 'new') {
@@ -55,10 +58,12 @@ export class JobTracker {
     switch (event.event) {
       case 'start':
         return this.#setStatus('voting');
-      case 'quorum_vote':
-        return node !== undefined && status !== undefined && VOTE_STATES[status] !== undefined
-          ? this.#setNode(node, VOTE_STATES[status]!)
-          : [];
+      case 'quorum_vote': {
+        if (node === undefined || status === undefined || VOTE_STATES[status] === undefined) return [];
+        const busy = status === 'failure' ? busyOfVote(event.data) : undefined;
+        if (busy !== undefined) this.busy.set(node, busy);
+        return this.#setNode(node, VOTE_STATES[status]!, busy);
+      }
       case 'quorum_succeeded':
         return this.#setStatus('running');
       case 'run_start':
@@ -108,10 +113,10 @@ export class JobTracker {
     return [{ kind: 'status', status }];
   }
 
-  #setNode(node: string, state: string): ProgressChange[] {
+  #setNode(node: string, state: string, busy?: Busy): ProgressChange[] {
     this.nodes.set(node, state);
     if (!isTerminalNodeJobState(state) || this.#reported.has(node)) return [];
     this.#reported.add(node);
-    return [{ kind: 'node', node, state }];
+    return [busy === undefined ? { kind: 'node', node, state } : { kind: 'node', node, state, busy }];
   }
 }

@@ -30,12 +30,32 @@ export function statusText(status: string): string {
   return `${status.charAt(0).toUpperCase()}${status.slice(1)}.`;
 }
 
-/** The colour of a job or node state on a terminal. */
+/** The colour of a job or node state (or node activity: idle, committed, rehab) on a terminal; none for `-`. */
 export function stateColor(state: string): string | undefined {
-  if (state === 'complete' || state === 'succeeded' || state === 'available' || state === 'online')
+  if (state === '-') return undefined;
+  if (
+    state === 'complete' ||
+    state === 'succeeded' ||
+    state === 'available' ||
+    state === 'online' ||
+    state === 'idle'
+  )
     return 'green';
-  if (state === 'running' || state === 'voting' || state === 'ready' || state === 'new') return 'cyan';
-  if (state === 'nacked' || state === 'unavailable' || state === 'was_ready' || state === 'offline')
+  if (
+    state === 'running' ||
+    state === 'voting' ||
+    state === 'ready' ||
+    state === 'new' ||
+    state === 'committed'
+  )
+    return 'cyan';
+  if (
+    state === 'nacked' ||
+    state === 'unavailable' ||
+    state === 'was_ready' ||
+    state === 'offline' ||
+    state === 'rehab'
+  )
     return 'yellow';
   return 'red';
 }

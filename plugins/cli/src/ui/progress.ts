@@ -7,6 +7,7 @@
  */
 import { ux } from '@oclif/core';
 import type { JobTracker, ProgressChange } from '../jobs/tracker.js';
+import { activityText } from './busy.js';
 import { colorState, statusText } from './job-format.js';
 
 /** Shows the progress of one job. */
@@ -22,6 +23,13 @@ export interface ProgressView {
 /** A view that shows nothing (`--json`, `--progress none`). */
 export const NO_PROGRESS: ProgressView = { start() {}, update() {}, stop() {} };
 
+/** ` (busy running job ID)` for a node that nacked because it is busy, else nothing. */
+function busySuffix(change: ProgressChange): string {
+  return change.kind === 'node' && change.busy !== undefined
+    ? ` (busy ${activityText(change.busy.state, change.busy.job_id)})`
+    : '';
+}
+
 /** One line per change: `Voting.`, `web1: succeeded`, `Complete.`. */
 export class PlainProgress implements ProgressView {
   constructor(private readonly write: (text: string) => void) {}
@@ -30,7 +38,9 @@ export class PlainProgress implements ProgressView {
 
   update(changes: ProgressChange[]): void {
     for (const c of changes) {
-      this.write(c.kind === 'status' ? `${statusText(c.status)}\n` : `${c.node}: ${c.state}\n`);
+      this.write(
+        c.kind === 'status' ? `${statusText(c.status)}\n` : `${c.node}: ${c.state}${busySuffix(c)}\n`,
+      );
     }
   }
 
@@ -92,7 +102,7 @@ export class LiveProgress implements ProgressView {
       if (c.kind === 'node') {
         const mark =
           c.state === 'succeeded' ? '✔' : c.state === 'nacked' || c.state === 'unavailable' ? '–' : '✖';
-        out += `${colorState(`${mark} ${c.node}`, c.state)} ${c.state}\n`;
+        out += `${colorState(`${mark} ${c.node}`, c.state)} ${c.state}${busySuffix(c)}\n`;
       } else if (c.kind === 'status' && !['new', 'voting', 'running'].includes(c.status)) {
         out += `${colorState(statusText(c.status), c.status)}\n`;
       }

@@ -11,8 +11,11 @@ import {
 import { argValues, BaseCommand } from '../../../base-command.js';
 import { CLI_ERROR_CODES, CliError, EXIT_CODES, usageError } from '../../../errors.js';
 import { secondsFlag } from '../../../flags.js';
+import { busyNacks } from '../../../jobs/busy.js';
+import type { JobTracker } from '../../../jobs/tracker.js';
 import { waitForJob } from '../../../jobs/wait.js';
 import { searchNodeNames } from '../../../nodes.js';
+import { busyLines } from '../../../ui/busy.js';
 import {
   jobDetailLines,
   jobSucceeded,
@@ -93,6 +96,8 @@ export default class PushJobsStart extends BaseCommand<typeof PushJobsStart> {
 
   static override description = `Creates a job on the named nodes (or the nodes a search finds) and, unless --nowait, waits for it to finish, following the job's event feed (or polling). On a terminal it shows the time, the number of nodes in each state and each node as it finishes; otherwise it prints one line per change.
 
+A node that nacks because it is busy with another job is named with that job ("web1 nacked: busy running job ID"), from the vote event or, for older servers, from one look at the node states after the job ends.
+
 Exit code 0 only when the job completed and every node succeeded, nacked or was unavailable (as knife-push); 1 otherwise. Ctrl-C while waiting asks whether to abort the job (--abort-on-interrupt aborts without asking) and exits 130.`;
 
   static override examples = [
@@ -135,6 +140,9 @@ Exit code 0 only when the job completed and every node succeeded, nacked or was 
 
   static override summary = 'Start a job on nodes and wait for it (knife job start).';
 
+  /** Whether the progress view printed the nodes as they finished (busy ones with their job). */
+  #shownProgress = false;
+
   override async run(): Promise<Job | StartedJob> {
     const { flags } = this;
     const command = this.args.command;
@@ -165,10 +173,19 @@ Exit code 0 only when the job completed and every node succeeded, nacked or was 
     this.log(`Started.  Job ID: ${started.id}`);
     if (flags.nowait === true) return started;
 
-    const job = await this.#wait(client, started.id, nodes);
+    const { job, tracker } = await this.#wait(client, started.id, nodes);
     if (!this.jsonEnabled()) {
       this.log('');
       for (const line of jobDetailLines(job)) this.log(line);
+      const busy = await busyNacks({
+        client,
+        jobId: job.id,
+        nacked: (job.nodes as Record<string, string[] | undefined> | undefined)?.nacked ?? [],
+        known: tracker.busy,
+        shown: this.#shownProgress,
+        debug: (message) => this.#debug(message),
+      });
+      for (const line of busyLines(busy)) this.log(line);
     }
     if (!jobSucceeded(job)) {
       throw new CliError(
@@ -211,6 +228,10 @@ Exit code 0 only when the job completed and every node succeeded, nacked or was 
     return client.startJob(v1);
   }
 
+  #debug(message: string): void {
+    if (this.debugEnabled()) this.logToStderr(`debug: ${message}`);
+  }
+
   #progressView(): ProgressView {
     if (this.jsonEnabled()) return NO_PROGRESS;
     const mode = this.flags.progress === 'auto' ? (this.isTty() ? 'live' : 'plain') : this.flags.progress;
@@ -222,12 +243,18 @@ Exit code 0 only when the job completed and every node succeeded, nacked or was 
     return new LiveProgress(write, () => process.stdout.columns ?? 80);
   }
 
-  async #wait(client: PushApiClient, id: string, nodes: string[]): Promise<Job> {
+  async #wait(
+    client: PushApiClient,
+    id: string,
+    nodes: string[],
+  ): Promise<{ job: Job; tracker: JobTracker }> {
     const view = this.#progressView();
+    this.#shownProgress = view !== NO_PROGRESS;
     const controller = new AbortController();
     const onSigint = (): void => controller.abort();
     process.on('SIGINT', onSigint);
     let job: Job | undefined;
+    let tracker: JobTracker | undefined;
     try {
       job = await waitForJob({
         client,
@@ -237,19 +264,20 @@ Exit code 0 only when the job completed and every node succeeded, nacked or was 
         useFeed: this.flags.feed,
         signal: controller.signal,
         // The live view redraws its line (elapsed time) on a timer from here on.
-        onStart: (tracker) => view.start(tracker),
-        onChange: (changes, tracker) => {
-          if (changes.length > 0) view.update(changes, tracker);
+        onStart: (t) => {
+          tracker = t;
+          view.start(t);
         },
-        debug: (message) => {
-          if (this.debugEnabled()) this.logToStderr(`debug: ${message}`);
+        onChange: (changes, t) => {
+          if (changes.length > 0) view.update(changes, t);
         },
+        debug: (message) => this.#debug(message),
       });
     } finally {
       view.stop();
       process.off('SIGINT', onSigint);
     }
-    if (job !== undefined) return job;
+    if (job !== undefined && tracker !== undefined) return { job, tracker };
     return this.#interrupted(client, id);
   }
 

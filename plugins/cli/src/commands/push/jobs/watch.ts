@@ -1,6 +1,8 @@
 import { Args, Flags } from '@oclif/core';
 import type { ParsedFeedEvent } from '@push-jobs/protocol';
 import { BaseCommand } from '../../../base-command.js';
+import { busyNacks, busyOfVote, type Busy } from '../../../jobs/busy.js';
+import { activityText, busyLines } from '../../../ui/busy.js';
 import { colorState } from '../../../ui/job-format.js';
 
 /** One event as `--json` reports it. */
@@ -23,16 +25,29 @@ function value(v: unknown): string {
   return typeof v === 'string' ? v : JSON.stringify(v);
 }
 
-/** An event as one line: `TIMESTAMP  EVENT  key=value ...`. */
+/**
+ * An event as one line: `TIMESTAMP  EVENT  key=value ...`; a vote of a node busy with another
+ * job ends with `(busy running job ID)`.
+ */
 export function eventLine(e: ParsedFeedEvent): string {
   const data =
     typeof e.data === 'object' && e.data !== null ? (e.data as Record<string, unknown>) : { data: e.data };
   const { timestamp, ...rest } = data;
+  const busy = e.event === 'quorum_vote' ? busyOfVote(data) : undefined;
+  if (busy !== undefined) delete rest.busy;
   const status = typeof rest.status === 'string' ? rest.status : undefined;
   const fields = Object.entries(rest)
     .map(([k, v]) => `${k}=${k === 'status' && status !== undefined ? colorState(status, status) : value(v)}`)
     .join(' ');
-  return `${typeof timestamp === 'string' ? timestamp : '-'}  ${e.event.padEnd(16)} ${fields}`.trimEnd();
+  const suffix = busy === undefined ? '' : ` (busy ${activityText(busy.state, busy.job_id)})`;
+  return `${typeof timestamp === 'string' ? timestamp : '-'}  ${e.event.padEnd(16)} ${fields}${suffix}`.trimEnd();
+}
+
+/** The node of a `quorum_vote` failure (a nack). */
+function nackedNode(e: ParsedFeedEvent): string | undefined {
+  if (e.event !== 'quorum_vote' || typeof e.data !== 'object' || e.data === null) return undefined;
+  const { node, status } = e.data as { node?: unknown; status?: unknown };
+  return status === 'failure' && typeof node === 'string' ? node : undefined;
 }
 
 export default class PushJobsWatch extends BaseCommand<typeof PushJobsWatch> {
@@ -41,6 +56,8 @@ export default class PushJobsWatch extends BaseCommand<typeof PushJobsWatch> {
   };
 
   static override description = `Prints the events of a job as they happen (votes, runs, completion) until it ends, or, without a job ID, the start and end of every job of the organization until Ctrl-C or --count events. Ctrl-C ends watching normally (exit 0).
+
+A vote of a node that nacked because it is busy with another job ends with "(busy running job ID)". When a job's nacks did not say why, one look at the node states after the job names the nodes busy with another job.
 
 With --json, the events are printed as one envelope when watching ends.`;
 
@@ -69,6 +86,8 @@ With --json, the events are printed as one envelope when watching ends.`;
       ...(this.flags['last-event-id'] === undefined ? {} : { lastEventId: this.flags['last-event-id'] }),
     };
     const events: WatchedEvent[] = [];
+    const nacks: string[] = [];
+    const known = new Map<string, Busy>();
     let ended: WatchResult['ended'] = 'feed_end';
     process.on('SIGINT', onSigint);
     try {
@@ -76,6 +95,12 @@ With --json, the events are printed as one envelope when watching ends.`;
       for await (const e of feed) {
         events.push({ event: e.event, id: e.id, data: e.data });
         this.log(eventLine(e));
+        const nacked = nackedNode(e);
+        if (nacked !== undefined) {
+          nacks.push(nacked);
+          const busy = busyOfVote(e.data);
+          if (busy !== undefined) known.set(nacked, busy);
+        }
         if (id !== undefined && (e.event === 'job_complete' || e.event === 'summary')) {
           ended = 'job_complete';
           feed.close();
@@ -90,6 +115,20 @@ With --json, the events are printed as one envelope when watching ends.`;
       ended = 'interrupted';
     } finally {
       process.off('SIGINT', onSigint);
+    }
+    if (id !== undefined && ended === 'job_complete' && nacks.length > 0 && !this.jsonEnabled()) {
+      // The event lines showed the busy nodes the votes named; name the others if node states can.
+      const busy = await busyNacks({
+        client,
+        jobId: id,
+        nacked: nacks,
+        known,
+        shown: true,
+        debug: (message) => {
+          if (this.debugEnabled()) this.logToStderr(`debug: ${message}`);
+        },
+      });
+      for (const line of busyLines(busy)) this.log(line);
     }
     return { job: id ?? null, events, ended };
   }

@@ -3,8 +3,9 @@ import { isPushApiError, type PushApiClient } from '@push-jobs/protocol';
 import { argValues, BaseCommand } from '../../../base-command.js';
 import { CliError, EXIT_CODES } from '../../../errors.js';
 import { mapLimit, NODE_CONCURRENCY, searchNodeNames } from '../../../nodes.js';
+import { activityText } from '../../../ui/busy.js';
 import { colorState } from '../../../ui/job-format.js';
-import { renderTable } from '../../../ui/table.js';
+import { renderTable, type Column } from '../../../ui/table.js';
 
 /** One row of `push node status`. */
 export interface NodeStatusRow {
@@ -12,6 +13,46 @@ export interface NodeStatusRow {
   availability: string;
   /** `online`/`offline`, or `unknown` for a node the server has never heard of. */
   status: string;
+  /** What the node is doing: `idle`, `committed`, `running`, `rehab` (servers that report it). */
+  state?: string;
+  /** The job the node is committed to or running (servers that report it). */
+  job_id?: string;
+}
+
+/** A row with the fields the server sent, in a stable order (`state`, `job_id` only when sent). */
+function toRow(
+  s: { node_name: string; availability: string; state?: string; job_id?: string },
+  status: string,
+): NodeStatusRow {
+  const row: NodeStatusRow = { node_name: s.node_name, availability: s.availability, status };
+  if (typeof s.state === 'string') row.state = s.state;
+  if (typeof s.job_id === 'string' && s.job_id !== '') row.job_id = s.job_id;
+  return row;
+}
+
+/** The STATE cell: `running job ID`, `committed job ID`, `idle`, `rehab`, or `-` when not reported. */
+export function stateCell(row: NodeStatusRow): string {
+  return row.state === undefined ? '-' : activityText(row.state, row.job_id);
+}
+
+/**
+ * The table of `push node status`: NODE, AVAILABILITY, STATUS, and STATE when the server
+ * reports what nodes are doing (an older server does not: the column is left out).
+ */
+export function nodeStatusLines(rows: readonly NodeStatusRow[], width?: number): string[] {
+  const columns: Column<NodeStatusRow>[] = [
+    { header: 'NODE', get: (r) => r.node_name, shrink: true },
+    {
+      header: 'AVAILABILITY',
+      get: (r) => r.availability,
+      style: (t, r) => colorState(t, r.availability),
+    },
+    { header: 'STATUS', get: (r) => r.status, style: (t, r) => colorState(t, r.status) },
+  ];
+  if (rows.some((r) => r.state !== undefined)) {
+    columns.push({ header: 'STATE', get: stateCell, style: (t, r) => colorState(t, r.state ?? '-') });
+  }
+  return renderTable(rows, columns, width);
 }
 
 /**
@@ -21,7 +62,7 @@ export interface NodeStatusRow {
 async function namedStates(client: PushApiClient, names: string[]): Promise<NodeStatusRow[]> {
   return mapLimit(names, NODE_CONCURRENCY, async (name) => {
     const state = await client.getNodeState(name);
-    const row = { node_name: name, availability: state.availability, status: state.status };
+    const row = toRow({ ...state, node_name: name }, state.status);
     if (state.status !== 'offline') return row;
     try {
       await client.getNode(name);
@@ -41,7 +82,7 @@ export default class PushNodeStatus extends BaseCommand<typeof PushNodeStatus> {
     }),
   };
 
-  static override description = `Shows nodes' availability for jobs (available only when idle) and whether they are connected (online/offline).
+  static override description = `Shows nodes' availability for jobs (available: connected and not in rehab), whether they are connected (online/offline) and, when the server reports it, what they are doing (STATE: idle, committed job ID, running job ID, rehab). A busy node can be available and still nack a new job until it is idle.
 
 Without arguments, every node that is connected or recently was. With names, those nodes; an unknown name is reported and exits 4. With --search (or an argument containing ':'), the nodes the Chef search finds.`;
 
@@ -68,7 +109,7 @@ Without arguments, every node that is connected or recently was. With names, tho
     let searched = false;
     if (named.length === 0 && queries.length === 0) {
       // Every listed node has a node process on the server, so it is online (spec 1.9, 1.10).
-      rows = (await client.listNodeStates()).map((s) => ({ ...s, status: 'online' }));
+      rows = (await client.listNodeStates()).map((s) => toRow(s, 'online'));
     } else {
       const names = new Set(named);
       for (const q of queries) for (const n of await searchNodeNames(client, q)) names.add(n);
@@ -80,20 +121,7 @@ Without arguments, every node that is connected or recently was. With names, tho
     if (rows.length === 0) {
       this.log(searched ? 'No nodes match the search.' : 'No nodes have connected.');
     } else {
-      const lines = renderTable(
-        rows,
-        [
-          { header: 'NODE', get: (r) => r.node_name, shrink: true },
-          {
-            header: 'AVAILABILITY',
-            get: (r) => r.availability,
-            style: (t, r) => colorState(t, r.availability),
-          },
-          { header: 'STATUS', get: (r) => r.status, style: (t, r) => colorState(t, r.status) },
-        ],
-        this.terminalWidth(),
-      );
-      for (const line of lines) this.log(line);
+      for (const line of nodeStatusLines(rows, this.terminalWidth())) this.log(line);
     }
     const unknown = rows.filter((r) => r.status === 'unknown').map((r) => r.node_name);
     if (unknown.length > 0) {

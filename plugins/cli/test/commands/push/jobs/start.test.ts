@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import type { Job } from '@push-jobs/protocol';
-import { CliTestServer, cli, cliJson, isolateEnv, restoreEnv } from '../../../helpers/harness.js';
+import { CliTestServer, cli, cliJson, isolateEnv, restoreEnv, until } from '../../../helpers/harness.js';
 
 const JOB_ID = /^Started\. {2}Job ID: ([0-9a-f]{32})$/m;
 
@@ -169,6 +169,76 @@ describe('push jobs start', function () {
     expect(run.exitCode).to.equal(1);
     expect(run.stdout).to.include('\nweb1: nacked\nQuorum_failed.\n');
     expect(run.stderr).to.match(/did not fully succeed \(status quorum_failed\)\n$/);
+  });
+
+  it('names the job a nacking node is busy with: on its progress line, else after the job', async function () {
+    const client = h.client();
+    // Servers that report what nodes are doing (node_states `state`) also say why a node nacked.
+    if (!(await client.listNodeStates()).some((n) => n.state !== undefined)) {
+      client.close();
+      this.skip();
+    }
+    try {
+      const { id: other } = await client.startJob({ command: 'sleep', nodes: ['web1'] });
+      await until(async () => (await client.getNodeState('web1')).state === 'running', 'web1 running');
+      const busyLine = `web1 nacked: busy running job ${other}`;
+      // Following the feed: the vote says why, on web1's progress line.
+      const fed = await cli([
+        'push',
+        'jobs',
+        'start',
+        'echo',
+        'web1',
+        'web2',
+        '-q',
+        '1',
+        '--progress',
+        'plain',
+      ]);
+      expect(fed.exitCode).to.equal(0);
+      expect(fed.stdout).to.include(`\nweb1: nacked (busy running job ${other})\n`);
+      expect(fed.stdout).to.not.include(busyLine);
+      // No progress lines: after the job.
+      const quiet = await cli([
+        'push',
+        'jobs',
+        'start',
+        'echo',
+        'web1',
+        'web2',
+        '-q',
+        '1',
+        '--progress',
+        'none',
+      ]);
+      expect(quiet.stdout.endsWith(`\n  nacked (1):    web1\n${busyLine}\n`)).to.equal(true, quiet.stdout);
+      // Polling sees no votes: one look at the node states after the job names the job.
+      const polled = await cli([
+        'push',
+        'jobs',
+        'start',
+        'echo',
+        'web1',
+        'web2',
+        '-q',
+        '1',
+        '--no-feed',
+        '--poll-interval',
+        '0.05',
+        '--progress',
+        'plain',
+      ]);
+      expect(polled.stdout).to.include('\nweb1: nacked\n');
+      expect(polled.stdout.endsWith(`\n${busyLine}\n`)).to.equal(true, polled.stdout);
+      // --json stays the job alone.
+      const { json } = await cliJson(['push', 'jobs', 'start', 'echo', 'web1', 'web2', '-q', '1']);
+      expect((json as { data: Job }).data.nodes).to.deep.equal({ succeeded: ['web2'], nacked: ['web1'] });
+      await client.abortJob(other);
+      await h.finalJob(other);
+      await until(async () => (await client.getNodeState('web1')).state === 'idle', 'web1 idle again');
+    } finally {
+      client.close();
+    }
   });
 
   it('polls instead of following the feed with --no-feed, with the same lines', async () => {
