@@ -193,7 +193,9 @@ describe('JobRunner', () => {
     t.runner.abort(JOB2);
     expect(t.replies.at(-1)).to.deep.equal({ type: 'aborted', jobId: null });
     expect(t.runner.state()).to.deep.equal({ state: 'running', jobId: JOB });
-    expect(t.logs.some((l) => l.startsWith('debug: Ignoring abort of job') && l.includes(JOB))).to.equal(true);
+    expect(t.logs.some((l) => l.startsWith('debug: Ignoring abort of job') && l.includes(JOB))).to.equal(
+      true,
+    );
     await t.waitFor('succeeded');
     expect(fs.existsSync(marker)).to.equal(true);
     // An abort naming the job it holds stops it, as an abort with no job does.
@@ -227,7 +229,9 @@ describe('JobRunner', () => {
     t.runner.commit(JOB, 'long', { capture: true, runTimeout: 1 });
     t.runner.run(JOB);
     const failed = await t.waitFor('failed');
-    expect(String(failed.fields?.['stderr'])).to.match(/run_timeout of 1 s passed; the agent stopped the job/);
+    expect(String(failed.fields?.['stderr'])).to.match(
+      /run_timeout of 1 s passed; the agent stopped the job/,
+    );
     expect(t.runner.state().state).to.equal('idle');
     const pid = Number(fs.readFileSync(pids, 'utf8'));
     for (let i = 0; i < 100 && !gone(pid); i++) await sleep(20);

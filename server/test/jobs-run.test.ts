@@ -200,7 +200,12 @@ describe('job state machine (spec 2, with early quorum decisions)', function () 
     await run.input({ kind: 'down', node: 'd' });
     expect(run.phase).to.equal('done');
     await run.settled;
-    expect(await nodeStates(run)).to.deep.equal({ a: 'nacked', b: 'nacked', c: 'was_ready', d: 'unavailable' });
+    expect(await nodeStates(run)).to.deep.equal({
+      a: 'nacked',
+      b: 'nacked',
+      c: 'was_ready',
+      d: 'unavailable',
+    });
     // The feed ended with the decision: no late events.
     expect(h.events.at(-1)).to.equal('<finish>');
     expect(h.events.filter((e) => e.startsWith('job_complete'))).to.have.length(1);

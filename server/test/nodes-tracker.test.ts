@@ -130,7 +130,7 @@ describe('node tracker (spec 3)', function () {
     expect(tracker.nodeState('acme', 'web1').status).to.equal('offline');
   });
 
-  it('forwards job messages; an ack for an unknown job gets that job\'s abort, a result for one nothing', function () {
+  it("forwards job messages; an ack for an unknown job gets that job's abort, a result for one nothing", function () {
     const { tracker, events, sent, live, addr, msg } = setup();
     tracker.handle('acme', 'web1', addr('a1'), 'a1', msg('heartbeat'));
     tracker.handle('acme', 'web1', addr('a1'), 'a1', msg('aborted'));
@@ -164,14 +164,26 @@ describe('node tracker (spec 3)', function () {
     tracker.handle('acme', 'web1', addr('a1'), 'a1', msg('heartbeat', { job_id: 'null' }));
     expect(tracker.isAvailable('acme', 'web1')).to.equal(true);
     expect(sent).to.have.length(1);
-    tracker.handle('acme', 'web1', addr('a1'), 'a1', msg('heartbeat', { job_id: 'old', job_state: 'running' }));
+    tracker.handle(
+      'acme',
+      'web1',
+      addr('a1'),
+      'a1',
+      msg('heartbeat', { job_id: 'old', job_state: 'running' }),
+    );
     expect(sent).to.have.length(1);
     expect(tracker.listNodeStates('acme')).to.deep.equal([
       { node_name: 'web1', availability: 'available', state: 'running', job_id: 'old' },
     ]);
     tracker.handle('acme', 'web1', addr('a1'), 'a1', msg('heartbeat', { job_id: null, job_state: 'idle' }));
     live.set('done-job', false);
-    tracker.handle('acme', 'web1', addr('a1'), 'a1', msg('heartbeat', { job_id: 'done-job', job_state: 'committed' }));
+    tracker.handle(
+      'acme',
+      'web1',
+      addr('a1'),
+      'a1',
+      msg('heartbeat', { job_id: 'done-job', job_state: 'committed' }),
+    );
     expect(sent.at(-1)).to.deep.equal({ node: 'web1', type: 'abort', fields: { job_id: 'done-job' } });
     // Still available: the release is answered in a round trip.
     expect(tracker.isAvailable('acme', 'web1')).to.equal(true);
@@ -228,7 +240,13 @@ describe('node tracker (spec 3)', function () {
 
   it('first contact: a node running a job nobody knows gets ack, not abort, and is left to finish it', function () {
     const { tracker, sent, live, addr, msg } = setup();
-    tracker.handle('acme', 'web1', addr('a1'), 'a1', msg('heartbeat', { job_id: 'old', job_state: 'running' }));
+    tracker.handle(
+      'acme',
+      'web1',
+      addr('a1'),
+      'a1',
+      msg('heartbeat', { job_id: 'old', job_state: 'running' }),
+    );
     expect(sent).to.deep.equal([{ node: 'web1', type: 'ack' }]);
     expect(tracker.nodeState('acme', 'web1')).to.deep.equal({
       status: 'online',
@@ -237,10 +255,22 @@ describe('node tracker (spec 3)', function () {
       job_id: 'old',
     });
     // Committed to a job nobody will run: released. A job that wants it back: left alone.
-    tracker.handle('acme', 'web2', addr('a2'), 'a2', msg('heartbeat', { job_id: 'old', job_state: 'committed' }));
+    tracker.handle(
+      'acme',
+      'web2',
+      addr('a2'),
+      'a2',
+      msg('heartbeat', { job_id: 'old', job_state: 'committed' }),
+    );
     expect(sent.at(-1)).to.deep.equal({ node: 'web2', type: 'abort', fields: { job_id: 'old' } });
     live.set('live-job', false);
-    tracker.handle('acme', 'web3', addr('a3'), 'a3', msg('heartbeat', { job_id: 'live-job', job_state: 'running' }));
+    tracker.handle(
+      'acme',
+      'web3',
+      addr('a3'),
+      'a3',
+      msg('heartbeat', { job_id: 'live-job', job_state: 'running' }),
+    );
     expect(sent.at(-1)).to.deep.equal({ node: 'web3', type: 'abort', fields: { job_id: 'live-job' } });
   });
 

@@ -352,8 +352,14 @@ export class LiveNodeTracker implements NodeTracker {
    * not know that the node runs (left by a previous server process) is left to finish, and the
    * node gets `ack` to prove the channel works.
    */
-  private firstContact(record: NodeRecord, body: MessageBody, jobId: string | null | undefined, now: number): void {
-    const held = body.type === 'heartbeat' && typeof jobId === 'string' ? heldByHeartbeat(body, jobId) : undefined;
+  private firstContact(
+    record: NodeRecord,
+    body: MessageBody,
+    jobId: string | null | undefined,
+    now: number,
+  ): void {
+    const held =
+      body.type === 'heartbeat' && typeof jobId === 'string' ? heldByHeartbeat(body, jobId) : undefined;
     if (held === undefined || this.listener === undefined) return this.enterRehab(record, now);
     record.job = held;
     if (this.listener.jobHeld(record.org, record.node, held.jobId, held.state) === 'release') {
