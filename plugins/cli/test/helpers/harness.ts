@@ -172,12 +172,28 @@ export class CliTestServer {
     return agent;
   }
 
-  /** Waits until every node in `nodes` is available (liveness is not what most tests are about). */
+  /**
+   * Waits until every node in `nodes` is available and, where the server reports what nodes do,
+   * idle: a node still ending an earlier test's job is available but nacks (liveness is not what
+   * most tests are about).
+   */
   async waitAvailable(...nodes: string[]): Promise<void> {
     await until(
       () => nodes.every((n) => this.server.tracker.isAvailable(ORG, n)),
       `${nodes.join(', ')} available`,
     );
+    const client = this.client();
+    try {
+      await until(
+        async () => {
+          const states = await Promise.all(nodes.map((n) => client.getNodeState(n)));
+          return states.every((s) => s.state === undefined || s.state === 'idle');
+        },
+        `${nodes.join(', ')} idle`,
+      );
+    } finally {
+      client.close();
+    }
   }
 
   /** Creates a Chef node object. */
