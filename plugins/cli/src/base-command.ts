@@ -10,6 +10,7 @@ import type { PushApiClient } from '@push-jobs/protocol';
 import { createClient, resolveConnection, type ResolvedConnection } from './config/connection.js';
 import { toCliError, type ApiErrorContext, type CliError } from './errors.js';
 import { connectionFlags } from './flags.js';
+import { Reconnector } from './jobs/reconnect.js';
 
 /** The parsed flags of a command: its own and the base flags. */
 export type CommandFlags<T extends typeof Command> = Interfaces.InferredFlags<
@@ -105,6 +106,36 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   protected client(): PushApiClient {
     this.#client ??= createClient(this.connection(), this.config.userAgent);
     return this.#client;
+  }
+
+  /** `BIN push jobs status` as this CLI spells it (the host CLI's bin and topic separator). */
+  protected commandLine(...words: string[]): string {
+    return `${this.config.bin} ${words.join(this.config.topicSeparator ?? ':')}`;
+  }
+
+  /**
+   * The retry policy of a wait: the reconnect timeout from `--reconnect-timeout` (or its
+   * environment variable or config file key), notices on stderr (also under `--json`, whose
+   * document stays alone on stdout) through `aside` when given (the live progress line), and
+   * for a job the command that checks it later.
+   */
+  protected reconnector(
+    activity: string,
+    jobId: string | undefined,
+    signal: AbortSignal,
+    aside: (print: () => void) => void = (print) => print(),
+  ): Reconnector {
+    return new Reconnector({
+      timeoutMs: this.connection().reconnectTimeoutMs,
+      activity,
+      ...(jobId === undefined
+        ? {}
+        : {
+            hint: `the job may still be running; check it later with: ${this.commandLine('push', 'jobs', 'status', jobId)}`,
+          }),
+      notify: (line) => aside(() => process.stderr.write(`${line}\n`)),
+      signal,
+    });
   }
 
   /** Whether output goes to a terminal (live progress, table widths, colours). */

@@ -24,6 +24,21 @@ export const secondsFlag = Flags.custom<number, { min?: number }>({
 
 const CONNECTION = 'CONNECTION';
 
+/**
+ * `--reconnect-timeout` of the commands that wait on a job or feed (`push jobs start`,
+ * `push jobs watch`): how long to ride out a server that went away before giving up.
+ */
+export const reconnectFlags = {
+  'reconnect-timeout': secondsFlag({
+    env: 'PUSH_JOBS_RECONNECT_TIMEOUT',
+    min: 0,
+    summary:
+      'Seconds to keep retrying while waiting if the server is unreachable (a restart); 0: fail at once. [default: 60]',
+    description:
+      'While waiting, connection errors (refused, reset, socket hang up, timed out, 502/503/504, a feed the server closed) are retried with backoff; one line on stderr says so and one says when the server is back, then the job is read again. When the server stays unreachable this long, the command fails (exit 6) naming the job. Also PUSH_JOBS_RECONNECT_TIMEOUT, or reconnect_timeout in ~/.push-jobs/config.json.',
+  }),
+};
+
 /** The connection flags (each with its `PUSH_JOBS_*` environment variable) and `--debug`. */
 export const connectionFlags = {
   'server-url': Flags.string({

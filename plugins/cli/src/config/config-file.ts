@@ -10,7 +10,8 @@
  *   "ca_file": "/etc/ssl/push-ca.pem",
  *   "insecure": false,
  *   "sign_version": "1.3",
- *   "request_timeout": 30
+ *   "request_timeout": 30,
+ *   "reconnect_timeout": 60
  * }
  * ```
  *
@@ -33,6 +34,7 @@ const KEYS = {
   insecure: 'boolean',
   sign_version: 'string',
   request_timeout: 'number',
+  reconnect_timeout: 'number',
 } as const;
 
 /** Where the config file is: `$PUSH_JOBS_CONFIG`, else `~/.push-jobs/config.json`. */
@@ -103,5 +105,6 @@ export function readConfigFile(path: string, explicit: boolean, home: string): S
   if (typeof record.insecure === 'boolean') out.insecure = record.insecure;
   if (typeof record.sign_version === 'string') out.signVersion = record.sign_version;
   if (typeof record.request_timeout === 'number') out.requestTimeout = record.request_timeout;
+  if (typeof record.reconnect_timeout === 'number') out.reconnectTimeout = record.reconnect_timeout;
   return out;
 }

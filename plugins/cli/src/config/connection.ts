@@ -39,6 +39,8 @@ export interface ConnectionFlags {
   insecure?: boolean;
   'sign-version'?: string;
   'request-timeout'?: number;
+  /** Only the waiting commands have it (`push jobs start`, `push jobs watch`). */
+  'reconnect-timeout'?: number;
 }
 
 /** Everything needed to build a client. The key is never printed. */
@@ -58,6 +60,8 @@ export interface ResolvedConnection {
   insecure: boolean;
   signVersion: SigningVersion;
   timeoutMs: number;
+  /** How long a waiting command retries while the server is unreachable; 0: never. */
+  reconnectTimeoutMs: number;
   /** Which source gave each setting, for `--debug`. */
   origins: Record<string, string>;
 }
@@ -72,6 +76,9 @@ export interface ResolveEnvironment {
 /** Default request timeout, in seconds. */
 export const DEFAULT_REQUEST_TIMEOUT_SECONDS = 30;
 
+/** Default reconnect timeout of the waiting commands, in seconds. */
+export const DEFAULT_RECONNECT_TIMEOUT_SECONDS = 60;
+
 const ORG_IN_URL = /^(.*?)\/organizations\/([^/]+)\/*$/;
 
 function flagSettings(flags: ConnectionFlags, home: string): SourceSettings {
@@ -84,6 +91,7 @@ function flagSettings(flags: ConnectionFlags, home: string): SourceSettings {
   if (flags.insecure !== undefined) out.insecure = flags.insecure;
   if (flags['sign-version'] !== undefined) out.signVersion = flags['sign-version'];
   if (flags['request-timeout'] !== undefined) out.requestTimeout = flags['request-timeout'];
+  if (flags['reconnect-timeout'] !== undefined) out.reconnectTimeout = flags['reconnect-timeout'];
   return out;
 }
 
@@ -236,6 +244,7 @@ export function resolveConnection(
     insecure: false,
     signVersion: '1.3',
     timeoutMs: DEFAULT_REQUEST_TIMEOUT_SECONDS * 1000,
+    reconnectTimeoutMs: DEFAULT_RECONNECT_TIMEOUT_SECONDS * 1000,
     origins,
   };
 
@@ -280,6 +289,16 @@ export function resolveConnection(
     }
     out.timeoutMs = Math.round(timeout.value * 1000);
     origins['request-timeout'] = timeout.source;
+  }
+  const reconnect = pick(sources, 'reconnectTimeout');
+  if (reconnect !== undefined) {
+    if (!(typeof reconnect.value === 'number' && Number.isFinite(reconnect.value) && reconnect.value >= 0)) {
+      throw configError(
+        `invalid reconnect timeout '${String(reconnect.value)}' (from ${reconnect.source}); give seconds >= 0 (0: do not retry)`,
+      );
+    }
+    out.reconnectTimeoutMs = Math.round(reconnect.value * 1000);
+    origins['reconnect-timeout'] = reconnect.source;
   }
   return out;
 }

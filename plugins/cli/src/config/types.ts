@@ -22,6 +22,8 @@ export interface SourceSettings {
   signVersion?: string;
   /** Request timeout in seconds. */
   requestTimeout?: number;
+  /** Seconds a waiting command keeps retrying while the server is unreachable (0: never). */
+  reconnectTimeout?: number;
 }
 
 /** A source of settings and what it provides: `flag or environment`, a file path, ... */

@@ -1,12 +1,15 @@
 /**
  * Waiting for a job to finish: follow its event feed, and poll the job when the feed is not
  * available or breaks off (or when asked to poll only). The job's final state always comes
- * from a GET of the job.
+ * from a GET of the job. With a {@link Reconnector}, the GETs ride out a server restart: a
+ * connection error is retried until the reconnect timeout, then the job is read again (a job
+ * the restarted server marked `crashed` ends the wait as crashed).
  *
  * @module
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isFinalJobState, type Job, type PushApiClient } from '@push-jobs/protocol';
+import type { Reconnector } from './reconnect.js';
 import { JobTracker, type ProgressChange } from './tracker.js';
 
 /** Idle limit of the feed: the server sends a keepalive every 15 s. */
@@ -30,6 +33,8 @@ export interface WaitOptions {
   onChange: (changes: ProgressChange[], tracker: JobTracker) => void;
   /** Debug messages (why the feed was left). */
   debug?: (message: string) => void;
+  /** Retries the GETs of the job on connection errors; without it they throw at once. */
+  retry?: Reconnector;
 }
 
 function isAbort(err: unknown, signal: AbortSignal): boolean {
@@ -50,13 +55,18 @@ export async function waitForJob(opts: WaitOptions): Promise<Job | undefined> {
   if (opts.useFeed && !signal.aborted) {
     try {
       const feed = await client.jobEvents(jobId, { signal, idleTimeoutMs: FEED_IDLE_TIMEOUT_MS });
+      let ended = false;
       for await (const event of feed) {
         opts.debug?.(`event ${event.event} ${event.id ?? ''} ${event.rawData}`);
         report(tracker.applyEvent(event));
         if (event.event === 'job_complete' || event.event === 'summary') {
+          ended = true;
           feed.close();
           break;
         }
+      }
+      if (!ended && !signal.aborted) {
+        opts.debug?.(`the event feed ended before the job did; polling every ${opts.pollIntervalMs} ms`);
       }
     } catch (err) {
       if (isAbort(err, signal)) return undefined;
@@ -65,11 +75,12 @@ export async function waitForJob(opts: WaitOptions): Promise<Job | undefined> {
       );
     }
   }
+  const getJob = (): Promise<Job> => client.getJob(jobId, { signal });
   for (;;) {
     if (signal.aborted) return undefined;
     let job: Job;
     try {
-      job = await client.getJob(jobId, { signal });
+      job = await (opts.retry === undefined ? getJob() : opts.retry.call(getJob));
     } catch (err) {
       if (isAbort(err, signal)) return undefined;
       throw err;

@@ -18,10 +18,19 @@ export interface ProgressView {
   update(changes: ProgressChange[], tracker: JobTracker): void;
   /** Stops showing; the live line is cleared. Idempotent. */
   stop(): void;
+  /** Runs `print` (a line on stderr) without mangling the view: the live line is cleared first. */
+  aside(print: () => void): void;
 }
 
 /** A view that shows nothing (`--json`, `--progress none`). */
-export const NO_PROGRESS: ProgressView = { start() {}, update() {}, stop() {} };
+export const NO_PROGRESS: ProgressView = {
+  start() {},
+  update() {},
+  stop() {},
+  aside(print) {
+    print();
+  },
+};
 
 /** ` (busy running job ID)` for a node that nacked because it is busy, else nothing. */
 function busySuffix(change: ProgressChange): string {
@@ -45,6 +54,10 @@ export class PlainProgress implements ProgressView {
   }
 
   stop(): void {}
+
+  aside(print: () => void): void {
+    print();
+  }
 }
 
 const SPINNER = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
@@ -116,6 +129,12 @@ export class LiveProgress implements ProgressView {
     this.#timer = undefined;
     if (this.#tracker !== undefined) this.write(CLEAR_LINE);
     this.#tracker = undefined;
+  }
+
+  aside(print: () => void): void {
+    if (this.#tracker !== undefined) this.write(CLEAR_LINE);
+    print();
+    this.#draw(false);
   }
 
   #draw(clear = true): void {

@@ -111,6 +111,30 @@ describe('connection settings', () => {
     expect(resolve({ user: 'carol' }).user).to.equal('carol');
   });
 
+  it('the reconnect timeout: 60 s by default, reconnect_timeout in the config file, the flag wins; 0 is allowed', () => {
+    const key = write(join(home, 'k.pem'), KEY);
+    const flags = { 'server-url': 'http://push/organizations/acme', user: 'alice', key };
+    expect(resolve(flags).reconnectTimeoutMs).to.equal(60_000);
+    expect(resolve(flags).origins).to.not.have.property('reconnect-timeout');
+    const config = write(join(home, '.push-jobs', 'config.json'), JSON.stringify({ reconnect_timeout: 300 }));
+    expect(resolve(flags).reconnectTimeoutMs).to.equal(300_000);
+    expect(resolve(flags).origins['reconnect-timeout']).to.equal(config);
+    expect(resolve({ ...flags, 'reconnect-timeout': 0 }).reconnectTimeoutMs).to.equal(0);
+    expect(resolve({ ...flags, 'reconnect-timeout': 2.5 }).origins['reconnect-timeout']).to.equal(
+      'flags and PUSH_JOBS_* environment variables',
+    );
+    write(config, JSON.stringify({ reconnect_timeout: -1 }));
+    const err = failure(() => resolve(flags));
+    expect(err.exitCode).to.equal(3);
+    expect(err.message).to.equal(
+      `invalid reconnect timeout '-1' (from ${config}); give seconds >= 0 (0: do not retry)`,
+    );
+    write(config, JSON.stringify({ reconnect_timeout: '60' }));
+    expect(failure(() => resolve(flags)).message).to.equal(
+      `'reconnect_timeout' in the config file ${config} must be a number; fix it`,
+    );
+  });
+
   it('PUSH_JOBS_CONFIG points at another config file, which must exist', () => {
     const key = write(join(home, 'k.pem'), KEY);
     const file = write(
@@ -128,7 +152,7 @@ describe('connection settings', () => {
   it('rejects unknown keys and bad JSON in the config file (exit 3)', () => {
     write(join(home, '.push-jobs', 'config.json'), JSON.stringify({ sever_url: 'x' }));
     expect(failure(() => resolve()).message).to.equal(
-      `unknown key 'sever_url' in the config file ${join(home, '.push-jobs', 'config.json')} (known: server_url, org, user, key, ca_file, insecure, sign_version, request_timeout); fix it`,
+      `unknown key 'sever_url' in the config file ${join(home, '.push-jobs', 'config.json')} (known: server_url, org, user, key, ca_file, insecure, sign_version, request_timeout, reconnect_timeout); fix it`,
     );
     write(join(home, '.push-jobs', 'config.json'), '{ nope');
     const err = failure(() => resolve());

@@ -1,7 +1,9 @@
 // waitForJob with a stand-in API client: the feed that fails falls back to polling (the
 // command tests only cover --no-feed), and the progress view is started before any change.
 import { expect } from 'chai';
-import type { Job, ParsedFeedEvent, PushApiClient } from '@push-jobs/protocol';
+import { ApiUnreachableError, type Job, type ParsedFeedEvent, type PushApiClient } from '@push-jobs/protocol';
+import { CliError } from '../../src/errors.js';
+import { Reconnector } from '../../src/jobs/reconnect.js';
 import type { JobTracker, ProgressChange } from '../../src/jobs/tracker.js';
 import { waitForJob } from '../../src/jobs/wait.js';
 
@@ -9,8 +11,11 @@ function job(status: string, nodes: Record<string, string[]>): Job {
   return { id: 'j1', command: 'echo', status, nodes } as unknown as Job;
 }
 
-/** A client whose feed is `feed` (or fails) and whose GET of the job answers `polls` in turn. */
-function fakeClient(polls: Job[], feed?: ParsedFeedEvent[]): { client: PushApiClient; gets: () => number } {
+/** A client whose feed is `feed` (or fails) and whose GET of the job answers `polls` in turn (an Error is thrown). */
+function fakeClient(
+  polls: (Job | Error)[],
+  feed?: ParsedFeedEvent[],
+): { client: PushApiClient; gets: () => number } {
   let gets = 0;
   const client = {
     jobEvents: async () => {
@@ -22,7 +27,11 @@ function fakeClient(polls: Job[], feed?: ParsedFeedEvent[]): { client: PushApiCl
         },
       };
     },
-    getJob: async () => polls[Math.min(gets++, polls.length - 1)]!,
+    getJob: async () => {
+      const answer = polls[Math.min(gets++, polls.length - 1)]!;
+      if (answer instanceof Error) throw answer;
+      return answer;
+    },
   } as unknown as PushApiClient;
   return { client, gets: () => gets };
 }
@@ -104,6 +113,69 @@ describe('waitForJob', () => {
       },
     });
     expect(calls).to.deep.equal(['start', 'change']);
+  });
+
+  it('rides out a restart: the feed ends early, GETs are retried, the crashed job ends the wait', async () => {
+    const refused = (): Error =>
+      new ApiUnreachableError('cannot reach http://push: connect ECONNREFUSED', {
+        method: 'GET',
+        url: 'http://push/organizations/acme/pushy/jobs/j1',
+        cause: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }),
+      });
+    const { client, gets } = fakeClient(
+      [refused(), refused(), job('crashed', { crashed: ['web1'] })],
+      [ev('start'), ev('quorum_vote', { node: 'web1', status: 'success' }), ev('quorum_succeeded')],
+    );
+    let now = 0;
+    const sleeps: number[] = [];
+    const notices: string[] = [];
+    const retry = new Reconnector({
+      timeoutMs: 60_000,
+      activity: 'waiting for job j1',
+      notify: (line) => notices.push(line),
+      now: () => now,
+      sleep: async (ms) => {
+        sleeps.push(ms);
+        now += ms;
+      },
+      random: () => 1,
+    });
+    const changes: ProgressChange[] = [];
+    const final = await waitFor(client, { retry, onChange: (c) => changes.push(...c) });
+    expect(final?.status).to.equal('crashed');
+    expect(gets()).to.equal(3);
+    expect(sleeps).to.deep.equal([250, 500]);
+    expect(notices).to.deep.equal([
+      'server unreachable (ECONNREFUSED); retrying for up to 60 s ...',
+      'reconnected after 0.8 s',
+    ]);
+    expect(changes).to.deep.equal([
+      { kind: 'status', status: 'voting' },
+      { kind: 'status', status: 'running' },
+      { kind: 'node', node: 'web1', state: 'crashed' },
+      { kind: 'status', status: 'crashed' },
+    ]);
+  });
+
+  it('without time to reconnect, the connection error ends the wait (exit 6)', async () => {
+    const refused = new ApiUnreachableError('cannot reach http://push: socket hang up', {
+      method: 'GET',
+      url: 'u',
+      cause: Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }),
+    });
+    const { client } = fakeClient([refused], []);
+    const retry = new Reconnector({ timeoutMs: 0, activity: 'waiting for job j1', notify: () => undefined });
+    let err: unknown;
+    try {
+      await waitFor(client, { retry });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).to.be.instanceOf(CliError);
+    expect((err as CliError).exitCode).to.equal(6);
+    expect((err as CliError).message).to.equal(
+      'lost the connection to the server while waiting for job j1 (cannot reach http://push: socket hang up)',
+    );
   });
 
   it('resolves undefined when the signal aborts the wait', async () => {

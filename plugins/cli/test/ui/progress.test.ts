@@ -94,6 +94,26 @@ describe('progress views', () => {
     expect(text.endsWith('\r\u001B[2K')).to.equal(true);
   });
 
+  it('a notice on stderr (a reconnect) clears the live line first and redraws it after', () => {
+    const order: string[] = [];
+    const t = new JobTracker(['web1']);
+    const view = new LiveProgress(
+      (s) => order.push(`out:${s.replace(new RegExp(`${'\u001B'}\\[[0-9;]*m`, 'g'), '')}`),
+      () => 80,
+      () => 0,
+    );
+    view.start(t);
+    order.length = 0;
+    view.aside(() => order.push('err:server unreachable'));
+    view.stop();
+    expect(order[0]).to.equal('out:\r\u001B[2K');
+    expect(order[1]).to.equal('err:server unreachable');
+    expect(order[2]).to.match(/^out:⠋ Initialized {2}0\.0s {2}0\/1 done {2}new 1$/);
+    const plain: string[] = [];
+    new PlainProgress((s) => plain.push(s)).aside(() => plain.push('notice'));
+    expect(plain).to.deep.equal(['notice']);
+  });
+
   it('live line fits the width; elapsed times read well', () => {
     const t = new JobTracker(['a']);
     expect(liveLine(t, 0, 0, 20)).to.have.length(19);

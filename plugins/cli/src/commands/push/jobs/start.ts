@@ -10,7 +10,7 @@ import {
 } from '@push-jobs/protocol';
 import { argValues, BaseCommand } from '../../../base-command.js';
 import { CLI_ERROR_CODES, CliError, EXIT_CODES, usageError } from '../../../errors.js';
-import { secondsFlag } from '../../../flags.js';
+import { reconnectFlags, secondsFlag } from '../../../flags.js';
 import { busyNacks } from '../../../jobs/busy.js';
 import type { JobTracker } from '../../../jobs/tracker.js';
 import { waitForJob } from '../../../jobs/wait.js';
@@ -98,6 +98,8 @@ export default class PushJobsStart extends BaseCommand<typeof PushJobsStart> {
 
 A node that nacks because it is busy with another job is named with that job ("web1 nacked: busy running job ID"), from the vote event or, for older servers, from one look at the node states after the job ends.
 
+If the server becomes unreachable while waiting (a restart), the wait retries for --reconnect-timeout seconds (a notice on stderr says so), then reads the job again: a job the restarted server marked crashed ends as crashed (exit 1). When the server stays away longer, the command fails with exit 6 and names the job to check later with push jobs status.
+
 Exit code 0 only when the job completed and every node succeeded, nacked or was unavailable (as knife-push); 1 otherwise. Ctrl-C while waiting asks whether to abort the job (--abort-on-interrupt aborts without asking) and exits 130.`;
 
   static override examples = [
@@ -105,6 +107,7 @@ Exit code 0 only when the job completed and every node succeeded, nacked or was 
     '<%= config.bin %> <%= command.id %> chef-client --search "role:web" --quorum 80%',
     `<%= config.bin %> <%= command.id %> deploy web1 --capture --with-env '{"RELEASE":"42"}' --as-user deploy --in-dir /srv/app`,
     '<%= config.bin %> <%= command.id %> chef-client web1 --nowait --json',
+    '<%= config.bin %> <%= command.id %> chef-client web1 --reconnect-timeout 300',
   ];
 
   static override flags = {
@@ -125,6 +128,7 @@ Exit code 0 only when the job completed and every node succeeded, nacked or was 
       options: ['auto', 'live', 'plain', 'none'] as const,
       summary: 'Progress display: live on a terminal, plain lines otherwise (auto).',
     })(),
+    ...reconnectFlags,
     quorum: Flags.string({
       char: 'q',
       default: '100%',
@@ -253,6 +257,9 @@ Exit code 0 only when the job completed and every node succeeded, nacked or was 
     const controller = new AbortController();
     const onSigint = (): void => controller.abort();
     process.on('SIGINT', onSigint);
+    const retry = this.reconnector(`waiting for job ${id}`, id, controller.signal, (print) =>
+      view.aside(print),
+    );
     let job: Job | undefined;
     let tracker: JobTracker | undefined;
     try {
@@ -263,6 +270,7 @@ Exit code 0 only when the job completed and every node succeeded, nacked or was 
         pollIntervalMs: Math.max(10, Math.round(this.flags['poll-interval'] * 1000)),
         useFeed: this.flags.feed,
         signal: controller.signal,
+        retry,
         // The live view redraws its line (elapsed time) on a timer from here on.
         onStart: (t) => {
           tracker = t;

@@ -1,7 +1,9 @@
 import { Args, Flags } from '@oclif/core';
 import type { ParsedFeedEvent } from '@push-jobs/protocol';
 import { BaseCommand } from '../../../base-command.js';
+import { reconnectFlags } from '../../../flags.js';
 import { busyNacks, busyOfVote, type Busy } from '../../../jobs/busy.js';
+import { FeedClosedError } from '../../../jobs/reconnect.js';
 import { activityText, busyLines } from '../../../ui/busy.js';
 import { colorState } from '../../../ui/job-format.js';
 
@@ -59,17 +61,21 @@ export default class PushJobsWatch extends BaseCommand<typeof PushJobsWatch> {
 
 A vote of a node that nacked because it is busy with another job ends with "(busy running job ID)". When a job's nacks did not say why, one look at the node states after the job names the nodes busy with another job.
 
+If the server becomes unreachable (a restart) or closes the feed early, watching retries for --reconnect-timeout seconds (a notice on stderr says so) and resumes after the last event seen; after that it fails with exit 6.
+
 With --json, the events are printed as one envelope when watching ends.`;
 
   static override examples = [
     '<%= config.bin %> <%= command.id %> 5d6d1f6e2a8c4a4e9b0c1d2e3f405162',
     '<%= config.bin %> <%= command.id %>',
     '<%= config.bin %> <%= command.id %> --count 2 --json',
+    '<%= config.bin %> <%= command.id %> 5d6d1f6e2a8c4a4e9b0c1d2e3f405162 --reconnect-timeout 0',
   ];
 
   static override flags = {
     count: Flags.integer({ min: 1, summary: 'Stop after this many events.' }),
     'last-event-id': Flags.string({ summary: 'Resume after this event id (job-N, org-N).' }),
+    ...reconnectFlags,
   };
 
   static override summary = 'Follow the event feed of a job or of the organization.';
@@ -79,39 +85,72 @@ With --json, the events are printed as one envelope when watching ends.`;
     const { count } = this.flags;
     const client = this.client();
     const controller = new AbortController();
+    const { signal } = controller;
     const onSigint = (): void => controller.abort();
     this.errorContext = id === undefined ? {} : { subject: `job '${id}'`, notFoundHint: 'check the job ID' };
-    const options = {
-      signal: controller.signal,
-      ...(this.flags['last-event-id'] === undefined ? {} : { lastEventId: this.flags['last-event-id'] }),
-    };
+    const retry = this.reconnector(
+      id === undefined ? 'following the organization feed' : `following job ${id}`,
+      id,
+      signal,
+    );
     const events: WatchedEvent[] = [];
     const nacks: string[] = [];
     const known = new Map<string, Busy>();
-    let ended: WatchResult['ended'] = 'feed_end';
+    let lastEventId = this.flags['last-event-id'];
+    let ended: WatchResult['ended'] | undefined;
     process.on('SIGINT', onSigint);
     try {
-      const feed = id === undefined ? await client.orgEvents(options) : await client.jobEvents(id, options);
-      for await (const e of feed) {
-        events.push({ event: e.event, id: e.id, data: e.data });
-        this.log(eventLine(e));
-        const nacked = nackedNode(e);
-        if (nacked !== undefined) {
-          nacks.push(nacked);
-          const busy = busyOfVote(e.data);
-          if (busy !== undefined) known.set(nacked, busy);
+      for (;;) {
+        let failure: unknown;
+        try {
+          const options = { signal, ...(lastEventId === undefined ? {} : { lastEventId }) };
+          const feed =
+            id === undefined ? await client.orgEvents(options) : await client.jobEvents(id, options);
+          retry.recovered();
+          try {
+            for await (const e of feed) {
+              lastEventId = feed.lastEventId ?? lastEventId;
+              events.push({ event: e.event, id: e.id, data: e.data });
+              this.log(eventLine(e));
+              const nacked = nackedNode(e);
+              if (nacked !== undefined) {
+                nacks.push(nacked);
+                const busy = busyOfVote(e.data);
+                if (busy !== undefined) known.set(nacked, busy);
+              }
+              if (id !== undefined && (e.event === 'job_complete' || e.event === 'summary')) {
+                ended = 'job_complete';
+                break;
+              }
+              if (count !== undefined && events.length >= count) {
+                ended = 'count';
+                break;
+              }
+            }
+          } finally {
+            feed.close();
+          }
+        } catch (err) {
+          failure = err;
         }
-        if (id !== undefined && (e.event === 'job_complete' || e.event === 'summary')) {
-          ended = 'job_complete';
-          feed.close();
-        } else if (count !== undefined && events.length >= count) {
-          ended = 'count';
-          feed.close();
+        if (signal.aborted) ended = 'interrupted';
+        if (ended !== undefined) break;
+        if (failure === undefined) {
+          // The server closed the feed early (shutting down), or a proxy did: reconnect and
+          // resume after the last event, unless told not to retry (then watching ends).
+          if (!retry.enabled) {
+            ended = 'feed_end';
+            break;
+          }
+          failure = new FeedClosedError(
+            id === undefined ? 'the organization feed' : `the event feed of job ${id}`,
+          );
         }
+        // Returns after the backoff delay, or throws: not a connection error, or time is up.
+        await retry.failed(failure);
       }
-      if (controller.signal.aborted) ended = 'interrupted';
     } catch (err) {
-      if (!controller.signal.aborted) throw err;
+      if (!signal.aborted) throw err;
       ended = 'interrupted';
     } finally {
       process.off('SIGINT', onSigint);
@@ -130,6 +169,6 @@ With --json, the events are printed as one envelope when watching ends.`;
       });
       for (const line of busyLines(busy)) this.log(line);
     }
-    return { job: id ?? null, events, ended };
+    return { job: id ?? null, events, ended: ended ?? 'feed_end' };
   }
 }

@@ -360,6 +360,16 @@ describe('push jobs start', function () {
         '/nonexistent/payload not found; check --file',
       ],
       [
+        'a negative --reconnect-timeout',
+        ['echo', 'web1', '--reconnect-timeout', '-1'],
+        'Parsing --reconnect-timeout Expected a number of seconds >= 0 but received: -1 See more help with --help',
+      ],
+      [
+        'a --reconnect-timeout that is not a number',
+        ['echo', 'web1', '--reconnect-timeout', 'soon'],
+        'Parsing --reconnect-timeout Expected a number of seconds >= 0 but received: soon See more help with --help',
+      ],
+      [
         'a --poll-interval below its minimum',
         ['echo', 'web1', '--poll-interval', '0'],
         'Parsing --poll-interval Expected a number of seconds >= 0.01 but received: 0 See more help with --help',
@@ -389,6 +399,19 @@ describe('push jobs start', function () {
         client.close();
       });
     }
+
+    it('a bad PUSH_JOBS_RECONNECT_TIMEOUT is the same usage error', async () => {
+      process.env.PUSH_JOBS_RECONNECT_TIMEOUT = '-5';
+      const run = await cli(['push', 'jobs', 'start', 'echo', 'web1']);
+      expect(run.exitCode).to.equal(2);
+      expect(run.stderr).to.equal(
+        'Error: Parsing --reconnect-timeout Expected a number of seconds >= 0 but received: -5 See more help with --help\n',
+      );
+      expect(run.stdout).to.equal('');
+      const watch = await cli(['push', 'jobs', 'watch', 'x']);
+      expect(watch.exitCode).to.equal(2);
+      expect(watch.stderr).to.match(/^Error: Parsing --reconnect-timeout Expected a number of seconds >= 0/);
+    });
 
     it('the same failure under --json is the error envelope', async () => {
       const { json, run } = await cliJson(['push', 'jobs', 'start', 'echo', 'web1', '-q', '150%']);
