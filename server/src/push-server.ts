@@ -100,6 +100,8 @@ export async function startPushServer(opts: PushServerOptions): Promise<PushServ
       now: () => new Date(),
       isAvailable: (org, node) => tracker.isAvailable(org, node),
       release: (org, node, jobId) => tracker.release(org, node, jobId),
+      awaitVote: (org, node, jobId) => tracker.awaitVote(org, node, jobId),
+      voteDone: (org, node, jobId) => tracker.voteDone(org, node, jobId),
       holding: (org, node) => tracker.holding(org, node),
       send: (org, node, type, fields) => tracker.sendTo(org, node, type, fields),
     },

@@ -18,6 +18,8 @@ interface Harness {
   busy: Map<string, { jobId: string; state: 'committed' | 'running' }>;
   /** Every event with its fields. */
   raw: { event: string; fields: Record<string, unknown> }[];
+  /** awaitVote / voteDone calls. */
+  votes: string[];
   start(
     nodes: string[],
     opts?: { quorum?: number; runTimeout?: number; votingTimeoutMs?: number; capture?: boolean },
@@ -39,6 +41,7 @@ describe('job state machine (spec 2, with early quorum decisions)', function () 
     const available = new Set<string>();
     const busy = new Map<string, { jobId: string; state: 'committed' | 'running' }>();
     const raw: { event: string; fields: Record<string, unknown> }[] = [];
+    const votes: string[] = [];
     h = {
       store,
       events,
@@ -47,6 +50,7 @@ describe('job state machine (spec 2, with early quorum decisions)', function () 
       available,
       busy,
       raw,
+      votes,
       async start(nodes, opts = {}) {
         const ctx: JobRunContext = {
           store,
@@ -71,6 +75,8 @@ describe('job state machine (spec 2, with early quorum decisions)', function () 
             rehabs.push(node);
           },
           holding: (_org, node) => busy.get(node),
+          awaitVote: (_org, node) => votes.push(`await ${node}`),
+          voteDone: (_org, node) => votes.push(`done ${node}`),
           isAvailable: (_org, node) => available.has(node),
           serverName: 'push.example.com',
           votingTimeoutMs: opts.votingTimeoutMs ?? 60_000,
@@ -196,6 +202,8 @@ describe('job state machine (spec 2, with early quorum decisions)', function () 
     await msg(run, 'b', 'nack_commit');
     await msg(run, 'c', 'ack_commit');
     expect(h.rehabs).to.deep.equal(['c']); // the late ack gets this job's abort; the nack none
+    // Other jobs' messages to b, c, d waited for their votes (b's and c's are in).
+    expect(h.votes).to.deep.equal(['await b', 'await c', 'await d', 'done b', 'done c']);
     expect(await nodeStates(run)).to.deep.equal({ a: 'nacked', b: 'nacked', c: 'was_ready', d: 'new' });
     await run.input({ kind: 'down', node: 'd' });
     expect(run.phase).to.equal('done');
@@ -221,6 +229,7 @@ describe('job state machine (spec 2, with early quorum decisions)', function () 
     await run.settled;
     expect(await nodeStates(run)).to.deep.equal({ a: 'was_ready', b: 'nacked', c: 'unavailable' });
     expect(h.rehabs).to.deep.equal(['a', 'c']);
+    expect(h.votes).to.deep.equal(['await c', 'done c']);
   });
 
   it('every node nacking within a few ms: all nacked, none aborted, no rehab', async () => {

@@ -238,6 +238,32 @@ describe('node tracker (spec 3)', function () {
     expect(sent.filter((s) => s.type === 'commit')).to.have.length(8);
   });
 
+  it('messages of other jobs wait for a vote an ended job awaits; its own commit does not', function () {
+    const { tracker, sent, addr, msg } = setup();
+    tracker.handle('acme', 'web1', addr('a1'), 'a1', msg('heartbeat'));
+    tracker.handle('acme', 'web1', addr('a1'), 'a1', msg('aborted'));
+    tracker.awaitVote('acme', 'web1', 'x');
+    expect(tracker.sendTo('acme', 'web1', 'commit', { job_id: 'x' })).to.equal(true);
+    expect(tracker.sendTo('acme', 'web1', 'commit', { job_id: 'y' })).to.equal(true);
+    expect(tracker.sendTo('acme', 'web1', 'run', { job_id: 'x' })).to.equal(true);
+    // x's commit went out; y's waits, and x's run stays behind it (order is kept).
+    expect(sent.slice(1).map((m) => `${m.type} ${String(m.fields?.['job_id'])}`)).to.deep.equal(['commit x']);
+    tracker.voteDone('acme', 'web1', 'x');
+    expect(sent.slice(1).map((m) => `${m.type} ${String(m.fields?.['job_id'])}`)).to.deep.equal([
+      'commit x',
+      'commit y',
+      'run x',
+    ]);
+    // A vote that ends in a release: what waits goes out behind that job's abort.
+    tracker.awaitVote('acme', 'web1', 'z');
+    tracker.sendTo('acme', 'web1', 'commit', { job_id: 'w' });
+    tracker.release('acme', 'web1', 'z');
+    tracker.voteDone('acme', 'web1', 'z');
+    expect(sent.at(-1)).to.deep.equal({ node: 'web1', type: 'abort', fields: { job_id: 'z' } });
+    tracker.handle('acme', 'web1', addr('a1'), 'a1', msg('aborted', { job_id: 'z' }));
+    expect(sent.at(-1)).to.deep.equal({ node: 'web1', type: 'commit', fields: { job_id: 'w' } });
+  });
+
   it('first contact: a node running a job nobody knows gets ack, not abort, and is left to finish it', function () {
     const { tracker, sent, live, addr, msg } = setup();
     tracker.handle(

@@ -41,6 +41,14 @@ export interface JobRunContext {
    * `aborted`. Not sent to a node known to be busy with another job.
    */
   release(org: string, node: string, jobId: string): void;
+  /**
+   * The job ended before `node` voted and still expects its vote: other jobs' messages to the
+   * node wait until {@link voteDone} (a job posted right after must not be nacked by a node that
+   * acks this one first).
+   */
+  awaitVote(org: string, node: string, jobId: string): void;
+  /** The vote expected since {@link awaitVote} arrived, or will not. */
+  voteDone(org: string, node: string, jobId: string): void;
   /** Whether the node is connected and not in rehab. */
   isAvailable(org: string, node: string): boolean;
   /** The job the node last said it holds, if any (to say why it nacked). */
@@ -446,7 +454,9 @@ export class JobRun {
     const ready = this.nodesIn('ready');
     await this.setNodes(ready, 'was_ready');
     for (const n of ready) this.rehab(n, false);
-    await this.finish('quorum_failed', this.countIn('new') > 0);
+    const undecided = this.nodesIn('new');
+    for (const n of undecided) this.ctx.awaitVote(this.org, n, this.id);
+    await this.finish('quorum_failed', undecided.length > 0);
   }
 
   private async votingTimedOut(): Promise<void> {
@@ -488,20 +498,26 @@ export class JobRun {
     if (input.kind === 'voting_timeout') {
       const undecided = this.nodesIn('new');
       await this.setNodes(undecided, 'unavailable');
-      for (const n of undecided) this.ctx.release(this.org, n, this.id);
+      for (const n of undecided) {
+        this.ctx.release(this.org, n, this.id);
+        this.ctx.voteDone(this.org, n, this.id);
+      }
     } else if (input.kind === 'message' || input.kind === 'down') {
-      const state = this.nodes.get(input.node);
+      const { node } = input;
+      const state = this.nodes.get(node);
       const type = input.kind === 'down' ? 'down' : String(input.body.type);
       if (state !== 'new') return this.afterEnd(input);
       if (type === 'nack_commit') {
-        await this.setNodes([input.node], 'nacked');
+        await this.setNodes([node], 'nacked');
       } else if (type === 'ack_commit') {
-        await this.setNodes([input.node], 'was_ready');
-        this.ctx.release(this.org, input.node, this.id);
+        await this.setNodes([node], 'was_ready');
+        this.ctx.release(this.org, node, this.id);
       } else {
-        await this.setNodes([input.node], 'unavailable');
-        if (type !== 'down') this.ctx.release(this.org, input.node, this.id);
+        await this.setNodes([node], 'unavailable');
+        if (type !== 'down') this.ctx.release(this.org, node, this.id);
       }
+      // After the release (if any): what waited goes out behind its abort.
+      this.ctx.voteDone(this.org, node, this.id);
     }
     if (this.countIn('new') === 0) {
       await this.flushNodes();

@@ -44,7 +44,12 @@ export interface NodeRecord extends LivenessState {
   job: HeldJob | undefined;
   /** The job whose abort (a release) the node has not answered yet. */
   releasing: string | undefined;
-  /** Messages waiting for the release to be answered (sent after the abort, in order). */
+  /**
+   * Jobs that ended before the node voted and still expect its vote (see
+   * {@link LiveNodeTracker.awaitVote}): other jobs' messages wait for it.
+   */
+  votes: Set<string> | undefined;
+  /** Messages waiting for the release or the votes (sent after them, in order). */
   deferred: { type: ServerCommand; fields: Record<string, unknown> | undefined }[] | undefined;
   /** When the next `abort` is due while in rehab or releasing, ms. */
   nextAbortAt: number;
@@ -229,19 +234,51 @@ export class LiveNodeTracker implements NodeTracker {
   }
 
   /**
-   * Sends a job's message to a node: at once, or after the node answered a pending release.
-   * False when the node is not connected (or too much waits for it).
+   * Sends a job's message to a node: at once, or after the node answered a pending release or
+   * vote. False when the node is not connected (or too much waits for it).
    */
   sendTo(org: string, node: string, type: ServerCommand, fields?: Record<string, unknown>): boolean {
     const record = this.get(org, node);
     if (record === undefined) return false;
-    if (record.releasing !== undefined) {
+    if (record.deferred !== undefined || this.heldBack(record, fields?.job_id)) {
       record.deferred ??= [];
       if (record.deferred.length >= MAX_DEFERRED) return false;
       record.deferred.push({ type, fields });
+      this.flushDeferred(record);
       return true;
     }
     return this.sender(record, type, fields);
+  }
+
+  /**
+   * Whether a message of job `jobId` must wait: behind an unanswered release, or for a vote
+   * another job awaits (never for a vote its own job awaits: its commit may be what is waiting).
+   */
+  private heldBack(record: NodeRecord, jobId: unknown): boolean {
+    if (record.releasing !== undefined) return true;
+    if (record.votes === undefined) return false;
+    for (const v of record.votes) if (v !== jobId) return true;
+    return false;
+  }
+
+  /**
+   * Job `jobId` ended before this node voted, and still expects its vote (which may be an ack:
+   * the node would then hold the ended job until it gets that job's abort). Until the job calls
+   * {@link voteDone}, messages of other jobs wait, so a job posted right after is not nacked by a
+   * node that acks the ended one first. The job ends the wait by its voting timeout at the latest.
+   */
+  awaitVote(org: string, node: string, jobId: string): void {
+    const record = this.get(org, node);
+    if (record === undefined) return;
+    (record.votes ??= new Set()).add(jobId);
+  }
+
+  /** The vote {@link awaitVote} waited for arrived (or will not): what waited may go. */
+  voteDone(org: string, node: string, jobId: string): void {
+    const record = this.get(org, node);
+    if (record?.votes === undefined || !record.votes.delete(jobId)) return;
+    if (record.votes.size === 0) record.votes = undefined;
+    this.flushDeferred(record);
   }
 
   /**
@@ -383,9 +420,20 @@ export class LiveNodeTracker implements NodeTracker {
     if (record.releasing === undefined) return;
     record.releasing = undefined;
     if (record.state !== 'rehab') this.awaitingAbort.delete(record);
+    this.flushDeferred(record);
+  }
+
+  /** Sends what waited, in order, up to the first message still held back. */
+  private flushDeferred(record: NodeRecord): void {
     const deferred = record.deferred;
-    record.deferred = undefined;
-    if (deferred !== undefined) for (const m of deferred) this.sender(record, m.type, m.fields);
+    if (deferred === undefined) return;
+    let sent = 0;
+    while (sent < deferred.length && !this.heldBack(record, deferred[sent]!.fields?.job_id)) {
+      const m = deferred[sent++]!;
+      this.sender(record, m.type, m.fields);
+    }
+    if (sent === deferred.length) record.deferred = undefined;
+    else if (sent > 0) record.deferred = deferred.slice(sent);
   }
 
   /** Sends the node to rehab: `abort` now and every `rehab_timer` until it answers `aborted`. */
@@ -454,6 +502,7 @@ export class LiveNodeTracker implements NodeTracker {
       state: 'idle',
       job: undefined,
       releasing: undefined,
+      votes: undefined,
       deferred: undefined,
       nextAbortAt: 0,
       sendSequence: 0,
@@ -467,9 +516,10 @@ export class LiveNodeTracker implements NodeTracker {
   private enterRehab(record: NodeRecord, now: number): void {
     record.state = 'rehab';
     record.nextAbortAt = now + this.settings.rehab_timer;
-    // The rehab abort stops whatever the node holds: a pending release is moot, and what
-    // waited for it goes out behind this abort.
+    // The rehab abort stops whatever the node holds: a pending release or vote is moot, and
+    // what waited for it goes out behind this abort.
     record.releasing = undefined;
+    record.votes = undefined;
     const deferred = record.deferred;
     record.deferred = undefined;
     this.awaitingAbort.add(record);
