@@ -48,7 +48,12 @@ function setup() {
     job_id: null,
     ...extra,
   });
-  return { tracker, sent, events, live, addr, msg, tick: (ms: number) => (now += ms) };
+  /** web1 connects on address a1 and answers the first-contact abort: idle and available. */
+  const online = (): void => {
+    tracker.handle('acme', 'web1', addr('a1'), 'a1', msg('heartbeat'));
+    tracker.handle('acme', 'web1', addr('a1'), 'a1', msg('aborted'));
+  };
+  return { tracker, sent, events, live, addr, msg, online, tick: (ms: number) => (now += ms) };
 }
 
 describe('node tracker (spec 3)', function () {
@@ -76,9 +81,8 @@ describe('node tracker (spec 3)', function () {
   });
 
   it('re-sends abort every rehab_timer until aborted, and reports unavailable in both endpoints while in rehab', function () {
-    const { tracker, sent, addr, msg, tick } = setup();
-    tracker.handle('acme', 'web1', addr('a1'), 'a1', msg('heartbeat'));
-    tracker.handle('acme', 'web1', addr('a1'), 'a1', msg('aborted'));
+    const { tracker, sent, addr, msg, tick, online } = setup();
+    online();
     tracker.rehab('acme', 'web1');
     expect(tracker.listNodeStates('acme')[0]!.availability).to.equal('unavailable');
     tick(500);
@@ -104,9 +108,8 @@ describe('node tracker (spec 3)', function () {
   });
 
   it('a heartbeat with a new incarnation ends the old record (jobs see it down) and starts a fresh one', function () {
-    const { tracker, events, sent, addr, msg } = setup();
-    tracker.handle('acme', 'web1', addr('a1'), 'a1', msg('heartbeat'));
-    tracker.handle('acme', 'web1', addr('a1'), 'a1', msg('aborted'));
+    const { tracker, events, sent, addr, msg, online } = setup();
+    online();
     tracker.handle('acme', 'web1', addr('a3'), 'a3', msg('heartbeat', { incarnation_id: 'inc-2' }));
     expect(events).to.deep.equal(['down acme/web1']);
     expect(tracker.get('acme', 'web1')!.incarnationId).to.equal('inc-2');
@@ -131,9 +134,8 @@ describe('node tracker (spec 3)', function () {
   });
 
   it("forwards job messages; an ack for an unknown job gets that job's abort, a result for one nothing", function () {
-    const { tracker, events, sent, live, addr, msg } = setup();
-    tracker.handle('acme', 'web1', addr('a1'), 'a1', msg('heartbeat'));
-    tracker.handle('acme', 'web1', addr('a1'), 'a1', msg('aborted'));
+    const { tracker, events, sent, live, addr, msg, online } = setup();
+    online();
     live.set('job1', true);
     tracker.handle('acme', 'web1', addr('a1'), 'a1', msg('ack_commit', { job_id: 'job1' }));
     expect(tracker.holding('acme', 'web1')).to.deep.equal({ jobId: 'job1', state: 'committed' });
@@ -158,9 +160,8 @@ describe('node tracker (spec 3)', function () {
   });
 
   it('heartbeats: a committed job nobody wants is released, an unknown running one is left to finish; "null" means no job', function () {
-    const { tracker, sent, live, addr, msg } = setup();
-    tracker.handle('acme', 'web1', addr('a1'), 'a1', msg('heartbeat'));
-    tracker.handle('acme', 'web1', addr('a1'), 'a1', msg('aborted'));
+    const { tracker, sent, live, addr, msg, online } = setup();
+    online();
     tracker.handle('acme', 'web1', addr('a1'), 'a1', msg('heartbeat', { job_id: 'null' }));
     expect(tracker.isAvailable('acme', 'web1')).to.equal(true);
     expect(sent).to.have.length(1);
@@ -193,9 +194,8 @@ describe('node tracker (spec 3)', function () {
   });
 
   it('a release is never sent to a node known to hold another job', function () {
-    const { tracker, sent, live, addr, msg } = setup();
-    tracker.handle('acme', 'web1', addr('a1'), 'a1', msg('heartbeat'));
-    tracker.handle('acme', 'web1', addr('a1'), 'a1', msg('aborted'));
+    const { tracker, sent, live, addr, msg, online } = setup();
+    online();
     live.set('job1', true);
     tracker.handle('acme', 'web1', addr('a1'), 'a1', msg('ack_commit', { job_id: 'job1' }));
     tracker.handle('acme', 'web1', addr('a1'), 'a1', msg('ack_run', { job_id: 'job1' }));
@@ -206,9 +206,8 @@ describe('node tracker (spec 3)', function () {
   });
 
   it('messages to a node wait behind an unanswered release, re-sent every rehab_timer', function () {
-    const { tracker, sent, live, addr, msg, tick } = setup();
-    tracker.handle('acme', 'web1', addr('a1'), 'a1', msg('heartbeat'));
-    tracker.handle('acme', 'web1', addr('a1'), 'a1', msg('aborted'));
+    const { tracker, sent, live, addr, msg, tick, online } = setup();
+    online();
     live.set('job1', false);
     tracker.handle('acme', 'web1', addr('a1'), 'a1', msg('ack_commit', { job_id: 'job1' }));
     tracker.release('acme', 'web1', 'job1');
@@ -227,9 +226,8 @@ describe('node tracker (spec 3)', function () {
   });
 
   it('an idle heartbeat ends a pending release; at most a few messages wait', function () {
-    const { tracker, sent, live, addr, msg } = setup();
-    tracker.handle('acme', 'web1', addr('a1'), 'a1', msg('heartbeat'));
-    tracker.handle('acme', 'web1', addr('a1'), 'a1', msg('aborted'));
+    const { tracker, sent, live, addr, msg, online } = setup();
+    online();
     live.set('job1', false);
     tracker.release('acme', 'web1', 'job1');
     const accepted = Array.from({ length: 12 }, (_, i) => tracker.sendTo('acme', 'web1', 'commit', { n: i }));
@@ -239,9 +237,8 @@ describe('node tracker (spec 3)', function () {
   });
 
   it('messages of other jobs wait for a vote an ended job awaits; its own commit does not', function () {
-    const { tracker, sent, addr, msg } = setup();
-    tracker.handle('acme', 'web1', addr('a1'), 'a1', msg('heartbeat'));
-    tracker.handle('acme', 'web1', addr('a1'), 'a1', msg('aborted'));
+    const { tracker, sent, addr, msg, online } = setup();
+    online();
     tracker.awaitVote('acme', 'web1', 'x');
     expect(tracker.sendTo('acme', 'web1', 'commit', { job_id: 'x' })).to.equal(true);
     expect(tracker.sendTo('acme', 'web1', 'commit', { job_id: 'y' })).to.equal(true);
