@@ -109,6 +109,8 @@ interface Running {
   readonly stdout: OutputBuffer;
   readonly stderr: OutputBuffer;
   aborted: boolean;
+  /** Why it was stopped, for the log: `abort` or `run_timeout`. */
+  stoppedBy?: 'abort' | 'run_timeout';
   /** Resolves when the process has exited (and, after a kill, its group is gone). */
   readonly done: Promise<void>;
   /** The runner's own run-timeout timer (see {@link JobRunnerOptions.runTimeoutGraceMs}). */
@@ -704,7 +706,7 @@ export class JobRunner implements JobRunnerPort {
     const { job } = run;
     const c = this.current;
     if (run.aborted || c.state !== 'running' || c.run !== run) {
-      this.log('info', `Job ${job.jobId} ended after abort`);
+      this.log('info', `Job ${job.jobId} ended after ${run.stoppedBy ?? 'abort'}`);
       return;
     }
     if (error !== undefined) this.log('error', `Job ${job.jobId}: ${error.message}`);
@@ -741,7 +743,7 @@ export class JobRunner implements JobRunnerPort {
     const note = `run_timeout of ${job.options.runTimeout ?? '?'} s passed; the agent stopped the job`;
     this.log('warn', `Job ${job.jobId}: ${note}`);
     this.current = { state: 'idle' };
-    this.killRun(run);
+    this.killRun(run, 'run_timeout');
     let fields: Record<string, unknown> | undefined;
     if (job.options.capture === true) {
       fields = fitOutput(
@@ -757,9 +759,10 @@ export class JobRunner implements JobRunnerPort {
   }
 
   /** SIGTERM the group, SIGKILL after the grace period; release the lock once it is gone. */
-  private killRun(run: Running): void {
+  private killRun(run: Running, by: 'abort' | 'run_timeout' = 'abort'): void {
     clearTimeout(run.timer);
     run.aborted = true;
+    run.stoppedBy = by;
     const pgid = run.pgid;
     const signalGroup = (signal: NodeJS.Signals): void => {
       if (pgid === undefined) return;
