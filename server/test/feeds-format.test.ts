@@ -1,5 +1,12 @@
 import { expect } from 'chai';
-import { SSE_KEEPALIVE, eventData, formatEventTimestamp, formatSseEvent } from '../src/feeds/event-format.js';
+import {
+  SSE_KEEPALIVE,
+  eventData,
+  formatEventTimestamp,
+  formatEventTimestampMicros,
+  formatSseEvent,
+  parseEventTimestamp,
+} from '../src/feeds/event-format.js';
 
 describe('feeds: event format', () => {
   it('formats timestamps as YYYY-MM-DD HH:MM:SS.uuuuuuZ in UTC', () => {
@@ -17,6 +24,34 @@ describe('feeds: event format', () => {
     expect(formatEventTimestamp(d, 5000)).to.equal('2020-02-29 23:59:59.999999Z');
     expect(formatEventTimestamp(d, -3)).to.equal('2020-02-29 23:59:59.999000Z');
     expect(() => formatEventTimestamp(new Date(Number.NaN))).to.throw(RangeError);
+  });
+
+  it('formats microseconds since the epoch, and parses timestamps back to them', () => {
+    const us = Date.UTC(2014, 6, 10, 5, 17, 44, 995) * 1000 + 958;
+    expect(formatEventTimestampMicros(us)).to.equal('2014-07-10 05:17:44.995958Z');
+    expect(parseEventTimestamp('2014-07-10 05:17:44.995958Z')).to.equal(us);
+    for (const n of [0, 1, 999, 1000, -1, -1000, 1_764_000_000_123_456, 8_000_000_000_000_000]) {
+      expect(parseEventTimestamp(formatEventTimestampMicros(n))).to.equal(n);
+    }
+    expect(formatEventTimestampMicros(-1)).to.equal('1969-12-31 23:59:59.999999Z');
+    expect(() => formatEventTimestampMicros(1.5)).to.throw(RangeError);
+    expect(() => formatEventTimestampMicros(Number.NaN)).to.throw(RangeError);
+  });
+
+  it('parses only well-formed timestamps of real dates', () => {
+    for (const text of [
+      '2025-11-24T10:00:00.123456Z',
+      '2025-11-24 10:00:00.123Z',
+      '2025-11-24 10:00:00.123456',
+      '2025-02-30 10:00:00.000000Z',
+      '2025-11-24 24:00:00.000000Z',
+      ' 2025-11-24 10:00:00.123456Z',
+      '',
+    ]) {
+      expect(parseEventTimestamp(text), text).to.satisfy(Number.isNaN);
+    }
+    // Microseconds since 1970 are exact in a number only for some 285 years either side.
+    expect(parseEventTimestamp('0099-01-01 00:00:00.000001Z')).to.satisfy(Number.isNaN);
   });
 
   it('puts timestamp first in the data and ignores a timestamp among the fields', () => {

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import type { SseEvent } from '../src/feeds/event-format.js';
+import { formatEventTimestampMicros, parseEventTimestamp, type SseEvent } from '../src/feeds/event-format.js';
+import { MAX_CLOCK_DRIFT_US } from '../src/feeds/event-clock.js';
 import { FeedHub, type FeedHubOptions, type JobFeedListener } from '../src/feeds/feed-hub.js';
 
 const T0 = Date.UTC(2025, 10, 24, 10, 0, 0, 123);
@@ -285,6 +286,102 @@ describe('feeds: hub', () => {
         'org-2',
         'org-3',
       ]);
+    });
+  });
+
+  describe('timestamps', () => {
+    const stamp = (e: SseEvent): number => parseEventTimestamp(e.data.timestamp as string);
+    const increasing = (events: readonly SseEvent[]): boolean =>
+      events.every((e, i) => i === 0 || stamp(e) > stamp(events[i - 1]!));
+
+    it('10,000 events emitted in one tick: timestamps strictly increase in every feed, ids are unique', () => {
+      const before = Date.now();
+      const real = new FeedHub({ orgFeedExpiration: 60, waitCompleteTime: 5 });
+      const all: SseEvent[] = [];
+      const org: SseEvent[] = [];
+      real.subscribeOrg('acme', undefined, (e) => org.push(e));
+      // 100 jobs of 100 events (start, 98 run_start, job_complete), interleaved, in one tick.
+      const jobs = Array.from({ length: 100 }, (_, j) => `j${j}`);
+      for (const job of jobs) {
+        real.emit('acme', job, 'start', { command: 'uptime' });
+        real.subscribeJob('acme', job, undefined, { onEvent: (e) => all.push(e), onEnd: () => undefined });
+      }
+      for (let n = 1; n <= 98; n++)
+        for (const job of jobs) real.emit('acme', job, 'run_start', { node: `n${n}` });
+      for (const job of jobs) real.emit('acme', job, 'job_complete', { status: 'complete' });
+      const after = Date.now();
+
+      const feeds = jobs.map((job) => real.subscribeJob('acme', job, undefined, recorder())!.events);
+      expect(feeds.flat()).to.have.length(10_000);
+      for (const events of feeds) {
+        expect(increasing(events)).to.equal(true);
+        expect(ids(events)).to.deep.equal(events.map((_, i) => `job-${i + 1}`));
+      }
+      // One clock for the whole hub: the events of every job, in the order they were emitted.
+      expect(all).to.have.length(100 * 99);
+      expect(increasing(all)).to.equal(true);
+      expect(new Set(all.map(stamp)).size).to.equal(all.length);
+
+      expect(org).to.have.length(200);
+      expect(increasing(org)).to.equal(true);
+      expect(new Set(ids(org)).size).to.equal(200);
+      expect(ids(org)).to.deep.equal(org.map((_, i) => `org-${i + 1}`));
+
+      // Every timestamp is in the wire format and parses back to itself, not before the hub.
+      for (const e of [...feeds.flat(), ...org]) {
+        const text = e.data.timestamp as string;
+        expect(text).to.match(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}Z$/);
+        expect(formatEventTimestampMicros(stamp(e))).to.equal(text);
+      }
+      expect(stamp(feeds[0]![0]!)).to.be.at.least(before * 1000);
+      expect(new Set(feeds.flat().map((e) => stamp(e) % 1000)).size).to.be.greaterThan(1);
+      // At most the clock's re-anchoring bound, its millisecond and one 1 µs step per event ahead.
+      expect(stamp(feeds.at(-1)!.at(-1)!)).to.be.at.most(after * 1000 + MAX_CLOCK_DRIFT_US + 1000 + 10_000);
+      real.close();
+    });
+
+    it('a clock going backwards still yields increasing timestamps', () => {
+      const r = recorder();
+      hub.emit('acme', 'j', 'start', {});
+      hub.subscribeJob('acme', 'j', undefined, r);
+      for (let i = 0; i < 10; i++) {
+        clock.advance(-1); // one second back before every event
+        hub.emit('acme', 'j', 'run_start', { node: `n${i}` });
+      }
+      const events = [...hub.subscribeJob('acme', 'j', undefined, recorder())!.events];
+      expect(events.map((e) => e.data.timestamp)).to.deep.equal(
+        Array.from({ length: 11 }, (_, i) => `2025-11-24 10:00:00.1230${String(i).padStart(2, '0')}Z`),
+      );
+      expect(increasing(events)).to.equal(true);
+      clock.advance(20); // ahead again: the timestamps follow the clock
+      hub.emit('acme', 'j', 'job_complete', { status: 'complete' });
+      expect(r.events.at(-1)!.data.timestamp).to.equal('2025-11-24 10:00:10.123000Z');
+    });
+
+    it('a monotonic clock supplies the microseconds; a wall clock set back does not reorder them', () => {
+      let ns = 0n;
+      hub.close();
+      hub = make({ monotonicNs: () => ns });
+      hub.emit('acme', 'j', 'start', {});
+      ns += 456_789n;
+      hub.emit('acme', 'j', 'quorum_vote', { node: 'n', status: 'success' });
+      clock.advance(-30);
+      ns += 1_000n;
+      hub.emit('acme', 'j', 'quorum_succeeded', {});
+      const events = hub.subscribeJob('acme', 'j', undefined, recorder())!.events;
+      expect(events.map((e) => e.data.timestamp)).to.deep.equal([
+        '2025-11-24 10:00:00.123000Z',
+        '2025-11-24 10:00:00.123456Z',
+        '2025-11-24 10:00:00.123457Z',
+      ]);
+    });
+
+    it('nextTimestamp (the summary event) comes from the same clock', () => {
+      hub.emit('acme', 'j', 'start', {});
+      expect(hub.nextTimestamp()).to.equal('2025-11-24 10:00:00.123001Z');
+      hub.emit('acme', 'j', 'quorum_succeeded', {});
+      const events = hub.subscribeJob('acme', 'j', undefined, recorder())!.events;
+      expect(events.at(-1)!.data.timestamp).to.equal('2025-11-24 10:00:00.123002Z');
     });
   });
 });

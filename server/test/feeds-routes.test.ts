@@ -6,6 +6,7 @@ import { signRequest } from '@push-jobs/protocol';
 import { expect } from 'chai';
 import { DEFAULT_SERVER_CONFIG } from '../src/config/defaults.js';
 import type { ServerConfig } from '../src/config/types.js';
+import { parseEventTimestamp } from '../src/feeds/event-format.js';
 import { FeedHub } from '../src/feeds/feed-hub.js';
 import { startApi, type ApiHarness, type Principal } from './helpers/api.js';
 
@@ -154,6 +155,17 @@ describe('feeds: routes over HTTP', function () {
   const eventCount = (n: number) => (text: string) =>
     text.split('\n\n').filter((b) => b.startsWith('event:')).length >= n;
 
+  /** The events' timestamps as microseconds, checking that each parses. */
+  function stamps(events: readonly ParsedEvent[]): number[] {
+    return events.map((e) => {
+      const us = parseEventTimestamp(e.data.timestamp as string);
+      expect(Number.isSafeInteger(us), String(e.data.timestamp)).to.equal(true);
+      return us;
+    });
+  }
+  const strictlyIncreasing = (values: readonly number[]): boolean =>
+    values.every((v, i) => i === 0 || v > values[i - 1]!);
+
   describe('job feed', () => {
     it('streams the snapshot, then live events, and ends after job_complete', async () => {
       const id = await createJob();
@@ -210,6 +222,19 @@ describe('feeds: routes over HTTP', function () {
       events.forEach((e, i) => expect(e.id).to.equal(`job-${i + 1}`));
       expect(events[backlog - 1]!.data).to.deep.include({ node: `n${backlog - 1}-${pad}` });
       expect(events.slice(-2).map((e) => e.event)).to.deep.equal(['quorum_succeeded', 'job_complete']);
+    });
+
+    it('events emitted in one tick reach the client with distinct, increasing timestamps', async () => {
+      const id = await createJob();
+      hub.emit('acme', id, 'start', {});
+      for (let i = 1; i <= 2000; i++) hub.emit('acme', id, 'run_start', { node: `n${i}` });
+      hub.emit('acme', id, 'job_complete', { status: 'complete' });
+      hub.finish('acme', id);
+      const s = await open(`/organizations/acme/pushy/job_status_feed/${id}`);
+      const events = parseEvents(await s.ended);
+      expect(events).to.have.length(2002);
+      expect(events.map((e) => e.id)).to.deep.equal(events.map((_, i) => `job-${i + 1}`));
+      expect(strictlyIncreasing(stamps(events))).to.equal(true);
     });
 
     it('ends the stream when the job finishes, even without job_complete', async () => {
@@ -337,6 +362,21 @@ describe('feeds: routes over HTTP', function () {
       expect(second).to.equal(first! + 1);
       expect(Object.keys(events[0]!.data)).to.deep.equal(['timestamp', 'job', 'command', 'user']);
       expect(s.text()).to.not.include(before);
+    });
+
+    it('live events of many jobs emitted in one tick have distinct, increasing timestamps and ids', async () => {
+      const s = await open(ORG_FEED);
+      const jobs = Array.from({ length: 300 }, (_, i) => `job${i}`);
+      for (const job of jobs) hub.emit('acme', job, 'start', {});
+      for (const job of jobs) hub.emit('acme', job, 'job_complete', { status: 'complete' });
+      for (const job of jobs) hub.finish('acme', job);
+      const events = parseEvents((await s.waitFor(eventCount(600))).replace(/^(:keepalive\n\n)+/, ''));
+      expect(events.map((e) => [e.event, e.data.job])).to.deep.equal([
+        ...jobs.map((job) => ['start', job]),
+        ...jobs.map((job) => ['job_complete', job]),
+      ]);
+      expect(new Set(events.map((e) => e.id)).size).to.equal(600);
+      expect(strictlyIncreasing(stamps(events))).to.equal(true);
     });
 
     it('starts with start_of_history for an unknown Last-Event-ID, then the retained events', async () => {

@@ -28,7 +28,8 @@ function pad(n: number, width = 2): string {
 /**
  * Formats `d` in UTC as `YYYY-MM-DD HH:MM:SS.uuuuuuZ` (a space between date and time, six
  * fractional digits). A `Date` only has milliseconds; `micros` (0-999) supplies the three
- * digits below them, which are `000` otherwise.
+ * digits below them, which are `000` otherwise (the feeds stamp their events with
+ * {@link formatEventTimestampMicros} and the hub's clock instead).
  */
 export function formatEventTimestamp(d: Date, micros = 0): string {
   if (Number.isNaN(d.getTime())) throw new RangeError('invalid date');
@@ -38,6 +39,39 @@ export function formatEventTimestamp(d: Date, micros = 0): string {
     `${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}.` +
     `${pad(d.getUTCMilliseconds(), 3)}${pad(us, 3)}Z`
   );
+}
+
+/**
+ * Formats a time given in microseconds since the epoch (an integer, as the feed hub's clock issues
+ * them) as an event timestamp, `YYYY-MM-DD HH:MM:SS.uuuuuuZ`.
+ */
+export function formatEventTimestampMicros(us: number): string {
+  if (!Number.isSafeInteger(us)) throw new RangeError('timestamp is not a whole number of microseconds');
+  const ms = Math.floor(us / 1000);
+  return formatEventTimestamp(new Date(ms), us - ms * 1000);
+}
+
+const TIMESTAMP = /^(\d{4})-(\d\d)-(\d\d) (\d\d):(\d\d):(\d\d)\.(\d{6})Z$/;
+
+/**
+ * Parses an event timestamp (`YYYY-MM-DD HH:MM:SS.uuuuuuZ`) to microseconds since the epoch; NaN
+ * when the text is not one (wrong shape, a date that does not exist, or a time too far from 1970
+ * for its microseconds to be counted exactly in a number).
+ */
+export function parseEventTimestamp(text: string): number {
+  const m = TIMESTAMP.exec(text);
+  if (m === null) return Number.NaN;
+  const [year, month, day, hour, minute, second, micros] = m.slice(1).map(Number) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  const us = Date.UTC(year, month - 1, day, hour, minute, second) * 1000 + micros;
+  return Number.isSafeInteger(us) && formatEventTimestampMicros(us) === text ? us : Number.NaN;
 }
 
 /**

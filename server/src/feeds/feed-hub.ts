@@ -5,11 +5,21 @@
  * takes a snapshot and registers the listener in one synchronous step, so no event falls
  * between them.
  *
+ * Every event the hub records gets a timestamp from the hub's clock ({@link EventClock}), with
+ * real microseconds and strictly later than any the hub issued before, so the events of a feed
+ * never share a timestamp and their timestamps increase in the order of the feed.
+ *
  * @module
  */
 import type { JobFeedEvent } from '@push-jobs/protocol';
 import type { JobEventSink } from './types.js';
-import { eventData, formatEventTimestamp, type SseEvent } from './event-format.js';
+import { EventClock } from './event-clock.js';
+import {
+  eventData,
+  formatEventTimestamp,
+  formatEventTimestampMicros,
+  type SseEvent,
+} from './event-format.js';
 
 /** Receives the live events of one job. */
 export interface JobFeedListener {
@@ -48,6 +58,12 @@ export interface FeedHubOptions {
   waitCompleteTime: number;
   /** The clock. @default () => new Date() */
   now?: () => Date;
+  /**
+   * A monotonic nanosecond clock that gives event timestamps their microseconds (see
+   * {@link EventClock}); `null` for none. @default process.hrtime.bigint when `now` is not given,
+   * none when it is (timestamps then follow `now`, 1 µs apart within one of its milliseconds)
+   */
+  monotonicNs?: (() => bigint) | null;
   /** Events kept per job; later ones are still streamed live, except `job_complete`, which is always kept. @default 100000 */
   maxEventsPerJob?: number;
   /** Events kept per org feed; the oldest go first. @default 100000 */
@@ -109,6 +125,7 @@ export class FeedHub implements JobEventSink {
   readonly #queue: (() => void)[] = [];
   #delivering = false;
   readonly #now: () => Date;
+  readonly #clock: EventClock;
   readonly #expirationMs: number;
   readonly #waitCompleteMs: number;
   readonly #maxEventsPerJob: number;
@@ -118,6 +135,12 @@ export class FeedHub implements JobEventSink {
   /** Creates an empty hub. */
   constructor(opts: FeedHubOptions) {
     this.#now = opts.now ?? (() => new Date());
+    const now = this.#now;
+    this.#clock = new EventClock({
+      wallMs: () => now().getTime(),
+      monotonicNs:
+        opts.monotonicNs !== undefined ? opts.monotonicNs : opts.now === undefined ? undefined : null,
+    });
     this.#expirationMs = opts.orgFeedExpiration * 1000;
     this.#waitCompleteMs = opts.waitCompleteTime * 1000;
     this.#maxEventsPerJob = opts.maxEventsPerJob ?? 100_000;
@@ -135,7 +158,7 @@ export class FeedHub implements JobEventSink {
       this.#jobs.set(key, log);
     }
     const now = this.#now();
-    const timestamp = formatEventTimestamp(now);
+    const timestamp = this.nextTimestamp();
     log.seq += 1;
     const sse: SseEvent = { event, id: `job-${log.seq}`, data: eventData(timestamp, fields) };
     if (log.events.length < this.#maxEventsPerJob || event === 'job_complete') log.events.push(sse);
@@ -171,6 +194,14 @@ export class FeedHub implements JobEventSink {
     const timer = setTimeout(() => this.#drop(key), this.#waitCompleteMs);
     timer.unref();
     log.timer = timer;
+  }
+
+  /**
+   * A timestamp from the hub's clock, later than every one it issued before: for an event the
+   * routes make themselves (`summary`).
+   */
+  nextTimestamp(): string {
+    return formatEventTimestampMicros(this.#clock.next());
   }
 
   /** Whether the hub holds the job's log (it runs, or finished less than `wait_complete_time` ago). */

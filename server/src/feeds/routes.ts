@@ -13,13 +13,7 @@ import type { RouteDeps } from '../app.js';
 import { notFound } from '../http/errors.js';
 import { defineRoute } from '../http/routes.js';
 import { formatJob } from '../jobs/format.js';
-import {
-  SSE_KEEPALIVE,
-  eventData,
-  formatEventTimestamp,
-  formatSseEvent,
-  type SseEvent,
-} from './event-format.js';
+import { SSE_KEEPALIVE, eventData, formatSseEvent, type SseEvent } from './event-format.js';
 import type { FeedHub } from './feed-hub.js';
 
 /** What the feed routes need: the config (`keep_alive_time`), the store and the hub. */
@@ -185,7 +179,7 @@ async function jobFeed(
   });
   if (sub === undefined) {
     // The job's log is gone (it finished a while ago, or ran before a restart): one summary.
-    const data = eventData(formatEventTimestamp(new Date()), { ...formatJob(job) });
+    const data = eventData(deps.feeds.nextTimestamp(), { ...formatJob(job) });
     conn.send([{ event: 'summary', id: 'job-1', data }]);
     return conn.end();
   }
