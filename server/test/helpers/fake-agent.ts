@@ -10,6 +10,10 @@
  * - Connects a DEALER to `command_addr` (CURVE when the config has `curve_public_key`), sends a
  *   `heartbeat` every interval (the first at once), and answers `abort`, `commit` and `run` as its
  *   {@link Behavior} says. Every message in both directions is HMAC-signed with the session key.
+ * - Like the real agent, it drops a periodic heartbeat that finds the DEALER's small send queue
+ *   (SNDHWM 3) full, and waits for room for every other message: its replies and whatever a test
+ *   sends. (A busy machine leaves libzmq's I/O thread behind; a burst of sends then finds the queue
+ *   full, and a message dropped there would never reach the server.)
  *
  * Every timer is unref'd, and {@link FakeAgent.stop} leaves nothing running.
  *
@@ -105,6 +109,11 @@ export interface FakeSendOptions {
   key?: Uint8Array;
   /** Send `fields` alone, without the envelope (node, client, ... job_id). @default true */
   envelope?: boolean;
+  /**
+   * When the DEALER's send queue is full: wait for room (true), or drop the message (false, as
+   * the agent does with its periodic heartbeats). @default true
+   */
+  waitForRoom?: boolean;
 }
 
 interface Waiter {
@@ -122,12 +131,16 @@ interface Connection {
   dealer: Dealer;
   loops: Promise<void>[];
   sequence: number;
-  sendChain: Promise<void>;
+  sendChain: Promise<unknown>;
   heartbeatTimer: NodeJS.Timeout | undefined;
 }
 
 function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+function errorCode(err: unknown): unknown {
+  return typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
 }
 
 /** A fake push-jobs client; see the module documentation. */
@@ -267,20 +280,37 @@ export class FakeAgent {
   /**
    * Sends a message on the command socket: the envelope (spec 5.3 order) with `type`, where
    * `fields` replace envelope values in place and add the others at the end; signed with the
-   * session key unless {@link FakeSendOptions.key} says otherwise. Resolves once the socket took
-   * it (or refused it).
+   * session key unless {@link FakeSendOptions.key} says otherwise. Sent after the messages sent
+   * before it; waits for room in the send queue unless told not to. Resolves true once the DEALER
+   * took the message, false when it did not (the queue was full and waiting was not asked, or the
+   * socket closed); {@link sendFailures} counts those.
    */
-  send(type: string, fields: Record<string, unknown> = {}, opts: FakeSendOptions = {}): Promise<void> {
+  send(type: string, fields: Record<string, unknown> = {}, opts: FakeSendOptions = {}): Promise<boolean> {
     const conn = this.connection();
     const body = opts.envelope === false ? { type, ...fields } : this.envelope(conn, type, fields);
     const frames = encodeMessage(body, { method: 'hmac_sha256', key: opts.key ?? conn.sessionKey });
     this.sentLog.push(body);
-    return this.enqueue(conn, frames);
+    return this.enqueue(conn, frames, opts.waitForRoom ?? true);
   }
 
-  /** Sends arbitrary frames on the command socket (malformed messages). */
-  sendFrames(frames: Buffer[]): Promise<void> {
-    return this.enqueue(this.connection(), frames);
+  /**
+   * Sends arbitrary frames on the command socket (malformed messages), waiting for room like
+   * {@link send}. Resolves true once the DEALER took them.
+   */
+  sendFrames(frames: Buffer[]): Promise<boolean> {
+    return this.enqueue(this.connection(), frames, true);
+  }
+
+  /**
+   * Ends the run in progress now, as if its {@link Behavior.runDelayMs} had elapsed, with `result`
+   * (a run held with `result: 'none'` finishes when the test says). Resolves like {@link send};
+   * false when no run is in progress.
+   */
+  finishRun(result: 'succeeded' | 'failed' = 'succeeded'): Promise<boolean> {
+    const jobId = this.currentJob;
+    if (this.jobState !== 'running' || jobId === null) return Promise.resolve(false);
+    this.cancelRun();
+    return this.sendResult(jobId, result);
   }
 
   /** Closes the sockets and stops every timer; pending {@link waitFor}s reject. Idempotent. */
@@ -402,7 +432,7 @@ export class FakeAgent {
     const interval = this.options.heartbeatIntervalMs ?? conn.config.push_jobs.heartbeat.interval * 1000;
     const beat = (): void => {
       if (this.conn !== conn) return;
-      void this.send('heartbeat');
+      void this.send('heartbeat', {}, { waitForRoom: false });
     };
     beat();
     conn.heartbeatTimer = setInterval(beat, interval);
@@ -427,20 +457,43 @@ export class FakeAgent {
     return { ...body, ...fields };
   }
 
-  private enqueue(conn: Connection, frames: Buffer[]): Promise<void> {
-    conn.sendChain = conn.sendChain.then(async () => {
-      if (conn.dealer.closed) {
+  /**
+   * Sends `frames` after every earlier send (zeromq.js allows one send in flight). The DEALER's
+   * send timeout is 0: a full queue refuses at once (EAGAIN). Then, with `waitForRoom`, the send is
+   * made again with no timeout, and zeromq.js resolves it when libzmq has room (or rejects it when
+   * the socket closes).
+   */
+  private enqueue(conn: Connection, frames: Buffer[], waitForRoom: boolean): Promise<boolean> {
+    const sent = conn.sendChain.then(async () => {
+      const { dealer } = conn;
+      if (dealer.closed) {
         this.failedSends++;
-        return;
+        return false;
       }
       try {
-        await conn.dealer.send(frames);
+        await dealer.send(frames);
+        return true;
+      } catch (err) {
+        if (!waitForRoom || dealer.closed || errorCode(err) !== 'EAGAIN') {
+          this.failedSends++;
+          this.log(`ZMQ socket enqueue error: ${errorMessage(err)}`);
+          return false;
+        }
+      }
+      dealer.sendTimeout = -1;
+      try {
+        await dealer.send(frames);
+        return true;
       } catch (err) {
         this.failedSends++;
         this.log(`ZMQ socket enqueue error: ${errorMessage(err)}`);
+        return false;
+      } finally {
+        if (!dealer.closed) dealer.sendTimeout = 0;
       }
     });
-    return conn.sendChain;
+    conn.sendChain = sent;
+    return sent;
   }
 
   private async receiveLoop(conn: Connection, channel: 'command' | 'heartbeat'): Promise<void> {
@@ -550,16 +603,21 @@ export class FakeAgent {
     const timer = setTimeout(() => {
       this.runTimers.delete(timer);
       if (this.currentJob !== jobId || this.jobState !== 'running') return;
-      const output: Record<string, unknown> = {};
-      if (this.capture) {
-        if (this.behaviorValue.stdout !== undefined) output['stdout'] = this.behaviorValue.stdout;
-        if (this.behaviorValue.stderr !== undefined) output['stderr'] = this.behaviorValue.stderr;
-      }
-      this.goIdle();
-      void this.send(result, { job_id: jobId, ...output });
+      void this.sendResult(jobId, result);
     }, runDelayMs);
     timer.unref();
     this.runTimers.add(timer);
+  }
+
+  /** Ends the run of `jobId` with `result`, sending the output when the commit asked for it. */
+  private sendResult(jobId: string, result: 'succeeded' | 'failed'): Promise<boolean> {
+    const output: Record<string, unknown> = {};
+    if (this.capture) {
+      if (this.behaviorValue.stdout !== undefined) output['stdout'] = this.behaviorValue.stdout;
+      if (this.behaviorValue.stderr !== undefined) output['stderr'] = this.behaviorValue.stderr;
+    }
+    this.goIdle();
+    return this.send(result, { job_id: jobId, ...output });
   }
 
   private cancelRun(): void {
