@@ -51,9 +51,14 @@ describe('job engine end to end (real sockets, fake agents)', function () {
     const firstCommand = a.received().find((m) => m.channel === 'command');
     expect(firstCommand?.body.type).to.equal('abort');
     const list = await h.request('GET', '/organizations/acme/pushy/node_states');
-    expect(list.json).to.deep.equal([{ node_name: 'web1', availability: 'available' }]);
+    expect(list.json).to.deep.equal([{ node_name: 'web1', availability: 'available', state: 'idle' }]);
     const one = await h.request('GET', '/organizations/acme/pushy/node_states/web1');
-    expect(one.json).to.deep.equal({ node_name: 'web1', status: 'online', availability: 'available' });
+    expect(one.json).to.deep.equal({
+      node_name: 'web1',
+      status: 'online',
+      availability: 'available',
+      state: 'idle',
+    });
   });
 
   it('complete: every node succeeds or fails; output is captured; feed events in order', async () => {
@@ -149,6 +154,8 @@ describe('job engine end to end (real sockets, fake agents)', function () {
       'env',
       'file',
       'capture',
+      'run_timeout',
+      'voting_timeout',
     ]);
     expect(commit.body).to.deep.include({
       job_id: id,
@@ -176,13 +183,24 @@ describe('job engine end to end (real sockets, fake agents)', function () {
     expect(nodeStates(job)).to.deep.equal({ nacked: ['web1'], unavailable: ['ghost'] });
   });
 
-  it('fails early: with one of two nodes offline and quorum 2, the job ends without waiting', async () => {
+  it('fails early: with one of two nodes offline and quorum 2, the job ends without waiting; the late vote is recorded', async () => {
     const a = await agent('web1', { onCommit: 'ignore' });
     const id = await h.startJob({ command: 'chef-client', nodes: ['web1', 'ghost'] });
-    const job = await h.waitForJob(id, 2000);
+    const job = await h.waitForJob(id);
     expect(job.status).to.equal('quorum_failed');
-    expect(nodeStates(job)).to.deep.equal({ aborted: ['web1'], unavailable: ['ghost'] });
-    await a.waitFor('abort', (m) => m.body.sequence !== 1);
+    // web1 has not voted: it keeps its vote, and gets no abort (it may be busy elsewhere).
+    expect(nodeStates(job)).to.deep.equal({ new: ['web1'], unavailable: ['ghost'] });
+    // It acks late: was_ready, as the original records it, and it gets this job's abort.
+    const commit = a.received().find((m) => m.body.type === 'commit');
+    expect(await a.send('ack_commit', { job_id: id })).to.equal(true);
+    const abort = await a.waitFor('abort', (m) => m.body.job_id === id);
+    expect(abort.body.sequence).to.be.greaterThan(commit!.body.sequence as number);
+    await until(async () => {
+      const after = await h.waitForJob(id);
+      return (
+        JSON.stringify(nodeStates(after)) === JSON.stringify({ unavailable: ['ghost'], was_ready: ['web1'] })
+      );
+    }, 'web1 recorded was_ready');
   });
 
   it('quorum met by count with one node offline; the online node runs', async () => {
