@@ -43,6 +43,11 @@ export class SimulatedJobRunner implements JobRunnerPort {
   }
 
   commit(jobId: string, command: string, _options: CommitOptions): void {
+    if (this.current.jobId === jobId) {
+      // The same commit again (re-sent after a reconnect), as the real runner takes it.
+      if (this.current.state === 'committed') this.reply({ type: 'ack_commit', jobId });
+      return;
+    }
     if (this.current.state !== 'idle' || !this.allow(command)) {
       this.reply({ type: 'nack_commit', jobId });
       return;
@@ -52,6 +57,7 @@ export class SimulatedJobRunner implements JobRunnerPort {
   }
 
   run(jobId: string): void {
+    if (this.current.state === 'running' && this.current.jobId === jobId) return; // re-sent
     if (this.current.state !== 'committed' || this.current.jobId !== jobId) {
       this.reply({ type: 'nack_run', jobId });
       return;

@@ -51,4 +51,16 @@ describe('SimulatedJobRunner', () => {
     t.runner.run('j1');
     expect(t.types()).to.deep.equal(['nack_commit', 'nack_run']);
   });
+
+  it('takes a re-sent commit or run of the job it holds as the real runner does', function () {
+    const replies: RunnerReply[] = [];
+    const runner = new SimulatedJobRunner((r) => replies.push(r), { durationMs: 60_000 });
+    runner.commit('j1', 'x', {});
+    runner.commit('j1', 'x', {});
+    runner.run('j1');
+    runner.run('j1');
+    runner.commit('j1', 'x', {});
+    expect(replies.map((r) => r.type)).to.deep.equal(['ack_commit', 'ack_commit', 'ack_run']);
+    runner.stop();
+  });
 });
