@@ -10,7 +10,7 @@ import { spawn as nodeSpawn, type ChildProcess, type SpawnOptions } from 'node:c
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { AgentJobState } from '@push-jobs/protocol/lite';
+import { timerDelayMs, type AgentJobState } from '@push-jobs/protocol/lite';
 import type { AllowList } from './allow-list.js';
 import { buildJobEnvironment, JobEnvironmentError } from './job-env.js';
 import type { CommitOptions, JobRunnerPort, RunnerReply } from './runner-types.js';
@@ -481,7 +481,7 @@ export class JobRunner implements JobRunnerPort {
         : (this.opts.commitPatienceMs ?? COMMIT_PATIENCE_MS);
     const timer = setTimeout(
       () => this.releaseIf(job, `no run within ${Math.round(waitMs / 1000)} s of the commit`),
-      waitMs,
+      timerDelayMs(waitMs),
     );
     timer.unref();
     this.current = { state: 'committed', job, timer };
@@ -677,7 +677,7 @@ export class JobRunner implements JobRunnerPort {
 
     if (job.options.runTimeout !== undefined) {
       const limitMs = job.options.runTimeout * 1000 + (this.opts.runTimeoutGraceMs ?? RUN_TIMEOUT_GRACE_MS);
-      run.timer = setTimeout(() => this.runTimedOut(run), limitMs);
+      run.timer = setTimeout(() => this.runTimedOut(run), timerDelayMs(limitMs));
       run.timer.unref();
     }
 

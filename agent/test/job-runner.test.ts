@@ -239,6 +239,16 @@ describe('JobRunner', () => {
     expect(t.types()).to.deep.equal(['ack_commit', 'ack_run', 'failed']);
   });
 
+  it('a run_timeout or voting_timeout longer than a timer can wait does not stop or release the job at once', async () => {
+    const t = setup({ s: 'sleep 0.3' });
+    t.runner.commit(JOB, 's', { runTimeout: 3_000_000, votingTimeout: 3_000_000 });
+    await sleep(50); // unclamped, both timers would fire after 1 ms
+    expect(t.runner.state()).to.deep.equal({ state: 'committed', jobId: JOB });
+    t.runner.run(JOB);
+    await t.waitFor('succeeded');
+    expect(t.types()).to.deep.equal(['ack_commit', 'ack_run', 'succeeded']);
+  });
+
   it('releases a commit whose run never comes (bounded by voting_timeout), and on request', async () => {
     const t = setup({ s: 'true' }, { commitGraceMs: 0 });
     t.runner.commit(JOB, 's', { votingTimeout: 1 });

@@ -369,6 +369,18 @@ export const DEFAULT_RUN_TIMEOUT_SECONDS = 3600;
 /** Seconds the server waits for every node's vote (`voting_timeout`). */
 export const DEFAULT_VOTING_TIMEOUT_SECONDS = 60;
 
+/**
+ * The longest delay a Node.js timer takes, in ms (2^31 - 1, about 24.8 days). A longer one
+ * fires after 1 ms instead (with only a warning): a job with a `run_timeout` of a month would
+ * time out at once.
+ */
+export const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
+
+/** `ms` bounded to what a timer can wait ({@link MAX_TIMER_DELAY_MS}); at least 0. */
+export function timerDelayMs(ms: number): number {
+  return Math.min(Math.max(0, ms), MAX_TIMER_DELAY_MS);
+}
+
 /** `lifetime` in the config document, seconds between forced agent reconfigures (`config_lifetime`). */
 export const DEFAULT_CONFIG_LIFETIME_SECONDS = 3600;
 

@@ -325,6 +325,17 @@ describe('job state machine (spec 2, with early quorum decisions)', function () 
     expect(await nodeStates(run)).to.deep.equal({ web1: 'timed_out' });
   });
 
+  it('a run_timeout longer than a timer can wait (24.8 days) does not time the job out at once', async () => {
+    h.available.add('web1');
+    const run = await h.start(['web1'], { runTimeout: 3_000_000 }); // about 35 days
+    await msg(run, 'web1', 'ack_commit');
+    expect(run.phase).to.equal('running');
+    // Unclamped, Node fires such a timer after 1 ms; this one is due long after ours.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(run.phase).to.equal('running');
+    await run.input({ kind: 'abort', by: 'alice' });
+  });
+
   it('nack_run: rehab then run_complete(run_nacked), job complete', async () => {
     h.available.add('web1');
     const run = await h.start(['web1']);

@@ -22,6 +22,7 @@
  */
 import {
   isTerminalNodeJobState,
+  timerDelayMs,
   type JobFeedEvent,
   type JobState,
   type MessageBody,
@@ -156,7 +157,7 @@ export class JobRun {
       }
       this.votingTimer = setTimeout(
         () => void this.input({ kind: 'voting_timeout' }),
-        this.ctx.votingTimeoutMs,
+        timerDelayMs(this.ctx.votingTimeoutMs),
       );
       this.votingTimer.unref();
       for (const node of down) await this.handle({ kind: 'down', node });
@@ -441,7 +442,11 @@ export class JobRun {
     await this.setStatus('running');
     this.phase = 'running';
     this.sendRun(this.nodesIn('ready'));
-    this.runTimer = setTimeout(() => void this.input({ kind: 'run_timeout' }), this.job.runTimeout * 1000);
+    // A run_timeout beyond what a timer can wait (24.8 days) is that long.
+    this.runTimer = setTimeout(
+      () => void this.input({ kind: 'run_timeout' }),
+      timerDelayMs(this.job.runTimeout * 1000),
+    );
     this.runTimer.unref();
   }
 
