@@ -1,5 +1,6 @@
 // Nodes that nacked because they were busy with another job: what the vote event says, what
 // one look at the node states says when it did not, and how it reads for 1 and for 1,000 nodes.
+import { stripVTControlCharacters as plainText } from 'node:util';
 import { expect } from 'chai';
 import type { NodeStateList, ParsedFeedEvent, PushApiClient } from '@push-jobs/protocol';
 import { eventLine } from '../../src/commands/push/jobs/watch.js';
@@ -62,7 +63,8 @@ describe('busy nodes', () => {
     ].flatMap((e) => t.applyEvent(e));
     let plain = '';
     new PlainProgress((s) => (plain += s)).update(changes);
-    expect(plain).to.equal(`web1: nacked (busy committed job ${OTHER})\nweb2: nacked\n`);
+    // Colours follow the environment (lerna sets FORCE_COLOR): the text is what is checked.
+    expect(plainText(plain)).to.equal(`web1: nacked (busy committed job ${OTHER})\nweb2: nacked\n`);
     let live = '';
     const view = new LiveProgress(
       (s) => (live += s),
@@ -70,17 +72,19 @@ describe('busy nodes', () => {
       () => 0,
     );
     view.update(changes, t);
-    expect(live).to.include(`– web1 nacked (busy committed job ${OTHER})\n`);
-    expect(live).to.include('– web2 nacked\n');
+    expect(plainText(live)).to.include(`– web1 nacked (busy committed job ${OTHER})\n`);
+    expect(plainText(live)).to.include('– web2 nacked\n');
   });
 
   it('watch shows the busy member of a vote as words, not JSON', () => {
     expect(
-      eventLine(
-        ev('quorum_vote', { node: 'web1', status: 'failure', busy: { job_id: OTHER, state: 'running' } }),
+      plainText(
+        eventLine(
+          ev('quorum_vote', { node: 'web1', status: 'failure', busy: { job_id: OTHER, state: 'running' } }),
+        ),
       ),
     ).to.equal(`t  quorum_vote      node=web1 status=failure (busy running job ${OTHER})`);
-    expect(eventLine(ev('quorum_vote', { node: 'web1', status: 'failure' }))).to.equal(
+    expect(plainText(eventLine(ev('quorum_vote', { node: 'web1', status: 'failure' })))).to.equal(
       't  quorum_vote      node=web1 status=failure',
     );
   });

@@ -1,3 +1,4 @@
+import { stripVTControlCharacters as plain } from 'node:util';
 import { expect } from 'chai';
 import { nodeStatusLines, stateCell, type NodeStatusRow } from '../../../../src/commands/push/node/status.js';
 import { CliTestServer, cli, cliJson, isolateEnv, restoreEnv, until } from '../../../helpers/harness.js';
@@ -18,7 +19,8 @@ describe('push node status: the table', () => {
   ];
 
   it('a STATE column says what each node is doing; - where the server did not say', () => {
-    expect(nodeStatusLines(rows)).to.deep.equal([
+    // Colours follow the environment (lerna sets FORCE_COLOR): the text is what is checked.
+    expect(nodeStatusLines(rows).map(plain)).to.deep.equal([
       'NODE  AVAILABILITY  STATUS   STATE',
       'db1   unavailable   offline  -',
       `web1  available     online   running job ${JOB}`,
@@ -30,7 +32,7 @@ describe('push node status: the table', () => {
 
   it('an older server that reports no state: the column is left out', () => {
     const old = rows.map(({ node_name, availability, status }) => ({ node_name, availability, status }));
-    expect(nodeStatusLines(old)).to.deep.equal([
+    expect(nodeStatusLines(old).map(plain)).to.deep.equal([
       'NODE  AVAILABILITY  STATUS',
       'db1   unavailable   offline',
       'web1  available     online',
@@ -53,8 +55,8 @@ describe('push node status: the table', () => {
       ],
       70,
     );
-    expect(lines[1]).to.equal(`a-very-…  available     online  running job ${JOB}`);
-    expect(stateCell({ node_name: 'x', availability: 'available', status: 'online' })).to.equal('-');
+    expect(plain(lines[1]!)).to.equal(`a-very-…  available     online  running job ${JOB}`);
+    expect(plain(stateCell({ node_name: 'x', availability: 'available', status: 'online' }))).to.equal('-');
   });
 });
 
