@@ -91,8 +91,6 @@ export interface AgentStatus {
 const MAX_PENDING_REPLIES = 16;
 /** How often a reconfigure checks whether a committed job has started or been released, ms. */
 const COMMITTED_POLL_MS = 50;
-/** Reconfigure reasons that mean the server the agent was talking to is gone. */
-const SERVER_GONE_REASONS = new Set(['server restart', 'command channel silent']);
 
 /** A failed config fetch retries after this many seconds (A.15). */
 const FETCH_FAILURE_DELAY_S = 120;
@@ -298,8 +296,8 @@ export class Agent {
    * Unlike the original it does not wait for a running job (the job goes on; its result goes
    * out on the new connection), so heartbeats, availability and aborts keep flowing while a long
    * command runs. A job committed but not running is waited for (its `run` would go to the old
-   * connection), or released when the reason says its server is gone (a restart, a command
-   * channel that stays silent): its `run` can never come.
+   * connection); where the agent learns that its server is gone (a restart, a command channel
+   * that stays silent, the server going offline) it is released first: its `run` can never come.
    */
   reconfigure(reason = 'requested'): Promise<void> {
     if (this.stopping) return Promise.resolve();
@@ -408,6 +406,8 @@ export class Agent {
           `${this.prefix} No messages being received on command port in ${Math.round(this.silenceMs / 1000)}s. ` +
             'Possible encryption problem?',
         );
+        // Whatever this server committed the runner to, it cannot reach it any more.
+        this.runnerPort.releaseCommitted('the command channel stayed silent');
         void this.reconfigure('command channel silent');
       }, this.silenceMs);
     }
@@ -441,9 +441,9 @@ export class Agent {
   }
 
   private async doReconfigure(reason: string): Promise<void> {
-    if (SERVER_GONE_REASONS.has(reason)) this.runnerPort.releaseCommitted(`reconfiguring (${reason})`);
     let logged = false;
-    // A committed job either runs soon, is aborted, or is released by the runner's own bound.
+    // A committed job either runs soon, is aborted, or is released: by the runner's own bound,
+    // or where the agent learns that its server is gone (a restart, silence, going offline).
     while (!this.stopping && this.runnerPort.state().state === 'committed') {
       if (!logged) this.log.info(`${this.prefix} Job committed, delaying reconfigure until it runs`);
       logged = true;

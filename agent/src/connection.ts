@@ -587,18 +587,18 @@ export class AgentConnection {
   }
 }
 
+function positiveInteger(value: unknown): number | undefined {
+  return typeof value === 'number' && Number.isInteger(value) && value > 0 ? value : undefined;
+}
+
 /** The optional fields of a `commit`, copied when present and truthy (A.8). */
 function commitOptions(body: MessageBody): CommitOptions {
   const options: CommitOptions = {};
   const { user, dir, env, capture, file } = body;
-  const runTimeout = body['run_timeout'];
-  const votingTimeout = body['voting_timeout'];
-  if (typeof runTimeout === 'number' && Number.isInteger(runTimeout) && runTimeout > 0) {
-    options.runTimeout = runTimeout;
-  }
-  if (typeof votingTimeout === 'number' && Number.isInteger(votingTimeout) && votingTimeout > 0) {
-    options.votingTimeout = votingTimeout;
-  }
+  const runTimeout = positiveInteger(body['run_timeout']);
+  const votingTimeout = positiveInteger(body['voting_timeout']);
+  if (runTimeout !== undefined) options.runTimeout = runTimeout;
+  if (votingTimeout !== undefined) options.votingTimeout = votingTimeout;
   if (typeof user === 'string' && user !== '') options.user = user;
   if (typeof dir === 'string' && dir !== '') options.dir = dir;
   if (isPlainObject(env)) {

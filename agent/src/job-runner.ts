@@ -108,8 +108,7 @@ interface Running {
   readonly pgid: number | undefined;
   readonly stdout: OutputBuffer;
   readonly stderr: OutputBuffer;
-  aborted: boolean;
-  /** Why it was stopped, for the log: `abort` or `run_timeout`. */
+  /** Set when the runner stopped it (an abort, or its own run timeout): its end is not reported. */
   stoppedBy?: 'abort' | 'run_timeout';
   /** Resolves when the process has exited (and, after a kill, its group is gone). */
   readonly done: Promise<void>;
@@ -672,7 +671,7 @@ export class JobRunner implements JobRunnerPort {
 
     let resolveDone: () => void = () => undefined;
     const done = new Promise<void>((resolve) => (resolveDone = resolve));
-    const run: Running = { job, child, pgid: child.pid, stdout, stderr, aborted: false, done };
+    const run: Running = { job, child, pgid: child.pid, stdout, stderr, done };
     this.current = { state: 'running', run };
 
     if (job.options.runTimeout !== undefined) {
@@ -705,7 +704,7 @@ export class JobRunner implements JobRunnerPort {
   private completed(run: Running, code: number | null, signal: string | null, error?: Error): void {
     const { job } = run;
     const c = this.current;
-    if (run.aborted || c.state !== 'running' || c.run !== run) {
+    if (run.stoppedBy !== undefined || c.state !== 'running' || c.run !== run) {
       this.log('info', `Job ${job.jobId} ended after ${run.stoppedBy ?? 'abort'}`);
       return;
     }
@@ -714,14 +713,22 @@ export class JobRunner implements JobRunnerPort {
     this.releaseLock(job.lockFile);
     this.current = { state: 'idle' };
     const type = code === 0 ? 'succeeded' : 'failed';
+    this.reportResult(run, type, error === undefined ? '' : `${error.message}\n`);
+  }
+
+  /**
+   * Sends `succeeded`/`failed` for `run`, with its captured output when the job asked for it
+   * (`stderrNote` appended to stderr), sized to fit `max_body_size`.
+   */
+  private reportResult(run: Running, type: 'succeeded' | 'failed', stderrNote: string): void {
+    const { job } = run;
     let fields: Record<string, unknown> | undefined;
     if (job.options.capture === true) {
-      const errText = error !== undefined ? `${run.stderr.text()}${error.message}\n` : run.stderr.text();
       fields = fitOutput(
         type,
         job.jobId,
         { text: run.stdout.text(), truncated: run.stdout.truncated },
-        { text: errText, truncated: run.stderr.truncated },
+        { text: `${run.stderr.text()}${stderrNote}`, truncated: run.stderr.truncated },
         this.opts.maxBodySize,
         this.reserve,
       );
@@ -744,24 +751,12 @@ export class JobRunner implements JobRunnerPort {
     this.log('warn', `Job ${job.jobId}: ${note}`);
     this.current = { state: 'idle' };
     this.killRun(run, 'run_timeout');
-    let fields: Record<string, unknown> | undefined;
-    if (job.options.capture === true) {
-      fields = fitOutput(
-        'failed',
-        job.jobId,
-        { text: run.stdout.text(), truncated: run.stdout.truncated },
-        { text: `${run.stderr.text()}${note}\n`, truncated: run.stderr.truncated },
-        this.opts.maxBodySize,
-        this.reserve,
-      );
-    }
-    this.opts.reply({ type: 'failed', jobId: job.jobId, ...(fields ? { fields } : {}) });
+    this.reportResult(run, 'failed', `${note}\n`);
   }
 
   /** SIGTERM the group, SIGKILL after the grace period; release the lock once it is gone. */
   private killRun(run: Running, by: 'abort' | 'run_timeout' = 'abort'): void {
     clearTimeout(run.timer);
-    run.aborted = true;
     run.stoppedBy = by;
     const pgid = run.pgid;
     const signalGroup = (signal: NodeJS.Signals): void => {

@@ -539,7 +539,8 @@ export class JobRun {
 
   /**
    * Ends the job. With `tail`, votes still expected are recorded until the voting timer fires
-   * (its timer stays armed); the job's status and feed are final either way.
+   * (its timer stays armed); the job's status and feed are final either way. setStatus writes
+   * every node state first, so a settled job is fully persisted.
    */
   private async finish(status: JobState, tail = false): Promise<void> {
     if (!tail) clearTimeout(this.votingTimer);
@@ -550,7 +551,6 @@ export class JobRun {
     this.ctx.events.finish(this.org, this.id);
     this.resolveDone(status);
     if (!tail) this.settle();
-    // (setStatus wrote every node state first, so a settled job is fully persisted.)
   }
 
   private settle(): void {

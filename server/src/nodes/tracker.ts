@@ -520,11 +520,9 @@ export class LiveNodeTracker implements NodeTracker {
     // what waited for it goes out behind this abort.
     record.releasing = undefined;
     record.votes = undefined;
-    const deferred = record.deferred;
-    record.deferred = undefined;
     this.awaitingAbort.add(record);
     this.sender(record, 'abort');
-    if (deferred !== undefined) for (const m of deferred) this.sender(record, m.type, m.fields);
+    this.flushDeferred(record);
   }
 
   private terminate(record: NodeRecord): void {
