@@ -1,52 +1,32 @@
 // Processes dying mid-job: an agent, the server. And the same happy path on PostgreSQL.
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import type { PushApiClient } from '@push-jobs/protocol';
-import { AgentProcess } from '../helpers/agent-process.js';
-import { ServerProcess } from '../helpers/server-process.js';
+import type { AgentProcess } from '../helpers/agent-process.js';
+import { E2eScope, type ServerAndClient } from '../helpers/e2e-scope.js';
+import type { ServerProcess, ServerProcessOptions } from '../helpers/server-process.js';
 import { isAlive, until, waitForAvailability, waitForJob } from '../helpers/wait.js';
 
 const PG_URL = process.env.PUSH_JOBS_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
 describe('end to end: failures and PostgreSQL', function () {
   this.timeout(120_000);
-  let scratch: string;
-  const cleanups: (() => Promise<unknown>)[] = [];
-
-  beforeEach(() => {
-    scratch = mkdtempSync(join(tmpdir(), 'pj-e2e-fail-'));
-  });
-
-  afterEach(async () => {
-    for (const c of cleanups.splice(0).reverse()) await c();
-    rmSync(scratch, { recursive: true, force: true });
-  });
+  const scope = E2eScope.use('pj-e2e-fail-');
 
   function whitelist(): Record<string, unknown> {
     return {
       hello: 'echo hello',
-      slow: `sh -c 'echo $$ > ${scratch}/$CHEF_PUSH_NODE_NAME.pid; sleep 60'`,
-      short: `sh -c 'echo $$ > ${scratch}/$CHEF_PUSH_NODE_NAME.pid; sleep 4'`,
+      slow: `sh -c 'echo $$ > ${scope.dir}/$CHEF_PUSH_NODE_NAME.pid; sleep 60'`,
+      short: `sh -c 'echo $$ > ${scope.dir}/$CHEF_PUSH_NODE_NAME.pid; sleep 4'`,
     };
   }
 
-  async function startServer(options: Parameters<typeof ServerProcess.start>[0] = {}): Promise<{
-    server: ServerProcess;
-    api: PushApiClient;
-  }> {
-    const server = await ServerProcess.start({ heartbeatIntervalMs: 200, ...options });
-    const api = server.adminClient();
-    cleanups.push(async () => server.stop());
-    cleanups.push(async () => api.close());
-    return { server, api };
+  function startServer(options: ServerProcessOptions = {}): Promise<ServerAndClient> {
+    return scope.server({ heartbeatIntervalMs: 200, ...options });
   }
 
-  async function startAgent(server: ServerProcess, node: string): Promise<AgentProcess> {
-    const agent = await AgentProcess.start(server, { node, whitelist: whitelist() });
-    cleanups.push(() => agent.remove());
-    return agent;
+  function startAgent(server: ServerProcess, node: string): Promise<AgentProcess> {
+    return scope.agent(server, { node, whitelist: whitelist() });
   }
 
   it('an agent killed mid-job: its node ends crashed/unavailable, the server stays healthy', async () => {
@@ -55,7 +35,7 @@ describe('end to end: failures and PostgreSQL', function () {
     await startAgent(server, 'two');
     await waitForAvailability(api, ['one', 'two'], 'available', 30_000);
     const { id } = await api.startJob({ command: 'slow', nodes: ['one', 'two'] });
-    await until(() => readdirSync(scratch).length === 2, 'both jobs running');
+    await until(() => readdirSync(scope.dir).length === 2, 'both jobs running');
     await one.kill();
     await waitForAvailability(api, ['one'], 'unavailable');
     await until(async () => {
@@ -74,14 +54,11 @@ describe('end to end: failures and PostgreSQL', function () {
     const agent = await startAgent(server, 'solo');
     await waitForAvailability(api, ['solo'], 'available', 30_000);
     const { id } = await api.startJob({ command: 'short', nodes: ['solo'] });
-    await until(() => readdirSync(scratch).some((f) => f.endsWith('.pid')), 'the job running');
-    const pid = Number(readFileSync(join(scratch, 'solo.pid'), 'utf8'));
+    await until(() => readdirSync(scope.dir).some((f) => f.endsWith('.pid')), 'the job running');
+    const pid = Number(readFileSync(join(scope.dir, 'solo.pid'), 'utf8'));
     expect(isAlive(pid)).to.equal(true);
     await server.kill();
-    const restarted = await server.restart();
-    cleanups.push(async () => restarted.stop());
-    const api2 = restarted.adminClient();
-    cleanups.push(async () => api2.close());
+    const { api: api2 } = await scope.restart(server);
     expect((await api2.getJob(id)).status).to.equal('crashed');
     // The agent lets the running job finish (it may be a chef-client run) but reconnects to the
     // new incarnation at once, reporting itself busy until the job ends.

@@ -2,13 +2,13 @@
 // An overlapping job must not kill a running one, votes are recorded as the original records
 // them, a failed job leaves no false unavailability, busy nodes are visible, and restarts
 // (kill -9, SIGTERM, a stalled server) leave no node stranded in `committed`.
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import type { Job, NodeState, PushApiClient } from '@push-jobs/protocol';
-import { AgentProcess } from '../helpers/agent-process.js';
-import { ServerProcess } from '../helpers/server-process.js';
+import type { AgentProcess } from '../helpers/agent-process.js';
+import { E2eScope, type ServerAndClient } from '../helpers/e2e-scope.js';
+import type { ServerProcess } from '../helpers/server-process.js';
 import { isAlive, until, waitForAvailability, waitForJob } from '../helpers/wait.js';
 
 /** A job's nodes by state (lists sorted by the server), keys sorted. */
@@ -22,56 +22,35 @@ const same = (a: unknown, b: Record<string, string[]>): boolean =>
 
 describe('end to end: job isolation and stranded nodes', function () {
   this.timeout(180_000);
-  let scratch: string;
-  const cleanups: (() => Promise<unknown>)[] = [];
-
-  beforeEach(() => {
-    scratch = mkdtempSync(join(tmpdir(), 'pj-e2e-iso-'));
-  });
-
-  afterEach(async () => {
-    for (const c of cleanups.splice(0).reverse()) await c();
-    rmSync(scratch, { recursive: true, force: true });
-  });
+  const scope = E2eScope.use('pj-e2e-iso-');
 
   /** Every agent allows these; `pidfile NODE` is where `slow` writes its shell's pid. */
   function whitelist(extra: Record<string, unknown> = {}): Record<string, unknown> {
     return {
       hello: 'echo hello',
-      slow: `sh -c 'echo $$ > ${scratch}/$CHEF_PUSH_NODE_NAME.pid; exec sleep 60'`,
+      slow: `sh -c 'echo $$ > ${scope.dir}/$CHEF_PUSH_NODE_NAME.pid; exec sleep 60'`,
       ...extra,
     };
   }
-  const pidfile = (node: string): string => join(scratch, `${node}.pid`);
+  const pidfile = (node: string): string => join(scope.dir, `${node}.pid`);
 
-  async function startServer(settings: Record<string, string | number> = {}): Promise<{
-    server: ServerProcess;
-    api: PushApiClient;
-  }> {
+  function startServer(): Promise<ServerAndClient> {
     // Liveness slow enough that a stopped agent stays "connected" for the length of a test.
-    const server = await ServerProcess.start({
+    return scope.server({
       heartbeatIntervalMs: 200,
-      settings: { 'decay-window': 100, 'down-threshold': 0.05, ...settings },
+      settings: { 'decay-window': 100, 'down-threshold': 0.05 },
     });
-    const api = server.adminClient();
-    cleanups.push(async () => server.stop());
-    cleanups.push(async () => api.close());
-    return { server, api };
   }
 
-  async function startAgents(
+  function startAgents(
     server: ServerProcess,
     nodes: string[],
     extra: Record<string, unknown> = {},
   ): Promise<AgentProcess[]> {
-    const agents = await Promise.all(
-      nodes.map((node) => AgentProcess.start(server, { node, whitelist: whitelist(extra) })),
-    );
-    for (const a of agents) cleanups.push(() => a.remove());
-    return agents;
+    return Promise.all(nodes.map((node) => scope.agent(server, { node, whitelist: whitelist(extra) })));
   }
 
-  async function nodeState(api: PushApiClient, node: string): Promise<NodeState> {
+  function nodeState(api: PushApiClient, node: string): Promise<NodeState> {
     return api.getNodeState(node);
   }
 
@@ -189,10 +168,7 @@ describe('end to end: job isolation and stranded nodes', function () {
     await until(() => existsSync(pidfile('solo')), 'the job running');
     const pid = Number(readFileSync(pidfile('solo'), 'utf8'));
     await server.kill();
-    const restarted = await server.restart();
-    cleanups.push(async () => restarted.stop());
-    const api2 = restarted.adminClient();
-    cleanups.push(async () => api2.close());
+    const { api: api2 } = await scope.restart(server);
     expect((await api2.getJob(id)).status).to.equal('crashed');
 
     // Back while the command still runs: heartbeats flow, the node says what it runs.
@@ -227,12 +203,11 @@ describe('end to end: job isolation and stranded nodes', function () {
       // `mute` is stopped: it never votes, so c1 and c2 stay committed (100% quorum).
       const mute = agents[2]!;
       process.kill(mute.pid, 'SIGSTOP');
-      cleanups.push(async () => void (mute.running && process.kill(mute.pid, 'SIGCONT')));
+      scope.defer(() => mute.running && process.kill(mute.pid, 'SIGCONT'));
       const { id } = await api.startJob({ command: 'hello', nodes: ['c1', 'c2', 'mute'] });
       await waitForNodes(api, id, { new: ['mute'], ready: ['c1', 'c2'] });
       for (const n of ['c1', 'c2']) expect((await nodeState(api, n)).state).to.equal('committed');
 
-      let live = server;
       let liveApi = api;
       const t0 = Date.now();
       if (fault === 'SIGSTOP 6 s') {
@@ -241,10 +216,7 @@ describe('end to end: job isolation and stranded nodes', function () {
         process.kill(server.pid, 'SIGCONT');
       } else {
         if (fault === 'kill -9') await server.kill();
-        live = await server.restart();
-        cleanups.push(async () => live.stop());
-        liveApi = live.adminClient();
-        cleanups.push(async () => liveApi.close());
+        ({ api: liveApi } = await scope.restart(server));
         expect((await liveApi.getJob(id)).status).to.equal('crashed');
       }
       const backMs = Date.now() - t0;
