@@ -14,6 +14,8 @@ import { HeartbeatSender } from './broker/heartbeat.js';
 import type { ServerConfig } from './config/types.js';
 import { FeedHub } from './feeds/feed-hub.js';
 import { PushJobEngine } from './jobs/engine.js';
+import type { JobRunLog } from './jobs/job-run.js';
+import { loadOrCreateServerId } from './keys/server-id.js';
 import { loadOrCreateServerKey } from './keys/server-key.js';
 import { SessionKeyManager } from './keys/session-keys.js';
 import { LiveNodeTracker } from './nodes/tracker.js';
@@ -67,6 +69,14 @@ export async function startPushServer(opts: PushServerOptions): Promise<PushServ
   const { config, store } = opts;
   const incarnationId = randomUUID();
   const serverKey = await loadOrCreateServerKey(config.data_dir);
+  const serverId = await loadOrCreateServerId(config.data_dir);
+  // The app's logger exists once the app is built; the job engine starts before it.
+  const appLog: { current?: JobRunLog } = {};
+  const jobLog: JobRunLog = {
+    info: (fields, message) => appLog.current?.info(fields, message),
+    warn: (fields, message) => appLog.current?.warn(fields, message),
+    error: (fields, message) => appLog.current?.error(fields, message),
+  };
   const curve = config.disable_curve_encryption ? null : generateCurveKeyPair();
   const context = createZmqContext();
   const allowList = new MemoryCurveAllowList();
@@ -96,6 +106,8 @@ export async function startPushServer(opts: PushServerOptions): Promise<PushServ
       store,
       events: feeds,
       serverName: config.server_name,
+      serverId,
+      log: jobLog,
       votingTimeoutMs: config.voting_timeout * 1000,
       now: () => new Date(),
       isAvailable: (org, node) => tracker.isAvailable(org, node),
@@ -143,6 +155,8 @@ export async function startPushServer(opts: PushServerOptions): Promise<PushServ
       ports: { command: portOf(command.endpoint), heartbeat: portOf(heartbeat.endpoint) },
     },
   });
+
+  appLog.current = app.log;
 
   let closed = false;
   const close = async (): Promise<void> => {

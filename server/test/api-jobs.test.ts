@@ -177,8 +177,8 @@ for (const storeKind of ['sqlite', 'postgres'] as const)
       const none = await api.send('GET', `${JOBS}/${id}/output/n1/stdout`, { headers: { accept: '*/*' } });
       expect(none.statusCode).to.equal(404);
       await api.store.putJobOutput('acme', id, 'n1', {
-        stdout: 'up 3 days\n',
-        stderr: 'x'.repeat(10),
+        stdout: Buffer.from('up 3 days\n'),
+        stderr: Buffer.from('x'.repeat(10)),
         stdoutTruncated: false,
         stderrTruncated: true,
       });

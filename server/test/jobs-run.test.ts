@@ -7,6 +7,10 @@ import { createOrgWithDefaults } from '../src/identity/service.js';
 import { JobRun, type JobRunContext } from '../src/jobs/job-run.js';
 import { openStore } from '../src/store/index.js';
 import type { Store } from '../src/store/types.js';
+import { StoreUnavailableError } from '../src/store/unavailable.js';
+
+/** Decides whether a store call fails: returns the error to throw, or undefined. */
+type Fault = (method: string, args: unknown[]) => Error | undefined;
 
 interface Harness {
   store: Store;
@@ -20,6 +24,12 @@ interface Harness {
   raw: { event: string; fields: Record<string, unknown> }[];
   /** awaitVote / voteDone calls. */
   votes: string[];
+  /** What the job logged, as `level: message`. */
+  logs: string[];
+  /** Store calls made by the job that failed (see {@link fault}). */
+  failures: string[];
+  /** Set to make the job's store calls fail. */
+  fault: Fault | undefined;
   start(
     nodes: string[],
     opts?: { quorum?: number; runTimeout?: number; votingTimeoutMs?: number; capture?: boolean },
@@ -42,6 +52,28 @@ describe('job state machine (spec 2, with early quorum decisions)', function () 
     const busy = new Map<string, { jobId: string; state: 'committed' | 'running' }>();
     const raw: { event: string; fields: Record<string, unknown> }[] = [];
     const votes: string[] = [];
+    const logs: string[] = [];
+    const failures: string[] = [];
+    // The job's view of the store: calls fail while `h.fault` says so.
+    const faulty = new Proxy(store, {
+      get(target, key, receiver) {
+        const value: unknown = Reflect.get(target, key, receiver);
+        if (typeof value !== 'function') return value;
+        return (...args: unknown[]) => {
+          const error = h.fault?.(String(key), args);
+          if (error !== undefined) {
+            failures.push(String(key));
+            return Promise.reject(error);
+          }
+          return (value as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      },
+    });
+    const logTo =
+      (level: string) =>
+      (_fields: Record<string, unknown>, message: string): void => {
+        logs.push(`${level}: ${message}`);
+      };
     h = {
       store,
       events,
@@ -51,9 +83,15 @@ describe('job state machine (spec 2, with early quorum decisions)', function () 
       busy,
       raw,
       votes,
+      logs,
+      failures,
+      fault: undefined,
       async start(nodes, opts = {}) {
         const ctx: JobRunContext = {
-          store,
+          store: faulty,
+          serverId: 'server-1',
+          log: { info: logTo('info'), warn: logTo('warn'), error: logTo('error') },
+          storeRetry: { initialDelayMs: 1, maxDelayMs: 5, maxAttemptsOnFault: 3, reportEveryMs: 60_000 },
           events: {
             emit: (_org, _id, event: JobFeedEvent, fields) => {
               raw.push({ event, fields });
@@ -380,8 +418,8 @@ describe('job state machine (spec 2, with early quorum decisions)', function () 
     await msg(run, 'web1', 'failed', { stdout: 'out', stderr: 'err', stderr_truncated: true });
     expect(await run.done).to.equal('complete');
     expect(await h.store.getJobOutput('acme', run.id, 'web1')).to.deep.equal({
-      stdout: 'out',
-      stderr: 'err',
+      stdout: Buffer.from('out'),
+      stderr: Buffer.from('err'),
       stdoutTruncated: false,
       stderrTruncated: true,
     });
@@ -406,5 +444,101 @@ describe('job state machine (spec 2, with early quorum decisions)', function () 
     await msg(run, 'a', 'nack_commit');
     expect(h.events).to.include('quorum_vote(a lost_availibility)');
     expect(await run.done).to.equal('quorum_failed');
+  });
+
+  describe('store faults', () => {
+    const down = (): Error => new StoreUnavailableError('PostgreSQL unavailable: Connection terminated');
+    /** Resolves once `n` store calls of the job have failed (the job is retrying). */
+    const failed = async (n: number): Promise<void> => {
+      while (h.failures.length < n) await new Promise((resolve) => setImmediate(resolve));
+    };
+
+    it('an unavailable store holds the job; it completes once the store is back, rows agree', async () => {
+      ['a', 'b'].forEach((n) => h.available.add(n));
+      const run = await h.start(['a', 'b'], { capture: true });
+      await msg(run, 'a', 'ack_commit');
+      await msg(run, 'b', 'ack_commit');
+      await msg(run, 'a', 'ack_run');
+      await msg(run, 'b', 'ack_run');
+      // The database goes away while both nodes report.
+      h.fault = down;
+      const reported = Promise.all([
+        msg(run, 'a', 'succeeded', { stdout: 'A', stderr: '' }),
+        msg(run, 'b', 'failed', { stdout: 'B', stderr: '' }),
+      ]);
+      await failed(5);
+      expect((await h.store.getJob('acme', run.id))!.status).to.equal('running');
+      expect(h.events).to.not.include('job_complete(complete)');
+      h.fault = undefined;
+      await reported;
+      expect(await run.done).to.equal('complete');
+      const job = await h.store.getJob('acme', run.id);
+      expect(job!.status).to.equal('complete');
+      expect(await nodeStates(run)).to.deep.equal({ a: 'succeeded', b: 'failed' });
+      expect((await h.store.getJobOutput('acme', run.id, 'b'))!.stdout.toString()).to.equal('B');
+      expect(h.logs).to.include('warn: store unavailable; retrying');
+      expect(h.logs).to.include('info: store available again; job goes on');
+    });
+
+    it('an outage over the final write: the job still ends, with every node row written', async () => {
+      ['a', 'b'].forEach((n) => h.available.add(n));
+      const run = await h.start(['a', 'b']);
+      await msg(run, 'a', 'ack_commit');
+      await msg(run, 'b', 'ack_commit');
+      // Only status writes fail: the node rows are written, the final status waits.
+      h.fault = (method) => (method === 'updateJobStatus' ? down() : undefined);
+      const aborted = run.input({ kind: 'abort', by: 'alice' });
+      await failed(3);
+      expect((await h.store.getJob('acme', run.id))!.status).to.equal('running');
+      h.fault = undefined;
+      await aborted;
+      expect(await run.done).to.equal('aborted');
+      expect((await h.store.getJob('acme', run.id))!.status).to.equal('aborted');
+      expect(await nodeStates(run)).to.deep.equal({ a: 'aborted', b: 'aborted' });
+    });
+
+    it('a failed node-state write is kept and written later, not dropped', async () => {
+      // Before: the pending node states were cleared before the write, so a failed write lost
+      // them and the job could end `complete` with a node row still `running`.
+      h.available.add('a');
+      const run = await h.start(['a']);
+      await msg(run, 'a', 'ack_commit');
+      await msg(run, 'a', 'ack_run');
+      let failures = 0;
+      h.fault = (method) => (method === 'updateJobNodes' && failures++ < 2 ? down() : undefined);
+      await msg(run, 'a', 'succeeded');
+      expect(await run.done).to.equal('complete');
+      expect(await nodeStates(run)).to.deep.equal({ a: 'succeeded' });
+    });
+
+    it('an output write that keeps failing is logged and skipped; the node still finishes', async () => {
+      h.available.add('a');
+      const run = await h.start(['a'], { capture: true });
+      await msg(run, 'a', 'ack_commit');
+      await msg(run, 'a', 'ack_run');
+      h.fault = (method) => (method === 'putJobOutput' ? new Error('invalid byte sequence') : undefined);
+      await msg(run, 'a', 'succeeded', { stdout: 'x', stderr: '' });
+      expect(await run.done).to.equal('complete');
+      expect(h.failures).to.deep.equal(['putJobOutput', 'putJobOutput', 'putJobOutput']);
+      expect(await nodeStates(run)).to.deep.equal({ a: 'succeeded' });
+      expect(h.logs).to.include('error: store write failed; skipped');
+    });
+
+    it('a job ended elsewhere stops here with the stored status, and releases its nodes', async () => {
+      ['a', 'b'].forEach((n) => h.available.add(n));
+      const run = await h.start(['a', 'b']);
+      await msg(run, 'a', 'ack_commit');
+      await msg(run, 'b', 'ack_commit');
+      await msg(run, 'a', 'ack_run');
+      // Another server crash-recovered the job (what a second server on the database did).
+      await h.store.updateJobStatus('acme', run.id, 'crashed', new Date(), 'other-server');
+      await msg(run, 'a', 'succeeded');
+      await msg(run, 'b', 'ack_run');
+      await msg(run, 'b', 'succeeded');
+      expect(await run.done).to.equal('crashed');
+      expect((await h.store.getJob('acme', run.id))!.status).to.equal('crashed');
+      expect(h.events.slice(-2)).to.deep.equal(['job_complete(crashed)', '<finish>']);
+      expect(h.logs).to.include('warn: job already ended in the store; this server stops running it');
+    });
   });
 });

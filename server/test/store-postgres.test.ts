@@ -2,7 +2,14 @@ import { randomBytes } from 'node:crypto';
 import { makeOrgGuid } from '@push-jobs/protocol';
 import { expect } from 'chai';
 import pg from 'pg';
-import { LATEST_VERSION, PostgresStore, openStore, type Store } from '../src/store/index.js';
+import {
+  LATEST_VERSION,
+  PostgresStore,
+  StoreUnavailableError,
+  openStore,
+  type Store,
+} from '../src/store/index.js';
+import type { SqlOp } from '../src/store/program.js';
 import { storeContract } from './store/contract.js';
 
 const DATABASE_URL = process.env.PUSH_JOBS_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -93,6 +100,87 @@ describe('store: postgres', function () {
         expect(String(error)).to.match(/invalid schema name/);
       }
       expect(failed).to.equal(true);
+    });
+
+    it('survives its connection dropped in the middle of a transaction, and carries on', async function () {
+      // Before: a checked-out client had no `error` listener; `pg_terminate_backend` of a
+      // backend idle in transaction (a failover, a restart, idle_in_transaction_session_timeout)
+      // was an unhandled 'error' event and ended the process.
+      const schema = schemaName();
+      let paused: (() => void) | undefined;
+      let atPause: ((pid: number) => void) | undefined;
+      let backendPid = 0;
+      /** Holds the transaction open (idle in transaction) before the job update, until told. */
+      class PausingStore extends PostgresStore {
+        protected override async execute(on: pg.Pool | pg.PoolClient, op: SqlOp): Promise<unknown> {
+          if (atPause !== undefined && op.sql.startsWith('UPDATE jobs SET status')) {
+            const reached = atPause;
+            atPause = undefined;
+            backendPid = (await on.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+            await new Promise<void>((resolve) => {
+              paused = resolve;
+              reached(backendPid);
+            });
+          }
+          return super.execute(on, op);
+        }
+      }
+      const store = new PausingStore(DATABASE_URL, { schema });
+      try {
+        await store.migrate();
+        const org = await store.createOrg({ name: 'acme', guid: makeOrgGuid(), fullName: 'Acme' });
+        const job = await store.createJob({
+          id: `${org.guid.slice(0, 24)}00000001`,
+          orgName: 'acme',
+          command: 'x',
+          status: 'new',
+          runTimeout: 60,
+          quorum: 1,
+          createdBy: 'alice',
+          createdAt: new Date(),
+          nodes: ['n1'],
+          options: {},
+        });
+        const reached = new Promise<number>((resolve) => (atPause = resolve));
+        const write = store.updateJobStatus('acme', job.id, 'voting', new Date(), 'x');
+        const pid = await reached;
+        await withAdmin(async (client) => {
+          await client.query('SELECT pg_terminate_backend($1)', [pid]);
+          // Wait until the backend is gone (the client has seen its connection end).
+          for (;;) {
+            const { rows } = await client.query('SELECT 1 FROM pg_stat_activity WHERE pid = $1', [pid]);
+            if (rows.length === 0) break;
+          }
+        });
+        paused!();
+        let error: unknown;
+        await write.catch((e: unknown) => (error = e));
+        expect(error).to.be.instanceOf(StoreUnavailableError);
+        // Nothing of the failed transaction landed; the store works again on a new connection.
+        expect((await store.getJob('acme', job.id))?.status).to.equal('new');
+        expect(await store.updateJobStatus('acme', job.id, 'voting', new Date(), 'x')).to.equal(true);
+        expect((await store.getJob('acme', job.id))?.status).to.equal('voting');
+      } finally {
+        await store.close();
+        await dropSchema(schema);
+      }
+    });
+
+    it('an unreachable database fails fast with StoreUnavailableError', async function () {
+      // A port where nothing listens: connection refused.
+      const store = new PostgresStore('postgres://postgres@127.0.0.1:1/test', { connectionTimeoutMs: 2000 });
+      try {
+        for (const attempt of [
+          store.getOrg('acme'),
+          store.createOrg({ name: 'a', guid: makeOrgGuid(), fullName: 'A' }),
+        ]) {
+          let error: unknown;
+          await attempt.catch((e: unknown) => (error = e));
+          expect(error).to.be.instanceOf(StoreUnavailableError);
+        }
+      } finally {
+        await store.close();
+      }
     });
   });
 });

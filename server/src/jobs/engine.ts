@@ -2,7 +2,7 @@
  * The job engine: one {@link JobRun} per live job, fed by node messages and node deaths from
  * the tracker, kept for `wait_complete_time` after it settles (late feed readers, late
  * messages; a job that failed its quorum early settles once its late votes are in). At start,
- * jobs a previous process left unfinished become `crashed`.
+ * jobs a previous process of this server left unfinished become `crashed`.
  *
  * @module
  */
@@ -26,9 +26,12 @@ export class PushJobEngine implements JobEngine, NodeEventListener {
     private readonly waitCompleteMs: number,
   ) {}
 
-  /** Marks jobs left unfinished by a previous server process `crashed`; returns their ids. */
+  /**
+   * Marks jobs this server left unfinished in a previous process `crashed`; returns their ids.
+   * Jobs of other servers sharing the database are theirs.
+   */
   recover(): Promise<string[]> {
-    return this.ctx.store.crashIncompleteJobs(this.ctx.now(), RESTART_UPDATER);
+    return this.ctx.store.crashIncompleteJobs(this.ctx.now(), RESTART_UPDATER, this.ctx.serverId);
   }
 
   async startJob(job: JobRecord, requestor: string): Promise<void> {

@@ -16,7 +16,13 @@
  * when the job ends: if they ack later, the late ack earns them one.
  *
  * Events are handled one at a time per job, and every transition is persisted before it is
- * reported (feed events, messages to nodes).
+ * reported (feed events, messages to nodes). A store that is unavailable (database down,
+ * failing over, locked) holds the job where it is: the write is retried with back-off until it
+ * lands, and inputs wait in order behind it, so the job goes on where it was once the store is
+ * back. A write that fails for another reason is retried a few times, logged, and the job goes
+ * on in memory: no store failure leaves a job unfinished. A final status in the store is final:
+ * when the store refuses a status change because the job already ended (another server ended
+ * it), this machine stops and reports the stored status.
  *
  * @module
  */
@@ -30,6 +36,14 @@ import {
 } from '@push-jobs/protocol';
 import type { JobEventSink } from '../feeds/types.js';
 import type { JobRecord, Store } from '../store/types.js';
+import { StoreUnavailableError } from '../store/unavailable.js';
+
+/** Where a job reports store trouble (a pino logger fits). */
+export interface JobRunLog {
+  info(fields: Record<string, unknown>, message: string): void;
+  warn(fields: Record<string, unknown>, message: string): void;
+  error(fields: Record<string, unknown>, message: string): void;
+}
 
 /** What a job needs from the rest of the server. */
 export interface JobRunContext {
@@ -56,8 +70,46 @@ export interface JobRunContext {
   holding(org: string, node: string): { jobId: string; state: 'committed' | 'running' } | undefined;
   /** The advertised server name (the `server` field of `commit`). */
   serverName: string;
+  /** This server's id: recorded as the owner of the jobs it runs (see `Store.crashIncompleteJobs`). */
+  serverId: string;
   votingTimeoutMs: number;
   now(): Date;
+  /** Store trouble is logged here. @default silent */
+  log?: JobRunLog;
+  /** Back-off between attempts of a failed store write. @default {@link DEFAULT_STORE_RETRY} */
+  storeRetry?: StoreRetryPolicy;
+}
+
+/** How a job retries store writes; see {@link JobRun}. */
+export interface StoreRetryPolicy {
+  /** First pause, in ms; doubled after each failure up to {@link maxDelayMs}. */
+  initialDelayMs: number;
+  maxDelayMs: number;
+  /** Attempts of a write that failed for another reason than an unavailable store. */
+  maxAttemptsOnFault: number;
+  /** While the store stays unavailable, how often the job logs that it still waits, in ms. */
+  reportEveryMs: number;
+}
+
+/** The default {@link StoreRetryPolicy}. */
+export const DEFAULT_STORE_RETRY: StoreRetryPolicy = {
+  initialDelayMs: 50,
+  maxDelayMs: 2000,
+  maxAttemptsOnFault: 3,
+  reportEveryMs: 30_000,
+};
+
+const SILENT: JobRunLog = { info: () => undefined, warn: () => undefined, error: () => undefined };
+
+/** Thrown inside the machine when the store says the job already ended elsewhere. */
+class JobEndedElsewhere extends Error {}
+
+function pause(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 /** An input to the state machine: a node message, the node going down, or a timer. */
@@ -225,24 +277,109 @@ export class JobRun {
       this.queued--;
       try {
         await fn();
+      } catch (error) {
+        if (!(error instanceof JobEndedElsewhere)) throw error;
+        await this.endedElsewhere();
       } finally {
         // Node states are written once the burst of inputs is handled (see setNodes).
         if (this.queued === 0) await this.flushNodes();
       }
     });
-    // A failure (e.g. the database went away) must not wedge later inputs.
-    this.queue = next.catch(() => undefined);
+    // A failure must not wedge later inputs; it is logged (store writes never get here: they
+    // are retried, then logged and skipped, see persist).
+    this.queue = next.catch((error: unknown) => {
+      this.log.error({ job: this.id, err: describe(error) }, 'job input failed');
+    });
     return next;
+  }
+
+  private get log(): JobRunLog {
+    return this.ctx.log ?? SILENT;
+  }
+
+  /**
+   * Runs a store write until it lands: while the store is unavailable, for as long as it takes
+   * (logging when it starts, every `reportEveryMs`, and when it ends); after another failure,
+   * up to `maxAttemptsOnFault` times. Resolves to the write's result, or `undefined` when it
+   * gave up (logged as an error).
+   */
+  private async persist<T>(what: string, write: () => Promise<T>): Promise<T | undefined> {
+    const policy = this.ctx.storeRetry ?? DEFAULT_STORE_RETRY;
+    let faults = 0;
+    let unavailableSince: number | undefined;
+    let reported = 0;
+    for (let delay = policy.initialDelayMs; ; delay = Math.min(delay * 2, policy.maxDelayMs)) {
+      try {
+        const result = await write();
+        if (unavailableSince !== undefined) {
+          const waitedMs = Date.now() - unavailableSince;
+          this.log.info({ job: this.id, write: what, waitedMs }, 'store available again; job goes on');
+        }
+        return result;
+      } catch (error) {
+        const now = Date.now();
+        if (error instanceof StoreUnavailableError) {
+          if (unavailableSince === undefined) {
+            unavailableSince = reported = now;
+            this.log.warn({ job: this.id, write: what, err: describe(error) }, 'store unavailable; retrying');
+          } else if (now - reported >= policy.reportEveryMs) {
+            reported = now;
+            const waitedMs = now - unavailableSince;
+            this.log.error(
+              { job: this.id, write: what, waitedMs, err: describe(error) },
+              'store still unavailable',
+            );
+          }
+        } else if (++faults >= policy.maxAttemptsOnFault) {
+          this.log.error(
+            { job: this.id, write: what, attempts: faults, err: describe(error) },
+            'store write failed; skipped',
+          );
+          return undefined;
+        }
+      }
+      await pause(delay);
+    }
   }
 
   private emit(event: JobFeedEvent, fields: Record<string, unknown>): void {
     this.ctx.events.emit(this.org, this.id, event, fields);
   }
 
+  /**
+   * Writes the pending node states, then the job's status (and this server as its owner).
+   * @throws JobEndedElsewhere when the store already holds a final status for the job.
+   */
   private async setStatus(status: JobState): Promise<void> {
     await this.flushNodes();
-    await this.ctx.store.updateJobStatus(this.org, this.id, status, this.ctx.now(), this.id);
+    const { store, serverId } = this.ctx;
+    const written = await this.persist(`status ${status}`, () =>
+      store.updateJobStatus(this.org, this.id, status, this.ctx.now(), this.id, serverId),
+    );
+    if (written === false) throw new JobEndedElsewhere(this.id);
     this.status = status;
+  }
+
+  /**
+   * The store refused a status change: the job already has a final status (another server
+   * ended it, e.g. crash recovery of a server that wrongly thought it owned the job). Stop here:
+   * drop what the nodes hold, end the feed with the stored status.
+   */
+  private async endedElsewhere(): Promise<void> {
+    if (this.phase === 'done') return;
+    const stored = await this.persist('read status', () => this.ctx.store.getJob(this.org, this.id));
+    const status = stored?.status ?? 'crashed';
+    this.log.warn({ job: this.id, status }, 'job already ended in the store; this server stops running it');
+    for (const n of this.nodesIn('ready', 'running')) this.ctx.release(this.org, n, this.id);
+    for (const n of this.nodesIn('new')) this.ctx.voteDone(this.org, n, this.id);
+    this.pendingNodes.clear();
+    clearTimeout(this.runTimer);
+    this.status = status;
+    this.phase = 'done';
+    this.emit('job_complete', { status });
+    this.ctx.events.finish(this.org, this.id);
+    this.resolveDone(status);
+    this.settle();
   }
 
   /**
@@ -261,7 +398,10 @@ export class JobRun {
     if (this.pendingNodes.size >= MAX_PENDING_NODE_WRITES) await this.flushNodes();
   }
 
-  /** Writes the pending node states, one UPDATE per state. */
+  /**
+   * Writes the pending node states, one UPDATE per state. A state leaves the pending set only
+   * once written (and only if it did not change meanwhile), so a failed write is not lost.
+   */
   private async flushNodes(): Promise<void> {
     if (this.pendingNodes.size === 0) return;
     const byState = new Map<NodeJobState, string[]>();
@@ -270,10 +410,14 @@ export class JobRun {
       if (list === undefined) byState.set(state, [node]);
       else list.push(node);
     }
-    this.pendingNodes.clear();
     const now = this.ctx.now();
-    for (const [state, names] of byState)
-      await this.ctx.store.updateJobNodes(this.org, this.id, names, state, now);
+    for (const [state, names] of byState) {
+      await this.persist(`nodes ${state}`, () =>
+        this.ctx.store.updateJobNodes(this.org, this.id, names, state, now),
+      );
+      // Written, or given up on (logged): either way not retried at every flush.
+      for (const n of names) if (this.pendingNodes.get(n) === state) this.pendingNodes.delete(n);
+    }
   }
 
   /** The spec's "rehab": the node is told to drop this job (see {@link JobRunContext.release}). */
@@ -303,15 +447,22 @@ export class JobRun {
     return out;
   }
 
+  /**
+   * Stores a node's output (as its UTF-8 bytes: any text survives, NUL included). A write that
+   * fails for good is logged and skipped: output never holds up the node's state change.
+   */
   private async captureOutput(node: string, body: MessageBody): Promise<void> {
     const { stdout, stderr } = body;
     if (typeof stdout !== 'string' && typeof stderr !== 'string') return;
-    await this.ctx.store.putJobOutput(this.org, this.id, node, {
-      stdout: typeof stdout === 'string' ? stdout : '',
-      stderr: typeof stderr === 'string' ? stderr : '',
+    const output = {
+      stdout: Buffer.from(typeof stdout === 'string' ? stdout : '', 'utf8'),
+      stderr: Buffer.from(typeof stderr === 'string' ? stderr : '', 'utf8'),
       stdoutTruncated: body.stdout_truncated === true,
       stderrTruncated: body.stderr_truncated === true,
-    });
+    };
+    await this.persist(`output of ${node}`, () =>
+      this.ctx.store.putJobOutput(this.org, this.id, node, output),
+    );
   }
 
   private async handle(input: JobInput): Promise<void> {
@@ -543,9 +694,9 @@ export class JobRun {
    * every node state first, so a settled job is fully persisted.
    */
   private async finish(status: JobState, tail = false): Promise<void> {
+    await this.setStatus(status);
     if (!tail) clearTimeout(this.votingTimer);
     clearTimeout(this.runTimer);
-    await this.setStatus(status);
     this.phase = tail ? 'tail' : 'done';
     this.emit('job_complete', { status });
     this.ctx.events.finish(this.org, this.id);

@@ -16,6 +16,7 @@ import { SqliteStore } from './sqlite.js';
 import type { Store } from './types.js';
 
 export * from './types.js';
+export { StoreUnavailableError } from './unavailable.js';
 export { MIGRATIONS, LATEST_VERSION, type Migration } from './migrations.js';
 export { PostgresStore, type PostgresStoreOptions } from './postgres.js';
 export { SqliteStore, type SqliteStoreOptions } from './sqlite.js';

@@ -59,8 +59,8 @@ export function* createJob(job: NewJob): Program<JobRecord> {
   const org = yield* requireOrg(job.orgName);
   try {
     yield* run(
-      `INSERT INTO jobs (id, org_id, command, status, run_timeout, quorum, last_updated_by, created_by, created_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO jobs (id, org_id, command, status, run_timeout, quorum, last_updated_by, created_by, created_at, updated_at, owner)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       job.id,
       org.guid,
       job.command,
@@ -71,6 +71,7 @@ export function* createJob(job: NewJob): Program<JobRecord> {
       job.createdBy,
       job.createdAt,
       job.createdAt,
+      job.owner ?? null,
     );
   } catch (error) {
     rethrowConflict(error, 'job', job.id);
@@ -182,23 +183,35 @@ export function* countJobs(org: string, query: Pick<JobListQuery, 'status'> = {}
   return Number(row?.n ?? 0);
 }
 
-/** Sets a job's status, `updated_at` and `last_updated_by`. */
+/** The job states that may still change, as stored. */
+const UNFINISHED_JOB = (['new', 'voting', 'running'] as const).map(jobStatusId);
+/** The node-in-job states that may still change, as stored. */
+const UNFINISHED_NODE = (['new', 'ready', 'running'] as const).map(nodeStatusId);
+
+/**
+ * Sets a job's status, `updated_at`, `last_updated_by` and (when given) its owner, unless the
+ * job is already final: a final status never changes.
+ */
 export function* updateJobStatus(
   org: string,
   id: string,
   status: JobState,
   at: Date,
   by: string,
+  owner?: string,
 ): Program<boolean> {
   const statusId = jobStatusId(status);
   const orgRow = yield* requireOrg(org);
   const changed = yield* run(
-    'UPDATE jobs SET status = ?, updated_at = ?, last_updated_by = ? WHERE id = ? AND org_id = ?',
+    `UPDATE jobs SET status = ?, updated_at = ?, last_updated_by = ?, owner = COALESCE(?, owner)
+      WHERE id = ? AND org_id = ? AND status IN (?, ?, ?)`,
     statusId,
     at,
     by,
+    owner ?? null,
     id,
     orgRow.guid,
+    ...UNFINISHED_JOB,
   );
   return changed > 0;
 }
@@ -222,10 +235,11 @@ export function* updateJobNodes(
   for (const batch of batches(sortNames(nodes))) {
     changed += yield* run(
       `UPDATE job_nodes SET status = ?, updated_at = ?
-        WHERE job_id = ? AND node_name IN ${placeholders(batch.length)}`,
+        WHERE job_id = ? AND status IN (?, ?, ?) AND node_name IN ${placeholders(batch.length)}`,
       statusId,
       at,
       id,
+      ...UNFINISHED_NODE,
       ...batch,
     );
   }
@@ -268,24 +282,28 @@ export function* getJobOutput(org: string, id: string, node: string): Program<Jo
   return row && outputFromRow(row);
 }
 
-/** Marks every incomplete job and its unfinished nodes `crashed`; run in one transaction. */
-export function* crashIncompleteJobs(at: Date, by: string): Program<string[]> {
-  const incomplete = (['new', 'voting', 'running'] as const).map(jobStatusId);
-  const unfinished = (['new', 'ready', 'running'] as const).map(nodeStatusId);
+/**
+ * Marks every incomplete job of `owner` (or of no owner) and its unfinished nodes `crashed`; run
+ * in one transaction. Other servers' jobs are theirs to finish.
+ */
+export function* crashIncompleteJobs(at: Date, by: string, owner: string): Program<string[]> {
+  const mine = '(owner = ? OR owner IS NULL) AND status IN (?, ?, ?)';
   yield* run(
     `UPDATE job_nodes SET status = ?, updated_at = ?
-      WHERE status IN (?, ?, ?) AND job_id IN (SELECT id FROM jobs WHERE status IN (?, ?, ?))`,
+      WHERE status IN (?, ?, ?) AND job_id IN (SELECT id FROM jobs WHERE ${mine})`,
     nodeStatusId('crashed'),
     at,
-    ...unfinished,
-    ...incomplete,
+    ...UNFINISHED_NODE,
+    owner,
+    ...UNFINISHED_JOB,
   );
   const rows = yield* all<{ id: string }>(
-    'UPDATE jobs SET status = ?, updated_at = ?, last_updated_by = ? WHERE status IN (?, ?, ?) RETURNING id',
+    `UPDATE jobs SET status = ?, updated_at = ?, last_updated_by = ? WHERE ${mine} RETURNING id`,
     jobStatusId('crashed'),
     at,
     by,
-    ...incomplete,
+    owner,
+    ...UNFINISHED_JOB,
   );
   return sortNames(rows.map((row) => row.id));
 }

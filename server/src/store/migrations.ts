@@ -273,9 +273,28 @@ CREATE TABLE job_output (
 );
 ${INDEXES}`;
 
+/**
+ * Version 2: `jobs.owner`, the id of the server that runs the job (only it may crash-recover the
+ * job at its restart), and output as bytes. SQLite keeps the TEXT columns: their affinity stores
+ * a BLOB as given, and rows written before stay text (read back as their UTF-8 bytes).
+ */
+const SQLITE_V2 = `
+ALTER TABLE jobs ADD COLUMN owner TEXT;
+CREATE INDEX jobs_owner_status ON jobs (owner, status);
+`;
+
+const POSTGRES_V2 = `
+ALTER TABLE jobs ADD COLUMN owner text;
+CREATE INDEX jobs_owner_status ON jobs (owner, status);
+ALTER TABLE job_output
+  ALTER COLUMN stdout TYPE bytea USING convert_to(stdout, 'UTF8'),
+  ALTER COLUMN stderr TYPE bytea USING convert_to(stderr, 'UTF8');
+`;
+
 /** Every migration, in order. */
 export const MIGRATIONS: readonly Migration[] = Object.freeze([
   { version: 1, name: 'initial schema', sqlite: SQLITE_V1, postgres: POSTGRES_V1 },
+  { version: 2, name: 'job owner, output as bytes', sqlite: SQLITE_V2, postgres: POSTGRES_V2 },
 ]);
 
 /** The schema version once every migration is applied. */

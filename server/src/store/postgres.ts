@@ -21,6 +21,7 @@ import {
 import { driveAsync, toPostgresPlaceholders, type Program, type SqlOp } from './program.js';
 import { SqlStore } from './sql-store.js';
 import type { Store } from './types.js';
+import { isTransientPostgresError, unavailable } from './unavailable.js';
 
 /** Options of {@link PostgresStore}. */
 export interface PostgresStoreOptions {
@@ -28,6 +29,8 @@ export interface PostgresStoreOptions {
   schema?: string;
   /** Pool size (default 10). */
   max?: number;
+  /** How long to wait for a new connection before failing, in ms (default 5000). */
+  connectionTimeoutMs?: number;
 }
 
 /** A key for `pg_advisory_lock`, so concurrent servers migrate one at a time. */
@@ -59,6 +62,10 @@ export class PostgresStore extends SqlStore implements Store {
     this.pool = new pg.Pool({
       connectionString,
       max: options.max ?? 10,
+      // An unreachable database fails a request in seconds instead of hanging it (a dropped
+      // host never answers a SYN), and a dead peer is noticed on idle connections.
+      connectionTimeoutMillis: options.connectionTimeoutMs ?? 5000,
+      keepAlive: true,
       ...(searchPath === undefined ? {} : { options: `-c search_path=${searchPath}` }),
     });
     // An idle client's error (e.g. the server restarted) must not crash the process; the
@@ -69,6 +76,9 @@ export class PostgresStore extends SqlStore implements Store {
   /** Applies pending migrations, each in its own transaction; returns the schema version. */
   async migrate(): Promise<number> {
     const client = await this.pool.connect();
+    // A connection lost here fails the migration (the query rejects) instead of ending the process.
+    const ignore = (): void => undefined;
+    client.on('error', ignore);
     try {
       await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
       try {
@@ -106,6 +116,7 @@ export class PostgresStore extends SqlStore implements Store {
         await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]);
       }
     } finally {
+      client.removeListener('error', ignore);
       client.release();
     }
   }
@@ -115,26 +126,54 @@ export class PostgresStore extends SqlStore implements Store {
     if (!this.pool.ended) await this.pool.end();
   }
 
-  protected read<T>(program: Program<T>): Promise<T> {
-    return driveAsync(program, (op) => this.execute(this.pool, op));
+  protected async read<T>(program: Program<T>): Promise<T> {
+    try {
+      return await driveAsync(program, (op) => this.execute(this.pool, op));
+    } catch (error) {
+      throw this.classify(error);
+    }
   }
 
+  /**
+   * Runs a write program between BEGIN and COMMIT on one checked-out client. While the client
+   * is checked out it has an `error` listener: a connection that dies between two statements
+   * (failover, restart, `pg_terminate_backend`, `idle_in_transaction_session_timeout`) emits
+   * `error`, which would otherwise be an unhandled event that ends the process. The transaction
+   * then fails with {@link StoreUnavailableError} and the broken client is discarded.
+   */
   protected async write<T>(program: Program<T>): Promise<T> {
-    const client = await this.pool.connect();
+    let client: pg.PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (error) {
+      throw this.classify(error);
+    }
     let broken = false;
+    const onError = (): void => {
+      broken = true;
+    };
+    client.on('error', onError);
     try {
       await client.query('BEGIN');
       const result = await driveAsync(program, (op) => this.execute(client, op));
       await client.query('COMMIT');
       return result;
     } catch (error) {
-      await client.query('ROLLBACK').catch(() => {
-        broken = true;
-      });
-      throw error;
+      if (!broken) {
+        await client.query('ROLLBACK').catch(() => {
+          broken = true;
+        });
+      }
+      throw this.classify(error);
     } finally {
+      client.removeListener('error', onError);
       client.release(broken);
     }
+  }
+
+  /** A transient failure as {@link StoreUnavailableError}; anything else unchanged. */
+  private classify(error: unknown): unknown {
+    return isTransientPostgresError(error) ? unavailable('PostgreSQL', error) : error;
   }
 
   /** A named query for `sql`: its PostgreSQL text and a name from its hash. */
@@ -148,7 +187,7 @@ export class PostgresStore extends SqlStore implements Store {
     return query;
   }
 
-  private async execute(on: pg.Pool | pg.PoolClient, op: SqlOp): Promise<unknown> {
+  protected async execute(on: pg.Pool | pg.PoolClient, op: SqlOp): Promise<unknown> {
     const result = await on.query({ ...this.query(op.sql), values: [...op.params] });
     switch (op.kind) {
       case 'all':

@@ -7,8 +7,11 @@
  * @module
  */
 
-/** A value bound to a `?` placeholder. Drivers encode Dates and booleans for their dialect. */
-export type SqlParam = string | number | boolean | Date | null;
+/**
+ * A value bound to a `?` placeholder. Drivers encode Dates and booleans for their dialect; a
+ * Buffer is bytes (a BLOB in SQLite, `bytea` in PostgreSQL).
+ */
+export type SqlParam = string | number | boolean | Date | Buffer | null;
 
 /** One SQL operation a program asks its driver to execute. */
 export interface SqlOp {

@@ -268,17 +268,22 @@ export function jobNodeFromRow(row: JobNodeRow): JobNodeRecord {
 
 /** A `job_output` row. */
 export interface JobOutputRow {
-  stdout: string;
-  stderr: string;
+  /** Bytes; a SQLite row written before schema version 2 holds text. */
+  stdout: Buffer | string;
+  stderr: Buffer | string;
   stdout_truncated: DbBool;
   stderr_truncated: DbBool;
+}
+
+function toBytes(value: Buffer | string): Buffer {
+  return typeof value === 'string' ? Buffer.from(value, 'utf8') : value;
 }
 
 /** An output record from its row. */
 export function outputFromRow(row: JobOutputRow): JobOutputRecord {
   return {
-    stdout: row.stdout,
-    stderr: row.stderr,
+    stdout: toBytes(row.stdout),
+    stderr: toBytes(row.stderr),
     stdoutTruncated: toBool(row.stdout_truncated),
     stderrTruncated: toBool(row.stderr_truncated),
   };

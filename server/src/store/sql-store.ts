@@ -181,8 +181,15 @@ export abstract class SqlStore implements Store {
   countJobs(org: string, query?: Pick<JobListQuery, 'status'>): Promise<number> {
     return this.read(jobs.countJobs(org, query));
   }
-  updateJobStatus(org: string, id: string, status: JobState, at: Date, by: string): Promise<boolean> {
-    return this.write(jobs.updateJobStatus(org, id, status, at, by));
+  updateJobStatus(
+    org: string,
+    id: string,
+    status: JobState,
+    at: Date,
+    by: string,
+    owner?: string,
+  ): Promise<boolean> {
+    return this.write(jobs.updateJobStatus(org, id, status, at, by, owner));
   }
   updateJobNodes(org: string, id: string, nodes: string[], status: NodeJobState, at: Date): Promise<number> {
     return this.write(jobs.updateJobNodes(org, id, nodes, status, at));
@@ -193,7 +200,7 @@ export abstract class SqlStore implements Store {
   getJobOutput(org: string, id: string, node: string): Promise<JobOutputRecord | undefined> {
     return this.read(jobs.getJobOutput(org, id, node));
   }
-  crashIncompleteJobs(at: Date, by: string): Promise<string[]> {
-    return this.write(jobs.crashIncompleteJobs(at, by));
+  crashIncompleteJobs(at: Date, by: string, owner: string): Promise<string[]> {
+    return this.write(jobs.crashIncompleteJobs(at, by, owner));
   }
 }

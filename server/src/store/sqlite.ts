@@ -21,15 +21,34 @@ import {
 import { driveSync, type Program, type SqlOp, type SqlParam } from './program.js';
 import { SqlStore } from './sql-store.js';
 import type { Store } from './types.js';
+import { isSqliteBusyError, unavailable } from './unavailable.js';
 
 /** Options of {@link SqliteStore}. */
 export interface SqliteStoreOptions {
-  /** How long a statement waits for another connection's lock, in ms (default 5000). */
+  /**
+   * How long an operation waits for another connection's lock, in ms (default 5000). The wait
+   * does not block the event loop: each attempt waits at most {@link BUSY_SLICE_MS}
+   * synchronously, then the store yields and tries again; after this long it fails with
+   * {@link StoreUnavailableError}.
+   */
   busyTimeoutMs?: number;
 }
 
+/**
+ * The longest a single attempt blocks the event loop on a locked database (SQLite's own busy
+ * handler, which sleeps synchronously inside better-sqlite3).
+ */
+export const BUSY_SLICE_MS = 20;
+
+/** Pause between attempts on a locked database: doubling from 5 ms up to this. */
+const MAX_BUSY_PAUSE_MS = 200;
+
+function pause(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
+
 /** A value as better-sqlite3 binds it. */
-type SqliteValue = string | number | null;
+type SqliteValue = string | number | Buffer | null;
 
 function encode(param: SqlParam): SqliteValue {
   if (param instanceof Date) return param.getTime();
@@ -45,6 +64,7 @@ export class SqliteStore extends SqlStore implements Store {
   readonly path: string;
   private readonly db: Database.Database;
   private readonly statements = new Map<string, Database.Statement<SqliteValue[]>>();
+  private readonly busyTimeoutMs: number;
 
   /**
    * Opens (creating if needed) the database file and its parent directory. Call
@@ -57,7 +77,8 @@ export class SqliteStore extends SqlStore implements Store {
     this.db = new Database(path);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('foreign_keys = ON');
-    this.db.pragma(`busy_timeout = ${Math.max(0, Math.trunc(options.busyTimeoutMs ?? 5000))}`);
+    this.busyTimeoutMs = Math.max(0, Math.trunc(options.busyTimeoutMs ?? 5000));
+    this.db.pragma(`busy_timeout = ${Math.min(BUSY_SLICE_MS, this.busyTimeoutMs)}`);
     this.db.pragma('synchronous = NORMAL');
   }
 
@@ -95,12 +116,38 @@ export class SqliteStore extends SqlStore implements Store {
     if (this.db.open) this.db.close();
   }
 
-  protected async read<T>(program: Program<T>): Promise<T> {
-    return driveSync(program, (op) => this.execute(op));
+  protected read<T>(program: Program<T>): Promise<T> {
+    return this.whenUnlocked(program, (p) => driveSync(p, (op) => this.execute(op)));
   }
 
-  protected async write<T>(program: Program<T>): Promise<T> {
-    return this.db.transaction(() => driveSync(program, (op) => this.execute(op))).immediate();
+  protected write<T>(program: Program<T>): Promise<T> {
+    return this.whenUnlocked(program, (p) =>
+      this.db.transaction(() => driveSync(p, (op) => this.execute(op))).immediate(),
+    );
+  }
+
+  /**
+   * Runs `attempt`; while the database is locked by another connection before `program` has
+   * started (BEGIN IMMEDIATE, or a read's first statement), waits without blocking and tries
+   * again, for up to `busyTimeoutMs` in all. A lock met after the program started (it cannot be
+   * replayed) or past the deadline fails with {@link StoreUnavailableError}.
+   */
+  private async whenUnlocked<T>(program: Program<T>, attempt: (p: Program<T>) => T): Promise<T> {
+    const deadline = Date.now() + this.busyTimeoutMs;
+    let started = false;
+    const tracked = (function* (): Program<T> {
+      started = true;
+      return yield* program;
+    })();
+    for (let wait = 5; ; wait = Math.min(wait * 2, MAX_BUSY_PAUSE_MS)) {
+      try {
+        return attempt(tracked);
+      } catch (error) {
+        if (!isSqliteBusyError(error)) throw error;
+        if (started || Date.now() >= deadline) throw unavailable('SQLite', error);
+      }
+      await pause(wait);
+    }
   }
 
   private statement(sql: string): Database.Statement<SqliteValue[]> {

@@ -112,6 +112,11 @@ export interface NewJob {
   createdAt: Date;
   nodes: string[];
   options: JobOptions;
+  /**
+   * The id of the server that runs the job: only it marks the job `crashed` at its restart
+   * ({@link Store.crashIncompleteJobs}). Undefined: no owner yet (the first status change sets it).
+   */
+  owner?: string;
 }
 
 /** One node of a job. */
@@ -152,8 +157,9 @@ export interface JobListQuery {
 
 /** Captured output of one node of a job. */
 export interface JobOutputRecord {
-  stdout: string;
-  stderr: string;
+  /** What the node printed, as bytes (any bytes, NUL included). */
+  stdout: Buffer;
+  stderr: Buffer;
   stdoutTruncated: boolean;
   stderrTruncated: boolean;
 }
@@ -257,17 +263,32 @@ export interface Store {
   getJob(org: string, id: string): Promise<JobRecord | undefined>;
   listJobs(org: string, query?: JobListQuery): Promise<JobSummaryRecord[]>;
   countJobs(org: string, query?: Pick<JobListQuery, 'status'>): Promise<number>;
-  /** Sets a job's status, `updated_at` and `last_updated_by`; false when no such job. */
-  updateJobStatus(org: string, id: string, status: JobState, at: Date, by: string): Promise<boolean>;
-  /** Sets the status of some nodes of a job in one transaction; returns how many rows changed. */
+  /**
+   * Sets a job's status, `updated_at` and `last_updated_by`, and makes `owner` (when given) its
+   * owner. A final status is final: false, and nothing changes, when the job does not exist or
+   * already has a final status.
+   */
+  updateJobStatus(
+    org: string,
+    id: string,
+    status: JobState,
+    at: Date,
+    by: string,
+    owner?: string,
+  ): Promise<boolean>;
+  /**
+   * Sets the status of some nodes of a job in one transaction; returns how many rows changed. A
+   * node already in a final state keeps it.
+   */
   updateJobNodes(org: string, id: string, nodes: string[], status: NodeJobState, at: Date): Promise<number>;
   /** Stores a node's output once; a second call for the same (job, node) resolves false and changes nothing. */
   putJobOutput(org: string, id: string, node: string, output: JobOutputRecord): Promise<boolean>;
   getJobOutput(org: string, id: string, node: string): Promise<JobOutputRecord | undefined>;
   /**
-   * At server start: every job in `new`, `voting` or `running` becomes `crashed` (with `by` as
-   * `last_updated_by`), and their nodes still `new`, `ready` or `running` become `crashed`, in one
-   * transaction. Returns the ids of the jobs changed.
+   * At server start: every job of `owner` (or of no owner) in `new`, `voting` or `running` becomes
+   * `crashed` (with `by` as `last_updated_by`), and their nodes still `new`, `ready` or `running`
+   * become `crashed`, in one transaction. Jobs other servers own are left alone. Returns the ids
+   * of the jobs changed.
    */
-  crashIncompleteJobs(at: Date, by: string): Promise<string[]>;
+  crashIncompleteJobs(at: Date, by: string, owner: string): Promise<string[]>;
 }

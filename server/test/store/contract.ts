@@ -139,8 +139,8 @@ export function storeContract(
         await store.createNode('acme', nodeDoc('n1'));
         const job = await store.createJob(newJob({ options: { dir: '/tmp' } }));
         await store.putJobOutput('acme', job.id, 'n1', {
-          stdout: 'o',
-          stderr: 'e',
+          stdout: Buffer.from('o'),
+          stderr: Buffer.from('e'),
           stdoutTruncated: false,
           stderrTruncated: false,
         });
@@ -550,8 +550,8 @@ export function storeContract(
         expect(await store.updateJobNodes('acme', job.id, ['n1'], 'ready', at(1))).to.equal(0);
         await rejectsWith(
           store.putJobOutput('acme', job.id, 'n1', {
-            stdout: '',
-            stderr: '',
+            stdout: Buffer.alloc(0),
+            stderr: Buffer.alloc(0),
             stdoutTruncated: false,
             stderrTruncated: false,
           }),
@@ -669,9 +669,19 @@ export function storeContract(
 
       it('stores output once per node', async function () {
         const job = await store.createJob(newJob());
-        const first = { stdout: 'hello\n', stderr: '', stdoutTruncated: true, stderrTruncated: false };
+        const first = {
+          stdout: Buffer.from('hello\n'),
+          stderr: Buffer.alloc(0),
+          stdoutTruncated: true,
+          stderrTruncated: false,
+        };
         expect(await store.putJobOutput('acme', job.id, 'n1', first)).to.equal(true);
-        const second = { stdout: 'other', stderr: 'x', stdoutTruncated: false, stderrTruncated: true };
+        const second = {
+          stdout: Buffer.from('other'),
+          stderr: Buffer.from('x'),
+          stdoutTruncated: false,
+          stderrTruncated: true,
+        };
         expect(await store.putJobOutput('acme', job.id, 'n1', second)).to.equal(false);
         expect(await store.getJobOutput('acme', job.id, 'n1')).to.deep.equal(first);
         expect(await store.getJobOutput('acme', job.id, 'n2')).to.equal(undefined);
@@ -680,6 +690,58 @@ export function storeContract(
         expect(await store.getJobOutput('acme', job.id, 'n2')).to.deep.equal(second);
         await rejectsWith(store.putJobOutput('nope', job.id, 'n1', first), StoreNotFoundError);
         await rejectsWith(store.putJobOutput('acme', makeJobId(org.guid), 'n1', first), StoreNotFoundError);
+      });
+
+      it('stores output as bytes: NUL, every byte value, invalid UTF-8', async function () {
+        // A text column refused NUL on PostgreSQL: the write failed and the job never completed.
+        const job = await store.createJob(newJob());
+        const every = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
+        const output = {
+          stdout: Buffer.concat([Buffer.from('a\u0000b'), every]),
+          stderr: Buffer.from([0xff, 0xfe, 0x00, 0xc3]),
+          stdoutTruncated: false,
+          stderrTruncated: false,
+        };
+        expect(await store.putJobOutput('acme', job.id, 'n1', output)).to.equal(true);
+        const read = await store.getJobOutput('acme', job.id, 'n1');
+        expect(read?.stdout.equals(output.stdout)).to.equal(true);
+        expect(read?.stderr.equals(output.stderr)).to.equal(true);
+      });
+
+      it('a final status is final, for the job and for each node', async function () {
+        const job = await store.createJob(newJob({ nodes: ['a', 'b'] }));
+        expect(await store.updateJobStatus('acme', job.id, 'running', at(1), 'x')).to.equal(true);
+        expect(await store.updateJobNodes('acme', job.id, ['a'], 'succeeded', at(1))).to.equal(1);
+        expect(await store.updateJobStatus('acme', job.id, 'crashed', at(2), 'y')).to.equal(true);
+        for (const status of ['complete', 'running', 'crashed'] as const) {
+          expect(await store.updateJobStatus('acme', job.id, status, at(3), 'z')).to.equal(false);
+        }
+        // A final node state stays; an unfinished one still moves.
+        expect(await store.updateJobNodes('acme', job.id, ['a', 'b'], 'failed', at(4))).to.equal(1);
+        const read = await store.getJob('acme', job.id);
+        expect(read?.status).to.equal('crashed');
+        expect(read?.lastUpdatedBy).to.equal('y');
+        expect(read?.nodes.map((n) => [n.name, n.status])).to.deep.equal([
+          ['a', 'succeeded'],
+          ['b', 'failed'],
+        ]);
+      });
+
+      it('crash recovery takes only the jobs of its own server (and of none)', async function () {
+        const mine = await store.createJob(newJob({ owner: 'server-a' }));
+        const theirs = await store.createJob(newJob({ owner: 'server-b' }));
+        const claimed = await store.createJob(newJob());
+        // The first status change claims an unowned job.
+        await store.updateJobStatus('acme', claimed.id, 'voting', at(1), claimed.id, 'server-b');
+        const legacy = await store.createJob(newJob());
+        expect(await store.crashIncompleteJobs(at(9), 'restart', 'server-a')).to.deep.equal(
+          [mine.id, legacy.id].sort(),
+        );
+        expect((await store.getJob('acme', theirs.id))?.status).to.equal('new');
+        expect((await store.getJob('acme', claimed.id))?.status).to.equal('voting');
+        expect(await store.crashIncompleteJobs(at(9), 'restart', 'server-b')).to.deep.equal(
+          [theirs.id, claimed.id].sort(),
+        );
       });
 
       it('crashes incomplete jobs and their unfinished nodes', async function () {
@@ -699,7 +761,7 @@ export function storeContract(
         await store.updateJobStatus('acme', done.id, 'complete', at(3), done.id);
         await store.updateJobNodes('acme', done.id, nodes, 'succeeded', at(3));
 
-        const crashed = await store.crashIncompleteJobs(at(9), 'server-restart');
+        const crashed = await store.crashIncompleteJobs(at(9), 'server-restart', 'me');
         expect(crashed).to.deep.equal([fresh.id, voting.id, running.id].sort());
 
         const state = async (orgName: string, id: string) => {
@@ -732,7 +794,7 @@ export function storeContract(
           updatedAt: at(3).toISOString(),
           nodes: { a: 'succeeded', b: 'succeeded', c: 'succeeded', d: 'succeeded' },
         });
-        expect(await store.crashIncompleteJobs(at(10), 'again')).to.deep.equal([]);
+        expect(await store.crashIncompleteJobs(at(10), 'again', 'me')).to.deep.equal([]);
       });
 
       it('lists and counts among 10,000 jobs', async function () {
