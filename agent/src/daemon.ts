@@ -24,6 +24,7 @@ import {
 } from './config/index.js';
 import { AgentStartError, type AgentLogger } from './connection.js';
 import { JobRunner } from './job-runner.js';
+import { escapeControlCharacters } from './log-escape.js';
 
 /** Something text can be written to (`process.stdout`, a test buffer). */
 export interface DaemonOutput {
@@ -79,7 +80,11 @@ function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-/** A logger at `level` writing `[timestamp] LEVEL: message` lines to `out`. */
+/**
+ * A logger at `level` writing `[timestamp] LEVEL: message` lines to `out`. Control characters in
+ * the message are escaped (see {@link escapeControlCharacters}): messages carry commands, job ids,
+ * node names and reasons from the wire, and one log call must stay one line.
+ */
 function makeLogger(
   out: DaemonOutput,
   level: LogLevel,
@@ -91,7 +96,7 @@ function makeLogger(
   const at = (lvl: LogLevel, message: string): void => {
     if (LOG_LEVELS.indexOf(lvl) < min) return;
     const stamp = timestamps ? `[${new Date().toISOString()}] ` : '';
-    out.write(`${stamp}${lvl.toUpperCase()}: ${message}\n`);
+    out.write(`${stamp}${lvl.toUpperCase()}: ${escapeControlCharacters(message)}\n`);
   };
   return {
     at,
@@ -186,6 +191,7 @@ export async function startDaemon(io: DaemonIo): Promise<DaemonHandle> {
           fileDir: options.file_dir,
           maxBodySize: options.max_body_size,
           allowedOverwritableEnvVars: options.allowed_overwritable_env_vars ?? null,
+          allowedUnsafeEnvVars: options.allowed_unsafe_job_env_vars,
           defaultLockFile:
             options.lockfile ??
             join(options.file_cache_path ?? DEFAULT_FILE_CACHE_PATH, DEFAULT_AGENT_LOCKFILE_NAME),
@@ -202,7 +208,8 @@ export async function startDaemon(io: DaemonIo): Promise<DaemonHandle> {
     });
   } catch (err) {
     logger.error(`${p} ${errorMessage(err)}`);
-    io.stderr.write(`push-jobs-client: ${errorMessage(err)}\n`);
+    // A start-up error may quote the server's answer.
+    io.stderr.write(`push-jobs-client: ${escapeControlCharacters(errorMessage(err))}\n`);
     await closeLog();
     return finished(err instanceof AgentStartError ? err.exitCode : 1);
   }

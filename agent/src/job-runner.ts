@@ -44,6 +44,11 @@ export interface JobRunnerOptions {
   readonly envelopeReserve?: number;
   /** `allowed_overwritable_env_vars` (A.12). */
   readonly allowedOverwritableEnvVars?: readonly string[] | null;
+  /**
+   * `allowed_unsafe_job_env_vars`: names a job's `env` may set although they are unsafe (see
+   * `unsafeJobEnvReason`); a job setting any other unsafe name is refused at commit.
+   */
+  readonly allowedUnsafeEnvVars?: readonly string[];
   /** Sends a message (the connection adds the envelope). */
   readonly reply: (reply: RunnerReply) => void;
   /** How long abort waits after SIGTERM before SIGKILL, in ms. Default 5000. */
@@ -440,7 +445,13 @@ export class JobRunner implements JobRunnerPort {
     this.log('info', `Job ${jobId}: whitelist '${command}' to '${match?.commandLine ?? ''}'`);
     if (match === undefined) return nack(`'${command}' is not in the whitelist!`);
     try {
-      buildJobEnvironment({ base: {}, jobEnv: options.env, jobId });
+      buildJobEnvironment({
+        base: {},
+        jobEnv: options.env,
+        jobId,
+        allowedOverwritable: this.opts.allowedOverwritableEnvVars,
+        allowedUnsafe: this.opts.allowedUnsafeEnvVars,
+      });
     } catch (err) {
       if (err instanceof JobEnvironmentError) return nack(err.message);
       throw err;
@@ -650,6 +661,7 @@ export class JobRunner implements JobRunnerPort {
         jobId: job.jobId,
         fileName,
         allowedOverwritable: this.opts.allowedOverwritableEnvVars,
+        allowedUnsafe: this.opts.allowedUnsafeEnvVars,
         nodeName: this.opts.nodeName,
       });
       const [command, args, identity] = userCommand(job.commandLine, job.user);

@@ -38,6 +38,7 @@ describe('config: compileAgentOptions', function () {
       log_level: 'info',
       log_location: 'STDOUT',
       include_timestamp: false,
+      allowed_unsafe_job_env_vars: [],
       http_retry_count: 5,
       http_retry_delay: 30,
       org_name: 'acme',
@@ -244,6 +245,41 @@ describe('config: compileAgentOptions', function () {
       "c.rb:3: ignored Chef setting 'chef_license' (not used by the push jobs client)",
       "c.rb:4: ignored Chef environment name 'prod'",
     ]);
+  });
+
+  it('reads allowed_unsafe_job_env_vars (a setting of this agent only) from a Ruby or JSON file, and checks it', function () {
+    const ruby = compileAgentOptions({
+      flags: {},
+      file: {
+        path: 'c.rb',
+        text: `chef_server_url '${URL}'\nallowed_unsafe_job_env_vars ['PATH', 'NODE_ENV']`,
+      },
+      env: {},
+      host: HOST,
+    });
+    expect(ruby.allowed_unsafe_job_env_vars).to.deep.equal(['PATH', 'NODE_ENV']);
+    expect(ruby.warnings).to.deep.equal([]);
+    const json = compileAgentOptions({
+      flags: {},
+      file: {
+        path: 'c.json',
+        values: { chef_server_url: URL, allowed_unsafe_job_env_vars: ['LD_LIBRARY_PATH'] },
+      },
+      env: {},
+      host: HOST,
+    });
+    expect(json.allowed_unsafe_job_env_vars).to.deep.equal(['LD_LIBRARY_PATH']);
+    for (const bad of ['PATH', [''], ['A=B'], [1]]) {
+      const err = configError(() =>
+        compileAgentOptions({
+          flags: {},
+          file: { path: 'c.json', values: { chef_server_url: URL, allowed_unsafe_job_env_vars: bad } },
+          env: {},
+          host: HOST,
+        }),
+      );
+      expect(err.message).to.match(/^allowed_unsafe_job_env_vars \(from c\.json\) must/);
+    }
   });
 
   it('passes config file syntax errors through', function () {

@@ -8,6 +8,9 @@ import {
   CHEF_PUSH_NODE_NAME,
   JOB_ENV_RENAME_PREFIX,
   JobEnvironmentError,
+  UNSAFE_JOB_ENV_VARS,
+  unsafeJobEnvReason,
+  UnsafeJobEnvironmentError,
 } from '../src/job-env.js';
 
 const JOB_ID = '0f3d2c1b4a5968778695a4b3c2d1e0f0';
@@ -60,13 +63,13 @@ describe('buildJobEnvironment', () => {
       for (const allowedOverwritable of [undefined, null]) {
         const env = buildJobEnvironment({
           base: { PATH: '/usr/bin', foo: 'base' },
-          jobEnv: { foo: 'x', bar: 'y', PATH: '/evil' },
+          jobEnv: { foo: 'x', bar: 'y' },
           jobId: JOB_ID,
           nodeName: 'n',
           allowedOverwritable,
         });
         expect(env).to.deep.equal({
-          PATH: '/evil',
+          PATH: '/usr/bin',
           foo: 'x',
           bar: 'y',
           CHEF_PUSH_NODE_NAME: 'n',
@@ -124,24 +127,21 @@ describe('buildJobEnvironment', () => {
     });
   });
 
-  it('CHEF_PUSH_NODE_NAME, CHEF_PUSH_JOB_ID and CHEF_PUSH_JOB_FILE overwrite job values of the same names', () => {
+  it('CHEF_PUSH_NODE_NAME, CHEF_PUSH_JOB_ID and CHEF_PUSH_JOB_FILE overwrite job values of the same names, even allowed ones', () => {
+    const jobEnv = { CHEF_PUSH_NODE_NAME: 'spoof', CHEF_PUSH_JOB_ID: 'spoof', CHEF_PUSH_JOB_FILE: 'spoof' };
     const env = buildJobEnvironment({
       base: {},
-      jobEnv: { CHEF_PUSH_NODE_NAME: 'spoof', CHEF_PUSH_JOB_ID: 'spoof', CHEF_PUSH_JOB_FILE: 'spoof' },
+      jobEnv,
       jobId: JOB_ID,
       nodeName: 'node1',
       fileName: '/tmp/f',
+      allowedUnsafe: Object.keys(jobEnv),
     });
     expect(env).to.deep.equal({
       CHEF_PUSH_NODE_NAME: 'node1',
       CHEF_PUSH_JOB_ID: JOB_ID,
       CHEF_PUSH_JOB_FILE: '/tmp/f',
     });
-  });
-
-  it('a job CHEF_PUSH_JOB_FILE passes through when no file was sent (as in the original)', () => {
-    const env = buildJobEnvironment({ base: {}, jobEnv: { CHEF_PUSH_JOB_FILE: '/x' }, jobId: JOB_ID });
-    expect(env[CHEF_PUSH_JOB_FILE]).to.equal('/x');
   });
 
   it('never modifies base or jobEnv and returns a fresh object', () => {
@@ -176,5 +176,149 @@ describe('buildJobEnvironment', () => {
         JSON.stringify(jobEnv),
       ).to.throw(JobEnvironmentError);
     }
+  });
+
+  describe('unsafe variables (default deny)', () => {
+    /** The names the hardening issue showed running a job writer's code, and their relatives. */
+    const attacks: Record<string, string>[] = [
+      { BASH_ENV: '$(id > /tmp/x)' },
+      { ENV: '$(id > /tmp/x)' },
+      { LD_PRELOAD: '/tmp/evil.so' },
+      { LD_LIBRARY_PATH: '/tmp' },
+      { LD_AUDIT: '/tmp/evil.so' },
+      { PATH: '/tmp/evil:/usr/bin' },
+      { SHELLOPTS: 'xtrace', PS4: '$(id > /tmp/x)' },
+      { BASHOPTS: 'extdebug' },
+      { 'BASH_FUNC_hostname%%': '() { id; }' },
+      { 'hostname()': '() { id; }' },
+      { IFS: '/' },
+      { CDPATH: '/tmp' },
+      { GLOBIGNORE: '*' },
+      { NODE_OPTIONS: '--require /tmp/evil.js' },
+      { NODE_PATH: '/tmp' },
+      { PYTHONPATH: '/tmp' },
+      { PYTHONSTARTUP: '/tmp/x.py' },
+      { PERL5OPT: '-Mevil' },
+      { PERL5LIB: '/tmp' },
+      { PERLLIB: '/tmp' },
+      { RUBYOPT: '-r/tmp/evil.rb' },
+      { RUBYLIB: '/tmp' },
+      { GEM_PATH: '/tmp/gems' },
+      { GCONV_PATH: '/tmp' },
+      { GLIBC_TUNABLES: 'glibc.malloc.x=1' },
+      { HOSTALIASES: '/tmp/hosts' },
+      { LOCPATH: '/tmp' },
+      { MALLOC_CHECK_: '3' },
+      { TMPDIR: '/tmp/attacker' },
+      { HOME: '/tmp/attacker' },
+      { GIT_SSH_COMMAND: 'id' },
+      { JAVA_TOOL_OPTIONS: '-javaagent:/tmp/x.jar' },
+      { OPENSSL_CONF: '/tmp/engine.cnf' },
+      { SSL_CERT_FILE: '/tmp/ca.pem' },
+      { https_proxy: 'http://attacker:3128' },
+      { CHEF_PUSH_JOB_FILE: '/etc/shadow' },
+      { CHEF_PUSH_NODE_NAME: 'other' },
+      { PUSHY_JOB_FILE: '/etc/shadow' },
+      { harmless: '() { id; }' },
+    ];
+
+    it('refuses each of them with the variable and the reason in the message', () => {
+      for (const jobEnv of attacks) {
+        const name = Object.keys(jobEnv)[0] ?? '';
+        expect(() => buildJobEnvironment({ base: {}, jobEnv, jobId: JOB_ID }), name)
+          .to.throw(UnsafeJobEnvironmentError)
+          .with.property('variable', name);
+        // Also when allowed_overwritable_env_vars lists it: that list only says "keep the name".
+        expect(
+          () => buildJobEnvironment({ base: {}, jobEnv, jobId: JOB_ID, allowedOverwritable: [name] }),
+          name,
+        ).to.throw(UnsafeJobEnvironmentError);
+      }
+      expect(() =>
+        buildJobEnvironment({ base: {}, jobEnv: { LD_PRELOAD: '/x.so' }, jobId: JOB_ID }),
+      ).to.throw(
+        'job environment variable "LD_PRELOAD" is refused: it changes how programs are loaded (dynamic loader, C library); ' +
+          "the agent's allowed_unsafe_job_env_vars setting can allow it",
+      );
+    });
+
+    it('compares names case-insensitively (some programs read lower-case spellings)', () => {
+      for (const name of ['ld_preload', 'Path', 'http_proxy', 'npm_config_script_shell', 'bash_env']) {
+        expect(unsafeJobEnvReason(name), name).to.be.a('string');
+      }
+    });
+
+    it('lets ordinary variables, and CHEF_PUSH_ENV_* names, through', () => {
+      const jobEnv = {
+        DEPLOY_VERSION: '1.2.3',
+        LANG: 'C.UTF-8',
+        LC_ALL: 'C',
+        TZ: 'UTC',
+        RAILS_ENV: 'production',
+        CHEF_PUSH_ENV_foo: 'x',
+        _private: 'y',
+        A1: '$(id)',
+      };
+      const env = buildJobEnvironment({ base: {}, jobEnv, jobId: JOB_ID });
+      expect(env).to.deep.equal({ ...jobEnv, CHEF_PUSH_JOB_ID: JOB_ID });
+    });
+
+    it('a renamed variable is harmless and passes (allowed_overwritable_env_vars set)', () => {
+      const env = buildJobEnvironment({
+        base: { PATH: '/usr/bin' },
+        jobEnv: { PATH: '/evil', LD_PRELOAD: '/x.so', 'f%%': 'y' },
+        jobId: JOB_ID,
+        allowedOverwritable: [],
+      });
+      expect(env).to.deep.equal({
+        PATH: '/usr/bin',
+        CHEF_PUSH_ENV_PATH: '/evil',
+        CHEF_PUSH_ENV_LD_PRELOAD: '/x.so',
+        'CHEF_PUSH_ENV_f%%': 'y',
+        CHEF_PUSH_JOB_ID: JOB_ID,
+      });
+    });
+
+    it('allowed_unsafe_job_env_vars re-allows exactly the names it lists (case-sensitive)', () => {
+      const env = buildJobEnvironment({
+        base: { PATH: '/usr/bin' },
+        jobEnv: { PATH: '/opt/app/bin:/usr/bin', NODE_ENV: 'production' },
+        jobId: JOB_ID,
+        allowedUnsafe: ['PATH', 'NODE_ENV'],
+      });
+      expect(env).to.deep.equal({
+        PATH: '/opt/app/bin:/usr/bin',
+        NODE_ENV: 'production',
+        CHEF_PUSH_JOB_ID: JOB_ID,
+      });
+      expect(() =>
+        buildJobEnvironment({ base: {}, jobEnv: { path: '/tmp' }, jobId: JOB_ID, allowedUnsafe: ['PATH'] }),
+      ).to.throw(UnsafeJobEnvironmentError);
+      // With allowed_overwritable_env_vars set, a re-allowed name must be in both lists to keep its name.
+      const both = buildJobEnvironment({
+        base: {},
+        jobEnv: { PATH: '/opt' },
+        jobId: JOB_ID,
+        allowedOverwritable: [],
+        allowedUnsafe: ['PATH'],
+      });
+      expect(both).to.deep.equal({ CHEF_PUSH_ENV_PATH: '/opt', CHEF_PUSH_JOB_ID: JOB_ID });
+    });
+
+    it("the base environment (the agent's own) is never checked", () => {
+      const env = buildJobEnvironment({
+        base: { PATH: '/usr/bin', LD_LIBRARY_PATH: '/opt/lib' },
+        jobId: JOB_ID,
+      });
+      expect(env).to.deep.equal({ PATH: '/usr/bin', LD_LIBRARY_PATH: '/opt/lib', CHEF_PUSH_JOB_ID: JOB_ID });
+    });
+
+    it('every family has a reason and names', () => {
+      for (const [reason, names] of Object.entries(UNSAFE_JOB_ENV_VARS)) {
+        expect(reason.length).to.be.greaterThan(0);
+        expect(names.length).to.be.greaterThan(0);
+        for (const name of names) expect(unsafeJobEnvReason(name.replace('*', 'X'))).to.equal(reason);
+      }
+    });
   });
 });

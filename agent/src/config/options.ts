@@ -26,6 +26,8 @@ import { type ConfigEnv, parseConfigText } from './ruby-config.js';
  * be a string (it arrives as one from `-M`).
  */
 export type AgentOptions = Omit<Partial<AgentConfig>, 'max_body_size'> & {
+  /** See {@link CompiledAgentOptions.allowed_unsafe_job_env_vars}. */
+  allowed_unsafe_job_env_vars?: string[];
   /** The config file named with `-c`/`--config`. */
   config_file?: string;
   /** Largest message, in bytes; a decimal string is accepted. */
@@ -46,6 +48,12 @@ export type CompiledAgentOptions = AgentConfig & {
   include_timestamp: boolean;
   http_retry_count: number;
   http_retry_delay: number;
+  /**
+   * Names of variables a job's `env` may set although the agent calls them unsafe (`LD_PRELOAD`,
+   * `PATH`, `BASH_ENV`, ...: see `UNSAFE_JOB_ENV_VARS`), exact and case-sensitive; default none.
+   * A job that sets any other unsafe name is refused (`nack_commit`).
+   */
+  allowed_unsafe_job_env_vars: string[];
   /** The org name from `chef_server_url`. */
   org_name: string;
   /** The config file read, if any. */
@@ -159,7 +167,28 @@ export const IGNORED_CHEF_CONFIG_KEYS: readonly string[] = Object.freeze([
   'http_retry_delay',
 ]);
 
-const KNOWN_KEYS = new Set(AGENT_CONFIG_KEYS);
+/**
+ * Settings of this agent that the protocol's shared `AgentConfigSchema` does not describe; they
+ * are read and checked here.
+ */
+export const AGENT_LOCAL_CONFIG_KEYS: readonly string[] = Object.freeze(['allowed_unsafe_job_env_vars']);
+
+const KNOWN_KEYS = new Set([...AGENT_CONFIG_KEYS, ...AGENT_LOCAL_CONFIG_KEYS]);
+
+/** Checks `allowed_unsafe_job_env_vars`: a list of non-empty names without `=` or NUL. */
+function unsafeEnvVarList(value: unknown, source: string): string[] {
+  const where = `allowed_unsafe_job_env_vars (from ${source})`;
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) throw new AgentConfigError(`${where} must be a list of variable names`);
+  for (const name of value as unknown[]) {
+    if (typeof name !== 'string' || name.length === 0 || name.includes('=') || name.includes('\0')) {
+      throw new AgentConfigError(
+        `${where} must hold non-empty variable names without '=' or NUL, got ${JSON.stringify(name)}`,
+      );
+    }
+  }
+  return [...(value as string[])];
+}
 
 /**
  * The host's names from the OS: `fqdn` when `os.hostname()` is dotted, and the short name
@@ -283,7 +312,13 @@ export function compileAgentOptions(input: CompileAgentOptionsInput): CompiledAg
     );
   }
 
-  const problems = liteValidators.agentConfig.errors(merged).map((error) => {
+  const allowedUnsafe = unsafeEnvVarList(
+    merged.allowed_unsafe_job_env_vars,
+    origin.allowed_unsafe_job_env_vars ?? 'defaults',
+  );
+  const shared: Record<string, unknown> = { ...merged };
+  for (const key of AGENT_LOCAL_CONFIG_KEYS) delete shared[key];
+  const problems = liteValidators.agentConfig.errors(shared).map((error) => {
     const match = /^\/([^/ ]+)(\S*) (.*)$/su.exec(error);
     if (match === null) return error;
     const key = match[1] ?? '';
@@ -295,6 +330,7 @@ export function compileAgentOptions(input: CompileAgentOptionsInput): CompiledAg
   const config = merged as CompiledAgentOptions;
   return {
     ...config,
+    allowed_unsafe_job_env_vars: allowedUnsafe,
     org_name: orgNameFromChefServerUrl(config.chef_server_url) ?? '',
     config_file: filePath,
     hostname: host.hostname,
