@@ -23,8 +23,9 @@ import {
   type ConfigEnv,
 } from './config/index.js';
 import { AgentStartError, type AgentLogger } from './connection.js';
-import { JobRunner } from './job-runner.js';
+import { JobRunner, processGroupAlive } from './job-runner.js';
 import { escapeControlCharacters } from './log-escape.js';
+import { RunningJobsFile, runningJobsFileName, stopOrphanedJobs } from './running-jobs.js';
 
 /** Something text can be written to (`process.stdout`, a test buffer). */
 export interface DaemonOutput {
@@ -65,7 +66,10 @@ export interface DaemonHandle {
 /** How often `file_dir` is cleaned (A.17). */
 export const FILE_DIR_CLEAN_INTERVAL_MS = 3_600_000;
 
-/** Default `file_cache_path` (the lock file default lives in it). */
+/** How long a job left running by a previous agent gets after SIGTERM before SIGKILL, ms. */
+export const ORPHAN_GRACE_MS = 5000;
+
+/** Default `file_cache_path` (the lock file default and the running-jobs file live in it). */
 export const DEFAULT_FILE_CACHE_PATH = '/var/chef/cache';
 
 /** The agent package's version (`Push Client: <version>`). */
@@ -180,8 +184,18 @@ export async function startDaemon(io: DaemonIo): Promise<DaemonHandle> {
   const configFile = options.config_file;
   let runner: JobRunner | undefined;
   let agent: Agent;
+  const runningJobs = new RunningJobsFile(
+    runningJobsFileName(options.file_cache_path ?? DEFAULT_FILE_CACHE_PATH, options.node_name),
+    (level, message) => logger.at(level, `${p} ${message}`),
+  );
   try {
     logger.info(`${p} Starting client ...`);
+    // Before taking any job: stop what a killed agent left running (its locks go with it).
+    await stopOrphanedJobs(runningJobs.file, {
+      log: (level, message) => logger.at(level, `${p} ${message}`),
+      groupAlive: processGroupAlive,
+      graceMs: ORPHAN_GRACE_MS,
+    });
     agent = await Agent.create(options, {
       log: logger,
       runner: (reply) => {
@@ -196,6 +210,7 @@ export async function startDaemon(io: DaemonIo): Promise<DaemonHandle> {
             options.lockfile ??
             join(options.file_cache_path ?? DEFAULT_FILE_CACHE_PATH, DEFAULT_AGENT_LOCKFILE_NAME),
           reply,
+          runningJobs,
           log: (level, message) => logger.at(level, `${p} ${message}`),
           // The config's `environment` (the cookbook's environment_variables) is laid over the
           // agent's own environment for every job.

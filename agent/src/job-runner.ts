@@ -13,6 +13,8 @@ import * as path from 'node:path';
 import { timerDelayMs, type AgentJobState } from '@push-jobs/protocol/lite';
 import type { AllowList } from './allow-list.js';
 import { buildJobEnvironment, JobEnvironmentError } from './job-env.js';
+import { takeLock, type HeldLock } from './job-lock.js';
+import type { RunningJobsFile } from './running-jobs.js';
 import type { CommitOptions, JobRunnerPort, RunnerReply } from './runner-types.js';
 
 /** Log levels the runner uses. */
@@ -70,6 +72,13 @@ export interface JobRunnerOptions {
    * `<file_cache_path>/chef-client-running.pid` (A.11). Without it, `lock: true` commits are nacked.
    */
   readonly defaultLockFile?: string;
+  /**
+   * The `flock` program that takes locks (see `takeLock`); default `flock` on the agent's own
+   * `PATH`; `null`: none (lock entries are then refused).
+   */
+  readonly flock?: string | null;
+  /** Where the job process groups the runner starts are recorded (see `RunningJobsFile`). */
+  readonly runningJobs?: RunningJobsFile;
   /** Looks up a local account; default: parse `/etc/passwd`. */
   readonly userLookup?: (name: string) => LocalUser | undefined;
   /** Logger. */
@@ -104,7 +113,8 @@ interface Committed {
   readonly commandLine: string;
   readonly options: CommitOptions;
   readonly user: LocalUser | undefined;
-  readonly lockFile: string | undefined;
+  /** The lock of a `lock` entry, held from the commit until the job (its process group) ends. */
+  readonly lock: HeldLock | undefined;
 }
 
 interface Running {
@@ -168,31 +178,36 @@ export function lookupUserInPasswd(name: string, passwdFile = '/etc/passwd'): Lo
 export const SETPRIV = '/usr/bin/setpriv';
 
 /**
+ * The shell that holds a job's lock: it keeps the lock file open on fd 3 while it runs the
+ * command line in a child shell with fd 3 closed, and exits with that child's status. So the lock
+ * lasts exactly as long as the job's leader, and daemons the job starts never inherit it.
+ */
+export const LOCK_HOLDER_SCRIPT = '/bin/sh -c "$1" "$0" 3<&-; exit $?';
+
+/** The arguments of `/bin/sh` for a command line (behind {@link LOCK_HOLDER_SCRIPT} when locked). */
+function shellArgs(commandLine: string, holdsLock: boolean): string[] {
+  return holdsLock ? ['-c', LOCK_HOLDER_SCRIPT, '/bin/sh', commandLine] : ['-c', commandLine];
+}
+
+/**
  * How to start `/bin/sh -c LINE` as `user`. As root with `setpriv` present, through
  * `setpriv --reuid --regid --init-groups` (it execs the shell: same pid, same process group), so
  * the job also gets the user's supplementary groups (A.10); Node's own `uid`/`gid` options drop
- * every supplementary group. Otherwise (`setpriv` null) with Node's `uid`/`gid`.
+ * every supplementary group. Otherwise (`setpriv` null) with Node's `uid`/`gid`. With
+ * `holdsLock`, the shell is the {@link LOCK_HOLDER_SCRIPT} (the lock file is then its fd 3).
  */
 export function userCommand(
   commandLine: string,
   user: LocalUser | undefined,
   setpriv: string | null = process.getuid?.() === 0 && fs.existsSync(SETPRIV) ? SETPRIV : null,
+  holdsLock = false,
 ): [string, string[], { uid?: number; gid?: number }] {
-  if (user === undefined) return ['/bin/sh', ['-c', commandLine], {}];
-  if (setpriv === null) return ['/bin/sh', ['-c', commandLine], { uid: user.uid, gid: user.gid }];
+  const args = shellArgs(commandLine, holdsLock);
+  if (user === undefined) return ['/bin/sh', args, {}];
+  if (setpriv === null) return ['/bin/sh', args, { uid: user.uid, gid: user.gid }];
   return [
     setpriv,
-    [
-      '--reuid',
-      String(user.uid),
-      '--regid',
-      String(user.gid),
-      '--init-groups',
-      '--',
-      '/bin/sh',
-      '-c',
-      commandLine,
-    ],
+    ['--reuid', String(user.uid), '--regid', String(user.gid), '--init-groups', '--', '/bin/sh', ...args],
     {},
   ];
 }
@@ -389,10 +404,15 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
  * bytes each. {@link JobRunner.abort} and {@link JobRunner.stop} kill the whole group (SIGTERM,
  * SIGKILL after `abortGraceMs`).
  *
- * Locks: the lock file is created exclusively (`wx`) holding our pid. An existing file whose pid
- * is alive means "already running" (nack); a file with a dead pid, or no pid, is stale and is
- * replaced. The lock is released (the file removed, if it still holds our pid) when the job ends
- * or, after an abort, when its process group is gone.
+ * Locks (`lock` entries): a real `flock` on the lock file (see `takeLock`), taken before the
+ * `ack_commit`; a lock held by any other process (chef-client, another agent, a job a killed
+ * agent left running) means "already running" (nack), and so does a missing `flock` program
+ * (never a run without the lock). The job's leader holds the lock with the runner
+ * ({@link LOCK_HOLDER_SCRIPT}); the runner lets go when the job ends or, after an abort, when
+ * its process group is gone. The file itself stays (as chef-client's does).
+ *
+ * With {@link JobRunnerOptions.runningJobs}, every process group started is recorded until it
+ * is gone, so that the next agent can stop what a killed one left running.
  */
 export class JobRunner implements JobRunnerPort {
   private readonly opts: JobRunnerOptions;
@@ -477,14 +497,16 @@ export class JobRunner implements JobRunnerPort {
     if (options.file !== undefined && decodeJobFile(options.file) === undefined) {
       return nack(`file must start with 'raw:' or 'base64:'`);
     }
-    let lockFile: string | undefined;
+    let lock: HeldLock | undefined;
     if (match.lock !== false) {
-      lockFile = match.lock === true ? this.opts.defaultLockFile : match.lock;
+      const lockFile = match.lock === true ? this.opts.defaultLockFile : match.lock;
       if (lockFile === undefined) return nack(`'${command}' needs a lock but no lock file is configured`);
-      const taken = this.takeLock(lockFile);
-      if (taken !== true) return nack(`${taken}, but is already running '${match.commandLine}'`);
+      const attempt = takeLock(lockFile, this.opts.flock === undefined ? {} : { flock: this.opts.flock });
+      if ('busy' in attempt) return nack(`'${match.commandLine}' is already running: ${attempt.busy}`);
+      if ('error' in attempt) return nack(attempt.error);
+      lock = attempt.held;
     }
-    const job: Committed = { jobId, command, commandLine: match.commandLine, options, user, lockFile };
+    const job: Committed = { jobId, command, commandLine: match.commandLine, options, user, lock };
     const waitMs =
       options.votingTimeout !== undefined
         ? options.votingTimeout * 1000 + (this.opts.commitGraceMs ?? COMMIT_GRACE_MS)
@@ -510,7 +532,7 @@ export class JobRunner implements JobRunnerPort {
     clearTimeout(c.timer);
     this.log('warn', `Releasing job ${job.jobId} (committed, not running): ${reason}`);
     this.current = { state: 'idle' };
-    this.releaseLock(job.lockFile);
+    job.lock?.release();
     this.opts.reply({ type: 'aborted', jobId: job.jobId });
     return true;
   }
@@ -538,7 +560,7 @@ export class JobRunner implements JobRunnerPort {
         `Job ${jobId}: '${c.job.command}' left the whitelist after the commit; not running it`,
       );
       this.current = { state: 'idle' };
-      this.releaseLock(c.job.lockFile);
+      c.job.lock?.release();
       this.opts.reply({ type: 'nack_run', jobId });
       return;
     }
@@ -568,7 +590,7 @@ export class JobRunner implements JobRunnerPort {
     if (c.state === 'committed') {
       clearTimeout(c.timer);
       jobId = c.job.jobId;
-      this.releaseLock(c.job.lockFile);
+      c.job.lock?.release();
     } else if (c.state === 'running') {
       jobId = c.run.job.jobId;
       this.killRun(c.run);
@@ -582,7 +604,7 @@ export class JobRunner implements JobRunnerPort {
     this.current = { state: 'idle' };
     if (c.state === 'committed') {
       clearTimeout(c.timer);
-      this.releaseLock(c.job.lockFile);
+      c.job.lock?.release();
     }
     if (c.state === 'running') this.killRun(c.run);
     await Promise.all([...this.dying]);
@@ -597,45 +619,9 @@ export class JobRunner implements JobRunnerPort {
     this.opts.log?.(level, message);
   }
 
-  /** Returns true, or the reason the lock is busy. */
-  private takeLock(lockFile: string): true | string {
-    for (let attempt = 0; attempt < 2; attempt++) {
-      try {
-        fs.writeFileSync(lockFile, `${process.pid}\n`, { flag: 'wx' });
-        return true;
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST')
-          return `cannot create lock ${lockFile}: ${errorMessage(err)}`;
-      }
-      let pid = NaN;
-      try {
-        pid = Number.parseInt(fs.readFileSync(lockFile, 'utf8').trim(), 10);
-      } catch {
-        // Vanished meanwhile: retry.
-      }
-      if (Number.isInteger(pid) && pid > 0 && isAlive(pid)) return `lock ${lockFile} is held by pid ${pid}`;
-      this.log('warn', `Taking stale lock ${lockFile}`);
-      try {
-        fs.unlinkSync(lockFile);
-      } catch {
-        // Someone else removed it.
-      }
-    }
-    return `lock ${lockFile} is busy`;
-  }
-
-  private releaseLock(lockFile: string | undefined): void {
-    if (lockFile === undefined) return;
-    try {
-      if (fs.readFileSync(lockFile, 'utf8').trim() === String(process.pid)) fs.unlinkSync(lockFile);
-    } catch {
-      // Already gone.
-    }
-  }
-
   private fail(job: Committed, message: string): void {
     this.log('error', `Job ${job.jobId}: ${message}`);
-    this.releaseLock(job.lockFile);
+    job.lock?.release();
     this.current = { state: 'idle' };
     const fields = job.options.capture === true ? { stdout: '', stderr: message } : undefined;
     this.opts.reply({ type: 'failed', jobId: job.jobId, ...(fields ? { fields } : {}) });
@@ -664,18 +650,21 @@ export class JobRunner implements JobRunnerPort {
         allowedUnsafe: this.opts.allowedUnsafeEnvVars,
         nodeName: this.opts.nodeName,
       });
-      const [command, args, identity] = userCommand(job.commandLine, job.user);
+      const lock = job.lock?.held === true ? job.lock : undefined;
+      const [command, args, identity] = userCommand(job.commandLine, job.user, undefined, lock !== undefined);
       child = this.spawnFn(command, args, {
         detached: true,
         cwd: job.options.dir,
         env,
-        stdio: ['ignore', 'pipe', 'pipe'],
+        // A locked job's leader gets the locked file as fd 3 (LOCK_HOLDER_SCRIPT).
+        stdio: lock === undefined ? ['ignore', 'pipe', 'pipe'] : ['ignore', 'pipe', 'pipe', lock.fd],
         ...identity,
       });
     } catch (err) {
       return this.fail(job, `cannot start '${job.commandLine}': ${errorMessage(err)}`);
     }
     this.log('info', `Job ${job.jobId}: running '${job.commandLine}' (pid ${child.pid ?? '?'})`);
+    if (child.pid !== undefined) this.opts.runningJobs?.add(job.jobId, job.commandLine, child.pid);
     const stdout = new OutputBuffer(this.opts.maxBodySize);
     const stderr = new OutputBuffer(this.opts.maxBodySize);
     child.stdout?.on('data', (chunk: Buffer) => stdout.push(chunk));
@@ -699,6 +688,8 @@ export class JobRunner implements JobRunnerPort {
       clearTimeout(run.timer);
       child.stdout?.destroy();
       child.stderr?.destroy();
+      // Its leader is gone; a group the runner is stopping stays recorded until it is gone too.
+      if (run.stoppedBy === undefined) this.opts.runningJobs?.remove(run.pgid);
       resolveDone();
       this.completed(run, code, signal, error);
     };
@@ -722,7 +713,7 @@ export class JobRunner implements JobRunnerPort {
     }
     if (error !== undefined) this.log('error', `Job ${job.jobId}: ${error.message}`);
     this.log('info', `Job ${job.jobId} completed with exit code ${code ?? signal ?? 'unknown'}`);
-    this.releaseLock(job.lockFile);
+    job.lock?.release();
     this.current = { state: 'idle' };
     const type = code === 0 ? 'succeeded' : 'failed';
     this.reportResult(run, type, error === undefined ? '' : `${error.message}\n`);
@@ -793,7 +784,8 @@ export class JobRunner implements JobRunnerPort {
         const killDeadline = Date.now() + KILL_WAIT_MS;
         while (groupAlive() && Date.now() < killDeadline) await sleep(POLL_MS);
       }
-      this.releaseLock(run.job.lockFile);
+      run.job.lock?.release();
+      if (!groupAlive()) this.opts.runningJobs?.remove(pgid);
     };
     const p = kill().finally(() => this.dying.delete(p));
     this.dying.add(p);

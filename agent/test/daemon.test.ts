@@ -140,6 +140,7 @@ describe('push-jobs-client executable', function () {
         `node_name "${node}"`,
         `client_key "${keyPath}"`,
         `file_dir "${join(dir, `files-${node}`)}"`,
+        `file_cache_path "${dir}"`,
         `whitelist({\n${list}\n})`,
         '',
       ].join('\n');

@@ -1,12 +1,13 @@
 // JobRunner: client spec A.10 (states), A.11 (locks), A.12 (execution), A.13 (abort), A.16
 // (output size), A.17 (file cleanup), with real child processes and temp dirs.
 import { expect } from 'chai';
-import { spawn as childSpawn, execFileSync } from 'node:child_process';
+import { spawn as childSpawn, execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Whitelist } from '@push-jobs/protocol';
 import { AllowList } from '../src/allow-list.js';
+import { findProgram } from '../src/job-lock.js';
 import { cleanFileDir, JobRunner, SETPRIV, userCommand, type JobRunnerOptions } from '../src/job-runner.js';
 import type { RunnerReply } from '../src/runner-types.js';
 
@@ -291,6 +292,10 @@ describe('JobRunner', () => {
   });
 
   describe('lock entries', () => {
+    /** Whether someone holds a flock on `lock` (what chef-client would find). */
+    const lockedElsewhere = (lock: string): boolean =>
+      spawnSync('flock', ['--nonblock', '--conflict-exit-code', '75', lock, 'true']).status === 75;
+
     it('acks after taking the lock, nacks a second commit, releases at the end', async () => {
       const lock = path.join(tmp, 'chef-client-running.pid');
       const t = setup({ cc: { command_line: 'sleep 0.3', lock: true } });
@@ -298,86 +303,93 @@ describe('JobRunner', () => {
       t.runner.commit(JOB, 'cc', {});
       expect(t.types()).to.deep.equal(['ack_commit']);
       expect(fs.readFileSync(lock, 'utf8').trim()).to.equal(String(process.pid));
+      expect(lockedElsewhere(lock)).to.equal(true);
       other.runner.commit(JOB2, 'cc', {});
       expect(other.types()).to.deep.equal(['nack_commit']);
-      expect(other.logs.some((l) => l.includes('already running'))).to.equal(true);
+      expect(other.logs.some((l) => l.includes("'true' is already running: lock"))).to.equal(true);
       t.runner.run(JOB);
       await t.waitFor('succeeded');
-      expect(fs.existsSync(lock)).to.equal(false);
+      expect(lockedElsewhere(lock)).to.equal(false);
+      expect(fs.existsSync(lock)).to.equal(true); // left in place, as chef-client leaves its own
       other.runner.commit(JOB2, 'cc', {});
       expect(other.types()).to.deep.equal(['nack_commit', 'ack_commit']);
     });
 
-    it('nacks when a live process holds a lock path entry, takes a stale lock', () => {
+    it('nacks while another process (chef-client) holds a flock on the file, whatever the file says; a pid alone holds nothing', async () => {
       const lock = path.join(tmp, 'my.lock');
-      fs.writeFileSync(lock, `${process.ppid}\n`);
-      const t = setup({ cc: { command_line: 'true', lock } });
+      const ready = path.join(tmp, 'ready');
+      const holder = childSpawn(
+        'flock',
+        [lock, 'sh', '-c', `echo 4242 > ${lock}; touch ${ready}; exec sleep 30`],
+        { stdio: 'ignore', detached: true },
+      );
+      // flock's command (and the sleep it becomes) hold the lock too: stop the whole group.
+      const stopHolder = (): void => {
+        try {
+          process.kill(-holder.pid!, 'SIGKILL');
+        } catch {
+          // Gone.
+        }
+      };
+      try {
+        for (let i = 0; i < 500 && !fs.existsSync(ready); i++) await sleep(20);
+        const t = setup({ cc: { command_line: 'true', lock } });
+        t.runner.commit(JOB, 'cc', {});
+        expect(t.types()).to.deep.equal(['nack_commit']);
+        expect(t.logs).to.include(
+          `error: Job ${JOB}: 'true' is already running: lock ${lock} is held by another process (pid 4242 per the file)`,
+        );
+        stopHolder();
+        for (let i = 0; i < 250 && lockedElsewhere(lock); i++) await sleep(20);
+        fs.writeFileSync(lock, `${process.ppid}\n`); // a live pid, but no lock
+        t.runner.commit(JOB, 'cc', {});
+        expect(t.types()).to.deep.equal(['nack_commit', 'ack_commit']);
+        expect(fs.readFileSync(lock, 'utf8').trim()).to.equal(String(process.pid));
+        t.runner.abort();
+        expect(lockedElsewhere(lock)).to.equal(false);
+      } finally {
+        stopHolder();
+      }
+    });
+
+    it('without a flock program a lock entry is nacked with the reason, never run unlocked', () => {
+      const lock = path.join(tmp, 'my.lock');
+      const t = setup({ cc: { command_line: 'true', lock } }, { flock: null });
       t.runner.commit(JOB, 'cc', {});
       expect(t.types()).to.deep.equal(['nack_commit']);
-      fs.writeFileSync(lock, '999999999\n'); // no such pid
-      t.runner.commit(JOB, 'cc', {});
-      expect(t.types()).to.deep.equal(['nack_commit', 'ack_commit']);
-      expect(fs.readFileSync(lock, 'utf8').trim()).to.equal(String(process.pid));
-      t.runner.abort();
-      expect(fs.existsSync(lock)).to.equal(false);
+      expect(t.logs).to.include(
+        `error: Job ${JOB}: cannot take lock ${lock}: the flock program (util-linux) is not on the agent's PATH`,
+      );
+      const gone = setup({ cc: { command_line: 'true', lock } }, { flock: path.join(tmp, 'no-flock') });
+      gone.runner.commit(JOB, 'cc', {});
+      expect(gone.types()).to.deep.equal(['nack_commit']);
+      expect(
+        gone.logs.some((l) =>
+          l.includes(`cannot take lock ${lock}: running ${path.join(tmp, 'no-flock')} failed`),
+        ),
+      ).to.equal(true);
+      expect(findProgram('flock', tmp)).to.equal(undefined);
+      expect(findProgram('flock', 'relative/bin:/usr/bin:/bin')).to.match(/^\/(usr\/)?bin\/flock$/);
     });
-  });
 
-  it('truncates output to fit max_body_size and marks it', async () => {
-    const maxBodySize = 4000;
-    const t = setup({ big: 'head -c 20000 /dev/zero | tr "\\0" x; echo small >&2' }, { maxBodySize });
-    t.runner.commit(JOB, 'big', { capture: true });
-    t.runner.run(JOB);
-    const done = await t.waitFor('succeeded');
-    const fields = done.fields ?? {};
-    expect(fields['stdout_truncated']).to.equal(true);
-    expect(fields['stderr_truncated']).to.equal(undefined);
-    expect(fields['stderr']).to.equal('small\n');
-    const stdout = fields['stdout'];
-    expect(stdout).to.be.a('string').and.match(/^x+$/);
-    expect((stdout as string).length).to.be.greaterThan(2000);
-    const body = JSON.stringify({ type: done.type, job_id: JOB, ...fields });
-    expect(Buffer.byteLength(body) + 1024).to.be.at.most(maxBodySize);
-  });
-
-  it('writes raw and base64 files and passes them as CHEF_PUSH_JOB_FILE', async () => {
-    for (const [file, expected] of [
-      ['raw:hello raw', 'hello raw'],
-      [`base64:${Buffer.from('hello b64\n').toString('base64')}`, 'hello b64\n'],
-    ] as const) {
-      const t = setup({ cat: 'echo "$CHEF_PUSH_JOB_FILE"; cat "$CHEF_PUSH_JOB_FILE"' });
-      t.runner.commit(JOB, 'cat', { file, capture: true });
+    it("the job's leader holds the lock while the job runs; the command's own processes do not get it", async () => {
+      const lock = path.join(tmp, 'my.lock');
+      const out = path.join(tmp, 'fd3');
+      const t = setup({
+        cc: {
+          command_line: `if [ -e /proc/self/fd/3 ]; then echo has-fd3; else echo no-fd3; fi > ${out}; exec sleep 30`,
+          lock,
+        },
+      });
+      t.runner.commit(JOB, 'cc', {});
       t.runner.run(JOB);
-      const out = String((await t.waitFor('succeeded')).fields?.['stdout']);
-      const [name, ...rest] = out.split('\n');
-      expect(path.dirname(name ?? '')).to.equal(path.join(tmp, 'files'));
-      expect(path.basename(name ?? '')).to.match(new RegExp(`^pushy_file\\d{8}-${process.pid}-[0-9a-z]+$`));
-      expect(rest.join('\n')).to.equal(expected);
-    }
-  });
-
-  it('writes the transferred file in private mode (0600), whatever the umask', async () => {
-    const old = process.umask(0o000);
-    try {
-      const t = setup({ st: 'stat -c %a "$CHEF_PUSH_JOB_FILE"' });
-      t.runner.commit(JOB, 'st', { file: 'raw:secret', capture: true });
-      t.runner.run(JOB);
-      const done = await t.waitFor('succeeded');
-      expect(String(done.fields?.['stdout']).trim()).to.equal('600');
-    } finally {
-      process.umask(old);
-    }
-  });
-
-  it('gives the transferred file to the job user, who can read it (as root)', async function () {
-    // chown and uid switching need root; CI and the developers' machines run as root.
-    if (process.getuid?.() !== 0) this.skip();
-    fs.chmodSync(tmp, 0o755); // the job user must reach file_dir
-    const t = setup({ cat: 'id -u; stat -c %u:%a "$CHEF_PUSH_JOB_FILE"; cat "$CHEF_PUSH_JOB_FILE"' });
-    t.runner.commit(JOB, 'cat', { user: 'nobody', dir: '/', file: 'raw:for nobody', capture: true });
-    t.runner.run(JOB);
-    const done = await t.waitFor('succeeded');
-    expect(String(done.fields?.['stdout'])).to.equal('65534\n65534:600\nfor nobody');
+      for (let i = 0; i < 500 && !fs.existsSync(out); i++) await sleep(20);
+      expect(fs.readFileSync(out, 'utf8')).to.equal('no-fd3\n');
+      expect(lockedElsewhere(lock)).to.equal(true);
+      t.runner.abort();
+      for (let i = 0; i < 250 && lockedElsewhere(lock); i++) await sleep(20);
+      expect(lockedElsewhere(lock)).to.equal(false);
+    });
   });
 
   it('a spawn that fails reports failed (not stuck running), releases the lock and goes idle', async () => {
@@ -390,13 +402,14 @@ describe('JobRunner', () => {
       },
     );
     t.runner.commit(JOB, 'go', { capture: true });
-    expect(fs.existsSync(lock)).to.equal(true);
+    const held = (): boolean => spawnSync('flock', ['--nonblock', lock, 'true']).status !== 0;
+    expect(held()).to.equal(true);
     t.runner.run(JOB);
     const done = await t.waitFor('failed');
     expect(t.types()).to.deep.equal(['ack_commit', 'ack_run', 'failed']);
     expect(String(done.fields?.['stderr'])).to.match(/ENOENT/);
     expect(t.runner.state()).to.deep.equal({ state: 'idle', jobId: null });
-    expect(fs.existsSync(lock)).to.equal(false);
+    expect(held()).to.equal(false);
     // A spawn that throws at once is reported the same way.
     const thrower = setup(
       { go: 'true' },
