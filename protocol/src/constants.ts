@@ -13,6 +13,7 @@
  *
  * @module
  */
+import { DEFAULT_MAX_BODY_BYTES } from './wire/limits.js';
 
 /** Builds a type guard for the members of an `as const` string array. */
 function guardFor<T extends string>(values: readonly T[]): (value: unknown) => value is T {
@@ -381,6 +382,25 @@ export function timerDelayMs(ms: number): number {
   return Math.min(Math.max(0, ms), MAX_TIMER_DELAY_MS);
 }
 
+/**
+ * The largest timer setting in whole seconds ({@link MAX_TIMER_DELAY_MS} rounded down: 2,147,483
+ * s, about 24.8 days): the REST API refuses a longer `run_timeout`, and the server refuses a
+ * longer timing setting at start.
+ */
+export const MAX_TIMER_SECONDS = Math.floor(MAX_TIMER_DELAY_MS / 1000);
+
+/**
+ * The largest integer the stores keep in an integer column (PostgreSQL `integer`, 2^31 - 1): the
+ * REST API refuses a larger `quorum`.
+ */
+export const MAX_STORED_INTEGER = 2 ** 31 - 1;
+
+/**
+ * Default of the server setting `max_job_nodes`: the most nodes one job may name. The fleet
+ * benchmark runs 10,000-node jobs; a job naming more than this gets a 400.
+ */
+export const DEFAULT_MAX_JOB_NODES = 20_000;
+
 /** `lifetime` in the config document, seconds between forced agent reconfigures (`config_lifetime`). */
 export const DEFAULT_CONFIG_LIFETIME_SECONDS = 3600;
 
@@ -392,6 +412,15 @@ export const DEFAULT_MAX_REQUEST_BODY_BYTES = 1_000_000;
 
 /** Largest job `file` payload, after base64 decoding or after the `raw:` prefix, in bytes. */
 export const MAX_FILE_BYTES = 100_000;
+
+/**
+ * The largest `commit` message body the server sends, in bytes. Our agent drops a server message
+ * whose body is larger than the wire limit (`DEFAULT_MAX_BODY_BYTES`, 65,536), so the REST API
+ * refuses a job whose commit (the command, the file as sent, env, user, dir and the message's
+ * own fields) would not fit: the file alone may then be smaller than {@link MAX_FILE_BYTES}.
+ * (The original's Ruby client has no inbound limit.)
+ */
+export const MAX_COMMIT_BODY_BYTES = DEFAULT_MAX_BODY_BYTES;
 
 /** Liveness average weight is `1 / decay_window` (`decay_window`, production value). */
 export const DEFAULT_DECAY_WINDOW = 4;

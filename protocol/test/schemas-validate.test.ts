@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import { expect } from 'chai';
 import { ValidationError } from '../src/errors.js';
+import { MAX_STORED_INTEGER, MAX_TIMER_SECONDS } from '../src/constants.js';
 import {
   HttpDateSchema,
   JobIdSchema,
@@ -197,6 +198,23 @@ describe('checkJobRequest', () => {
     ['a fractional quorum', { ...good, quorum: 0.5 }, E.quorumValue],
     ['a negative quorum', { ...good, quorum: -2 }, E.quorumValue],
     ['a negative quorum and a bad file', { ...good, quorum: -2, file: 'x' }, E.filePrefix],
+    // Ours, after every check of the original: what the timers and stores cannot hold.
+    [
+      'a run_timeout one past the longest timer',
+      { ...good, run_timeout: MAX_TIMER_SECONDS + 1 },
+      E.runTimeoutMax,
+    ],
+    ['a run_timeout of 2^31', { ...good, run_timeout: 2 ** 31 }, E.runTimeoutMax],
+    ['a quorum of 2^31', { ...good, quorum: 2 ** 31 }, E.quorumMax],
+    ['an empty node name', { ...good, nodes: ['a', ''] }, E.nodeName],
+    ['a NUL in a node name', { ...good, nodes: ['a\u0000b'] }, E.nodeName],
+    ['a NUL in the command', { ...good, command: 'chef-client\u0000' }, E.commandNul],
+    ['a NUL in user', { ...good, user: 'ro\u0000ot' }, E.userNul],
+    ['a NUL in dir', { ...good, dir: '/tmp\u0000' }, E.dirNul],
+    ['a NUL in an env name', { ...good, env: { 'A\u0000': '1' } }, E.envNul],
+    ['a NUL in an env value', { ...good, env: { A: '\u0000' } }, E.envNul],
+    ['a NUL in a raw: file', { ...good, file: 'raw:a\u0000b' }, E.fileNul],
+    ['an empty node name and a bad quorum', { ...good, nodes: [''], quorum: -1 }, E.quorumValue],
   ];
   for (const [what, body, error] of table) {
     it(`${what} gives "${error}"`, () => {
@@ -254,6 +272,29 @@ describe('checkJobRequest', () => {
     const multiByte = { ...good, file: `raw:${'é'.repeat(50_001)}` }; // 100,002 bytes
     expect(checkJobRequest(multiByte)).to.deep.equal({ ok: false, error: E.fileSize });
     expect(checkJobRequest({ ...good, file: `raw:${'é'.repeat(50_000)}` }).ok).to.equal(true);
+  });
+
+  it('accepts the largest run_timeout and quorum, and the schema agrees on the limits', () => {
+    const at = { ...good, run_timeout: MAX_TIMER_SECONDS, quorum: MAX_STORED_INTEGER };
+    expect(MAX_TIMER_SECONDS).to.equal(2_147_483);
+    expect(checkJobRequest(at).ok).to.equal(true);
+    expect(validators.jobCreation.check(at)).to.equal(true);
+    for (const bad of [
+      { ...good, run_timeout: MAX_TIMER_SECONDS + 1 },
+      { ...good, quorum: MAX_STORED_INTEGER + 1 },
+      { ...good, nodes: [''] },
+      { ...good, nodes: ['a\u0000'] },
+      { ...good, command: '\u0000' },
+      { ...good, env: { 'A\u0000': '1' } },
+      { ...good, env: { A: '\u0000' } },
+      { ...good, file: 'raw:\u0000' },
+    ]) {
+      expect(validators.jobCreation.check(bad), JSON.stringify(bad)).to.equal(false);
+    }
+    // A NUL inside base64 text cannot occur; a base64 file may carry NUL bytes.
+    expect(
+      checkJobRequest({ ...good, file: `base64:${Buffer.from('a\u0000b').toString('base64')}` }).ok,
+    ).to.equal(true);
   });
 
   it('accepts empty raw: and base64: payloads', () => {

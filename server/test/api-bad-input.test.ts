@@ -1,5 +1,9 @@
+import { MAX_COMMIT_BODY_BYTES, type JobCreation } from '@push-jobs/protocol';
 import { expect } from 'chai';
+import { DEFAULT_SERVER_CONFIG } from '../src/config/defaults.js';
 import { generateRsaKeyPair } from '../src/identity/keys.js';
+import { commitBodyBytes } from '../src/jobs/create.js';
+import type { Store } from '../src/store/types.js';
 import { type ApiHarness, type SendOptions, snapshot, startApi } from './helpers/api.js';
 
 const JOBS = '/organizations/acme/pushy/jobs';
@@ -15,6 +19,12 @@ interface Case {
 
 const bigFile = 'raw:' + 'x'.repeat(100_001);
 const okFile = 'raw:' + 'x'.repeat(100_000);
+
+/** The longest raw: file (ASCII) that `body` can carry within the commit limit. */
+function largestRawFile(body: JobCreation): number {
+  const fixed = commitBodyBytes({ ...body, file: 'raw:' }, DEFAULT_SERVER_CONFIG);
+  return MAX_COMMIT_BODY_BYTES - fixed;
+}
 
 const CASES: Case[] = [
   {
@@ -246,8 +256,14 @@ describe('API bad input: exact status and body, and nothing written', function (
     });
   }
 
-  it('accepts a file of exactly 100000 bytes and a repeated node once', async () => {
-    const res = await api.send('POST', JOBS, { body: { command: 'x', nodes: ['n', 'n'], file: okFile } });
+  it('refuses a file of 100000 bytes (its commit would not fit an agent), accepts the largest that fits and a repeated node once', async () => {
+    const over = await api.send('POST', JOBS, { body: { command: 'x', nodes: ['n'], file: okFile } });
+    expect(over.statusCode).to.equal(400);
+    expect(over.json().error).to.match(
+      /^job too large: its commit message to the nodes would be \d+ bytes, more than the 65536 bytes an agent accepts/,
+    );
+    const largest = 'raw:' + 'x'.repeat(largestRawFile({ command: 'x', nodes: ['n'] }));
+    const res = await api.send('POST', JOBS, { body: { command: 'x', nodes: ['n', 'n'], file: largest } });
     expect(res.statusCode).to.equal(201);
     const id = (res.json() as { uri: string }).uri.split('/').pop()!;
     const job = await api.store.getJob('acme', id);
@@ -255,3 +271,207 @@ describe('API bad input: exact status and body, and nothing written', function (
     expect(job!.quorum).to.equal(1);
   });
 });
+
+// Issue: the limits of the stores, the timers and the agents, checked at the API on both stores.
+const NUL = '\u0000';
+const LIMIT_CASES: { name: string; body: object; error: string }[] = [
+  {
+    name: 'a NUL in the command',
+    body: { command: `x${NUL}`, nodes: ['n'] },
+    error: 'invalid command supplied (it contains a NUL character)',
+  },
+  {
+    name: 'a NUL in a node name',
+    body: { command: 'x', nodes: [`n${NUL}`] },
+    error: 'invalid node name (node names must be non-empty and contain no NUL character)',
+  },
+  {
+    name: 'an empty node name',
+    body: { command: 'x', nodes: ['n', ''] },
+    error: 'invalid node name (node names must be non-empty and contain no NUL character)',
+  },
+  {
+    name: 'a NUL in dir',
+    body: { command: 'x', nodes: ['n'], dir: `/tmp${NUL}` },
+    error: 'invalid dir (it contains a NUL character)',
+  },
+  {
+    name: 'a NUL in user',
+    body: { command: 'x', nodes: ['n'], user: `r${NUL}` },
+    error: 'invalid user (it contains a NUL character)',
+  },
+  {
+    name: 'a NUL in a raw: file',
+    body: { command: 'x', nodes: ['n'], file: `raw:a${NUL}` },
+    error: "invalid file contents (a raw: file contains a NUL character; send it as 'base64:...')",
+  },
+  {
+    name: 'a NUL in an env name',
+    body: { command: 'x', nodes: ['n'], env: { [`A${NUL}`]: '1' } },
+    error: 'invalid environment value (a name or value contains a NUL character)',
+  },
+  {
+    name: 'a NUL in an env value',
+    body: { command: 'x', nodes: ['n'], env: { A: NUL } },
+    error: 'invalid environment value (a name or value contains a NUL character)',
+  },
+  {
+    name: 'a run_timeout of 2^31',
+    body: { command: 'x', nodes: ['n'], run_timeout: 2 ** 31 },
+    error: 'invalid value for run_timeout (must be <= 2147483 seconds)',
+  },
+  {
+    name: 'a run_timeout one past the longest timer',
+    body: { command: 'x', nodes: ['n'], run_timeout: 2_147_484 },
+    error: 'invalid value for run_timeout (must be <= 2147483 seconds)',
+  },
+  {
+    name: 'a quorum of 2^31',
+    body: { command: 'x', nodes: ['n'], quorum: 2 ** 31 },
+    error: 'invalid value for quorum (must be <= 2147483647)',
+  },
+  {
+    name: 'more nodes than max_job_nodes (5)',
+    body: { command: 'x', nodes: ['a', 'b', 'c', 'd', 'e', 'f'] },
+    error:
+      'too many nodes: the job names 6 nodes, at most 5 are allowed per job (server setting max_job_nodes)',
+  },
+];
+
+for (const storeKind of ['sqlite', 'postgres'] as const) {
+  describe(`API limits on ${storeKind}: a clean 400 for what the store, the timers or the agents cannot take`, function () {
+    this.timeout(60_000);
+    let api: ApiHarness;
+    let before0: string;
+    let failListJobs = false;
+    before(async () => {
+      api = await startApi({ store: storeKind, config: { max_job_nodes: 5 } });
+      const res = await api.send('POST', JOBS, { body: { command: 'seed', nodes: ['n0'] } });
+      expect(res.statusCode).to.equal(201);
+      const node = await api.send('POST', '/organizations/acme/nodes', { body: { name: 'n1' } });
+      expect(node.statusCode).to.equal(201);
+      before0 = await snapshot(api.store, 'acme');
+      // One store method that fails unexpectedly, for the 500 test (the store is real otherwise).
+      const listJobs = api.store.listJobs.bind(api.store);
+      (api.store as { listJobs: Store['listJobs'] }).listJobs = (...args) => {
+        if (failListJobs) return Promise.reject(new Error('boom: secret detail at /srv/db'));
+        return listJobs(...args);
+      };
+    });
+    after(async () => api.close());
+
+    for (const c of LIMIT_CASES) {
+      it(`job with ${c.name} → 400`, async () => {
+        const res = await api.send('POST', JOBS, { body: c.body });
+        expect(res.statusCode, res.body.slice(0, 300)).to.equal(400);
+        expect(res.json()).to.deep.equal({ error: c.error });
+        expect(await snapshot(api.store, 'acme')).to.equal(before0);
+      });
+    }
+
+    it('accepts the largest run_timeout and quorum, and max_job_nodes distinct nodes (repeats counted once)', async () => {
+      const res = await api.send('POST', JOBS, {
+        body: {
+          command: 'x',
+          nodes: ['a', 'b', 'c', 'd', 'e', 'e', 'a'],
+          run_timeout: 2_147_483,
+          quorum: 2 ** 31 - 1,
+        },
+      });
+      expect(res.statusCode, res.body).to.equal(201);
+      const id = (res.json() as { uri: string }).uri.split('/').pop()!;
+      const job = await api.store.getJob('acme', id);
+      expect(job!.runTimeout).to.equal(2_147_483);
+      expect(job!.quorum).to.equal(2 ** 31 - 1);
+      expect(job!.nodes).to.have.length(5);
+    });
+
+    it('refuses a job whose commit would not fit an agent, naming the limit; accepts one byte less', async () => {
+      const body = { command: 'chef-client', nodes: ['n'], env: { A: '1' } };
+      const fits = largestRawFile(body);
+      const over = await api.send('POST', JOBS, { body: { ...body, file: `raw:${'y'.repeat(fits + 1)}` } });
+      expect(over.statusCode).to.equal(400);
+      expect(over.json()).to.deep.equal({
+        error: `job too large: its commit message to the nodes would be ${MAX_COMMIT_BODY_BYTES + 1} bytes, more than the 65536 bytes an agent accepts (command, file, env, user and dir together; a base64 file counts as sent, 4/3 of its size)`,
+      });
+      const ok = await api.send('POST', JOBS, { body: { ...body, file: `raw:${'y'.repeat(fits)}` } });
+      expect(ok.statusCode).to.equal(201);
+    });
+
+    const urls = [
+      '/organizations/acme/pushy/node_states/a%00b',
+      '/organizations/acme/pushy/jobs/a%00b',
+      '/organizations/acme/pushy/jobs/a%00b/output/n/stdout',
+      '/organizations/acme/pushy/job_status_feed/a%00b',
+      '/organizations/acme/nodes/a%00b',
+      '/organizations/acme/clients/a%00b',
+      '/organizations/acme/clients/a%00b/keys',
+      '/organizations/acme/groups/a%00b',
+      '/organizations/acme/users/a%00b',
+      '/organizations/acme/search/node?q=name:a%00b',
+      '/organizations/acme%00/pushy/jobs',
+    ];
+    for (const url of urls) {
+      it(`a NUL in the URL ${url} → 400`, async () => {
+        const res = await api.send('GET', url);
+        expect(res.statusCode, res.body.slice(0, 300)).to.equal(400);
+        expect(res.json()).to.deep.equal({ error: ['the request URL contains a NUL character (%00)'] });
+      });
+    }
+
+    const bodies: [string, string, object][] = [
+      ['POST', '/organizations/acme/clients', { name: `c${NUL}` }],
+      ['POST', '/organizations/acme/groups', { groupname: `g${NUL}` }],
+      ['POST', '/organizations/acme/nodes', { name: 'n1', normal: { [`k${NUL}`]: 'v' } }],
+      ['PUT', '/organizations/acme/nodes/n1', { name: 'n1', automatic: { deep: [[{ v: `x${NUL}` }]] } }],
+    ];
+    for (const [method, url, body] of bodies) {
+      it(`a NUL in the body of ${method} ${url} → 400, nothing written`, async () => {
+        const before1 = await snapshot(api.store, 'acme');
+        const res = await api.send(method, url, { body });
+        expect(res.statusCode, res.body.slice(0, 300)).to.equal(400);
+        expect(res.json()).to.deep.equal({
+          error: ['request body contains a NUL character (\\u0000), which is not accepted'],
+        });
+        expect(await snapshot(api.store, 'acme')).to.equal(before1);
+      });
+    }
+
+    it('an unexpected error is a 500 with a generic message and an id, never the error or its stack', async () => {
+      failListJobs = true;
+      try {
+        const res = await api.send('GET', JOBS);
+        expect(res.statusCode).to.equal(500);
+        const body = res.json() as { error: string[] };
+        expect(body.error).to.have.length(1);
+        expect(body.error[0]).to.match(
+          /^internal server error \(error id [0-9a-f]{16}\); the server log has the details$/,
+        );
+        expect(res.body).not.to.match(/boom|secret|\/srv|at |stack/);
+      } finally {
+        failListJobs = false;
+      }
+    });
+
+    it('GET jobs/ID pages big jobs with nodes_limit/nodes_offset and gives the node count', async () => {
+      const nodes = ['e', 'c', 'a', 'd', 'b'];
+      const res = await api.send('POST', JOBS, { body: { command: 'x', nodes } });
+      const id = (res.json() as { uri: string }).uri.split('/').pop()!;
+      const whole = await api.send('GET', `${JOBS}/${id}`);
+      expect(whole.json().nodes).to.deep.equal({ new: ['a', 'b', 'c', 'd', 'e'] });
+      expect(whole.headers['x-total-count']).to.equal('5');
+      const page = await api.send('GET', `${JOBS}/${id}?nodes_limit=2&nodes_offset=1`);
+      expect(page.json().nodes).to.deep.equal({ new: ['b', 'c'] });
+      expect(page.headers['x-total-count']).to.equal('5');
+      expect((await api.send('GET', `${JOBS}/${id}?nodes_offset=4`)).json().nodes).to.deep.equal({
+        new: ['e'],
+      });
+      expect((await api.send('GET', `${JOBS}/${id}?nodes_offset=9`)).json().nodes).to.deep.equal({});
+      const bad = await api.send('GET', `${JOBS}/${id}?nodes_limit=-1`);
+      expect(bad.statusCode).to.equal(400);
+      expect(bad.json()).to.deep.equal({
+        error: ["invalid nodes_limit '-1' (expected an integer from 0 to 1000000)"],
+      });
+    });
+  });
+}

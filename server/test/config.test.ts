@@ -217,22 +217,64 @@ describe('server config', () => {
     });
 
     it('intervals must be positive integers', () => {
-      for (const setting of [
-        'heartbeat_interval',
-        'rehab_timer',
-        'voting_timeout',
-        'config_lifetime',
-        'max_body_size',
-      ] as const) {
+      for (const setting of ['max_body_size', 'max_job_nodes'] as const) {
         expect(configError({ flags: { [setting]: '0' } }).message).to.equal(
           `invalid setting ${setting} from flag --${setting.replace(/_/g, '-')}: expected a positive integer, got "0"`,
         );
       }
+      for (const [setting, max] of [
+        ['heartbeat_interval', 2147483647],
+        ['rehab_timer', 2147483647],
+        ['voting_timeout', 2147483],
+        ['config_lifetime', 2147483],
+      ] as const) {
+        expect(configError({ flags: { [setting]: '0' } }).message).to.equal(
+          `invalid setting ${setting} from flag --${setting.replace(/_/g, '-')}: expected a positive integer of at most ${max} (the longest timer), got "0"`,
+        );
+      }
       expect(configError({ file: writeConfig({ heartbeat_interval: 1.5 }) }).message).to.equal(
-        `invalid setting heartbeat_interval in ${file}: expected a positive integer, got 1.5`,
+        `invalid setting heartbeat_interval in ${file}: expected a positive integer of at most 2147483647 (the longest timer), got 1.5`,
       );
       expect(configError({ flags: { wait_complete_time: '-1' } }).message).to.equal(
-        'invalid setting wait_complete_time from flag --wait-complete-time: expected an integer of at least 0, got "-1"',
+        'invalid setting wait_complete_time from flag --wait-complete-time: expected an integer of at least 0 of at most 2147483 (the longest timer), got "-1"',
+      );
+    });
+
+    it('timing settings may not exceed the longest timer (2^31 - 1 ms)', () => {
+      // A longer Node.js timer fires after 1 ms: a 25-day keep_alive_time would spin.
+      const seconds = [
+        'default_running_timeout',
+        'voting_timeout',
+        'wait_complete_time',
+        'keep_alive_time',
+        'org_feed_expiration',
+        'config_lifetime',
+      ] as const;
+      for (const setting of seconds) {
+        expect(compileServerConfig({ flags: { [setting]: 2_147_483 } })[setting]).to.equal(2_147_483);
+        expect(configError({ flags: { [setting]: 2_147_484 } }).message).to.match(
+          new RegExp(
+            `^invalid setting ${setting} from flag .*of at most 2147483 \\(the longest timer\\), got 2147484$`,
+          ),
+        );
+      }
+      for (const setting of ['heartbeat_interval', 'rehab_timer'] as const) {
+        expect(
+          configError({ env: { [`PUSH_JOBS_${setting.toUpperCase()}`]: '2147483648' } }).message,
+        ).to.match(/of at most 2147483647 \(the longest timer\), got "2147483648"$/);
+      }
+      expect(
+        configError({ flags: { heartbeat_interval: 1_000_000, detect_offline_nodes_interval: 3000 } })
+          .message,
+      ).to.equal(
+        'invalid settings: heartbeat_interval × detect_offline_nodes_interval is 3000000000 ms (from flag --heartbeat-interval, from flag --detect-offline-nodes-interval), longer than the longest timer (2147483647 ms)',
+      );
+    });
+
+    it('max_job_nodes defaults to 20000, enough for the 10,000-node fleet benchmark', () => {
+      expect(compileServerConfig().max_job_nodes).to.equal(20_000);
+      expect(compileServerConfig({ env: { PUSH_JOBS_MAX_JOB_NODES: '150000' } }).max_job_nodes).to.equal(
+        150_000,
       );
     });
 

@@ -9,8 +9,18 @@
  * @module
  */
 import { Type, type Static } from '@sinclair/typebox';
-import { AVAILABILITY, JOB_STATES, NODE_ACTIVITIES, NODE_STATUS } from '../constants.js';
+import {
+  AVAILABILITY,
+  JOB_STATES,
+  MAX_STORED_INTEGER,
+  MAX_TIMER_SECONDS,
+  NODE_ACTIVITIES,
+  NODE_STATUS,
+} from '../constants.js';
 import { EnvSchema, StringEnum } from './common.js';
+
+/** A string without a NUL character (PostgreSQL text cannot hold one). */
+const NO_NUL = '^[^\\u0000]*$';
 
 /**
  * Body of `POST /organizations/ORG/pushy/jobs` (spec 1.5).
@@ -22,19 +32,27 @@ import { EnvSchema, StringEnum } from './common.js';
  */
 export const JobCreationSchema = Type.Object(
   {
-    command: Type.String(),
-    nodes: Type.Array(Type.String(), { minItems: 1 }),
-    /** Seconds allowed for the run phase; default `default_running_timeout` (3600). */
-    run_timeout: Type.Optional(Type.Integer({ minimum: 0 })),
-    /** Nodes that must commit; default every node. */
-    quorum: Type.Optional(Type.Integer({ minimum: 0 })),
+    command: Type.String({ pattern: NO_NUL }),
+    /** Node names: non-empty, no NUL; at most the server's `max_job_nodes` (20,000 by default). */
+    nodes: Type.Array(Type.String({ minLength: 1, pattern: NO_NUL }), { minItems: 1 }),
+    /** Seconds allowed for the run phase; default `default_running_timeout` (3600); at most 2,147,483. */
+    run_timeout: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_TIMER_SECONDS })),
+    /** Nodes that must commit; default every node. At most 2^31 - 1. */
+    quorum: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_STORED_INTEGER })),
     /** Run-as user on the node. */
-    user: Type.Optional(Type.String()),
+    user: Type.Optional(Type.String({ pattern: NO_NUL })),
     /** Working directory on the node. */
-    dir: Type.Optional(Type.String()),
-    env: Type.Optional(EnvSchema),
-    /** `raw:CONTENT` or `base64:CONTENT`, at most 100,000 bytes of content. */
-    file: Type.Optional(Type.String({ pattern: '^(raw:|base64:)' })),
+    dir: Type.Optional(Type.String({ pattern: NO_NUL })),
+    env: Type.Optional(
+      Type.Record(Type.String({ pattern: NO_NUL }), Type.String({ pattern: NO_NUL }), {
+        additionalProperties: false,
+      }),
+    ),
+    /**
+     * `raw:CONTENT` or `base64:CONTENT`, at most 100,000 bytes of content; the whole commit
+     * message must also fit in `MAX_COMMIT_BODY_BYTES` (65,536), which the server checks.
+     */
+    file: Type.Optional(Type.String({ pattern: '^(raw:|base64:)[^\\u0000]*$' })),
     /** Ask nodes to send back stdout and stderr. */
     capture_output: Type.Optional(Type.Boolean()),
   },

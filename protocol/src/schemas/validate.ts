@@ -10,7 +10,7 @@
 import type { Static, TSchema } from '@sinclair/typebox';
 import { Ajv, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
-import { MAX_FILE_BYTES } from '../constants.js';
+import { MAX_FILE_BYTES, MAX_STORED_INTEGER, MAX_TIMER_SECONDS } from '../constants.js';
 import { ValidationError } from '../errors.js';
 import { AJV_OPTIONS, ajvErrors } from './ajv-shared.js';
 import { AgentConfigSchema, WhitelistSchema } from './agent-config.js';
@@ -152,6 +152,14 @@ export const JOB_REQUEST_ERRORS = {
   fileSize: `invalid file size (must be <= ${MAX_FILE_BYTES} bytes)`,
   runTimeoutValue: 'invalid value for run_timeout (expected a non-negative integer)',
   quorumValue: 'invalid value for quorum (expected a non-negative integer)',
+  runTimeoutMax: `invalid value for run_timeout (must be <= ${MAX_TIMER_SECONDS} seconds)`,
+  quorumMax: `invalid value for quorum (must be <= ${MAX_STORED_INTEGER})`,
+  nodeName: 'invalid node name (node names must be non-empty and contain no NUL character)',
+  commandNul: 'invalid command supplied (it contains a NUL character)',
+  userNul: 'invalid user (it contains a NUL character)',
+  dirNul: 'invalid dir (it contains a NUL character)',
+  envNul: 'invalid environment value (a name or value contains a NUL character)',
+  fileNul: "invalid file contents (a raw: file contains a NUL character; send it as 'base64:...')",
 } as const;
 
 const JOB_REQUEST_KEYS = new Set([
@@ -250,6 +258,11 @@ function fileError(file: string): string | undefined {
  *   `invalid value for quorum (expected a non-negative integer)` (the original accepted them
  *   and then failed in the database or the timers). These come last, so every body the
  *   original rejected still gets the original's message;
+ * * 7. limits of ours, last of all: a `run_timeout` above 2,147,483 seconds (the longest timer),
+ *   a `quorum` above 2^31 - 1 (an integer column), an empty node name, or a NUL character in
+ *   `command`, a node name, `user`, `dir`, `env` or a `raw:` file each get a message of their own
+ *   (`JOB_REQUEST_ERRORS`; the original accepted them and then timed out at once or failed in
+ *   the database);
  * * the file size message is the clean string `invalid file size (must be <= 100000 bytes)`
  *   (the original's was probably garbled).
  *
@@ -279,7 +292,38 @@ export function checkJobRequest(body: unknown, rawJson?: string): JobRequestChec
   if (has(body, 'quorum') && !isNonNegativeInteger(body.quorum)) {
     return { ok: false, error: JOB_REQUEST_ERRORS.quorumValue };
   }
+  const limitProblem = limitError(body);
+  if (limitProblem !== undefined) return { ok: false, error: limitProblem };
   return { ok: true, value: body as JobCreation };
+}
+
+const NUL = '\u0000';
+
+/**
+ * Step 7 (ours): what the stores and timers cannot hold, checked last so that every body the
+ * original rejected keeps its message: a `run_timeout` longer than a timer can wait, a `quorum`
+ * beyond an integer column, an empty node name, and a NUL character in any string (PostgreSQL
+ * text cannot hold one). Linear in the body with a small constant (one pass over the nodes).
+ */
+function limitError(body: Record<string, unknown>): string | undefined {
+  if (typeof body.run_timeout === 'number' && body.run_timeout > MAX_TIMER_SECONDS) {
+    return JOB_REQUEST_ERRORS.runTimeoutMax;
+  }
+  if (typeof body.quorum === 'number' && body.quorum > MAX_STORED_INTEGER)
+    return JOB_REQUEST_ERRORS.quorumMax;
+  for (const node of body.nodes as string[]) {
+    if (node.length === 0 || node.includes(NUL)) return JOB_REQUEST_ERRORS.nodeName;
+  }
+  if ((body.command as string).includes(NUL)) return JOB_REQUEST_ERRORS.commandNul;
+  if (typeof body.user === 'string' && body.user.includes(NUL)) return JOB_REQUEST_ERRORS.userNul;
+  if (typeof body.dir === 'string' && body.dir.includes(NUL)) return JOB_REQUEST_ERRORS.dirNul;
+  if (isPlainObject(body.env)) {
+    for (const [name, value] of Object.entries(body.env)) {
+      if (name.includes(NUL) || (value as string).includes(NUL)) return JOB_REQUEST_ERRORS.envNul;
+    }
+  }
+  if (typeof body.file === 'string' && body.file.includes(NUL)) return JOB_REQUEST_ERRORS.fileNul;
+  return undefined;
 }
 
 function isNonNegativeInteger(value: unknown): boolean {

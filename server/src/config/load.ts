@@ -8,7 +8,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
-import { ERROR_CODES, PushJobsError } from '@push-jobs/protocol';
+import { ERROR_CODES, MAX_TIMER_DELAY_MS, MAX_TIMER_SECONDS, PushJobsError } from '@push-jobs/protocol';
 import { DEFAULT_SERVER_CONFIG, LOG_LEVELS, SERVER_SETTING_NAMES } from './defaults.js';
 import type { ServerConfig } from './types.js';
 
@@ -51,7 +51,7 @@ export type SettingSource =
 
 type Rule =
   | { kind: 'port' }
-  | { kind: 'int'; min: number }
+  | { kind: 'int'; min: number; max?: number }
   | { kind: 'positive-number' }
   | { kind: 'bool' }
   | { kind: 'string' }
@@ -59,6 +59,10 @@ type Rule =
   | { kind: 'enum'; values: readonly string[] };
 
 const POSITIVE: Rule = { kind: 'int', min: 1 };
+/** A timer in milliseconds: a Node.js timer waits at most 2^31 - 1 ms (longer fires at once). */
+const TIMER_MS: Rule = { kind: 'int', min: 1, max: MAX_TIMER_DELAY_MS };
+/** A timer in seconds: at most 2,147,483 s. */
+const TIMER_SECONDS: Rule = { kind: 'int', min: 1, max: MAX_TIMER_SECONDS };
 
 const RULES: Record<keyof ServerConfig, Rule> = {
   server_name: { kind: 'string' },
@@ -67,20 +71,21 @@ const RULES: Record<keyof ServerConfig, Rule> = {
   zeromq_listen_address: { kind: 'string' },
   server_heartbeat_port: { kind: 'port' },
   command_port: { kind: 'port' },
-  heartbeat_interval: POSITIVE,
+  heartbeat_interval: TIMER_MS,
   decay_window: POSITIVE,
   down_threshold: { kind: 'positive-number' },
   detect_offline_nodes_interval: POSITIVE,
-  rehab_timer: POSITIVE,
-  default_running_timeout: POSITIVE,
-  voting_timeout: POSITIVE,
-  wait_complete_time: { kind: 'int', min: 0 },
-  keep_alive_time: POSITIVE,
-  org_feed_expiration: POSITIVE,
-  config_lifetime: POSITIVE,
+  rehab_timer: TIMER_MS,
+  default_running_timeout: TIMER_SECONDS,
+  voting_timeout: TIMER_SECONDS,
+  wait_complete_time: { kind: 'int', min: 0, max: MAX_TIMER_SECONDS },
+  keep_alive_time: TIMER_SECONDS,
+  org_feed_expiration: TIMER_SECONDS,
+  config_lifetime: TIMER_SECONDS,
   max_body_size: POSITIVE,
   max_message_skew: POSITIVE,
   max_request_body_size: POSITIVE,
+  max_job_nodes: POSITIVE,
   auth_skew: POSITIVE,
   validate_client_node_name: { kind: 'bool' },
   disable_curve_encryption: { kind: 'bool' },
@@ -101,8 +106,10 @@ function expectation(rule: Rule): string {
     case 'port':
       // 0 (any free port) is accepted too, for tests; it is not advertised.
       return 'an integer from 1 to 65535';
-    case 'int':
-      return rule.min === 1 ? 'a positive integer' : `an integer of at least ${rule.min}`;
+    case 'int': {
+      const least = rule.min === 1 ? 'a positive integer' : `an integer of at least ${rule.min}`;
+      return rule.max === undefined ? least : `${least} of at most ${rule.max} (the longest timer)`;
+    }
     case 'positive-number':
       return 'a number greater than 0';
     case 'bool':
@@ -145,7 +152,11 @@ function isValid(rule: Rule, value: unknown): boolean {
     case 'port':
       return Number.isInteger(value) && (value as number) >= 0 && (value as number) <= 65535;
     case 'int':
-      return Number.isSafeInteger(value) && (value as number) >= rule.min;
+      return (
+        Number.isSafeInteger(value) &&
+        (value as number) >= rule.min &&
+        (rule.max === undefined || (value as number) <= rule.max)
+      );
     case 'positive-number':
       return typeof value === 'number' && Number.isFinite(value) && value > 0;
     case 'bool':
@@ -315,6 +326,14 @@ export function compileServerConfigWithSources(sources: ConfigSources = {}): Com
       cert === null ? (['tls_key', 'tls_cert'] as const) : (['tls_cert', 'tls_key'] as const);
     problems.push(
       `invalid settings: ${given} is set (${describeSource(origin[given])}) but ${missing} is not; set both or neither`,
+    );
+  }
+
+  // The liveness scan runs every heartbeat_interval × detect_offline_nodes_interval ms: a timer.
+  const scanMs = (config.heartbeat_interval as number) * (config.detect_offline_nodes_interval as number);
+  if (scanMs > MAX_TIMER_DELAY_MS) {
+    problems.push(
+      `invalid settings: heartbeat_interval × detect_offline_nodes_interval is ${scanMs} ms (${describeSource(origin.heartbeat_interval)}, ${describeSource(origin.detect_offline_nodes_interval)}), longer than the longest timer (${MAX_TIMER_DELAY_MS} ms)`,
     );
   }
 

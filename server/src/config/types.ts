@@ -49,6 +49,8 @@ export interface ServerConfig {
   max_message_skew: number;
   /** Largest HTTP request body in bytes (413 above). @default 1000000 */
   max_request_body_size: number;
+  /** Most nodes one job may name (a 400 above). @default 20000 */
+  max_job_nodes: number;
   /** Seconds of clock difference accepted on signed HTTP requests. @default 900 */
   auth_skew: number;
   /** Config endpoint: a client may only fetch its own node's config. @default true */

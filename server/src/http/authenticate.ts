@@ -23,8 +23,21 @@ import type { Store } from '../store/types.js';
 import type { Requestor } from './context.js';
 import { HttpError, badRequest, notFound, unauthorized, forbidden } from './errors.js';
 
-/** Step 1: the header checks that need no body and no database. Throws {@link HttpError}. */
+/**
+ * A 400 for a URL holding a NUL character (`%00`, in the path or the query): no name of ours
+ * holds one, and PostgreSQL text cannot (a store error, a 500, otherwise). `%2500` is the
+ * text `%00`, not a NUL, and passes.
+ */
+export function checkRequestUrl(request: FastifyRequest): void {
+  if (/%00/i.test(request.url)) throw badRequest('the request URL contains a NUL character (%00)');
+}
+
+/**
+ * Step 1: the header checks that need no body and no database (after {@link checkRequestUrl}).
+ * Throws {@link HttpError}.
+ */
 export function checkSignedHeaders(request: FastifyRequest, skewSeconds: number, now = Date.now()): void {
+  checkRequestUrl(request);
   const h = headerLookup(request.headers);
   const values = REQUIRED_HEADERS.map((name) => h.get(name.toLowerCase()));
   const missing = REQUIRED_HEADERS.filter((_, i) => values[i] === undefined || values[i] === '');

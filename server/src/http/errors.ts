@@ -5,6 +5,10 @@
  *
  * @module
  */
+import { randomBytes } from 'node:crypto';
+import { isPushJobsError } from '@push-jobs/protocol';
+import type { FastifyRequest } from 'fastify';
+import { StoreConflictError, StoreNotFoundError } from '../store/types.js';
 
 /** How the `error` member of the body is shaped. */
 export type ErrorShape = 'list' | 'string';
@@ -65,4 +69,28 @@ export function invalidJob(message: string): HttpError {
 /** A 409 with a list-shaped body. */
 export function conflict(message: string): HttpError {
   return new HttpError(409, message);
+}
+
+/**
+ * True for an error the app answers with its own status and message: an {@link HttpError} (a
+ * deliberate answer, a 503 included), a store conflict or not-found, a client error of the
+ * protocol package or of Fastify. Anything else is unexpected.
+ */
+export function isExpectedError(error: unknown): boolean {
+  if (error instanceof HttpError) return true;
+  if (error instanceof StoreConflictError || error instanceof StoreNotFoundError) return true;
+  if (isPushJobsError(error)) return error.statusCode !== undefined && error.statusCode < 500;
+  const status = (error as { statusCode?: unknown } | null)?.statusCode;
+  return typeof status === 'number' && status < 500;
+}
+
+/**
+ * An unexpected error as the client sees it: a 500 with a generic message and an id, never the
+ * error's own message or stack. The error, with its stack, goes to the server log under the same
+ * id, so an operator can find it from what the client reports.
+ */
+export function internalError(request: FastifyRequest, error: unknown): HttpError {
+  const id = randomBytes(8).toString('hex');
+  request.log.error({ err: error, errorId: id }, `request failed (error id ${id})`);
+  return new HttpError(500, `internal server error (error id ${id}); the server log has the details`);
 }

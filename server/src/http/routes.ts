@@ -6,7 +6,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteHandlerMethod } from 'fastify';
 import type { Access } from './context.js';
-import { HttpError } from './errors.js';
+import { HttpError, internalError, isExpectedError } from './errors.js';
 
 /** One method of a route. */
 export interface MethodSpec {
@@ -22,6 +22,15 @@ export interface MethodSpec {
 
 const ALL_METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'] as const;
 type Method = (typeof ALL_METHODS)[number];
+
+/** Runs a route's code; an unexpected error becomes a 500 with an id (see {@link internalError}). */
+async function guard<T>(request: FastifyRequest, run: () => T | Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    throw isExpectedError(error) ? error : internalError(request, error);
+  }
+}
 
 /** Registers `url` with its methods, and a 405 for every other method. */
 export function defineRoute(
@@ -41,9 +50,10 @@ export function defineRoute(
         jsonBody: spec.jsonBody ?? false,
       },
       ...(spec.preValidation
-        ? { preValidation: async (req: FastifyRequest) => spec.preValidation!(req) }
+        ? { preValidation: async (req: FastifyRequest) => guard(req, () => spec.preValidation!(req)) }
         : {}),
-      handler: spec.handler as RouteHandlerMethod,
+      handler: (async (req: FastifyRequest, reply: FastifyReply) =>
+        guard(req, () => spec.handler(req, reply))) as RouteHandlerMethod,
     });
   }
   const others = ALL_METHODS.filter((m) => !allowed.includes(m));

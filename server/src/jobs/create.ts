@@ -2,21 +2,89 @@
  * `POST /organizations/ORG/pushy/jobs`: validate (spec 1.5, exact messages), store the job, its
  * nodes and options in one transaction, hand it to the engine, answer 201 with its URI.
  *
+ * Beyond the original's checks (all before authentication, as the original's): at most
+ * `max_job_nodes` distinct nodes, and a commit message that fits what an agent accepts
+ * ({@link MAX_COMMIT_BODY_BYTES}).
+ *
  * @module
  */
-import { checkJobRequest, makeJobId, type JobCreation } from '@push-jobs/protocol';
+import { MAX_COMMIT_BODY_BYTES, checkJobRequest, makeJobId, type JobCreation } from '@push-jobs/protocol';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { RouteDeps } from '../app.js';
+import type { ServerConfig } from '../config/types.js';
 import { jsonBody } from '../http/body.js';
 import { invalidJob } from '../http/errors.js';
 import { orgUrl } from '../http/uri.js';
 import type { JobOptions } from '../store/types.js';
 
-/** preValidation: the job body checks, before authentication as in the original. */
-export function validateJobRequest(request: FastifyRequest): void {
-  const result = checkJobRequest(jsonBody(request, 'string'), request.rawBody);
-  if (!result.ok) throw invalidJob(result.error);
-  request.parsedBody = result.value;
+/**
+ * Room kept in the commit size check for fields the server may add to `commit` later, so a
+ * job accepted today still fits the agents' limit then.
+ */
+const COMMIT_RESERVE_BYTES = 256;
+
+/** The longest value of each envelope field the broker adds to a `commit` (sizes only). */
+const ENVELOPE_MAX = {
+  sequence: Number.MAX_SAFE_INTEGER,
+  timestamp: 'Wed, 31 Dec 9999 23:59:59 GMT',
+  type: 'commit',
+  job_id: '0'.repeat(32),
+};
+
+/**
+ * The size in bytes of the `commit` message body the server would send for `body`, at its
+ * longest (the sequence number and timestamp the broker adds, `capture: false`). Linear in the
+ * command, file and env; independent of the node count.
+ */
+export function commitBodyBytes(body: JobCreation, config: ServerConfig): number {
+  const commit: Record<string, unknown> = {
+    ...ENVELOPE_MAX,
+    server: config.server_name,
+    command: body.command,
+  };
+  if (body.user !== undefined) commit.user = body.user;
+  if (body.dir !== undefined) commit.dir = body.dir;
+  if (body.env !== undefined) commit.env = body.env;
+  if (body.file !== undefined) commit.file = body.file;
+  commit.capture = false;
+  commit.run_timeout = body.run_timeout ?? config.default_running_timeout;
+  commit.voting_timeout = config.voting_timeout;
+  return Buffer.byteLength(JSON.stringify(commit), 'utf8') + COMMIT_RESERVE_BYTES;
+}
+
+/** The 400 of a job with more nodes than `max_job_nodes`. */
+export function tooManyNodesMessage(count: number, max: number): string {
+  return `too many nodes: the job names ${count} nodes, at most ${max} are allowed per job (server setting max_job_nodes)`;
+}
+
+/** The 400 of a job whose commit would not fit what an agent accepts. */
+export function commitTooLargeMessage(bytes: number): string {
+  return (
+    `job too large: its commit message to the nodes would be ${bytes} bytes, more than the ` +
+    `${MAX_COMMIT_BODY_BYTES} bytes an agent accepts (command, file, env, user and dir together; ` +
+    `a base64 file counts as sent, 4/3 of its size)`
+  );
+}
+
+/**
+ * preValidation: the job body checks, before authentication as in the original. Leaves the
+ * body, with its nodes made distinct (the original failed on a repeated node name, a
+ * unique-constraint error after a partial insert; a node is in a job once, however often it
+ * is named), in `request.parsedBody`.
+ */
+export function jobRequestValidator(config: ServerConfig): (request: FastifyRequest) => void {
+  return (request) => {
+    const body = jsonBody(request, 'string', { allowNul: true });
+    const result = checkJobRequest(body, request.rawBody);
+    if (!result.ok) throw invalidJob(result.error);
+    const nodes = [...new Set(result.value.nodes)];
+    if (nodes.length > config.max_job_nodes) {
+      throw invalidJob(tooManyNodesMessage(nodes.length, config.max_job_nodes));
+    }
+    const bytes = commitBodyBytes(result.value, config);
+    if (bytes > MAX_COMMIT_BODY_BYTES) throw invalidJob(commitTooLargeMessage(bytes));
+    request.parsedBody = { ...result.value, nodes };
+  };
 }
 
 /** Handler: creates the job. */
@@ -34,9 +102,7 @@ export async function createJob(
   if (body.env !== undefined) options.env = body.env;
   if (body.capture_output !== undefined) options.capture = body.capture_output;
   if (body.file !== undefined) options.file = body.file;
-  // The original failed on a repeated node name (a unique-constraint error after a partial
-  // insert); a node is in a job once, however often it is named.
-  const nodes = [...new Set(body.nodes)];
+  const nodes = body.nodes;
   const job = await deps.store.createJob({
     id: makeJobId(org.guid),
     orgName: org.name,

@@ -6,7 +6,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { RouteDeps } from '../../app.js';
 import { defineRoute } from '../../http/routes.js';
-import { createJob, validateJobRequest } from '../../jobs/create.js';
+import { createJob, jobRequestValidator } from '../../jobs/create.js';
 import { registerConfigRoute } from './config.js';
 import { abortJob, getJob, getJobOutput, listJobs } from './jobs.js';
 import { getNodeState, listNodeStates } from './node-states.js';
@@ -30,12 +30,12 @@ export function registerPushyRoutes(app: FastifyInstance, deps: RouteDeps): void
     POST: {
       access: 'write',
       jsonBody: true,
-      preValidation: validateJobRequest,
+      preValidation: jobRequestValidator(deps.config),
       handler: (req, reply) => createJob(deps, req, reply),
     },
   });
   defineRoute(app, `${base}/jobs/:id`, {
-    GET: { access: 'read', handler: (req) => getJob(deps, req) },
+    GET: { access: 'read', handler: (req, reply) => getJob(deps, req, reply) },
   });
   defineRoute(app, `${base}/jobs/:id/abort`, {
     POST: { access: 'write', handler: (req) => abortJob(deps, req) },

@@ -8,10 +8,12 @@ import { isFinalJobState, isJobState, type Job, type JobList } from '@push-jobs/
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { RouteDeps } from '../../app.js';
 import { HttpError, badRequest, conflict, notFound } from '../../http/errors.js';
-import { formatJob, formatJobSummary } from '../../jobs/format.js';
+import { formatJobChunked, formatJobSummary, type NodesPage } from '../../jobs/format.js';
 import type { JobListQuery } from '../../store/types.js';
 
 const MAX_PAGE = 10_000;
+/** The largest `nodes_limit` of `GET jobs/ID`. */
+const MAX_NODES_PAGE = 1_000_000;
 
 function nonNegativeInt(name: string, value: string | undefined, max: number): number | undefined {
   if (value === undefined) return undefined;
@@ -59,11 +61,24 @@ async function findJob(deps: RouteDeps, request: FastifyRequest) {
   return job;
 }
 
-/** `GET jobs/ID[?include_file=true]`. */
-export async function getJob(deps: RouteDeps, request: FastifyRequest): Promise<Job> {
+/**
+ * `GET jobs/ID[?include_file=true]`: the job with every node, as the original. Beyond it:
+ * `?nodes_limit=N&nodes_offset=M` returns only nodes M to M+N-1 of the job (in name order, then
+ * grouped by status as usual), for reading a big job in pages; every answer says how many nodes
+ * the job has in `X-Total-Count`.
+ */
+export async function getJob(deps: RouteDeps, request: FastifyRequest, reply: FastifyReply): Promise<Job> {
+  const q = request.query as Record<string, string | undefined>;
+  const limit = nonNegativeInt('nodes_limit', q.nodes_limit, MAX_NODES_PAGE);
+  const offset = nonNegativeInt('nodes_offset', q.nodes_offset, Number.MAX_SAFE_INTEGER);
   const job = await findJob(deps, request);
-  const includeFile = (request.query as { include_file?: string }).include_file === 'true';
-  return formatJob(job, { includeFile });
+  const includeFile = q.include_file === 'true';
+  void reply.header('x-total-count', String(job.nodes.length));
+  const page: NodesPage | undefined =
+    limit === undefined && offset === undefined
+      ? undefined
+      : { offset: offset ?? 0, limit: limit ?? job.nodes.length };
+  return formatJobChunked(job, { includeFile, ...(page === undefined ? {} : { page }) });
 }
 
 /** `POST jobs/ID/abort` (ours): 200 with the job, 409 when it already finished. */
@@ -72,7 +87,7 @@ export async function abortJob(deps: RouteDeps, request: FastifyRequest): Promis
   if (isFinalJobState(job.status)) throw conflict(`job '${job.id}' already finished (${job.status})`);
   const after = await deps.engine.abortJob(request.org!.name, job.id, request.requestor!.name);
   if (after === undefined) throw notFound(`job '${job.id}' does not exist`);
-  return formatJob(after);
+  return formatJobChunked(after);
 }
 
 /** `GET jobs/ID/output/NODE/{stdout|stderr}`: the stored text; a truncated one says so in a header. */
