@@ -128,6 +128,39 @@ describe('push-jobs-client.rb (spec C.5)', () => {
     expect(rich).to.include('allowed_overwritable_env_vars(["PATH", "HOME"])\n');
   });
 
+  it('writes allowed_unsafe_job_env_vars only when set, and the agent reads it back', () => {
+    const plain = renderClientRb(
+      validateAttributes({ chef: { node_name: 'n', chef_server_url: SERVER_URL } }, 'debian'),
+    );
+    expect(plain).to.not.include('allowed_unsafe_job_env_vars');
+    const attrs = validateAttributes(
+      {
+        chef: { node_name: 'n', chef_server_url: SERVER_URL },
+        allowed_unsafe_job_env_vars: ['PATH', 'NODE_ENV'],
+      },
+      'debian',
+    );
+    const text = renderClientRb(attrs);
+    expect(text).to.include('allowed_unsafe_job_env_vars(["PATH", "NODE_ENV"])\n');
+    expect(agentConfigFromAttributes(attrs)).to.deep.include({
+      allowed_unsafe_job_env_vars: ['PATH', 'NODE_ENV'],
+    });
+    const compiled = compileAgentOptions({
+      flags: {},
+      file: { path: 'push-jobs-client.rb', text },
+      env: {},
+      host: { hostname: 'n' },
+    });
+    expect(compiled.allowed_unsafe_job_env_vars).to.deep.equal(['PATH', 'NODE_ENV']);
+    expect(compiled.warnings).to.deep.equal([]);
+    expect(() =>
+      validateAttributes(
+        { chef: { node_name: 'n', chef_server_url: SERVER_URL }, allowed_unsafe_job_env_vars: 'PATH' },
+        'debian',
+      ),
+    ).to.throw('push_jobs.allowed_unsafe_job_env_vars must be an array of variable names');
+  });
+
   it('is read back by the agent as exactly the configuration it stands for, which the schema accepts', () => {
     const attrs = validateAttributes(RICH, 'debian');
     const text = renderClientRb(attrs);

@@ -120,6 +120,7 @@ function commonDefaults(): PushJobsAttributes {
     file_dir: null,
     max_body_size: null,
     allowed_overwritable_env_vars: null,
+    allowed_unsafe_job_env_vars: null,
   };
 }
 

@@ -128,6 +128,12 @@ export interface PushJobsAttributes {
   max_body_size: number | null;
   /** Environment variables a job may overwrite; null leaves the agent's default (none). @default null */
   allowed_overwritable_env_vars: string[] | null;
+  /**
+   * Variables a job's `env` may set although the agent refuses them by default (`PATH`,
+   * `LD_PRELOAD`, `BASH_ENV`, ...: they change how programs load or shells start); null leaves
+   * the agent's default (none). @default null
+   */
+  allowed_unsafe_job_env_vars: string[] | null;
 }
 
 /** A deep-partial attribute tree, as attribute files and node objects provide it. */

@@ -226,8 +226,7 @@ function maxBodySize(value: unknown): number | null {
   return n;
 }
 
-function envVarList(value: unknown): string[] | null {
-  const attribute = 'push_jobs.allowed_overwritable_env_vars';
+function envVarList(value: unknown, attribute: string): string[] | null {
   if (value === null || value === undefined) return null;
   if (!Array.isArray(value)) fail(attribute, `must be an array of variable names (got ${describe(value)})`);
   return value.map((item, i) => str(`${attribute}[${i}]`, item));
@@ -291,6 +290,7 @@ const TOP_KEYS = [
   'file_dir',
   'max_body_size',
   'allowed_overwritable_env_vars',
+  'allowed_unsafe_job_env_vars',
 ] as const satisfies readonly (keyof PushJobsAttributes)[];
 
 const CHEF_KEYS = [
@@ -378,7 +378,14 @@ export function validateAttributesDetailed(
     init_style: initStyle(m['init_style']),
     file_dir: optAbsPath('push_jobs.file_dir', m['file_dir']),
     max_body_size: maxBodySize(m['max_body_size']),
-    allowed_overwritable_env_vars: envVarList(m['allowed_overwritable_env_vars']),
+    allowed_overwritable_env_vars: envVarList(
+      m['allowed_overwritable_env_vars'],
+      'push_jobs.allowed_overwritable_env_vars',
+    ),
+    allowed_unsafe_job_env_vars: envVarList(
+      m['allowed_unsafe_job_env_vars'],
+      'push_jobs.allowed_unsafe_job_env_vars',
+    ),
   };
   if (!SERVICE_NAME.test(attributes.service_name)) {
     fail(

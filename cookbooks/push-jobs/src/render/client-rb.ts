@@ -54,6 +54,11 @@ export function agentConfigFromAttributes(attrs: PushJobsAttributes): AgentConfi
       attribute: 'push_jobs',
     });
   }
+  // A setting of our agent that the shared agent config schema does not describe (yet): added
+  // after validation.
+  if (attrs.allowed_unsafe_job_env_vars !== null) {
+    return { ...config, allowed_unsafe_job_env_vars: [...attrs.allowed_unsafe_job_env_vars] } as AgentConfig;
+  }
   return config as AgentConfig;
 }
 
@@ -94,6 +99,9 @@ export function renderClientRb(attrs: PushJobsAttributes): string {
   if (attrs.max_body_size !== null) extra.push(`max_body_size     ${attrs.max_body_size}`);
   if (attrs.allowed_overwritable_env_vars !== null) {
     extra.push(`allowed_overwritable_env_vars(${rubyStringArray(attrs.allowed_overwritable_env_vars)})`);
+  }
+  if (attrs.allowed_unsafe_job_env_vars !== null) {
+    extra.push(`allowed_unsafe_job_env_vars(${rubyStringArray(attrs.allowed_unsafe_job_env_vars)})`);
   }
   if (extra.length > 0) lines.push('', '# Agent settings (push-jobs cookbook)', ...extra);
   lines.push(
