@@ -102,13 +102,26 @@ describe('abuse: locks and jobs a killed agent leaves behind', function () {
     scope.defer(() => restarted.stop());
     await until(() => gone(orphan), 'the restarted agent to stop the orphaned job');
     const log = (): string => restarted.output.join('');
-    expect(log()).to.include(
-      `Stopping job ${first.id} ('echo $$ >> ${runsFile()}; exec sleep 60') left running by a previous agent`,
+    await until(
+      () =>
+        log().includes(
+          `Stopping job ${first.id} ('echo $$ >> ${runsFile()}; exec sleep 60') left running by a previous agent`,
+        ),
+      'the agent to say which job it stopped',
     );
     expect(log()).to.not.include('stale lock');
-    await waitForAvailability(api, ['node1'], 'available', 30_000);
+    // The new incarnation is the one the server talks to once it reports itself idle.
+    await until(async () => {
+      const state = await api.getNodeState('node1');
+      return state.availability === 'available' && state.state === 'idle';
+    }, 'node1 back and idle');
     const second = await api.startJob({ command: 'converge', nodes: ['node1'] });
-    await until(() => runs().length === 2, 'the locked command running again');
+    try {
+      await until(() => runs().length === 2, 'the locked command running again');
+    } catch (err) {
+      const job = JSON.stringify(await api.getJob(second.id));
+      throw new Error(`${(err as Error).message}; job ${job}; agent log:\n${log()}`, { cause: err });
+    }
     expect(gone(orphan), 'the first copy still runs beside the second').to.equal(true);
     await until(async () => (await api.getJob(second.id)).status === 'running', 'the second job running');
     await api.abortJob(second.id);
