@@ -27,6 +27,7 @@ import { accepts, isJsonContentType } from './http/negotiate.js';
 import { registerIdentityRoutes } from './routes/identity/index.js';
 import { registerPushyRoutes } from './routes/pushy/index.js';
 import { StoreConflictError, StoreNotFoundError, type Store } from './store/types.js';
+import { StoreUnavailableError } from './store/unavailable.js';
 
 /** What {@link buildApp} needs. */
 export interface AppOptions {
@@ -139,6 +140,14 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     }
     if (error instanceof StoreConflictError) return reply.code(409).send({ error: [error.message] });
     if (error instanceof StoreNotFoundError) return reply.code(404).send({ error: [error.message] });
+    if (error instanceof StoreUnavailableError) {
+      // The database is down, failing over or locked: try again shortly.
+      request.log.warn({ err: error.message }, 'store unavailable');
+      return reply
+        .code(503)
+        .header('retry-after', '2')
+        .send({ error: ['the database is unavailable; try again shortly'] });
+    }
     if (isPushJobsError(error) && error.statusCode !== undefined && error.statusCode < 500) {
       return reply.code(error.statusCode).send({ error: [error.message] });
     }
