@@ -210,13 +210,22 @@ export function unsafeJobEnvReason(name: string, value = ''): string | undefined
   if (!PORTABLE_NAME.test(name)) {
     return 'is not a plain variable name (letters, digits and _); bash reads such names as exported functions';
   }
-  if (/^\s*\(\s*\)/u.test(value)) return 'holds a shell function definition';
+  const byValue = unsafeJobEnvValueReason(value);
+  if (byValue !== undefined) return byValue;
   const upper = name.toUpperCase();
   if (upper.startsWith(JOB_ENV_RENAME_PREFIX)) return undefined;
   const exact = EXACT_UNSAFE.get(upper);
   if (exact !== undefined) return exact;
   for (const [prefix, reason] of PREFIX_UNSAFE) if (upper.startsWith(prefix)) return reason;
   return undefined;
+}
+
+/**
+ * Why a job variable's value is unsafe under any name: a shell function definition (`() {…}`),
+ * which bash before the 2014 fixes imported from every variable.
+ */
+export function unsafeJobEnvValueReason(value: string): string | undefined {
+  return /^\s*\(\s*\)/u.test(value) ? 'holds a shell function definition' : undefined;
 }
 
 /** Inputs of {@link buildJobEnvironment}. */
@@ -287,8 +296,9 @@ export function buildJobEnvironment(options: JobEnvironmentOptions): Record<stri
     for (const [name, value] of Object.entries(jobEnv)) {
       checkVariable(name, value as unknown);
       const keep = allowed === undefined || allowed.has(name);
-      if (keep && !allowedUnsafe.has(name)) {
-        const reason = unsafeJobEnvReason(name, value);
+      if (!allowedUnsafe.has(name)) {
+        // A renamed variable's name is harmless; a function definition is not, whatever its name.
+        const reason = keep ? unsafeJobEnvReason(name, value) : unsafeJobEnvValueReason(value);
         if (reason !== undefined) throw new UnsafeJobEnvironmentError(name, reason);
       }
       const target = keep ? name : `${JOB_ENV_RENAME_PREFIX}${name}`;

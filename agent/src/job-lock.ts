@@ -105,6 +105,37 @@ function pidIn(lockFile: string): number | undefined {
 }
 
 /**
+ * Writes `pid` into the lock file, but only into the very file that is locked, when it is ours
+ * and has no other name: a lock file in a directory others can write must not become a way to
+ * truncate some other file (a hard link planted at its path). The pid is for people; the lock
+ * is what counts, so any failure is ignored.
+ */
+function writePid(lockFile: string, locked: fs.Stats, pid: number): void {
+  try {
+    const { O_WRONLY, O_NOFOLLOW, O_NONBLOCK } = fs.constants;
+    const out = fs.openSync(lockFile, O_WRONLY | O_NOFOLLOW | O_NONBLOCK);
+    try {
+      const stat = fs.fstatSync(out);
+      const uid = process.getuid?.();
+      if (
+        stat.isFile() &&
+        stat.dev === locked.dev &&
+        stat.ino === locked.ino &&
+        stat.nlink === 1 &&
+        (uid === undefined || stat.uid === uid)
+      ) {
+        fs.ftruncateSync(out);
+        fs.writeSync(out, `${pid}\n`);
+      }
+    } finally {
+      fs.closeSync(out);
+    }
+  } catch {
+    // Not writable, replaced meanwhile, ...: the lock still holds.
+  }
+}
+
+/**
  * Takes an exclusive `flock` on `lockFile` without waiting: creates the file if needed (mode
  * 0644, never through a symlink), locks it, and writes `pid` into it. A lock held by any other
  * open file (another agent, chef-client, a job left running) is `busy`. No `flock` program is an
@@ -119,8 +150,9 @@ export function takeLock(lockFile: string, options: TakeLockOptions = {}): LockA
   }
   let fd: number;
   try {
-    const { O_RDONLY, O_CREAT, O_NOFOLLOW } = fs.constants;
-    fd = fs.openSync(lockFile, O_RDONLY | O_CREAT | O_NOFOLLOW, 0o644);
+    // O_NONBLOCK: a FIFO planted at the path must not hang the agent in open(2).
+    const { O_RDONLY, O_CREAT, O_NOFOLLOW, O_NONBLOCK } = fs.constants;
+    fd = fs.openSync(lockFile, O_RDONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK, 0o644);
   } catch (err) {
     return { error: `cannot open lock ${lockFile}: ${errorMessage(err)}` };
   }
@@ -128,8 +160,10 @@ export function takeLock(lockFile: string, options: TakeLockOptions = {}): LockA
     fs.closeSync(fd);
     return attempt;
   };
+  let locked: fs.Stats;
   try {
-    if (!fs.fstatSync(fd).isFile()) return fail({ error: `lock ${lockFile} is not a regular file` });
+    locked = fs.fstatSync(fd);
+    if (!locked.isFile()) return fail({ error: `lock ${lockFile} is not a regular file` });
   } catch (err) {
     return fail({ error: `cannot open lock ${lockFile}: ${errorMessage(err)}` });
   }
@@ -151,16 +185,6 @@ export function takeLock(lockFile: string, options: TakeLockOptions = {}): LockA
     const why = result.stderr.toString('utf8').trim() || `exit ${result.status ?? result.signal ?? '?'}`;
     return fail({ error: `cannot take lock ${lockFile}: ${flock}: ${why}` });
   }
-  try {
-    const out = fs.openSync(lockFile, fs.constants.O_WRONLY | fs.constants.O_NOFOLLOW);
-    try {
-      fs.ftruncateSync(out);
-      fs.writeSync(out, `${options.pid ?? process.pid}\n`);
-    } finally {
-      fs.closeSync(out);
-    }
-  } catch {
-    // The pid is for people; the lock is what counts.
-  }
+  writePid(lockFile, locked, options.pid ?? process.pid);
   return { held: new HeldLock(lockFile, fd) };
 }

@@ -277,6 +277,15 @@ describe('buildJobEnvironment', () => {
         'CHEF_PUSH_ENV_f%%': 'y',
         CHEF_PUSH_JOB_ID: JOB_ID,
       });
+      // A function definition is refused under any name (bash before 2014 imported it from any variable).
+      expect(() =>
+        buildJobEnvironment({
+          base: {},
+          jobEnv: { harmless: '() { :; }; id' },
+          jobId: JOB_ID,
+          allowedOverwritable: [],
+        }),
+      ).to.throw(UnsafeJobEnvironmentError, /holds a shell function definition/);
     });
 
     it('allowed_unsafe_job_env_vars re-allows exactly the names it lists (case-sensitive)', () => {
