@@ -23,6 +23,7 @@ import type { Store } from './store/types.js';
 import { createZmqContext } from './zmq/context.js';
 import { MemoryCurveAllowList } from './zmq/curve-allow-list.js';
 import { generateCurveKeyPair } from './zmq/curve-keys.js';
+import { heartbeatConnectionCap, openFileLimit } from './zmq/fd-limit.js';
 import { ZmqCommandTransport } from './zmq/command-socket.js';
 import { ZmqHeartbeatTransport } from './zmq/heartbeat-socket.js';
 import type { TransportStats } from './zmq/types.js';
@@ -92,7 +93,8 @@ export async function startPushServer(opts: PushServerOptions): Promise<PushServ
   });
   const heartbeat = await ZmqHeartbeatTransport.bind({
     endpoint: `${listen}:${config.server_heartbeat_port}`,
-    context,
+    maxConnectionsPerAddress: config.max_zmq_connections_per_address,
+    maxConnections: heartbeatConnectionCap(openFileLimit()),
   });
 
   const sessionKeys = new SessionKeyManager({ lifetimeMs: config.config_lifetime * 1000 });

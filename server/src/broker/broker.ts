@@ -4,9 +4,10 @@
  * replay) before anything acts on it, and signs and queues outbound messages. Garbage is
  * counted and dropped; nothing here throws into the socket loop.
  *
- * Replay protection keys sequences by (org, node, connection): a client that reconnects (a new
- * ROUTER identity) may start its numbering again, as the Ruby client does, while a message
- * replayed on a connection is refused.
+ * Replay protection is per node and incarnation, not per connection ({@link NodeReplayTracker}):
+ * a client that reconnects (a new ROUTER identity) may start its numbering again, as the Ruby
+ * client does, and a restarted client (a new incarnation) is let in, but a captured message
+ * replayed on any connection, or a message from an incarnation the node has left, is refused.
  *
  * @module
  */
@@ -18,12 +19,13 @@ import {
   hmacVerify,
   isWireError,
   parseBody,
-  SequenceTracker,
+  parseHttpDateMillis,
   type MessageBody,
 } from '@push-jobs/protocol';
 import type { SessionKeyManager } from '../keys/session-keys.js';
 import type { LiveNodeTracker, NodeRecord, ServerCommand } from '../nodes/tracker.js';
 import type { CommandTransport, InboundMessage } from '../zmq/types.js';
+import { NodeReplayTracker } from './replay-tracker.js';
 
 /** Why inbound messages were dropped, counted. */
 export interface BrokerStats {
@@ -63,7 +65,7 @@ export class Broker {
     sent: 0,
     unsendable: 0,
   };
-  private readonly sequences = new SequenceTracker();
+  private readonly sequences = new NodeReplayTracker();
   private readonly now: () => number;
 
   constructor(private readonly opts: BrokerOptions) {
@@ -97,7 +99,13 @@ export class Broker {
     const addressKey = message.peer ?? message.identity.toString('hex');
     const incarnation = typeof body.incarnation_id === 'string' ? body.incarnation_id : '';
     const sequence = typeof body.sequence === 'number' ? body.sequence : Number.NaN;
-    const verdict = this.sequences.check(`${org}/${node}/${addressKey}`, incarnation, sequence);
+    const verdict = this.sequences.check(`${org}\u0000${node}`, {
+      connection: addressKey,
+      incarnation,
+      sequence,
+      timestampMs: parseHttpDateMillis(body.timestamp),
+      signature: header.signature,
+    });
     if (verdict !== 'ok') return this.drop('replayed', `${org}/${node}: ${verdict} ${String(body.sequence)}`);
 
     this.stats.accepted++;

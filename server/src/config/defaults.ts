@@ -54,6 +54,7 @@ export const DEFAULT_SERVER_CONFIG: Readonly<ServerConfig> = Object.freeze({
   auth_skew: DEFAULT_AUTH_SKEW_SECONDS,
   validate_client_node_name: true,
   disable_curve_encryption: false,
+  max_zmq_connections_per_address: 64,
   data_dir: './push-jobs-data',
   database_url: 'push-jobs.sqlite',
   tls_cert: null,

@@ -89,6 +89,7 @@ const RULES: Record<keyof ServerConfig, Rule> = {
   auth_skew: POSITIVE,
   validate_client_node_name: { kind: 'bool' },
   disable_curve_encryption: { kind: 'bool' },
+  max_zmq_connections_per_address: { kind: 'int', min: 0 },
   data_dir: { kind: 'string' },
   database_url: { kind: 'string' },
   tls_cert: { kind: 'nullable-path' },

@@ -57,6 +57,12 @@ export interface ServerConfig {
   validate_client_node_name: boolean;
   /** Run the command socket without CURVE (for old clients). @default false */
   disable_curve_encryption: boolean;
+  /**
+   * Most connections to the heartbeat port from one remote address (they are unauthenticated);
+   * more are closed at once. 0: no per-address limit (the total stays capped by the file
+   * descriptor limit). Raise it for many agents behind one NAT address. @default 64
+   */
+  max_zmq_connections_per_address: number;
   /** Where the server keeps its database file and keys. @default './push-jobs-data' */
   data_dir: string;
   /** A SQLite file path (relative to data_dir unless absolute), or `postgres://...`. @default 'push-jobs.sqlite' */

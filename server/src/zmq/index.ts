@@ -1,5 +1,6 @@
 /**
- * The ZeroMQ transport: command ROUTER, heartbeat PUB, ZAP handler and CURVE allow-list.
+ * The ZeroMQ transport: command ROUTER, heartbeat PUB (ZMTP spoken by the server itself), ZAP
+ * handler and CURVE allow-list.
  *
  * @module
  */
@@ -26,7 +27,8 @@ export type { ZapHandlerOptions } from './zap-handler.js';
 export { COMMAND_ZAP_DOMAIN, DEFAULT_RECEIVE_HWM, ZmqCommandTransport } from './command-socket.js';
 export type { ZmqCommandTransportOptions } from './command-socket.js';
 export { ZmqHeartbeatTransport } from './heartbeat-socket.js';
-export type { ZmqHeartbeatTransportOptions } from './heartbeat-socket.js';
+export type { HeartbeatSocketStats, ZmqHeartbeatTransportOptions } from './heartbeat-socket.js';
+export { heartbeatConnectionCap, openFileLimit, parseOpenFileLimit } from './fd-limit.js';
 export { DEFAULT_RATE_LIMIT, PeerRateLimiter } from './rate-limiter.js';
 export type { RateLimitOptions } from './rate-limiter.js';
 export { normalizeEndpoint } from './endpoint.js';
