@@ -15,9 +15,14 @@ import type { AgentProcess } from '../../helpers/agent-process.js';
 import { E2eScope, type ServerAndClient } from '../../helpers/e2e-scope.js';
 import { SERVER_BIN, type ServerProcess, type ServerProcessOptions } from '../../helpers/server-process.js';
 import { TcpProxy } from '../../helpers/tcp-proxy.js';
-import { until, waitForAvailability, waitForJob } from '../../helpers/wait.js';
+import { sleep, until, waitForAvailability, waitForJob } from '../../helpers/wait.js';
 
 const PG_URL = process.env.PUSH_JOBS_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+/**
+ * How long the PostgreSQL outage lasts at least, in ms (to measure a longer one; the test only
+ * needs the outage to overlap the nodes' reports).
+ */
+const OUTAGE_MS = Number(process.env.PUSH_JOBS_ABUSE_OUTAGE_MS ?? 0);
 const SERVER_DIR = fileURLToPath(new URL('../../../server/', import.meta.url));
 
 /** `url` with its host and port replaced (to go through a proxy) and a schema of its own. */
@@ -104,16 +109,20 @@ describe('abuse: store faults under running jobs', function () {
     const id = await startGated(api, nodes);
 
     proxy.cut();
+    const cutAt = Date.now();
     writeFileSync(join(scope.dir, 'go'), '');
     await until(() => logged(server, 'store unavailable; retrying'), 'the job to retry its write');
     // The API says the store is unavailable (not a 500 with a stack), and the server is up.
     expect(await failureStatus(api.getJob(id))).to.equal(503);
     expect(server.child.exitCode).to.equal(null);
 
+    if (Date.now() - cutAt < OUTAGE_MS) await sleep(OUTAGE_MS - (Date.now() - cutAt));
     proxy.restore();
     const back = Date.now();
     const job = await waitForJob(api, id);
-    console.log(`      job final ${Date.now() - back} ms after the database came back`);
+    console.log(
+      `      outage ${back - cutAt} ms; job final ${Date.now() - back} ms after the database came back`,
+    );
     expect(job.status).to.equal('complete');
     expect(job.nodes).to.deep.equal({ succeeded: nodes });
     expect((await api.getJobOutput(id, 'pg-a', 'stdout')).output).to.equal('done\n');
