@@ -4,6 +4,7 @@ import { DEFAULT_SERVER_CONFIG } from '../src/config/defaults.js';
 import { generateRsaKeyPair } from '../src/identity/keys.js';
 import { commitBodyBytes } from '../src/jobs/create.js';
 import type { Store } from '../src/store/types.js';
+import { StoreUnavailableError } from '../src/store/unavailable.js';
 import { type ApiHarness, type SendOptions, snapshot, startApi } from './helpers/api.js';
 
 const JOBS = '/organizations/acme/pushy/jobs';
@@ -343,7 +344,7 @@ for (const storeKind of ['sqlite', 'postgres'] as const) {
     this.timeout(60_000);
     let api: ApiHarness;
     let before0: string;
-    let failListJobs = false;
+    let failListJobs: false | 'bug' | 'unavailable' = false;
     before(async () => {
       api = await startApi({ store: storeKind, config: { max_job_nodes: 5 } });
       const res = await api.send('POST', JOBS, { body: { command: 'seed', nodes: ['n0'] } });
@@ -354,7 +355,10 @@ for (const storeKind of ['sqlite', 'postgres'] as const) {
       // One store method that fails unexpectedly, for the 500 test (the store is real otherwise).
       const listJobs = api.store.listJobs.bind(api.store);
       (api.store as { listJobs: Store['listJobs'] }).listJobs = (...args) => {
-        if (failListJobs) return Promise.reject(new Error('boom: secret detail at /srv/db'));
+        if (failListJobs === 'bug') return Promise.reject(new Error('boom: secret detail at /srv/db'));
+        if (failListJobs === 'unavailable') {
+          return Promise.reject(new StoreUnavailableError('PostgreSQL unavailable: Connection terminated'));
+        }
         return listJobs(...args);
       };
     });
@@ -438,7 +442,7 @@ for (const storeKind of ['sqlite', 'postgres'] as const) {
     }
 
     it('an unexpected error is a 500 with a generic message and an id, never the error or its stack', async () => {
-      failListJobs = true;
+      failListJobs = 'bug';
       try {
         const res = await api.send('GET', JOBS);
         expect(res.statusCode).to.equal(500);
@@ -448,6 +452,17 @@ for (const storeKind of ['sqlite', 'postgres'] as const) {
           /^internal server error \(error id [0-9a-f]{16}\); the server log has the details$/,
         );
         expect(res.body).not.to.match(/boom|secret|\/srv|at |stack/);
+      } finally {
+        failListJobs = false;
+      }
+    });
+
+    it('a store that is unavailable for now is still a 503 with Retry-After, not a 500', async () => {
+      failListJobs = 'unavailable';
+      try {
+        const res = await api.send('GET', JOBS);
+        expect(res.statusCode).to.equal(503);
+        expect(res.headers['retry-after']).to.equal('2');
       } finally {
         failListJobs = false;
       }

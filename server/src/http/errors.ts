@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { isPushJobsError } from '@push-jobs/protocol';
 import type { FastifyRequest } from 'fastify';
 import { StoreConflictError, StoreNotFoundError } from '../store/types.js';
+import { StoreUnavailableError } from '../store/unavailable.js';
 
 /** How the `error` member of the body is shaped. */
 export type ErrorShape = 'list' | 'string';
@@ -73,12 +74,14 @@ export function conflict(message: string): HttpError {
 
 /**
  * True for an error the app answers with its own status and message: an {@link HttpError} (a
- * deliberate answer, a 503 included), a store conflict or not-found, a client error of the
- * protocol package or of Fastify. Anything else is unexpected.
+ * deliberate answer, a 503 included), a store conflict, not-found or unavailable (a 503), a
+ * client error of the protocol package or of Fastify. Anything else is unexpected.
  */
 export function isExpectedError(error: unknown): boolean {
   if (error instanceof HttpError) return true;
   if (error instanceof StoreConflictError || error instanceof StoreNotFoundError) return true;
+  // The app answers it with a 503 and Retry-After: the database is down or locked for now.
+  if (error instanceof StoreUnavailableError) return true;
   if (isPushJobsError(error)) return error.statusCode !== undefined && error.statusCode < 500;
   const status = (error as { statusCode?: unknown } | null)?.statusCode;
   return typeof status === 'number' && status < 500;
