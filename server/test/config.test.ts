@@ -217,26 +217,23 @@ describe('server config', () => {
     });
 
     it('intervals must be positive integers', () => {
-      for (const setting of ['max_body_size', 'max_job_nodes'] as const) {
+      for (const setting of [
+        'heartbeat_interval',
+        'rehab_timer',
+        'voting_timeout',
+        'config_lifetime',
+        'max_body_size',
+        'max_job_nodes',
+      ] as const) {
         expect(configError({ flags: { [setting]: '0' } }).message).to.equal(
           `invalid setting ${setting} from flag --${setting.replace(/_/g, '-')}: expected a positive integer, got "0"`,
         );
       }
-      for (const [setting, max] of [
-        ['heartbeat_interval', 2147483647],
-        ['rehab_timer', 2147483647],
-        ['voting_timeout', 2147483],
-        ['config_lifetime', 2147483],
-      ] as const) {
-        expect(configError({ flags: { [setting]: '0' } }).message).to.equal(
-          `invalid setting ${setting} from flag --${setting.replace(/_/g, '-')}: expected a positive integer of at most ${max} (the longest timer), got "0"`,
-        );
-      }
       expect(configError({ file: writeConfig({ heartbeat_interval: 1.5 }) }).message).to.equal(
-        `invalid setting heartbeat_interval in ${file}: expected a positive integer of at most 2147483647 (the longest timer), got 1.5`,
+        `invalid setting heartbeat_interval in ${file}: expected a positive integer, got 1.5`,
       );
       expect(configError({ flags: { wait_complete_time: '-1' } }).message).to.equal(
-        'invalid setting wait_complete_time from flag --wait-complete-time: expected an integer of at least 0 of at most 2147483 (the longest timer), got "-1"',
+        'invalid setting wait_complete_time from flag --wait-complete-time: expected an integer of at least 0, got "-1"',
       );
     });
 
@@ -261,7 +258,7 @@ describe('server config', () => {
       for (const setting of ['heartbeat_interval', 'rehab_timer'] as const) {
         expect(
           configError({ env: { [`PUSH_JOBS_${setting.toUpperCase()}`]: '2147483648' } }).message,
-        ).to.match(/of at most 2147483647 \(the longest timer\), got "2147483648"$/);
+        ).to.match(/: expected an integer of at most 2147483647 \(the longest timer\), got "2147483648"$/);
       }
       expect(
         configError({ flags: { heartbeat_interval: 1_000_000, detect_offline_nodes_interval: 3000 } })

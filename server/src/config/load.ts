@@ -102,14 +102,22 @@ const NUMBER_TEXT = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 const TRUE_TEXT = new Set(['true', '1', 'yes']);
 const FALSE_TEXT = new Set(['false', '0', 'no']);
 
-function expectation(rule: Rule): string {
+function expectation(rule: Rule, value?: unknown): string {
+  if (
+    rule.kind === 'int' &&
+    rule.max !== undefined &&
+    Number.isSafeInteger(value) &&
+    (value as number) > rule.max
+  ) {
+    return `an integer of at most ${rule.max} (the longest timer)`;
+  }
   switch (rule.kind) {
     case 'port':
       // 0 (any free port) is accepted too, for tests; it is not advertised.
       return 'an integer from 1 to 65535';
     case 'int': {
       const least = rule.min === 1 ? 'a positive integer' : `an integer of at least ${rule.min}`;
-      return rule.max === undefined ? least : `${least} of at most ${rule.max} (the longest timer)`;
+      return least;
     }
     case 'positive-number':
       return 'a number greater than 0';
@@ -279,7 +287,7 @@ export function compileServerConfigWithSources(sources: ConfigSources = {}): Com
     const rule = RULES[name];
     if (value === undefined || !isValid(rule, value)) {
       problems.push(
-        `invalid setting ${name} ${describeSource(source)}: expected ${expectation(rule)}, got ${JSON.stringify(raw)}`,
+        `invalid setting ${name} ${describeSource(source)}: expected ${expectation(rule, value)}, got ${JSON.stringify(raw)}`,
       );
       return;
     }
