@@ -457,6 +457,14 @@ for (const storeKind of ['sqlite', 'postgres'] as const) {
       }
     });
 
+    it('search paging past the largest safe integer is a 400, not a 500', async () => {
+      const res = await api.send('GET', '/organizations/acme/search/node?q=*:*&rows=99999999999999999999');
+      expect(res.statusCode).to.equal(400);
+      expect(res.json()).to.deep.equal({
+        error: ["invalid rows '99999999999999999999' (expected an integer from 0 to 9007199254740991)"],
+      });
+    });
+
     it('a store that is unavailable for now is still a 503 with Retry-After, not a 500', async () => {
       failListJobs = 'unavailable';
       try {

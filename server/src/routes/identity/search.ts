@@ -36,7 +36,9 @@ class OrgSearchIndexes {
 
 function count(name: string, value: string | undefined, fallback: number): number {
   if (value === undefined) return fallback;
-  if (!/^\d+$/.test(value)) throw badRequest(`invalid ${name} '${value}' (expected a non-negative integer)`);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(Number(value))) {
+    throw badRequest(`invalid ${name} '${value}' (expected an integer from 0 to ${Number.MAX_SAFE_INTEGER})`);
+  }
   return Number(value);
 }
 
