@@ -32,6 +32,8 @@ export interface ServerProcessOptions {
   nodeArgs?: string[];
   /** Where the server's output goes. @default kept in memory ({@link ServerProcess.output}) */
   echo?: boolean;
+  /** Run `start` with this open-file limit (soft and hard, `ulimit -n`). @default inherited */
+  maxOpenFiles?: number;
 }
 
 /** A running server process; see the module documentation. */
@@ -85,7 +87,16 @@ export class ServerProcess {
     };
     if (options.databaseUrl !== undefined) settings['database-url'] = options.databaseUrl;
     const args = Object.entries(settings).flatMap(([k, v]) => [`--${k}`, String(v)]);
-    const child = spawn(process.execPath, [...(options.nodeArgs ?? []), SERVER_BIN, 'start', ...args], {
+    const nodeArgv = [...(options.nodeArgs ?? []), SERVER_BIN, 'start', ...args];
+    // With a file limit, a shell sets it and then becomes the server (same pid).
+    const [command, argv] =
+      options.maxOpenFiles === undefined
+        ? [process.execPath, nodeArgv]
+        : [
+            '/bin/sh',
+            ['-c', `ulimit -n ${options.maxOpenFiles} && exec "$0" "$@"`, process.execPath, ...nodeArgv],
+          ];
+    const child = spawn(command, argv, {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const server = new ServerProcess(child, dataDir, org, ownsDataDir, options);
