@@ -22,7 +22,7 @@ import type { CurveAllowList } from './zmq/types.js';
 import { authenticate, checkSignedHeaders } from './http/authenticate.js';
 import { authorize } from './http/authorize.js';
 import './http/context.js';
-import { HttpError } from './http/errors.js';
+import { HttpError, internalError } from './http/errors.js';
 import { accepts, isJsonContentType } from './http/negotiate.js';
 import { registerIdentityRoutes } from './routes/identity/index.js';
 import { registerPushyRoutes } from './routes/pushy/index.js';
@@ -158,8 +158,9 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     }
     const status = 'statusCode' in error && typeof error.statusCode === 'number' ? error.statusCode : 500;
     if (status >= 500) {
-      request.log.error({ err: error }, 'request failed');
-      return reply.code(500).send({ error: ['internal server error'] });
+      // The stack stays in the log, under an id the client is given.
+      const failure = internalError(request, error);
+      return reply.code(500).send(failure.body());
     }
     return reply.code(status).send({ error: [error.message] });
   });

@@ -22,6 +22,8 @@ export interface JobEngine {
   abortJob(org: string, id: string, requestor: string): Promise<JobRecord | undefined>;
   /** Ids of the jobs that currently have a live state machine. */
   liveJobIds(): string[];
+  /** The id of the server running the jobs, recorded as their owner (none: jobs stay unowned). */
+  readonly serverId?: string;
 }
 
 /** Knows which nodes are connected and available. */

@@ -124,6 +124,8 @@ export async function createJob(
     createdAt: new Date(),
     nodes,
     options,
+    // The server that runs the job owns it from the start (only it crash-recovers the job).
+    ...(deps.engine.serverId === undefined ? {} : { owner: deps.engine.serverId }),
   });
   await deps.engine.startJob(job, requestor.name);
   const uri = orgUrl(request, org.name, 'pushy', 'jobs', job.id);

@@ -26,6 +26,11 @@ export class PushJobEngine implements JobEngine, NodeEventListener {
     private readonly waitCompleteMs: number,
   ) {}
 
+  /** This server's id, the owner of the jobs it runs. */
+  get serverId(): string {
+    return this.ctx.serverId;
+  }
+
   /**
    * Marks jobs this server left unfinished in a previous process `crashed`; returns their ids.
    * Jobs of other servers sharing the database are theirs.

@@ -104,6 +104,22 @@ const SILENT: JobRunLog = { info: () => undefined, warn: () => undefined, error:
 /** Thrown inside the machine when the store says the job already ended elsewhere. */
 class JobEndedElsewhere extends Error {}
 
+/** Nodes handled per event-loop turn in loops over a whole job (sends, releases, node downs). */
+const NODES_PER_TURN = 1000;
+
+/**
+ * Runs `fn` on each item, letting the event loop turn after every {@link NODES_PER_TURN}: a job
+ * on 20,000 nodes signs and queues 20,000 messages, which must not hold heartbeats and requests
+ * back for the whole loop.
+ */
+async function eachInTurns<T>(items: Iterable<T>, fn: (item: T) => unknown): Promise<void> {
+  let n = 0;
+  for (const item of items) {
+    await fn(item);
+    if (++n % NODES_PER_TURN === 0) await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
 function pause(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }
@@ -203,16 +219,16 @@ export class JobRun {
       commit.voting_timeout = Math.ceil(this.ctx.votingTimeoutMs / 1000);
       this.commitFields = commit;
       const down: string[] = [];
-      for (const node of this.nodes.keys()) {
+      await eachInTurns(this.nodes.keys(), (node) => {
         if (!this.ctx.isAvailable(this.org, node) || !this.ctx.send(this.org, node, 'commit', commit))
           down.push(node);
-      }
+      });
       this.votingTimer = setTimeout(
         () => void this.input({ kind: 'voting_timeout' }),
         timerDelayMs(this.ctx.votingTimeoutMs),
       );
       this.votingTimer.unref();
-      for (const node of down) await this.handle({ kind: 'down', node });
+      await eachInTurns(down, (node) => this.handle({ kind: 'down', node }));
       await this.evaluate();
     });
   }
@@ -592,7 +608,7 @@ export class JobRun {
     this.emit('quorum_succeeded', {});
     await this.setStatus('running');
     this.phase = 'running';
-    this.sendRun(this.nodesIn('ready'));
+    await eachInTurns(this.nodesIn('ready'), (node) => this.sendRun([node]));
     // A run_timeout beyond what a timer can wait (24.8 days) is that long.
     this.runTimer = setTimeout(
       () => void this.input({ kind: 'run_timeout' }),
@@ -609,19 +625,19 @@ export class JobRun {
   private async quorumFailed(): Promise<void> {
     const ready = this.nodesIn('ready');
     await this.setNodes(ready, 'was_ready');
-    for (const n of ready) this.rehab(n, false);
+    await eachInTurns(ready, (n) => this.rehab(n, false));
     const undecided = this.nodesIn('new');
-    for (const n of undecided) this.ctx.awaitVote(this.org, n, this.id);
+    await eachInTurns(undecided, (n) => this.ctx.awaitVote(this.org, n, this.id));
     await this.finish('quorum_failed', undecided.length > 0);
   }
 
   private async votingTimedOut(): Promise<void> {
     const undecided = this.nodesIn('new');
     await this.setNodes(undecided, 'unavailable');
-    for (const node of undecided) {
+    await eachInTurns(undecided, (node) => {
       this.emit('quorum_vote', { node, status: 'voting_timeout' });
       this.rehab(node, false);
-    }
+    });
   }
 
   /**
@@ -634,7 +650,7 @@ export class JobRun {
     const active = this.nodesIn('ready', 'running');
     await this.setNodes(active, 'timed_out');
     await this.setNodes(this.nodesIn('new'), 'aborted');
-    for (const n of active) this.rehab(n, false);
+    await eachInTurns(active, (n) => this.rehab(n, false));
     await this.finish('timed_out');
   }
 
@@ -642,7 +658,7 @@ export class JobRun {
   private async abort(): Promise<void> {
     const holding = this.nodesIn('ready', 'running');
     await this.setNodes([...holding, ...this.nodesIn('new')], 'aborted');
-    for (const n of holding) this.rehab(n, false);
+    await eachInTurns(holding, (n) => this.rehab(n, false));
     await this.finish('aborted');
   }
 
