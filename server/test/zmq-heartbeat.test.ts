@@ -2,6 +2,15 @@ import { connect, type Socket } from 'node:net';
 import { expect } from 'chai';
 import { Subscriber } from 'zeromq';
 import { ZmqHeartbeatTransport } from '../src/zmq/index.js';
+import {
+  FrameReader,
+  frame,
+  greeting,
+  readyCommand,
+  readyProperties,
+  splitCommand,
+  type Frame,
+} from '../src/zmq/zmtp.js';
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -188,6 +197,34 @@ describe('zmq: heartbeat socket (PUB over ZMTP)', function () {
     raw.write('GET / HTTP/1.1\r\n\r\n');
     await new Promise<void>((resolve) => raw.once('close', () => resolve()));
     expect(transport.stats().kicked).to.equal(1);
+  });
+
+  it('serves a ZMTP 3.0 peer (libzmq 4.0/4.1, the original client), whose subscriptions are messages', async () => {
+    const raw: Socket = connect(Number(transport.endpoint.split(':').pop()), '127.0.0.1');
+    raw.on('error', () => undefined);
+    const reader = new FrameReader(100_000);
+    const frames: Frame[] = [];
+    let peerGreeting: Buffer | undefined;
+    raw.on('data', (chunk: Buffer) => {
+      const read = reader.push(chunk);
+      if (typeof read === 'string') throw new Error(read);
+      peerGreeting ??= read.greeting;
+      frames.push(...read.frames);
+    });
+    const hello = greeting();
+    hello[11] = 0; // version 3.0
+    raw.write(Buffer.concat([hello, readyCommand('SUB'), frame(Buffer.from([1]))]));
+    await until(() => frames.some((f) => !f.command), beat);
+    expect(peerGreeting?.[10]).to.equal(3);
+    const ready = splitCommand(frames[0]!.body);
+    expect(ready?.name).to.equal('READY');
+    expect(readyProperties(ready!.data)?.get('socket-type')?.toString()).to.equal('PUB');
+    const message = frames.filter((f) => !f.command).slice(0, 2);
+    expect(message.map((f) => [f.more, String(f.body)])).to.deep.equal([
+      [true, 'header'],
+      [false, '{"type":"heartbeat"}'],
+    ]);
+    raw.destroy();
   });
 
   it('answers ZMTP 3.1 PINGs, so subscribers with heartbeats stay connected', async () => {
