@@ -21,8 +21,9 @@
  *   was accepted (changing anything breaks the HMAC), is either older or a known signature;
  * - an incarnation the node has left is never accepted again.
  *
- * The signatures remembered are only those of the newest second, a few per node: if more
- * messages than that arrive in one second, messages from elsewhere wait for the next second.
+ * The signatures remembered are only those of the newest second of each node (a busy node sends
+ * hundreds in a second while jobs race): if more than {@link SIGNATURES_PER_SECOND} arrive in one
+ * second, messages from elsewhere wait for the next second.
  * Memory is bounded by `maxNodes` (second-chance eviction, as the protocol's tracker).
  *
  * @module
@@ -44,8 +45,11 @@ export interface TrackedMessage {
   signature: string;
 }
 
-/** Signatures remembered for the newest second of one node. */
-export const SIGNATURES_PER_SECOND = 8;
+/**
+ * Signatures remembered for the newest second of one node: above the most one connection can get
+ * past the command socket's rate limit in a second (a burst of 400, then 200 a second).
+ */
+export const SIGNATURES_PER_SECOND = 1024;
 
 interface NodeState {
   incarnation: string;
@@ -54,7 +58,7 @@ interface NodeState {
   sequence: number;
   newestMs: number;
   /** Signatures accepted with timestamp `newestMs`. */
-  newestSignatures: string[];
+  newestSignatures: Set<string>;
   /** More than {@link SIGNATURES_PER_SECOND} were accepted in the newest second. */
   overflowed: boolean;
   referenced: boolean;
@@ -88,7 +92,7 @@ export class NodeReplayTracker {
         connection: m.connection,
         sequence: m.sequence,
         newestMs: m.timestampMs,
-        newestSignatures: [m.signature],
+        newestSignatures: new Set([m.signature]),
         overflowed: false,
         referenced: false,
       });
@@ -99,10 +103,7 @@ export class NodeReplayTracker {
     } else {
       if (m.incarnation !== state.incarnation && m.incarnation === state.previousIncarnation) return 'replay';
       if (m.timestampMs < state.newestMs) return 'replay';
-      if (
-        m.timestampMs === state.newestMs &&
-        (state.overflowed || state.newestSignatures.includes(m.signature))
-      ) {
+      if (m.timestampMs === state.newestMs && (state.overflowed || state.newestSignatures.has(m.signature))) {
         return 'replay';
       }
       if (m.incarnation !== state.incarnation) {
@@ -125,10 +126,10 @@ export class NodeReplayTracker {
   private remember(state: NodeState, m: TrackedMessage): void {
     if (m.timestampMs > state.newestMs) {
       state.newestMs = m.timestampMs;
-      state.newestSignatures = [m.signature];
+      state.newestSignatures = new Set([m.signature]);
       state.overflowed = false;
     } else if (m.timestampMs === state.newestMs) {
-      if (state.newestSignatures.length < SIGNATURES_PER_SECOND) state.newestSignatures.push(m.signature);
+      if (state.newestSignatures.size < SIGNATURES_PER_SECOND) state.newestSignatures.add(m.signature);
       else state.overflowed = true;
     }
     // An older timestamp on the current connection (its clock stepped back) is accepted by its
