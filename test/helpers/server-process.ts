@@ -83,6 +83,9 @@ export class ServerProcess {
       'server-heartbeat-port': options.ports?.heartbeat ?? 0,
       'heartbeat-interval': options.heartbeatIntervalMs ?? 1000,
       'log-level': 'warn',
+      // Every agent of a test runs on this host: no per-address cap on the heartbeat port (the
+      // fleet and the benchmarks connect thousands of SUB sockets from 127.0.0.1).
+      'max-zmq-connections-per-address': 0,
       ...options.settings,
     };
     if (options.databaseUrl !== undefined) settings['database-url'] = options.databaseUrl;

@@ -12,7 +12,7 @@ import { until, waitForAvailability, waitForJob } from '../../helpers/wait.js';
 
 const FILE_LIMIT = 256;
 const ATTACKERS = 300;
-/** The default of max_zmq_connections_per_address. */
+/** max_zmq_connections_per_address, at its default (the test helper turns the cap off). */
 const PER_ADDRESS = 64;
 
 interface Attacker {
@@ -26,7 +26,11 @@ describe('abuse: connection floods on the heartbeat port', function () {
   const scope = E2eScope.use('pj-abuse-connflood-');
 
   it(`${ATTACKERS} connections from one address leave the API, agents and fds alone (limit ${FILE_LIMIT})`, async () => {
-    const { server, api } = await scope.server({ heartbeatIntervalMs: 200, maxOpenFiles: FILE_LIMIT });
+    const { server, api } = await scope.server({
+      heartbeatIntervalMs: 200,
+      maxOpenFiles: FILE_LIMIT,
+      settings: { 'max-zmq-connections-per-address': PER_ADDRESS },
+    });
 
     const attackers: Attacker[] = [];
     scope.defer(() => {
