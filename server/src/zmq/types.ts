@@ -52,7 +52,10 @@ export interface CommandTransport {
 /** The PUB socket that broadcasts server heartbeats. */
 export interface HeartbeatTransport {
   readonly endpoint: string;
-  /** Publishes `[header, body]`; drops (returns false) rather than waits when the socket is busy. */
+  /**
+   * Publishes `[header, body]` without waiting: a peer whose queue is full misses it; false
+   * (dropped) only when the socket is closed.
+   */
   publish(header: Buffer, body: Buffer): boolean;
   close(): Promise<void>;
 }
