@@ -97,6 +97,10 @@ export async function runStart(args: readonly string[]): Promise<number> {
       `commands on ${running.endpoints.command}, heartbeats on ${running.endpoints.heartbeat})\n`,
   );
 
+  // A parent that went away (its end of our stdout or stderr pipe closed) must not turn the
+  // next log line into an unhandled EPIPE that kills the server mid-job.
+  for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
+
   return new Promise<number>((resolveExit) => {
     let stopping = false;
     const stop = (signal: NodeJS.Signals): void => {
