@@ -5,9 +5,8 @@ import { expect } from 'chai';
 import type { AgentProcess } from '../helpers/agent-process.js';
 import { E2eScope, type ServerAndClient } from '../helpers/e2e-scope.js';
 import type { ServerProcess, ServerProcessOptions } from '../helpers/server-process.js';
+import { PG_URL } from '../helpers/postgres.js';
 import { isAlive, until, waitForAvailability, waitForJob } from '../helpers/wait.js';
-
-const PG_URL = process.env.PUSH_JOBS_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
 describe('end to end: failures and PostgreSQL', function () {
   this.timeout(120_000);

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { PushApiClient } from '@push-jobs/protocol';
 import { AgentProcess, type AgentProcessOptions } from './agent-process.js';
+import { PG_URL, uniqueOrg } from './postgres.js';
 import { ServerProcess, type ServerProcessOptions } from './server-process.js';
 
 /** A server process and an admin client of it. */
@@ -44,6 +45,16 @@ export class E2eScope {
   /** Starts a server and an admin client, both stopped after the test. */
   async server(options: ServerProcessOptions = {}): Promise<ServerAndClient> {
     return this.withClient(await ServerProcess.start(options));
+  }
+
+  /**
+   * Starts a server on the embedded SQLite or on the shared PostgreSQL (with an org and admin
+   * of its own there), both stopped after the test.
+   */
+  serverOn(store: 'sqlite' | 'postgres', options: ServerProcessOptions = {}): Promise<ServerAndClient> {
+    if (store === 'sqlite') return this.server(options);
+    const org = uniqueOrg('e2e');
+    return this.server({ databaseUrl: PG_URL, org, admin: `${org}-admin`, ...options });
   }
 
   /** Restarts `server` on its data dir and ports (a new incarnation) with a new admin client. */

@@ -8,7 +8,6 @@ import { E2eScope, type ServerAndClient } from '../../helpers/e2e-scope.js';
 import { ServerProcess } from '../../helpers/server-process.js';
 import { waitForAvailability, waitForJob } from '../../helpers/wait.js';
 
-const PG_URL = process.env.PUSH_JOBS_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const NUL = '\u0000';
 
 async function post(api: PushApiClient, body: unknown): Promise<{ status: number; body: string }> {
@@ -40,11 +39,7 @@ describe('abuse: bad REST input (server process)', function () {
   const scope = E2eScope.use('pj-abuse-input-');
 
   for (const store of ['sqlite', 'postgres'] as const) {
-    function start(): Promise<ServerAndClient> {
-      if (store === 'sqlite') return scope.server();
-      const org = `bi${Date.now().toString(36)}${Math.floor(Math.random() * 1e4)}`;
-      return scope.server({ databaseUrl: PG_URL, org, admin: `${org}-admin` });
-    }
+    const start = (): Promise<ServerAndClient> => scope.serverOn(store);
 
     it(`${store}: NUL characters, an empty node name and integers past 2^31 are 400s, never 500s`, async () => {
       const { server, api } = await start();

@@ -8,8 +8,6 @@ import { DEFAULT_MAX_JOB_NODES, type Job, type PushApiClient } from '@push-jobs/
 import { E2eScope, type ServerAndClient } from '../../helpers/e2e-scope.js';
 import { waitForAvailability, waitForJob } from '../../helpers/wait.js';
 
-const PG_URL = process.env.PUSH_JOBS_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-
 /** `count` short distinct node names (base 36), as an attacker packs them into 1 MB. */
 const names = (count: number, prefix = ''): string[] =>
   Array.from({ length: count }, (_, i) => prefix + i.toString(36));
@@ -23,11 +21,7 @@ describe('abuse: one huge job (server process)', function () {
   const scope = E2eScope.use('pj-abuse-huge-');
 
   for (const store of ['sqlite', 'postgres'] as const) {
-    function start(): Promise<ServerAndClient> {
-      if (store === 'sqlite') return scope.server();
-      const org = `hj${Date.now().toString(36)}${Math.floor(Math.random() * 1e4)}`;
-      return scope.server({ databaseUrl: PG_URL, org, admin: `${org}-admin` });
-    }
+    const start = (): Promise<ServerAndClient> => scope.serverOn(store);
 
     it(`${store}: a POST naming 140,000 nodes is a 400 naming max_job_nodes; nothing is stored`, async () => {
       const { api } = await start();

@@ -3,48 +3,25 @@
 // column refused, and a second server starting on the same database. Every job must reach a
 // final state that agrees with its nodes' rows, and the server must stay up.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import { isPushApiError, type PushApiClient } from '@push-jobs/protocol';
-import pg from 'pg';
 import type { AgentProcess } from '../../helpers/agent-process.js';
 import { E2eScope, type ServerAndClient } from '../../helpers/e2e-scope.js';
 import { SERVER_BIN, type ServerProcess, type ServerProcessOptions } from '../../helpers/server-process.js';
+import { dropSchema, PG_URL, schemaName, schemaUrl } from '../../helpers/postgres.js';
 import { TcpProxy } from '../../helpers/tcp-proxy.js';
 import { sleep, until, waitForAvailability, waitForJob } from '../../helpers/wait.js';
 
-const PG_URL = process.env.PUSH_JOBS_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 /**
  * How long the PostgreSQL outage lasts at least, in ms (to measure a longer one; the test only
  * needs the outage to overlap the nodes' reports).
  */
 const OUTAGE_MS = Number(process.env.PUSH_JOBS_ABUSE_OUTAGE_MS ?? 0);
 const SERVER_DIR = fileURLToPath(new URL('../../../server/', import.meta.url));
-
-/** `url` with its host and port replaced (to go through a proxy) and a schema of its own. */
-function databaseUrl(port: number | undefined, schema: string): string {
-  const url = new URL(PG_URL);
-  if (port !== undefined) {
-    url.hostname = '127.0.0.1';
-    url.port = String(port);
-  }
-  url.searchParams.set('schema', schema);
-  return url.toString();
-}
-
-async function dropSchema(schema: string): Promise<void> {
-  const client = new pg.Client({ connectionString: PG_URL });
-  await client.connect();
-  try {
-    await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-  } finally {
-    await client.end();
-  }
-}
 
 /** Resolves to the HTTP status of a failed request (the request must fail). */
 async function failureStatus(request: Promise<unknown>): Promise<number | undefined> {
@@ -97,7 +74,7 @@ describe('abuse: store faults under running jobs', function () {
     // Before: the results that arrived during the outage were lost (the write failed, the error
     // was swallowed) and the job stayed `running` past its run_timeout, with nothing logged; a
     // connection dropped inside a transaction ended the process.
-    const schema = `pj_abuse_${randomBytes(5).toString('hex')}`;
+    const schema = schemaName();
     const target = new URL(PG_URL);
     const proxy = await TcpProxy.start({ host: target.hostname, port: Number(target.port || 5432) });
     scope.defer(async () => {
@@ -105,7 +82,7 @@ describe('abuse: store faults under running jobs', function () {
       await dropSchema(schema);
     });
     const nodes = ['pg-a', 'pg-b'];
-    const { server, api } = await startFleet({ databaseUrl: databaseUrl(proxy.port, schema) }, nodes);
+    const { server, api } = await startFleet({ databaseUrl: schemaUrl(schema, proxy.port) }, nodes);
     const id = await startGated(api, nodes);
 
     proxy.cut();
@@ -132,9 +109,9 @@ describe('abuse: store faults under running jobs', function () {
   it('output with NUL and invalid UTF-8 on PostgreSQL: the job completes and the bytes come back', async () => {
     // Before: the output went to a text column, which refuses NUL: the node's result was lost
     // and the job timed out after its run_timeout.
-    const schema = `pj_abuse_${randomBytes(5).toString('hex')}`;
+    const schema = schemaName();
     scope.defer(() => dropSchema(schema));
-    const { api } = await startFleet({ databaseUrl: databaseUrl(undefined, schema) }, ['bin-a']);
+    const { api } = await startFleet({ databaseUrl: schemaUrl(schema) }, ['bin-a']);
     const { id } = await api.startJob({ command: 'binary', nodes: ['bin-a'], capture_output: true });
     const job = await waitForJob(api, id);
     expect(job.status).to.equal('complete');
@@ -146,9 +123,9 @@ describe('abuse: store faults under running jobs', function () {
   it('a second server on the same database leaves the first one’s running job alone', async () => {
     // Before: a server marked every unfinished job in the database `crashed` at start, whoever
     // ran it; the first server later rewrote one of them to `complete`.
-    const schema = `pj_abuse_${randomBytes(5).toString('hex')}`;
+    const schema = schemaName();
     scope.defer(() => dropSchema(schema));
-    const url = databaseUrl(undefined, schema);
+    const url = schemaUrl(schema);
     const { server, api } = await startFleet({ databaseUrl: url }, ['two-a']);
     const id = await startGated(api, ['two-a']);
 
