@@ -102,7 +102,7 @@ describe('FakeAgent against the config endpoint and the ZeroMQ transports', func
     const serverCurve = generateCurveKeyPair();
     zap = await ZapHandler.start({ allowList, context: createZmqContext() });
     command = await ZmqCommandTransport.bind({ endpoint: 'tcp://127.0.0.1:0', curve: serverCurve, zap });
-    pub = await ZmqHeartbeatTransport.bind({ endpoint: 'tcp://127.0.0.1:0', context: zap.context });
+    pub = await ZmqHeartbeatTransport.bind({ endpoint: 'tcp://127.0.0.1:0' });
     command.onMessage((message) => {
       const opened = openMessage([message.header, message.body], (body) => {
         const [key] = sessionKeys.candidates(String(body['org']), String(body['node']));
