@@ -4,7 +4,7 @@ import {
   orgNameFromChefServerUrl,
   parseWhitelistRegexKey,
 } from '../src/agent-config-helpers.js';
-import { DEFAULT_WHITELIST } from '../src/constants.js';
+import { DEFAULT_WHITELIST, MAX_TIMER_SECONDS } from '../src/constants.js';
 import { liteValidators } from '../src/lite-validators.js';
 import { validators } from '../src/schemas/validate.js';
 
@@ -57,6 +57,18 @@ for (const [label, v] of VALIDATOR_SETS) {
         "/push_jobs/heartbeat must have required property 'online_threshold'",
         '/push_jobs/heartbeat/interval must be > 0',
       ]);
+      // Longer than a timer can wait: the agent's timers would fire at once, every millisecond.
+      const tooLong = MAX_TIMER_SECONDS + 1;
+      const doc = JSON.parse(CONFIG_EXAMPLE) as {
+        lifetime: number;
+        push_jobs: { heartbeat: { interval: number } };
+      };
+      doc.lifetime = tooLong;
+      doc.push_jobs.heartbeat.interval = tooLong;
+      expect(v.configDocument.errors(doc)).to.have.members([
+        `/lifetime must be <= ${MAX_TIMER_SECONDS}`,
+        `/push_jobs/heartbeat/interval must be <= ${MAX_TIMER_SECONDS}`,
+      ]);
       // Users reading a node's config get no session key: the document is valid without it.
       const { encoded_session_key: _e, ...noKey } = example;
       expect(v.configDocument.errors(noKey)).to.deep.equal([]);
@@ -68,6 +80,13 @@ for (const [label, v] of VALIDATOR_SETS) {
 
   describe(`agent config schema (${label} validators)`, () => {
     const minimal = { chef_server_url: 'https://chef.example.com/organizations/acme' };
+
+    it('refuses an http_retry_delay longer than a timer can wait', () => {
+      expect(v.agentConfig.errors({ ...minimal, http_retry_delay: MAX_TIMER_SECONDS + 1 })).to.deep.equal([
+        `/http_retry_delay must be <= ${MAX_TIMER_SECONDS}`,
+      ]);
+      expect(v.agentConfig.errors({ ...minimal, http_retry_delay: MAX_TIMER_SECONDS })).to.deep.equal([]);
+    });
 
     it('accepts a minimal config and the default whitelist', () => {
       expect(v.agentConfig.errors(minimal)).to.deep.equal([]);

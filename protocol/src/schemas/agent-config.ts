@@ -10,7 +10,7 @@
  * @module
  */
 import { Type, type Static } from '@sinclair/typebox';
-import { LOG_LEVELS, SSL_VERIFY_MODES } from '../constants.js';
+import { LOG_LEVELS, MAX_TIMER_SECONDS, SSL_VERIFY_MODES } from '../constants.js';
 import { CHEF_SERVER_URL_PATTERN } from '../agent-config-helpers.js';
 import { EnvSchema, StringEnum } from './common.js';
 
@@ -67,7 +67,7 @@ export const AgentConfigSchema = Type.Object(
     /** Retries of the first config fetch after start (network errors and 5xx); default 5. */
     http_retry_count: Type.Optional(Type.Integer({ minimum: 0 })),
     /** Seconds between those retries; default 30. */
-    http_retry_delay: Type.Optional(Type.Number({ minimum: 0 })),
+    http_retry_delay: Type.Optional(Type.Number({ minimum: 0, maximum: MAX_TIMER_SECONDS })),
     /** Allowed commands; default `{ 'chef-client': 'chef-client' }`. */
     whitelist: Type.Optional(WhitelistSchema),
     /** Directory for files sent with jobs; default `/tmp/chef-push`. */

@@ -10,6 +10,7 @@
  * @module
  */
 import { Type, type Static } from '@sinclair/typebox';
+import { MAX_TIMER_SECONDS } from '../constants.js';
 
 /** The `push_jobs.heartbeat` object of the config document. */
 export const HeartbeatConfigSchema = Type.Object({
@@ -18,7 +19,7 @@ export const HeartbeatConfigSchema = Type.Object({
   /** ZeroMQ endpoint of the command ROUTER socket, `tcp://HOST:10002`. */
   command_addr: Type.String({ minLength: 1 }),
   /** Seconds between heartbeats, a float (`heartbeat_interval / 1000`). */
-  interval: Type.Number({ exclusiveMinimum: 0 }),
+  interval: Type.Number({ exclusiveMinimum: 0, maximum: MAX_TIMER_SECONDS }),
   /** Missed server heartbeats before the agent deems the server offline (3). */
   offline_threshold: Type.Integer({ minimum: 1 }),
   /** Received server heartbeats before the agent deems the server online (2). */
@@ -57,7 +58,7 @@ export const ConfigDocumentSchema = Type.Object({
    */
   encoded_session_key: Type.Optional(EncodedSessionKeySchema),
   /** Seconds between forced reconfigures (`config_lifetime`). */
-  lifetime: Type.Number({ minimum: 0 }),
+  lifetime: Type.Number({ minimum: 0, maximum: MAX_TIMER_SECONDS }),
   /** Seconds of allowed message timestamp skew (`max_time_skew`). */
   max_message_skew: Type.Number({ minimum: 0 }),
   /** The server's ZeroMQ body limit in bytes (the Ruby agent ignores it). */
