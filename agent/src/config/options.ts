@@ -167,28 +167,7 @@ export const IGNORED_CHEF_CONFIG_KEYS: readonly string[] = Object.freeze([
   'http_retry_delay',
 ]);
 
-/**
- * Settings of this agent that the protocol's shared `AgentConfigSchema` does not describe; they
- * are read and checked here.
- */
-export const AGENT_LOCAL_CONFIG_KEYS: readonly string[] = Object.freeze(['allowed_unsafe_job_env_vars']);
-
-const KNOWN_KEYS = new Set([...AGENT_CONFIG_KEYS, ...AGENT_LOCAL_CONFIG_KEYS]);
-
-/** Checks `allowed_unsafe_job_env_vars`: a list of non-empty names without `=` or NUL. */
-function unsafeEnvVarList(value: unknown, source: string): string[] {
-  const where = `allowed_unsafe_job_env_vars (from ${source})`;
-  if (value === undefined) return [];
-  if (!Array.isArray(value)) throw new AgentConfigError(`${where} must be a list of variable names`);
-  for (const name of value as unknown[]) {
-    if (typeof name !== 'string' || name.length === 0 || name.includes('=') || name.includes('\0')) {
-      throw new AgentConfigError(
-        `${where} must hold non-empty variable names without '=' or NUL, got ${JSON.stringify(name)}`,
-      );
-    }
-  }
-  return [...(value as string[])];
-}
+const KNOWN_KEYS = new Set(AGENT_CONFIG_KEYS);
 
 /**
  * The host's names from the OS: `fqdn` when `os.hostname()` is dotted, and the short name
@@ -312,13 +291,7 @@ export function compileAgentOptions(input: CompileAgentOptionsInput): CompiledAg
     );
   }
 
-  const allowedUnsafe = unsafeEnvVarList(
-    merged.allowed_unsafe_job_env_vars,
-    origin.allowed_unsafe_job_env_vars ?? 'defaults',
-  );
-  const shared: Record<string, unknown> = { ...merged };
-  for (const key of AGENT_LOCAL_CONFIG_KEYS) delete shared[key];
-  const problems = liteValidators.agentConfig.errors(shared).map((error) => {
+  const problems = liteValidators.agentConfig.errors(merged).map((error) => {
     const match = /^\/([^/ ]+)(\S*) (.*)$/su.exec(error);
     if (match === null) return error;
     const key = match[1] ?? '';
@@ -330,7 +303,7 @@ export function compileAgentOptions(input: CompileAgentOptionsInput): CompiledAg
   const config = merged as CompiledAgentOptions;
   return {
     ...config,
-    allowed_unsafe_job_env_vars: allowedUnsafe,
+    allowed_unsafe_job_env_vars: config.allowed_unsafe_job_env_vars ?? [],
     org_name: orgNameFromChefServerUrl(config.chef_server_url) ?? '',
     config_file: filePath,
     hostname: host.hostname,

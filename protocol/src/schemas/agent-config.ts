@@ -76,6 +76,13 @@ export const AgentConfigSchema = Type.Object(
     allow_unencrypted: Type.Optional(Type.Boolean()),
     /** Environment variables a job's `env` may overwrite (they are renamed otherwise). */
     allowed_overwritable_env_vars: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
+    /**
+     * Ours: names a job's `env` may set although they change how programs load or shells start
+     * (`LD_PRELOAD`, `PATH`, ...), which the agent refuses otherwise; default none.
+     */
+    allowed_unsafe_job_env_vars: Type.Optional(
+      Type.Array(Type.String({ minLength: 1, pattern: '^[^=\\u0000]+$' })),
+    ),
     /** Largest message the agent sends, in bytes; default 63000. */
     max_body_size: Type.Optional(Type.Integer({ minimum: 1 })),
     log_level: Type.Optional(StringEnum(LOG_LEVELS)),

@@ -48,16 +48,14 @@ export function agentConfigFromAttributes(attrs: PushJobsAttributes): AgentConfi
   }
   config.whitelist = structuredClone(attrs.whitelist);
   config.include_timestamp = attrs.chef.include_timestamp;
+  if (attrs.allowed_unsafe_job_env_vars !== null) {
+    config.allowed_unsafe_job_env_vars = [...attrs.allowed_unsafe_job_env_vars];
+  }
   const problems = validators.agentConfig.errors(config);
   if (problems.length > 0) {
     throw new CookbookError(`the rendered agent configuration is invalid: ${problems.join('; ')}`, {
       attribute: 'push_jobs',
     });
-  }
-  // A setting of our agent that the shared agent config schema does not describe (yet): added
-  // after validation.
-  if (attrs.allowed_unsafe_job_env_vars !== null) {
-    return { ...config, allowed_unsafe_job_env_vars: [...attrs.allowed_unsafe_job_env_vars] } as AgentConfig;
   }
   return config as AgentConfig;
 }
