@@ -7,6 +7,7 @@
  * @module
  */
 import { randomUUID } from 'node:crypto';
+import { errorMessage } from '@push-jobs/protocol/lite';
 import { curveKeyPair } from 'zeromq';
 import type { CompiledAgentOptions } from './config/index.js';
 import {
@@ -96,10 +97,6 @@ const COMMITTED_POLL_MS = 50;
 const FETCH_FAILURE_DELAY_S = 120;
 /** A failed enqueue forces a reconfigure within this many seconds (A.6). */
 const SEND_FAILURE_DELAY_S = 60;
-
-function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
 
 /**
  * A start-up step (registration, the first config fetch), retried `count` times `delayMs` apart

@@ -21,6 +21,7 @@ import {
   type ConfigDocument,
   type MessageBody,
   type SignatureMemo,
+  errorMessage,
 } from '@push-jobs/protocol/lite';
 import { Dealer, Subscriber } from 'zeromq';
 import { ReplayGuard } from './replay-guard.js';
@@ -223,10 +224,6 @@ const SLOW_SEND_WARN_MS = 1000;
 
 /** The most {@link AgentConnection.dropped} entries kept. */
 const MAX_DROPPED_KEPT = 100;
-
-function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);

@@ -9,7 +9,12 @@
  */
 import { createWriteStream, existsSync, readFileSync, unwatchFile, watchFile, type Stats } from 'node:fs';
 import { join } from 'node:path';
-import { DEFAULT_AGENT_LOCKFILE_NAME, LOG_LEVELS, type LogLevel } from '@push-jobs/protocol/lite';
+import {
+  DEFAULT_AGENT_LOCKFILE_NAME,
+  errorMessage,
+  LOG_LEVELS,
+  type LogLevel,
+} from '@push-jobs/protocol/lite';
 import { Agent } from './agent.js';
 import { AllowList } from './allow-list.js';
 import {
@@ -78,10 +83,6 @@ export function agentVersion(): string {
   const version =
     typeof pkg === 'object' && pkg !== null && 'version' in pkg ? (pkg as { version: unknown }).version : '';
   return String(version);
-}
-
-function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
 
 /**

@@ -19,6 +19,7 @@
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { errorMessage } from '@push-jobs/protocol/lite';
 
 /** The exit code `flock` is told to use when the lock is held elsewhere. */
 export const FLOCK_CONFLICT_EXIT_CODE = 75;
@@ -88,10 +89,6 @@ export interface TakeLockOptions {
   readonly flock?: string | null;
   /** Written into the lock file once it is held (as chef-client writes its pid). Default our pid. */
   readonly pid?: number;
-}
-
-function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
 
 /** The pid a lock file holds, when it holds one. */

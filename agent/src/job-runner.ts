@@ -10,7 +10,7 @@ import { spawn as nodeSpawn, type ChildProcess, type SpawnOptions } from 'node:c
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { timerDelayMs, type AgentJobState } from '@push-jobs/protocol/lite';
+import { timerDelayMs, type AgentJobState, errorMessage } from '@push-jobs/protocol/lite';
 import type { AllowList } from './allow-list.js';
 import { buildJobEnvironment, JobEnvironmentError } from './job-env.js';
 import { takeLock, type HeldLock } from './job-lock.js';
@@ -382,10 +382,6 @@ export function processGroupAlive(pgid: number): boolean {
     if (Number(fields[2]) === pgid && fields[0] !== 'Z' && fields[0] !== 'X') return true;
   }
   return false;
-}
-
-function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

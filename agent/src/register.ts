@@ -10,17 +10,13 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { ApiConflictError, ApiTlsError, isPushApiError } from '@push-jobs/protocol/lite';
+import { ApiConflictError, ApiTlsError, isPushApiError, errorMessage } from '@push-jobs/protocol/lite';
 import type { CompiledAgentOptions } from './config/index.js';
 import { AgentStartError, SILENT_LOGGER, type AgentLogger } from './connection.js';
 import { agentApiClient, type AgentTlsOptions } from './http.js';
 
 /** Milliseconds each registration request may take. */
 const REGISTER_TIMEOUT_MS = 30_000;
-
-function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
 
 function isMissingFile(err: unknown): boolean {
   return (err as NodeJS.ErrnoException | undefined)?.code === 'ENOENT';

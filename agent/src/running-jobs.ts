@@ -16,6 +16,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { errorMessage } from '@push-jobs/protocol/lite';
 
 /** One job process group, as recorded. */
 export interface RunningJobEntry {
@@ -65,10 +66,6 @@ export function bootId(): string {
   } catch {
     return '';
   }
-}
-
-function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
 
 /** The name of the file for a node in a directory (`file_cache_path`). */

@@ -43,6 +43,11 @@ export class PushJobsError extends Error {
   }
 }
 
+/** The message of a caught value: an Error's `message`, anything else as a string. */
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
 /** True for any {@link PushJobsError}, from this copy of the package or another. */
 export function isPushJobsError(err: unknown): err is PushJobsError {
   return typeof err === 'object' && err !== null && (err as Record<symbol, unknown>)[MARKER] === true;

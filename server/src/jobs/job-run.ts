@@ -26,7 +26,9 @@
  *
  * @module
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
+  errorMessage,
   isTerminalNodeJobState,
   timerDelayMs,
   type JobFeedEvent,
@@ -120,13 +122,7 @@ async function eachInTurns<T>(items: Iterable<T>, fn: (item: T) => unknown): Pro
   }
 }
 
-function pause(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
-}
 
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
 
 /** An input to the state machine: a node message, the node going down, or a timer. */
 export type JobInput =
@@ -304,7 +300,7 @@ export class JobRun {
     // A failure must not wedge later inputs; it is logged (store writes never get here: they
     // are retried, then logged and skipped, see persist).
     this.queue = next.catch((error: unknown) => {
-      this.log.error({ job: this.id, err: describe(error) }, 'job input failed');
+      this.log.error({ job: this.id, err: errorMessage(error) }, 'job input failed');
     });
     return next;
   }
@@ -337,24 +333,24 @@ export class JobRun {
         if (error instanceof StoreUnavailableError) {
           if (unavailableSince === undefined) {
             unavailableSince = reported = now;
-            this.log.warn({ job: this.id, write: what, err: describe(error) }, 'store unavailable; retrying');
+            this.log.warn({ job: this.id, write: what, err: errorMessage(error) }, 'store unavailable; retrying');
           } else if (now - reported >= policy.reportEveryMs) {
             reported = now;
             const waitedMs = now - unavailableSince;
             this.log.error(
-              { job: this.id, write: what, waitedMs, err: describe(error) },
+              { job: this.id, write: what, waitedMs, err: errorMessage(error) },
               'store still unavailable',
             );
           }
         } else if (++faults >= policy.maxAttemptsOnFault) {
           this.log.error(
-            { job: this.id, write: what, attempts: faults, err: describe(error) },
+            { job: this.id, write: what, attempts: faults, err: errorMessage(error) },
             'store write failed; skipped',
           );
           return undefined;
         }
       }
-      await pause(delay);
+      await sleep(delay, undefined, { ref: false });
     }
   }
 

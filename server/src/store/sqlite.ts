@@ -10,6 +10,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import {
   CREATE_MIGRATIONS_TABLE,
@@ -43,9 +44,6 @@ export const BUSY_SLICE_MS = 20;
 /** Pause between attempts on a locked database: doubling from 5 ms up to this. */
 const MAX_BUSY_PAUSE_MS = 200;
 
-function pause(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
-}
 
 /** A value as better-sqlite3 binds it. */
 type SqliteValue = string | number | Buffer | null;
@@ -146,7 +144,7 @@ export class SqliteStore extends SqlStore implements Store {
         if (!isSqliteBusyError(error)) throw error;
         if (started || Date.now() >= deadline) throw unavailable('SQLite', error);
       }
-      await pause(wait);
+      await sleep(wait, undefined, { ref: false });
     }
   }
 

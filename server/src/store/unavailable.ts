@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { errorMessage } from '@push-jobs/protocol';
 
 /** The store could not be reached or was busy; the operation did not happen and may be retried. */
 export class StoreUnavailableError extends Error {
@@ -50,10 +51,6 @@ function codeOf(error: unknown): string | undefined {
   return typeof code === 'string' ? code : undefined;
 }
 
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
 /** Whether a node-postgres error means the database was unavailable (not a bad statement). */
 export function isTransientPostgresError(error: unknown): boolean {
   const code = codeOf(error);
@@ -61,7 +58,7 @@ export function isTransientPostgresError(error: unknown): boolean {
     if (NETWORK_CODES.has(code) || PG_TRANSIENT_CODES.has(code)) return true;
     if (code.length === 5 && PG_TRANSIENT_CLASSES.includes(code.slice(0, 2))) return true;
   }
-  const message = messageOf(error);
+  const message = errorMessage(error);
   return PG_CONNECTION_MESSAGES.some((re) => re.test(message));
 }
 
@@ -73,5 +70,5 @@ export function isSqliteBusyError(error: unknown): boolean {
 
 /** `error` as a {@link StoreUnavailableError} (kept as the cause). */
 export function unavailable(kind: string, error: unknown): StoreUnavailableError {
-  return new StoreUnavailableError(`${kind} unavailable: ${messageOf(error)}`, { cause: error });
+  return new StoreUnavailableError(`${kind} unavailable: ${errorMessage(error)}`, { cause: error });
 }
