@@ -7,8 +7,8 @@
  * @module
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { readOrCreateFile } from './data-file.js';
 
 /** Where the id lives under the data directory. */
 export function serverIdPath(dataDir: string): string {
@@ -16,10 +16,6 @@ export function serverIdPath(dataDir: string): string {
 }
 
 const ID = /^[0-9a-f]{32}$/;
-
-function isMissing(err: unknown): boolean {
-  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 'ENOENT';
-}
 
 /**
  * Reads the id from `<dataDir>/server-id`, or creates it when the file does not exist (never
@@ -29,20 +25,9 @@ function isMissing(err: unknown): boolean {
  */
 export async function loadOrCreateServerId(dataDir: string): Promise<string> {
   const file = serverIdPath(dataDir);
-  for (;;) {
-    try {
-      const id = (await readFile(file, 'utf8')).trim();
-      if (!ID.test(id))
-        throw new Error(`server id file ${file} does not hold 32 hex digits; remove it to make a new one`);
-      return id;
-    } catch (err) {
-      if (!isMissing(err)) throw err;
-    }
-    await mkdir(dataDir, { recursive: true });
-    try {
-      await writeFile(file, `${randomBytes(16).toString('hex')}\n`, { flag: 'wx', mode: 0o644 });
-    } catch (err) {
-      if ((err as { code?: unknown }).code !== 'EEXIST') throw err;
-    }
-  }
+  const make = (): string => `${randomBytes(16).toString('hex')}\n`;
+  const id = (await readOrCreateFile(file, 'server id', make, { file: 0o644 })).trim();
+  if (!ID.test(id))
+    throw new Error(`server id file ${file} does not hold 32 hex digits; remove it to make a new one`);
+  return id;
 }

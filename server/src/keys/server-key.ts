@@ -9,8 +9,8 @@
  * @module
  */
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { readOrCreateFile } from './data-file.js';
 
 /** The server's key pair, as PEM text. */
 export interface ServerKeyPair {
@@ -26,12 +26,6 @@ export const SERVER_KEY_BITS = 2048;
 /** Where the server key lives under the data directory. */
 export function serverKeyPath(dataDir: string): string {
   return join(dataDir, 'keys', 'server.pem');
-}
-
-function errorCode(err: unknown): string | undefined {
-  return typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string'
-    ? err.code
-    : undefined;
 }
 
 function parse(file: string, pem: string): ServerKeyPair {
@@ -59,32 +53,12 @@ function parse(file: string, pem: string): ServerKeyPair {
  */
 export async function loadOrCreateServerKey(dataDir: string): Promise<ServerKeyPair> {
   const file = serverKeyPath(dataDir);
-  let pem: string;
-  try {
-    pem = await readFile(file, 'utf8');
-  } catch (err) {
-    if (errorCode(err) !== 'ENOENT') {
-      throw new Error(`cannot read server key ${file}: ${err instanceof Error ? err.message : String(err)}`, {
-        cause: err,
-      });
-    }
-    return create(dataDir, file);
-  }
+  const pem = await readOrCreateFile(file, 'server key', generatePem, { file: 0o600, dir: 0o700 });
   return parse(file, pem);
 }
 
-async function create(dataDir: string, file: string): Promise<ServerKeyPair> {
-  await mkdir(join(dataDir, 'keys'), { recursive: true, mode: 0o700 });
+/** A new RSA key, PKCS#1 PEM. */
+function generatePem(): string {
   const { privateKey } = generateKeyPairSync('rsa', { modulusLength: SERVER_KEY_BITS });
-  const pem = privateKey.export({ type: 'pkcs1', format: 'pem' }).toString();
-  try {
-    // `wx`: never replace a file another process created in the meantime.
-    await writeFile(file, pem, { mode: 0o600, flag: 'wx' });
-  } catch (err) {
-    if (errorCode(err) === 'EEXIST') return parse(file, await readFile(file, 'utf8'));
-    throw new Error(`cannot write server key ${file}: ${err instanceof Error ? err.message : String(err)}`, {
-      cause: err,
-    });
-  }
-  return parse(file, pem);
+  return privateKey.export({ type: 'pkcs1', format: 'pem' }).toString();
 }
