@@ -448,16 +448,20 @@ describe('job state machine (spec 2, with early quorum decisions)', function () 
 
   describe('store faults', () => {
     const down = (): Error => new StoreUnavailableError('PostgreSQL unavailable: Connection terminated');
+    /** A job on `nodes` (all connected) that every node has acked: running. */
+    const acked = async (nodes: string[], capture = false): Promise<JobRun> => {
+      nodes.forEach((n) => h.available.add(n));
+      const run = await h.start(nodes, { capture });
+      for (const n of nodes) await msg(run, n, 'ack_commit');
+      return run;
+    };
     /** Resolves once `n` store calls of the job have failed (the job is retrying). */
     const failed = async (n: number): Promise<void> => {
       while (h.failures.length < n) await new Promise((resolve) => setImmediate(resolve));
     };
 
     it('an unavailable store holds the job; it completes once the store is back, rows agree', async () => {
-      ['a', 'b'].forEach((n) => h.available.add(n));
-      const run = await h.start(['a', 'b'], { capture: true });
-      await msg(run, 'a', 'ack_commit');
-      await msg(run, 'b', 'ack_commit');
+      const run = await acked(['a', 'b'], true);
       await msg(run, 'a', 'ack_run');
       await msg(run, 'b', 'ack_run');
       // The database goes away while both nodes report.
@@ -481,10 +485,7 @@ describe('job state machine (spec 2, with early quorum decisions)', function () 
     });
 
     it('an outage over the final write: the job still ends, with every node row written', async () => {
-      ['a', 'b'].forEach((n) => h.available.add(n));
-      const run = await h.start(['a', 'b']);
-      await msg(run, 'a', 'ack_commit');
-      await msg(run, 'b', 'ack_commit');
+      const run = await acked(['a', 'b']);
       // Only status writes fail: the node rows are written, the final status waits.
       h.fault = (method) => (method === 'updateJobStatus' ? down() : undefined);
       const aborted = run.input({ kind: 'abort', by: 'alice' });
@@ -500,9 +501,7 @@ describe('job state machine (spec 2, with early quorum decisions)', function () 
     it('a failed node-state write is kept and written later, not dropped', async () => {
       // Before: the pending node states were cleared before the write, so a failed write lost
       // them and the job could end `complete` with a node row still `running`.
-      h.available.add('a');
-      const run = await h.start(['a']);
-      await msg(run, 'a', 'ack_commit');
+      const run = await acked(['a']);
       await msg(run, 'a', 'ack_run');
       let failures = 0;
       h.fault = (method) => (method === 'updateJobNodes' && failures++ < 2 ? down() : undefined);
@@ -512,9 +511,7 @@ describe('job state machine (spec 2, with early quorum decisions)', function () 
     });
 
     it('an output write that keeps failing is logged and skipped; the node still finishes', async () => {
-      h.available.add('a');
-      const run = await h.start(['a'], { capture: true });
-      await msg(run, 'a', 'ack_commit');
+      const run = await acked(['a'], true);
       await msg(run, 'a', 'ack_run');
       h.fault = (method) => (method === 'putJobOutput' ? new Error('invalid byte sequence') : undefined);
       await msg(run, 'a', 'succeeded', { stdout: 'x', stderr: '' });
@@ -524,11 +521,8 @@ describe('job state machine (spec 2, with early quorum decisions)', function () 
       expect(h.logs).to.include('error: store write failed; skipped');
     });
 
-    it('a job ended elsewhere stops here with the stored status, and releases its nodes', async () => {
-      ['a', 'b'].forEach((n) => h.available.add(n));
-      const run = await h.start(['a', 'b']);
-      await msg(run, 'a', 'ack_commit');
-      await msg(run, 'b', 'ack_commit');
+    it('a job ended elsewhere stops here with the stored status', async () => {
+      const run = await acked(['a', 'b']);
       await msg(run, 'a', 'ack_run');
       // Another server crash-recovered the job (what a second server on the database did).
       await h.store.updateJobStatus('acme', run.id, 'crashed', new Date(), 'other-server');
@@ -539,6 +533,18 @@ describe('job state machine (spec 2, with early quorum decisions)', function () 
       expect((await h.store.getJob('acme', run.id))!.status).to.equal('crashed');
       expect(h.events.slice(-2)).to.deep.equal(['job_complete(crashed)', '<finish>']);
       expect(h.logs).to.include('warn: job already ended in the store; this server stops running it');
+    });
+
+    it('a job ended elsewhere while its nodes hold it: they are told to drop it, and get no run', async () => {
+      ['a', 'b'].forEach((n) => h.available.add(n));
+      const run = await h.start(['a', 'b']);
+      await msg(run, 'a', 'ack_commit');
+      await h.store.updateJobStatus('acme', run.id, 'crashed', new Date(), 'other-server');
+      // b's ack meets the quorum; the status change to running is refused.
+      await msg(run, 'b', 'ack_commit');
+      expect(await run.done).to.equal('crashed');
+      expect([...h.rehabs].sort()).to.deep.equal(['a', 'b']);
+      expect(h.sent).to.deep.equal(['commit a', 'commit b']);
     });
   });
 });

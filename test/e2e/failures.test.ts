@@ -6,7 +6,7 @@ import type { AgentProcess } from '../helpers/agent-process.js';
 import { E2eScope, type ServerAndClient } from '../helpers/e2e-scope.js';
 import type { ServerProcess, ServerProcessOptions } from '../helpers/server-process.js';
 import { PG_URL } from '../helpers/postgres.js';
-import { isAlive, until, waitForAvailability, waitForJob } from '../helpers/wait.js';
+import { isAlive, nodesByState, until, waitForAvailability, waitForJob } from '../helpers/wait.js';
 
 describe('end to end: failures and PostgreSQL', function () {
   this.timeout(120_000);
@@ -39,7 +39,7 @@ describe('end to end: failures and PostgreSQL', function () {
     await waitForAvailability(api, ['one'], 'unavailable');
     await until(async () => {
       const job = await api.getJob(id);
-      return (job.nodes as Record<string, string[]>)['crashed']?.includes('one') === true;
+      return nodesByState(job)['crashed']?.includes('one') === true;
     }, 'node one crashed in the job');
     const status = (await api.request('GET', '/pushy/_status')) as Record<string, unknown>;
     expect(status).to.have.property('status');

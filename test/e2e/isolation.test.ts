@@ -9,13 +9,11 @@ import type { Job, NodeState, PushApiClient } from '@push-jobs/protocol';
 import type { AgentProcess } from '../helpers/agent-process.js';
 import { E2eScope, type ServerAndClient } from '../helpers/e2e-scope.js';
 import type { ServerProcess } from '../helpers/server-process.js';
-import { isAlive, until, waitForAvailability, waitForJob } from '../helpers/wait.js';
+import { isAlive, nodesByState, until, waitForAvailability, waitForJob } from '../helpers/wait.js';
 
 /** A job's nodes by state (lists sorted by the server), keys sorted. */
 const byState = (job: Job): Record<string, string[]> =>
-  Object.fromEntries(
-    Object.entries(job.nodes as Record<string, string[]>).sort(([a], [b]) => (a < b ? -1 : 1)),
-  );
+  Object.fromEntries(Object.entries(nodesByState(job)).sort(([a], [b]) => (a < b ? -1 : 1)));
 const same = (a: unknown, b: Record<string, string[]>): boolean =>
   JSON.stringify(a) ===
   JSON.stringify(Object.fromEntries(Object.entries(b).sort(([x], [y]) => (x < y ? -1 : 1))));

@@ -32,6 +32,21 @@ export async function waitForJob(api: PushApiClient, id: string, timeoutMs = 30_
   return job!;
 }
 
+/** A job's nodes by their state in it (`{ succeeded: ['web1'], ... }`). */
+export function nodesByState(job: Job): Record<string, string[]> {
+  return job.nodes as Record<string, string[]>;
+}
+
+/** Waits until the job reaches a final state; returns it and its nodes by state. */
+export async function waitForJobNodes(
+  api: PushApiClient,
+  id: string,
+  timeoutMs?: number,
+): Promise<{ job: Job; nodes: Record<string, string[]> }> {
+  const job = await waitForJob(api, id, timeoutMs);
+  return { job, nodes: nodesByState(job) };
+}
+
 /** Waits until every node in `nodes` has the availability wanted. */
 export async function waitForAvailability(
   api: PushApiClient,

@@ -5,10 +5,10 @@
 import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import type { Job, JobCreation, PushApiClient } from '@push-jobs/protocol';
+import type { JobCreation, PushApiClient } from '@push-jobs/protocol';
 import type { AgentProcess } from '../../helpers/agent-process.js';
 import { E2eScope } from '../../helpers/e2e-scope.js';
-import { until, waitForAvailability, waitForJob } from '../../helpers/wait.js';
+import { until, waitForAvailability, waitForJob, waitForJobNodes } from '../../helpers/wait.js';
 
 describe('abuse: job environment and log forging (agent)', function () {
   this.timeout(60_000);
@@ -31,15 +31,6 @@ describe('abuse: job environment and log forging (agent)', function () {
     writeFileSync(join(bin, 'hostname'), `#!/bin/sh\ntouch ${mark('path')}\necho evil\n`);
     chmodSync(join(bin, 'hostname'), 0o755);
     return bin;
-  }
-
-  /** The job's node map once it is final. */
-  async function finalNodes(
-    api: PushApiClient,
-    id: string,
-  ): Promise<{ job: Job; nodes: Record<string, string[]> }> {
-    const job = await waitForJob(api, id);
-    return { job, nodes: job.nodes as Record<string, string[]> };
   }
 
   async function setUp(
@@ -89,7 +80,7 @@ describe('abuse: job environment and log forging (agent)', function () {
     ];
     for (const attack of attacks) {
       const { id } = await api.startJob({ ...attack.job, nodes: ['guarded'] });
-      const { job, nodes } = await finalNodes(api, id);
+      const { job, nodes } = await waitForJobNodes(api, id);
       expect({ attack: attack.name, status: job.status, nodes }).to.deep.equal({
         attack: attack.name,
         status: 'quorum_failed',
@@ -130,7 +121,7 @@ describe('abuse: job environment and log forging (agent)', function () {
       nodes: ['guarded'],
       env: { BASH_ENV: `$(touch ${mark('bash_env')})` },
     });
-    expect((await finalNodes(api, refused.id)).nodes).to.deep.equal({ nacked: ['guarded'] });
+    expect((await waitForJobNodes(api, refused.id)).nodes).to.deep.equal({ nacked: ['guarded'] });
     expect(existsSync(mark('bash_env'))).to.equal(false);
   });
 
@@ -143,7 +134,7 @@ describe('abuse: job environment and log forging (agent)', function () {
     ];
     for (const body of jobs) {
       const { id } = await api.startJob(body);
-      expect((await finalNodes(api, id)).nodes).to.deep.equal({ nacked: ['guarded'] });
+      expect((await waitForJobNodes(api, id)).nodes).to.deep.equal({ nacked: ['guarded'] });
       await until(() => agent.output.join('').includes(`Job ${id}: `), `the agent's lines about job ${id}`);
     }
     const log = agent.output.join('');

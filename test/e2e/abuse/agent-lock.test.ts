@@ -7,10 +7,10 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import type { Job, PushApiClient } from '@push-jobs/protocol';
+import type { PushApiClient } from '@push-jobs/protocol';
 import { E2eScope } from '../../helpers/e2e-scope.js';
 import type { ServerProcess } from '../../helpers/server-process.js';
-import { until, waitForAvailability, waitForJob } from '../../helpers/wait.js';
+import { until, waitForAvailability, waitForJob, waitForJobNodes } from '../../helpers/wait.js';
 
 /** True when `pid` no longer runs: no such process, or a zombie nobody reaped. */
 function gone(pid: number): boolean {
@@ -57,14 +57,6 @@ describe('abuse: locks and jobs a killed agent leaves behind', function () {
       converge: { command_line: `echo $$ >> ${runsFile()}; exec sleep 60`, lock: lockFile() },
       hello: 'echo hello',
     };
-  }
-
-  async function nodesOf(
-    api: PushApiClient,
-    id: string,
-  ): Promise<{ job: Job; nodes: Record<string, string[]> }> {
-    const job = await waitForJob(api, id);
-    return { job, nodes: job.nodes as Record<string, string[]> };
   }
 
   async function startServer(): Promise<{ server: ServerProcess; api: PushApiClient }> {
@@ -138,7 +130,7 @@ describe('abuse: locks and jobs a killed agent leaves behind', function () {
     // Someone else (chef-client) holds the lock, and the file holds no pid of theirs.
     const holder = await holdLockElsewhere();
     const refused = await api.startJob({ command: 'converge', nodes: ['node1'] });
-    const { job, nodes } = await nodesOf(api, refused.id);
+    const { job, nodes } = await waitForJobNodes(api, refused.id);
     expect({ status: job.status, nodes }).to.deep.equal({
       status: 'quorum_failed',
       nodes: { nacked: ['node1'] },
@@ -172,7 +164,7 @@ describe('abuse: locks and jobs a killed agent leaves behind', function () {
     const agent = await started;
     await waitForAvailability(api, ['node1'], 'available', 30_000);
     const refused = await api.startJob({ command: 'converge', nodes: ['node1'] });
-    expect((await nodesOf(api, refused.id)).nodes).to.deep.equal({ nacked: ['node1'] });
+    expect((await waitForJobNodes(api, refused.id)).nodes).to.deep.equal({ nacked: ['node1'] });
     expect(runs()).to.deep.equal([]);
     await until(
       () =>

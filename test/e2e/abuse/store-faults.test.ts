@@ -14,7 +14,7 @@ import { E2eScope, type ServerAndClient } from '../../helpers/e2e-scope.js';
 import { SERVER_BIN, type ServerProcess, type ServerProcessOptions } from '../../helpers/server-process.js';
 import { dropSchema, PG_URL, schemaName, schemaUrl } from '../../helpers/postgres.js';
 import { TcpProxy } from '../../helpers/tcp-proxy.js';
-import { sleep, until, waitForAvailability, waitForJob } from '../../helpers/wait.js';
+import { nodesByState, sleep, until, waitForAvailability, waitForJob } from '../../helpers/wait.js';
 
 /**
  * How long the PostgreSQL outage lasts at least, in ms (to measure a longer one; the test only
@@ -63,7 +63,7 @@ describe('abuse: store faults under running jobs', function () {
     const { id } = await api.startJob({ command: 'gated', nodes, capture_output: true });
     await until(async () => {
       const job = await api.getJob(id);
-      return (job.nodes as Record<string, string[]>)['running']?.length === nodes.length;
+      return nodesByState(job)['running']?.length === nodes.length;
     }, `every node running job ${id}`);
     return id;
   }
