@@ -15,6 +15,7 @@ import type { ServerConfig } from '../config/types.js';
 import { jsonBody } from '../http/body.js';
 import { invalidJob } from '../http/errors.js';
 import { orgUrl } from '../http/uri.js';
+import { commitMessage } from './commit.js';
 import type { JobOptions } from '../store/types.js';
 
 /**
@@ -23,33 +24,39 @@ import type { JobOptions } from '../store/types.js';
  */
 const COMMIT_RESERVE_BYTES = 256;
 
-/** The longest value of each envelope field the broker adds to a `commit` (sizes only). */
-const ENVELOPE_MAX = {
-  sequence: Number.MAX_SAFE_INTEGER,
-  timestamp: 'Wed, 31 Dec 9999 23:59:59 GMT',
-  type: 'commit',
-  job_id: '0'.repeat(32),
-};
+/** The longest value of each envelope field the broker adds to a message (sizes only). */
+const ENVELOPE_MAX = { sequence: Number.MAX_SAFE_INTEGER, timestamp: 'Wed, 31 Dec 9999 23:59:59 GMT' };
 
 /**
  * The size in bytes of the `commit` message body the server would send for `body`, at its
- * longest (the sequence number and timestamp the broker adds, `capture: false`). Linear in the
+ * longest (the sequence number and timestamp the broker adds, a 32-digit job id, `capture:
+ * false`). Linear in the
  * command, file and env; independent of the node count.
  */
 export function commitBodyBytes(body: JobCreation, config: ServerConfig): number {
-  const commit: Record<string, unknown> = {
-    ...ENVELOPE_MAX,
-    server: config.server_name,
-    command: body.command,
-  };
-  if (body.user !== undefined) commit.user = body.user;
-  if (body.dir !== undefined) commit.dir = body.dir;
-  if (body.env !== undefined) commit.env = body.env;
-  if (body.file !== undefined) commit.file = body.file;
-  commit.capture = false;
-  commit.run_timeout = body.run_timeout ?? config.default_running_timeout;
-  commit.voting_timeout = config.voting_timeout;
-  return Buffer.byteLength(JSON.stringify(commit), 'utf8') + COMMIT_RESERVE_BYTES;
+  const commit = commitMessage(
+    {
+      id: '0'.repeat(32),
+      command: body.command,
+      // `capture: false` is the longer spelling.
+      options: { ...jobOptions(body), capture: false },
+      runTimeout: body.run_timeout ?? config.default_running_timeout,
+    },
+    config.server_name,
+    config.voting_timeout,
+  );
+  return Buffer.byteLength(JSON.stringify({ ...ENVELOPE_MAX, ...commit }), 'utf8') + COMMIT_RESERVE_BYTES;
+}
+
+/** The options of a job request, as stored. */
+function jobOptions(body: JobCreation): JobOptions {
+  const options: JobOptions = {};
+  if (body.user !== undefined) options.user = body.user;
+  if (body.dir !== undefined) options.dir = body.dir;
+  if (body.env !== undefined) options.env = body.env;
+  if (body.capture_output !== undefined) options.capture = body.capture_output;
+  if (body.file !== undefined) options.file = body.file;
+  return options;
 }
 
 /** The 400 of a job naming more distinct nodes than `max_job_nodes` (`count`: the names given). */
@@ -106,12 +113,7 @@ export async function createJob(
   const body = request.parsedBody as JobCreation;
   const org = request.org!;
   const requestor = request.requestor!;
-  const options: JobOptions = {};
-  if (body.user !== undefined) options.user = body.user;
-  if (body.dir !== undefined) options.dir = body.dir;
-  if (body.env !== undefined) options.env = body.env;
-  if (body.capture_output !== undefined) options.capture = body.capture_output;
-  if (body.file !== undefined) options.file = body.file;
+  const options = jobOptions(body);
   const nodes = body.nodes;
   const job = await deps.store.createJob({
     id: makeJobId(org.guid),

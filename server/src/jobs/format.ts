@@ -4,8 +4,10 @@
  *
  * @module
  */
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { formatHttpDate, type Job, type JobSummary } from '@push-jobs/protocol';
 import type { JobRecord, JobSummaryRecord } from '../store/types.js';
+import { eachInTurns } from './turns.js';
 
 /** A job as `GET jobs` lists it. */
 export function formatJobSummary(job: JobSummaryRecord, opts: { includeFile?: boolean } = {}): JobSummary {
@@ -33,8 +35,6 @@ export function formatJobSummary(job: JobSummaryRecord, opts: { includeFile?: bo
 /** Nodes handled between two yields to the event loop when a job document is built. */
 export const FORMAT_CHUNK_NODES = 2_000;
 
-const yieldToLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
-
 function byCodeUnits(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
@@ -59,17 +59,13 @@ export async function formatJobChunked(
 ): Promise<Job> {
   let all = job.nodes;
   if (!isSortedByName(all)) {
-    if (all.length > FORMAT_CHUNK_NODES) await yieldToLoop();
+    if (all.length > FORMAT_CHUNK_NODES) await nextTurn();
     all = sortByName(all);
   }
   const list =
     opts.page === undefined ? all : all.slice(opts.page.offset, opts.page.offset + opts.page.limit);
   const nodes: Record<string, string[]> = {};
-  for (let i = 0; i < list.length; i++) {
-    if (i > 0 && i % FORMAT_CHUNK_NODES === 0) await yieldToLoop();
-    const n = list[i]!;
-    (nodes[n.status] ??= []).push(n.name);
-  }
+  await eachInTurns(list, FORMAT_CHUNK_NODES, (n) => (nodes[n.status] ??= []).push(n.name));
   return { ...formatJobSummary(job, opts), nodes } as Job;
 }
 

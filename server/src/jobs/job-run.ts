@@ -37,6 +37,8 @@ import {
   type NodeJobState,
 } from '@push-jobs/protocol';
 import type { JobEventSink } from '../feeds/types.js';
+import { commitMessage } from './commit.js';
+import { eachInTurns } from './turns.js';
 import type { JobRecord, Store } from '../store/types.js';
 import { StoreUnavailableError } from '../store/unavailable.js';
 
@@ -106,23 +108,11 @@ const SILENT: JobRunLog = { info: () => undefined, warn: () => undefined, error:
 /** Thrown inside the machine when the store says the job already ended elsewhere. */
 class JobEndedElsewhere extends Error {}
 
-/** Nodes handled per event-loop turn in loops over a whole job (sends, releases, node downs). */
-const NODES_PER_TURN = 1000;
-
 /**
- * Runs `fn` on each item, letting the event loop turn after every {@link NODES_PER_TURN}: a job
- * on 20,000 nodes signs and queues 20,000 messages, which must not hold heartbeats and requests
- * back for the whole loop.
+ * Nodes handled per event-loop turn in loops over a whole job (commits, runs, releases, node
+ * downs): a job on 20,000 nodes signs and queues 20,000 messages.
  */
-async function eachInTurns<T>(items: Iterable<T>, fn: (item: T) => unknown): Promise<void> {
-  let n = 0;
-  for (const item of items) {
-    await fn(item);
-    if (++n % NODES_PER_TURN === 0) await new Promise((resolve) => setImmediate(resolve));
-  }
-}
-
-
+const NODES_PER_TURN = 1000;
 
 /** An input to the state machine: a node message, the node going down, or a timer. */
 export type JobInput =
@@ -198,24 +188,10 @@ export class JobRun {
       start.capture = o.capture === true;
       this.emit('start', start);
       await this.setStatus('voting');
-      const commit: Record<string, unknown> = {
-        type: 'commit',
-        job_id: job.id,
-        server: this.ctx.serverName,
-        command: job.command,
-      };
-      if (o.user !== undefined) commit.user = o.user;
-      if (o.dir !== undefined) commit.dir = o.dir;
-      if (o.env !== undefined) commit.env = o.env;
-      if (o.file !== undefined) commit.file = o.file;
-      commit.capture = o.capture === true;
-      // Beyond the original (its client ignores them): our agent bounds the run and the wait
-      // for `run` by these, even when this server is gone.
-      commit.run_timeout = job.runTimeout;
-      commit.voting_timeout = Math.ceil(this.ctx.votingTimeoutMs / 1000);
+      const commit = commitMessage(job, this.ctx.serverName, Math.ceil(this.ctx.votingTimeoutMs / 1000));
       this.commitFields = commit;
       const down: string[] = [];
-      await eachInTurns(this.nodes.keys(), (node) => {
+      await eachInTurns(this.nodes.keys(), NODES_PER_TURN, (node) => {
         if (!this.ctx.isAvailable(this.org, node) || !this.ctx.send(this.org, node, 'commit', commit))
           down.push(node);
       });
@@ -224,7 +200,7 @@ export class JobRun {
         timerDelayMs(this.ctx.votingTimeoutMs),
       );
       this.votingTimer.unref();
-      await eachInTurns(down, (node) => this.handle({ kind: 'down', node }));
+      await eachInTurns(down, NODES_PER_TURN, (node) => this.handle({ kind: 'down', node }));
       await this.evaluate();
     });
   }
@@ -333,7 +309,10 @@ export class JobRun {
         if (error instanceof StoreUnavailableError) {
           if (unavailableSince === undefined) {
             unavailableSince = reported = now;
-            this.log.warn({ job: this.id, write: what, err: errorMessage(error) }, 'store unavailable; retrying');
+            this.log.warn(
+              { job: this.id, write: what, err: errorMessage(error) },
+              'store unavailable; retrying',
+            );
           } else if (now - reported >= policy.reportEveryMs) {
             reported = now;
             const waitedMs = now - unavailableSince;
@@ -604,7 +583,7 @@ export class JobRun {
     this.emit('quorum_succeeded', {});
     await this.setStatus('running');
     this.phase = 'running';
-    await eachInTurns(this.nodesIn('ready'), (node) => this.sendRun([node]));
+    await eachInTurns(this.nodesIn('ready'), NODES_PER_TURN, (node) => this.sendRun([node]));
     // A run_timeout beyond what a timer can wait (24.8 days) is that long.
     this.runTimer = setTimeout(
       () => void this.input({ kind: 'run_timeout' }),
@@ -621,16 +600,16 @@ export class JobRun {
   private async quorumFailed(): Promise<void> {
     const ready = this.nodesIn('ready');
     await this.setNodes(ready, 'was_ready');
-    await eachInTurns(ready, (n) => this.rehab(n, false));
+    await eachInTurns(ready, NODES_PER_TURN, (n) => this.rehab(n, false));
     const undecided = this.nodesIn('new');
-    await eachInTurns(undecided, (n) => this.ctx.awaitVote(this.org, n, this.id));
+    await eachInTurns(undecided, NODES_PER_TURN, (n) => this.ctx.awaitVote(this.org, n, this.id));
     await this.finish('quorum_failed', undecided.length > 0);
   }
 
   private async votingTimedOut(): Promise<void> {
     const undecided = this.nodesIn('new');
     await this.setNodes(undecided, 'unavailable');
-    await eachInTurns(undecided, (node) => {
+    await eachInTurns(undecided, NODES_PER_TURN, (node) => {
       this.emit('quorum_vote', { node, status: 'voting_timeout' });
       this.rehab(node, false);
     });
@@ -646,7 +625,7 @@ export class JobRun {
     const active = this.nodesIn('ready', 'running');
     await this.setNodes(active, 'timed_out');
     await this.setNodes(this.nodesIn('new'), 'aborted');
-    await eachInTurns(active, (n) => this.rehab(n, false));
+    await eachInTurns(active, NODES_PER_TURN, (n) => this.rehab(n, false));
     await this.finish('timed_out');
   }
 
@@ -654,7 +633,7 @@ export class JobRun {
   private async abort(): Promise<void> {
     const holding = this.nodesIn('ready', 'running');
     await this.setNodes([...holding, ...this.nodesIn('new')], 'aborted');
-    await eachInTurns(holding, (n) => this.rehab(n, false));
+    await eachInTurns(holding, NODES_PER_TURN, (n) => this.rehab(n, false));
     await this.finish('aborted');
   }
 
