@@ -44,7 +44,6 @@ export const BUSY_SLICE_MS = 20;
 /** Pause between attempts on a locked database: doubling from 5 ms up to this. */
 const MAX_BUSY_PAUSE_MS = 200;
 
-
 /** A value as better-sqlite3 binds it. */
 type SqliteValue = string | number | Buffer | null;
 
