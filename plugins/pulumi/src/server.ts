@@ -5,6 +5,7 @@
  * @module
  */
 import * as pulumi from '@pulumi/pulumi';
+import { SERVER_CONFIG_DEFAULTS, SERVER_LOG_LEVELS, type ServerLogLevel } from '@push-jobs/protocol';
 import {
   after,
   hostCommand,
@@ -60,7 +61,7 @@ export interface ServerTls {
 }
 
 /** The server's log levels. */
-export type ServerLogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+export type { ServerLogLevel };
 
 /** The arguments of {@link PushJobsServer}. */
 export interface PushJobsServerArgs extends HostOptions {
@@ -101,19 +102,19 @@ export interface PushJobsServerArgs extends HostOptions {
 export const SERVER_DEFAULTS = Object.freeze({
   org: 'push',
   adminName: 'admin',
-  apiPort: 10003,
-  heartbeatPort: 10000,
-  commandPort: 10002,
-  heartbeatInterval: 1000,
-  sqlitePath: 'push-jobs.sqlite',
-  logLevel: 'info' as ServerLogLevel,
+  apiPort: SERVER_CONFIG_DEFAULTS.api_port,
+  heartbeatPort: SERVER_CONFIG_DEFAULTS.server_heartbeat_port,
+  commandPort: SERVER_CONFIG_DEFAULTS.command_port,
+  heartbeatInterval: SERVER_CONFIG_DEFAULTS.heartbeat_interval,
+  sqlitePath: SERVER_CONFIG_DEFAULTS.database_url,
+  logLevel: SERVER_CONFIG_DEFAULTS.log_level,
   serviceName: 'push-jobs-server',
 });
 
 /** Packages of other hosts, left out of a shared tarball list. */
 const OTHER_PACKAGES = ['@push-jobs/agent', '@push-jobs/cookbook', '@push-jobs/cli'];
 
-const LOG_LEVELS: readonly ServerLogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+const LOG_LEVELS: readonly string[] = SERVER_LOG_LEVELS;
 
 /** The server endpoint and validator an agent registers with. {@link PushJobsServer} is one. */
 export interface PushJobsServerEndpoint {

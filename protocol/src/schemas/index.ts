@@ -8,6 +8,7 @@ export * from './client-messages.js';
 export * from './common.js';
 export * from './config-document.js';
 export * from './rest.js';
+export * from './server-config.js';
 export * from './server-messages.js';
 export * from './validate.js';
 export * from './ajv-shared.js';

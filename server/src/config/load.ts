@@ -8,8 +8,15 @@
  */
 import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
-import { ERROR_CODES, MAX_TIMER_DELAY_MS, MAX_TIMER_SECONDS, PushJobsError } from '@push-jobs/protocol';
-import { DEFAULT_SERVER_CONFIG, LOG_LEVELS, SERVER_SETTING_NAMES } from './defaults.js';
+import {
+  ERROR_CODES,
+  isPostgresUrl,
+  MAX_PORT,
+  MAX_TIMER_DELAY_MS,
+  PushJobsError,
+  serverSettingSchema,
+} from '@push-jobs/protocol';
+import { DEFAULT_SERVER_CONFIG, SERVER_SETTING_NAMES } from './defaults.js';
 import type { ServerConfig } from './types.js';
 
 /** Prefix of the environment variables that set a setting: `PUSH_JOBS_API_PORT` sets `api_port`. */
@@ -58,44 +65,43 @@ type Rule =
   | { kind: 'nullable-path' }
   | { kind: 'enum'; values: readonly string[] };
 
-const POSITIVE: Rule = { kind: 'int', min: 1 };
-/** A timer in milliseconds: a Node.js timer waits at most 2^31 - 1 ms (longer fires at once). */
-const TIMER_MS: Rule = { kind: 'int', min: 1, max: MAX_TIMER_DELAY_MS };
-/** A timer in seconds: at most 2,147,483 s. */
-const TIMER_SECONDS: Rule = { kind: 'int', min: 1, max: MAX_TIMER_SECONDS };
+/** The JSON Schema keywords of a setting that its rule is read from. */
+interface SettingSchema {
+  type?: string;
+  minimum?: number;
+  maximum?: number;
+  enum?: readonly string[];
+  anyOf?: readonly SettingSchema[];
+}
 
-const RULES: Record<keyof ServerConfig, Rule> = {
-  server_name: { kind: 'string' },
-  api_host: { kind: 'string' },
-  api_port: { kind: 'port' },
-  zeromq_listen_address: { kind: 'string' },
-  server_heartbeat_port: { kind: 'port' },
-  command_port: { kind: 'port' },
-  heartbeat_interval: TIMER_MS,
-  decay_window: POSITIVE,
-  down_threshold: { kind: 'positive-number' },
-  detect_offline_nodes_interval: POSITIVE,
-  rehab_timer: TIMER_MS,
-  default_running_timeout: TIMER_SECONDS,
-  voting_timeout: TIMER_SECONDS,
-  wait_complete_time: { kind: 'int', min: 0, max: MAX_TIMER_SECONDS },
-  keep_alive_time: TIMER_SECONDS,
-  org_feed_expiration: TIMER_SECONDS,
-  config_lifetime: TIMER_SECONDS,
-  max_body_size: POSITIVE,
-  max_message_skew: POSITIVE,
-  max_request_body_size: POSITIVE,
-  max_job_nodes: POSITIVE,
-  auth_skew: POSITIVE,
-  validate_client_node_name: { kind: 'bool' },
-  disable_curve_encryption: { kind: 'bool' },
-  max_zmq_connections_per_address: { kind: 'int', min: 0 },
-  data_dir: { kind: 'string' },
-  database_url: { kind: 'string' },
-  tls_cert: { kind: 'nullable-path' },
-  tls_key: { kind: 'nullable-path' },
-  log_level: { kind: 'enum', values: LOG_LEVELS },
-};
+/**
+ * How a setting is converted and checked, read from its schema in `ServerConfigSchema`: an
+ * integer with the largest port as its maximum is a port, a string-or-null is an optional
+ * path, a string with an `enum` is one of its values.
+ */
+function ruleOf(schema: SettingSchema): Rule {
+  if (schema.anyOf !== undefined) return { kind: 'nullable-path' };
+  if (schema.enum !== undefined) return { kind: 'enum', values: schema.enum };
+  switch (schema.type) {
+    case 'integer':
+      if (schema.maximum === MAX_PORT) return { kind: 'port' };
+      return {
+        kind: 'int',
+        min: schema.minimum ?? 0,
+        ...(schema.maximum === undefined ? {} : { max: schema.maximum }),
+      };
+    case 'number':
+      return { kind: 'positive-number' };
+    case 'boolean':
+      return { kind: 'bool' };
+    default:
+      return { kind: 'string' };
+  }
+}
+
+const RULES = Object.fromEntries(
+  SERVER_SETTING_NAMES.map((name) => [name, ruleOf(serverSettingSchema(name) as SettingSchema)]),
+) as Record<keyof ServerConfig, Rule>;
 
 const INTEGER_TEXT = /^[+-]?\d+$/;
 const NUMBER_TEXT = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
@@ -366,10 +372,7 @@ export function compileServerConfig(sources: ConfigSources = {}): ServerConfig {
   return compileServerConfigWithSources(sources).config;
 }
 
-/** True for a PostgreSQL connection URL (`postgres://` or `postgresql://`). */
-export function isPostgresUrl(url: string): boolean {
-  return /^postgres(?:ql)?:\/\//i.test(url);
-}
+export { isPostgresUrl };
 
 /**
  * The database URL to open: a PostgreSQL URL as is; `:memory:` as is; a SQLite path made

@@ -11,6 +11,7 @@
  * @module
  */
 import { isAbsolute, resolve } from 'node:path';
+import { isPostgresUrl } from '@push-jobs/protocol';
 import { PostgresStore } from './postgres.js';
 import { SqliteStore } from './sqlite.js';
 import type { Store } from './types.js';
@@ -27,11 +28,6 @@ export interface OpenStoreOptions {
   dataDir?: string;
   /** The PostgreSQL schema (overrides a `schema` query parameter of the URL). */
   schema?: string;
-}
-
-/** True when `url` names a PostgreSQL database. */
-export function isPostgresUrl(url: string): boolean {
-  return /^postgres(ql)?:\/\//i.test(url);
 }
 
 /**

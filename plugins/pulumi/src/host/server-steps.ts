@@ -6,6 +6,7 @@
  * @module
  */
 import { posix } from 'node:path';
+import { isPostgresUrl, type ServerConfig, type ServerLogLevel } from '@push-jobs/protocol';
 import type { InitSystem, ServerLayout } from './layout.js';
 import { removeService, serviceVars, startService, type ServiceSpec } from './service.js';
 import {
@@ -19,19 +20,20 @@ import {
 } from './shell.js';
 import type { HostCommands } from './types.js';
 
-/** The server settings the component sets (the config file's keys, see `@push-jobs/server`). */
-export interface ServerConfigFile {
-  server_name: string;
-  api_port: number;
-  server_heartbeat_port: number;
-  command_port: number;
-  heartbeat_interval: number;
-  data_dir: string;
-  database_url: string;
-  tls_cert: string | null;
-  tls_key: string | null;
-  log_level: string;
-}
+/** The server settings the component sets: keys of the server's config file. */
+export type ServerConfigFile = Pick<
+  ServerConfig,
+  | 'server_name'
+  | 'api_port'
+  | 'server_heartbeat_port'
+  | 'command_port'
+  | 'heartbeat_interval'
+  | 'data_dir'
+  | 'database_url'
+  | 'tls_cert'
+  | 'tls_key'
+  | 'log_level'
+>;
 
 /** A file the config step writes (it travels on standard input, as it may hold secrets). */
 export interface HostFile {
@@ -55,7 +57,7 @@ export interface ServerStepsInput {
   /** SQLite path (relative to the data dir, or absolute on the host) or a PostgreSQL URL. */
   readonly databaseUrl: string;
   readonly tls: boolean;
-  readonly logLevel: string;
+  readonly logLevel: ServerLogLevel;
   readonly org: string;
   readonly admin: string;
   readonly validator: string;
@@ -64,10 +66,7 @@ export interface ServerStepsInput {
   readonly runAs: RunAs;
 }
 
-/** True for a PostgreSQL URL. */
-export function isPostgresUrl(url: string): boolean {
-  return /^postgres(?:ql)?:\/\//iu.test(url);
-}
+export { isPostgresUrl };
 
 /** The TLS file paths on the host. */
 export function tlsPaths(layout: ServerLayout): { cert: string; key: string } {
