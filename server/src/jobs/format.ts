@@ -57,16 +57,13 @@ export async function formatJobChunked(
   job: JobRecord,
   opts: { includeFile?: boolean; page?: NodesPage } = {},
 ): Promise<Job> {
-  let all = job.nodes;
-  if (!isSortedByName(all)) {
-    if (all.length > FORMAT_CHUNK_NODES) await nextTurn();
-    all = sortByName(all);
-  }
+  if (job.nodes.length > FORMAT_CHUNK_NODES && !isSortedByName(job.nodes)) await nextTurn();
+  const all = inNameOrder(job.nodes);
   const list =
     opts.page === undefined ? all : all.slice(opts.page.offset, opts.page.offset + opts.page.limit);
-  const nodes: Record<string, string[]> = {};
-  await eachInTurns(list, FORMAT_CHUNK_NODES, (n) => (nodes[n.status] ??= []).push(n.name));
-  return { ...formatJobSummary(job, opts), nodes } as Job;
+  const groups = new StatusGroups();
+  await eachInTurns(list, FORMAT_CHUNK_NODES, groups.add);
+  return { ...formatJobSummary(job, opts), nodes: groups.nodes } as Job;
 }
 
 /**
@@ -74,10 +71,22 @@ export async function formatJobChunked(
  * linear when the store's order is ours.
  */
 export function formatJob(job: JobRecord, opts: { includeFile?: boolean } = {}): Job {
-  const list = isSortedByName(job.nodes) ? job.nodes : sortByName(job.nodes);
-  const nodes: Record<string, string[]> = {};
-  for (const n of list) (nodes[n.status] ??= []).push(n.name);
-  return { ...formatJobSummary(job, opts), nodes } as Job;
+  const groups = new StatusGroups();
+  for (const n of inNameOrder(job.nodes)) groups.add(n);
+  return { ...formatJobSummary(job, opts), nodes: groups.nodes } as Job;
+}
+
+/** Node names grouped by status, in the order they are added. */
+class StatusGroups {
+  readonly nodes: Record<string, string[]> = {};
+  readonly add = (n: { name: string; status: string }): void => {
+    (this.nodes[n.status] ??= []).push(n.name);
+  };
+}
+
+/** `nodes` sorted by name (code units), copied only when the store's order is not already ours. */
+function inNameOrder<T extends { name: string }>(nodes: readonly T[]): readonly T[] {
+  return isSortedByName(nodes) ? nodes : sortByName(nodes);
 }
 
 function sortByName<T extends { name: string }>(nodes: readonly T[]): T[] {
