@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { InvalidArgumentError } from '@push-jobs/protocol';
 import {
   NodeReplayTracker,
   SIGNATURES_PER_SECOND,
@@ -85,6 +86,6 @@ describe('broker: per-node replay tracking', () => {
     const t = new NodeReplayTracker(3);
     for (let i = 0; i < 10; i++) expect(t.check(`n${i}`, msg({}))).to.equal('ok');
     expect(t.size).to.equal(3);
-    expect(() => new NodeReplayTracker(0)).to.throw(RangeError);
+    expect(() => new NodeReplayTracker(0)).to.throw(InvalidArgumentError);
   });
 });

@@ -58,6 +58,7 @@ export {
   type ReplayCheck,
 } from './open.js';
 export { rsaSha1Sign, rsaSha1Verify, sha1Base64 } from './rsa.js';
+export { SecondChanceMap, type SecondChance } from './second-chance-map.js';
 export { SequenceTracker, type SequenceTrackerOptions, type SequenceVerdict } from './sequence.js';
 export { decryptSessionKey, encryptSessionKey, generateSessionKey } from './session-key.js';
 export { checkSkew, skewError, type SkewVerdict } from './skew.js';

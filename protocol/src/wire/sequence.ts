@@ -7,6 +7,7 @@
 
 import { InvalidArgumentError } from '../errors.js';
 import { DEFAULT_MAX_SEQUENCE_PEERS } from './limits.js';
+import { SecondChanceMap, type SecondChance } from './second-chance-map.js';
 
 /**
  * The outcome of {@link SequenceTracker.check}: `'ok'` (recorded), `'replay'` (not after the last
@@ -25,13 +26,11 @@ export interface SequenceTrackerOptions {
   readonly maxPeers?: number;
 }
 
-interface PeerState {
+interface PeerState extends SecondChance {
   incarnationId: string;
   /** The incarnation this peer left most recently: replays from it are refused. */
   previousIncarnationId: string | undefined;
   sequence: number;
-  /** Seen since the eviction hand last passed (second chance). */
-  referenced: boolean;
 }
 
 /**
@@ -43,8 +42,7 @@ interface PeerState {
  * verified, so forged messages cannot advance the counters.
  */
 export class SequenceTracker {
-  readonly #maxPeers: number;
-  readonly #peers = new Map<string, PeerState>();
+  readonly #peers: SecondChanceMap<string, PeerState>;
 
   /** @throws {@link InvalidArgumentError} when `maxPeers` is not a positive integer. */
   constructor(options: SequenceTrackerOptions = {}) {
@@ -52,7 +50,7 @@ export class SequenceTracker {
     if (!Number.isSafeInteger(maxPeers) || maxPeers < 1) {
       throw new InvalidArgumentError(`SequenceTracker: maxPeers must be a positive integer, got ${maxPeers}`);
     }
-    this.#maxPeers = maxPeers;
+    this.#peers = new SecondChanceMap(maxPeers);
   }
 
   /** How many peers are remembered. */
@@ -70,7 +68,6 @@ export class SequenceTracker {
     if (typeof peer !== 'string' || typeof incarnationId !== 'string') return 'bad_sequence';
     const state = this.#peers.get(peer);
     if (state === undefined) {
-      if (this.#peers.size >= this.#maxPeers) this.#evictOne();
       this.#peers.set(peer, { incarnationId, previousIncarnationId: undefined, sequence, referenced: false });
       return 'ok';
     }
@@ -100,19 +97,5 @@ export class SequenceTracker {
   /** Forgets every peer. */
   clear(): void {
     this.#peers.clear();
-  }
-
-  /**
-   * Second-chance ("clock") eviction over the Map's insertion order: a peer seen since the hand last
-   * passed is moved to the back with its flag cleared; the first unflagged peer is dropped.
-   * Terminates: moved peers come round again unflagged.
-   */
-  #evictOne(): void {
-    for (const [peer, state] of this.#peers) {
-      this.#peers.delete(peer);
-      if (!state.referenced) return;
-      state.referenced = false;
-      this.#peers.set(peer, state);
-    }
   }
 }

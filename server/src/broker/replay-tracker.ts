@@ -28,7 +28,7 @@
  *
  * @module
  */
-import { DEFAULT_MAX_SEQUENCE_PEERS } from '@push-jobs/protocol';
+import { DEFAULT_MAX_SEQUENCE_PEERS, SecondChanceMap, type SecondChance } from '@push-jobs/protocol';
 
 /** `ok`; `replay` (a replayed or stale message); `bad_sequence` (not a non-negative integer). */
 export type ReplayVerdict = 'ok' | 'replay' | 'bad_sequence';
@@ -51,7 +51,7 @@ export interface TrackedMessage {
  */
 export const SIGNATURES_PER_SECOND = 1024;
 
-interface NodeState {
+interface NodeState extends SecondChance {
   incarnation: string;
   previousIncarnation: string | undefined;
   connection: string;
@@ -61,16 +61,14 @@ interface NodeState {
   newestSignatures: Set<string>;
   /** More than {@link SIGNATURES_PER_SECOND} were accepted in the newest second. */
   overflowed: boolean;
-  referenced: boolean;
 }
 
 /** See the module documentation. */
 export class NodeReplayTracker {
-  private readonly nodes = new Map<string, NodeState>();
+  private readonly nodes: SecondChanceMap<string, NodeState>;
 
-  constructor(private readonly maxNodes: number = DEFAULT_MAX_SEQUENCE_PEERS) {
-    if (!Number.isSafeInteger(maxNodes) || maxNodes < 1)
-      throw new RangeError('maxNodes must be a positive integer');
+  constructor(maxNodes: number = DEFAULT_MAX_SEQUENCE_PEERS) {
+    this.nodes = new SecondChanceMap(maxNodes);
   }
 
   /** How many nodes are remembered. */
@@ -85,7 +83,6 @@ export class NodeReplayTracker {
     }
     const state = this.nodes.get(node);
     if (state === undefined) {
-      if (this.nodes.size >= this.maxNodes) this.evictOne();
       this.nodes.set(node, {
         incarnation: m.incarnation,
         previousIncarnation: undefined,
@@ -134,15 +131,5 @@ export class NodeReplayTracker {
     }
     // An older timestamp on the current connection (its clock stepped back) is accepted by its
     // sequence and changes nothing here: the newest second stays the bar for other connections.
-  }
-
-  /** Second-chance eviction over insertion order (see the protocol's SequenceTracker). */
-  private evictOne(): void {
-    for (const [node, state] of this.nodes) {
-      this.nodes.delete(node);
-      if (!state.referenced) return;
-      state.referenced = false;
-      this.nodes.set(node, state);
-    }
   }
 }

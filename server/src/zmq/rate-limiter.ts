@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { SecondChanceMap, type SecondChance } from '@push-jobs/protocol';
 
 /** Settings of {@link PeerRateLimiter}. */
 export interface RateLimitOptions {
@@ -19,16 +20,14 @@ export interface RateLimitOptions {
 /** Default per-peer limit of the command socket. */
 export const DEFAULT_RATE_LIMIT: RateLimitOptions = { messagesPerSecond: 200, burst: 400 };
 
-interface Bucket {
+interface Bucket extends SecondChance {
   tokens: number;
   last: number;
-  /** Whether the peer sent again since the bucket was made or last passed over for eviction. */
-  seen: boolean;
 }
 
 /** Token buckets keyed by peer (a string naming the ROUTER identity; the command socket uses hex). */
 export class PeerRateLimiter {
-  private readonly buckets = new Map<string, Bucket>();
+  private readonly buckets: SecondChanceMap<string, Bucket>;
   private readonly ratePerMs: number;
   private readonly burst: number;
 
@@ -39,7 +38,7 @@ export class PeerRateLimiter {
    */
   constructor(
     options: RateLimitOptions = DEFAULT_RATE_LIMIT,
-    private readonly maxPeers = 100_000,
+    maxPeers = 100_000,
     private readonly now: () => number = () => performance.now(),
   ) {
     if (!(options.messagesPerSecond > 0) || !(options.burst >= 1)) {
@@ -47,6 +46,7 @@ export class PeerRateLimiter {
     }
     this.ratePerMs = options.messagesPerSecond / 1000;
     this.burst = options.burst;
+    this.buckets = new SecondChanceMap(maxPeers);
   }
 
   /** Takes one token from `peer`'s bucket; false when the bucket is empty (drop the message). */
@@ -54,11 +54,10 @@ export class PeerRateLimiter {
     const now = this.now();
     const bucket = this.buckets.get(peer);
     if (bucket === undefined) {
-      if (this.buckets.size >= this.maxPeers) this.evictOldest();
-      this.buckets.set(peer, { tokens: this.burst - 1, last: now, seen: false });
+      this.buckets.set(peer, { tokens: this.burst - 1, last: now, referenced: false });
       return true;
     }
-    bucket.seen = true;
+    bucket.referenced = true;
     bucket.tokens = Math.min(this.burst, bucket.tokens + (now - bucket.last) * this.ratePerMs);
     bucket.last = now;
     if (bucket.tokens < 1) return false;
@@ -69,18 +68,5 @@ export class PeerRateLimiter {
   /** How many peers are tracked. */
   get size(): number {
     return this.buckets.size;
-  }
-
-  /**
-   * Evicts the oldest peer not seen since it was last passed over; peers seen again move to the
-   * back with their mark cleared. Ends within one pass: moved peers come round unmarked.
-   */
-  private evictOldest(): void {
-    for (const [peer, bucket] of this.buckets) {
-      this.buckets.delete(peer);
-      if (!bucket.seen) return;
-      bucket.seen = false;
-      this.buckets.set(peer, bucket);
-    }
   }
 }
