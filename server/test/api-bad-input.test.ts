@@ -465,6 +465,17 @@ for (const storeKind of ['sqlite', 'postgres'] as const) {
       });
     });
 
+    it("a query parameter given twice is a 400 from the route's schema, naming it", async () => {
+      for (const url of [`${JOBS}?limit=1&limit=2`, '/organizations/acme/search/node?q=a&q=b']) {
+        const res = await api.send('GET', url);
+        expect(res.statusCode, url).to.equal(400);
+        const { error } = res.json() as { error: string[] };
+        expect(error, url).to.have.length(1);
+        expect(error[0], url).to.match(/^querystring\/(limit|q) must be string$/);
+      }
+      expect((await api.send('GET', `${JOBS}?limit=1&unknown=1&unknown=2`)).statusCode).to.equal(200);
+    });
+
     it('a store that is unavailable for now is still a 503 with Retry-After, not a 500', async () => {
       failListJobs = 'unavailable';
       try {

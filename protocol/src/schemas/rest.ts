@@ -191,3 +191,90 @@ export type AuthErrorBody = Static<typeof AuthErrorBodySchema>;
 export const ValidationErrorBodySchema = Type.Object({ error: Type.String() });
 /** Validation error body. */
 export type ValidationErrorBody = Static<typeof ValidationErrorBodySchema>;
+
+/*
+ * Path parameters and query strings of the REST routes. Values stay strings, as they arrive:
+ * the server checks each against its rule with a message of its own (`invalid limit 'x'`,
+ * after authentication, as the original ordered its checks). These schemas say which
+ * parameters a route has, and that a query parameter is given at most once (a repeated one is
+ * a 400 before authentication); other query parameters are ignored, as before.
+ */
+
+/** An `ORG` path parameter. */
+const OrgParam = Type.String({ description: 'organization name' });
+
+/** Path of `/organizations/ORG/...`. */
+export const OrgParamsSchema = Type.Object({ org: OrgParam });
+/** Path parameters of `/organizations/ORG/...`. */
+export type OrgParams = Static<typeof OrgParamsSchema>;
+
+/** Path of `/organizations/ORG/pushy/jobs/ID[/abort]`. */
+export const JobParamsSchema = Type.Object({ org: OrgParam, id: Type.String({ description: 'job id' }) });
+/** Path parameters of one job. */
+export type JobParams = Static<typeof JobParamsSchema>;
+
+/** Path of `/organizations/ORG/pushy/jobs/ID/output/NODE/CHANNEL`. */
+export const JobOutputParamsSchema = Type.Object({
+  org: OrgParam,
+  id: Type.String({ description: 'job id' }),
+  node: Type.String({ description: 'node name' }),
+  channel: Type.String({ description: '`stdout` or `stderr`' }),
+});
+/** Path parameters of a job's output. */
+export type JobOutputParams = Static<typeof JobOutputParamsSchema>;
+
+/** Path of `/organizations/ORG/pushy/node_states/NODE` and `/organizations/ORG/pushy/config/NODE`. */
+export const NodeParamsSchema = Type.Object({
+  org: OrgParam,
+  node: Type.String({ description: 'node name' }),
+});
+/** Path parameters naming a node. */
+export type NodeParams = Static<typeof NodeParamsSchema>;
+
+/** Path of `/organizations/ORG/{users,clients,groups,nodes}/NAME`. */
+export const NamedParamsSchema = Type.Object({ org: OrgParam, name: Type.String() });
+/** Path parameters naming a user, client, group or node object. */
+export type NamedParams = Static<typeof NamedParamsSchema>;
+
+/** Path of `.../clients/NAME/keys/KEY`. */
+export const KeyParamsSchema = Type.Object({
+  org: OrgParam,
+  name: Type.String(),
+  key: Type.String({ description: 'key name' }),
+});
+/** Path parameters naming a key. */
+export type KeyParams = Static<typeof KeyParamsSchema>;
+
+/** Query of `GET /organizations/ORG/pushy/jobs` (ours beyond the original). */
+export const ListJobsQuerySchema = Type.Object({
+  status: Type.Optional(Type.String({ description: 'only jobs in this state' })),
+  limit: Type.Optional(Type.String({ description: 'at most this many jobs, newest first' })),
+  offset: Type.Optional(Type.String({ description: 'skip this many jobs' })),
+});
+/** Query of `GET jobs`. */
+export type ListJobsQuery = Static<typeof ListJobsQuerySchema>;
+
+/** Query of `GET /organizations/ORG/pushy/jobs/ID`. */
+export const GetJobQuerySchema = Type.Object({
+  include_file: Type.Optional(Type.String({ description: '`true`: the file in full' })),
+  nodes_limit: Type.Optional(Type.String({ description: 'at most this many nodes, in name order' })),
+  nodes_offset: Type.Optional(Type.String({ description: 'skip this many nodes' })),
+});
+/** Query of `GET jobs/ID`. */
+export type GetJobQuery = Static<typeof GetJobQuerySchema>;
+
+/** Query of `GET /organizations/ORG/search/node`. */
+export const NodeSearchQuerySchema = Type.Object({
+  q: Type.Optional(Type.String({ description: 'Chef search query; default `*:*`' })),
+  start: Type.Optional(Type.String()),
+  rows: Type.Optional(Type.String()),
+});
+/** Query of a node search. */
+export type NodeSearchQuery = Static<typeof NodeSearchQuerySchema>;
+
+/** Query of `GET /organizations/ORG/pushy/config/NODE`. */
+export const ConfigQuerySchema = Type.Object({
+  ccpk: Type.Optional(Type.String({ description: "the node's CURVE public key, Z85" })),
+});
+/** Query of the config endpoint. */
+export type ConfigQuery = Static<typeof ConfigQuerySchema>;

@@ -14,9 +14,9 @@ export interface Requestor {
   validator: boolean;
 }
 
-/** A custom access rule: true grants access. */
-export type AccessCheck = (
-  request: FastifyRequest,
+/** A custom access rule: true grants access. `R`: the route's request type. */
+export type AccessCheck<R = FastifyRequest> = (
+  request: R,
   who: Requestor,
   org: OrgRecord,
 ) => boolean | Promise<boolean>;
@@ -29,7 +29,7 @@ export type AccessCheck = (
  * - `admin`: a member of the org's `admins` group;
  * - a function: a rule of the route's own (a client reading itself, a validator creating a client).
  */
-export type Access = 'public' | 'read' | 'write' | 'member' | 'admin' | AccessCheck;
+export type Access<R = FastifyRequest> = 'public' | 'read' | 'write' | 'member' | 'admin' | AccessCheck<R>;
 
 declare module 'fastify' {
   interface FastifyRequest {

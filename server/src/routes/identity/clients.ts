@@ -14,7 +14,15 @@ import { defineRoute } from '../../http/routes.js';
 import { orgUrl } from '../../http/uri.js';
 import { createClientWithKey } from '../../identity/service.js';
 import type { ClientRecord } from '../../store/types.js';
-import { adminOrSelfClient, nameParam, optionalBoolean, optionalString, urlMap } from './common.js';
+import {
+  adminOrSelfClient,
+  NAMED,
+  nameParam,
+  optionalBoolean,
+  optionalString,
+  urlMap,
+  type NamedRequest,
+} from './common.js';
 import { keyRoutes } from './keys.js';
 
 function clientJson(c: ClientRecord): Record<string, unknown> {
@@ -60,7 +68,7 @@ async function createClient(deps: RouteDeps, request: FastifyRequest, reply: Fas
     .send({ uri, chef_key: chefKey, ...(privateKey === undefined ? {} : { private_key: privateKey }) });
 }
 
-async function findClient(deps: RouteDeps, request: FastifyRequest): Promise<ClientRecord> {
+async function findClient(deps: RouteDeps, request: NamedRequest): Promise<ClientRecord> {
   const name = nameParam(request);
   const client = await deps.store.getClient(request.org!.name, name);
   if (client === undefined) throw notFound(`client '${name}' not found`);
@@ -94,9 +102,10 @@ export function registerClientRoutes(app: FastifyInstance, deps: RouteDeps): voi
     },
   });
   defineRoute(app, `${base}/:name`, {
-    GET: { access: 'member', handler: async (req) => clientJson(await findClient(deps, req)) },
+    GET: { access: 'member', schema: NAMED, handler: async (req) => clientJson(await findClient(deps, req)) },
     PUT: {
       access: 'admin',
+      schema: NAMED,
       jsonBody: true,
       handler: async (req) => {
         const client = await findClient(deps, req);
@@ -112,6 +121,7 @@ export function registerClientRoutes(app: FastifyInstance, deps: RouteDeps): voi
     },
     DELETE: {
       access: adminOrSelfClient(deps.store),
+      schema: NAMED,
       handler: async (req) => {
         const client = await findClient(deps, req);
         await deps.store.deleteClient(client.orgName, client.name);

@@ -3,20 +3,27 @@
  *
  * @module
  */
-import type { FastifyRequest } from 'fastify';
-import type { Requestor } from '../../http/context.js';
+import { NamedParamsSchema } from '@push-jobs/protocol';
+import type { AccessCheck } from '../../http/context.js';
 import { isAdmin } from '../../http/authorize.js';
 import { badRequest } from '../../http/errors.js';
+import type { RequestOf } from '../../http/routes.js';
 import type { Store } from '../../store/types.js';
 
+/** The schemas of a route whose path names a user, client, group or node: `.../:name`. */
+export const NAMED = { params: NamedParamsSchema };
+
+/** A request of a `.../:name` route. */
+export type NamedRequest = RequestOf<typeof NAMED>;
+
 /** The `:name` path parameter. */
-export function nameParam(request: FastifyRequest): string {
-  return (request.params as { name: string }).name;
+export function nameParam(request: NamedRequest): string {
+  return request.params.name;
 }
 
 /** An access rule: an admin of the org, or the client named in the path acting on itself. */
-export function adminOrSelfClient(store: Store) {
-  return async (request: FastifyRequest, who: Requestor): Promise<boolean> =>
+export function adminOrSelfClient(store: Store): AccessCheck<NamedRequest> {
+  return async (request, who) =>
     (who.type === 'client' && who.name === nameParam(request)) || isAdmin(store, request.org!.name, who);
 }
 

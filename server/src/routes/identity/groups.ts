@@ -11,7 +11,7 @@ import { badRequest, notFound } from '../../http/errors.js';
 import { defineRoute } from '../../http/routes.js';
 import { orgUrl } from '../../http/uri.js';
 import type { GroupRecord } from '../../store/types.js';
-import { nameParam, optionalString, urlMap } from './common.js';
+import { NAMED, nameParam, optionalString, urlMap, type NamedRequest } from './common.js';
 
 const GROUP_NAME = /^[a-z0-9_-]{1,255}$/;
 
@@ -34,7 +34,7 @@ function stringList(v: unknown, field: string): string[] {
   return v as string[];
 }
 
-async function findGroup(deps: RouteDeps, request: FastifyRequest): Promise<GroupRecord> {
+async function findGroup(deps: RouteDeps, request: NamedRequest): Promise<GroupRecord> {
   const name = nameParam(request);
   const group = await deps.store.getGroup(request.org!.name, name);
   if (group === undefined) throw notFound(`group '${name}' not found`);
@@ -67,9 +67,10 @@ export function registerGroupRoutes(app: FastifyInstance, deps: RouteDeps): void
     },
   });
   defineRoute(app, `${base}/:name`, {
-    GET: { access: 'member', handler: async (req) => groupJson(await findGroup(deps, req)) },
+    GET: { access: 'member', schema: NAMED, handler: async (req) => groupJson(await findGroup(deps, req)) },
     PUT: {
       access: 'admin',
+      schema: NAMED,
       jsonBody: true,
       handler: async (req) => {
         const group = await findGroup(deps, req);
@@ -89,6 +90,7 @@ export function registerGroupRoutes(app: FastifyInstance, deps: RouteDeps): void
     },
     DELETE: {
       access: 'admin',
+      schema: NAMED,
       handler: async (req) => {
         const group = await findGroup(deps, req);
         await deps.store.deleteGroup(req.org!.name, group.name);

@@ -4,7 +4,8 @@
  *
  * @module
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { KeyParamsSchema } from '@push-jobs/protocol';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { RouteDeps } from '../../app.js';
 import { jsonObjectBody } from '../../http/body.js';
 import type { AccessCheck } from '../../http/context.js';
@@ -13,7 +14,7 @@ import { defineRoute } from '../../http/routes.js';
 import { baseUrl } from '../../http/uri.js';
 import { normalizePublicKey } from '../../identity/keys.js';
 import type { KeyRecord, PrincipalRef } from '../../store/types.js';
-import { optionalString } from './common.js';
+import { NAMED, optionalString, type NamedRequest } from './common.js';
 
 function expiration(k: KeyRecord): string {
   return k.expiresAt === null ? 'infinity' : k.expiresAt.toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -38,14 +39,15 @@ export function keyRoutes(
   app: FastifyInstance,
   deps: RouteDeps,
   url: string,
-  principalOf: (request: FastifyRequest) => PrincipalRef,
-  mayWrite: AccessCheck,
+  principalOf: (request: NamedRequest) => PrincipalRef,
+  mayWrite: AccessCheck<NamedRequest>,
 ): void {
   const keyUrl = (req: FastifyRequest, name: string) =>
     `${baseUrl(req)}${req.url.split('?')[0]!.replace(/\/+$/, '')}/${encodeURIComponent(name)}`;
   defineRoute(app, url, {
     GET: {
       access: 'member',
+      schema: NAMED,
       handler: async (req) => {
         const now = Date.now();
         return (await deps.store.listKeys(principalOf(req))).map((k) => ({
@@ -58,7 +60,8 @@ export function keyRoutes(
     POST: {
       access: mayWrite,
       jsonBody: true,
-      handler: async (req: FastifyRequest, reply: FastifyReply) => {
+      schema: NAMED,
+      handler: async (req, reply) => {
         const body = jsonObjectBody(req);
         const name = optionalString(body, 'name');
         const pem = optionalString(body, 'public_key');
@@ -71,19 +74,22 @@ export function keyRoutes(
       },
     },
   });
+  const KEYED = { params: KeyParamsSchema };
   defineRoute(app, `${url}/:key`, {
     GET: {
       access: 'member',
+      schema: KEYED,
       handler: async (req) => {
-        const k = await findKey(deps, principalOf(req), (req.params as { key: string }).key);
+        const k = await findKey(deps, principalOf(req), req.params.key);
         return { name: k.name, public_key: k.publicKey, expiration_date: expiration(k) };
       },
     },
     DELETE: {
       access: mayWrite,
+      schema: KEYED,
       handler: async (req) => {
         const principal = principalOf(req);
-        const k = await findKey(deps, principal, (req.params as { key: string }).key);
+        const k = await findKey(deps, principal, req.params.key);
         await deps.store.deleteKey(principal, k.name);
         return { name: k.name, public_key: k.publicKey, expiration_date: expiration(k) };
       },

@@ -14,7 +14,7 @@ import { badRequest, notFound } from '../../http/errors.js';
 import { defineRoute } from '../../http/routes.js';
 import { orgUrl } from '../../http/uri.js';
 import type { NodeDocument } from '../../store/types.js';
-import { adminOrSelfClient, nameParam, urlMap } from './common.js';
+import { adminOrSelfClient, NAMED, nameParam, urlMap, type NamedRequest } from './common.js';
 
 const NODE_NAME = /^[A-Za-z0-9_.:-]{1,255}$/;
 const LEVELS = ['normal', 'default', 'override', 'automatic'] as const;
@@ -69,7 +69,7 @@ function mayCreateNode(deps: RouteDeps) {
   };
 }
 
-async function findNode(deps: RouteDeps, request: FastifyRequest): Promise<NodeDocument> {
+async function findNode(deps: RouteDeps, request: NamedRequest): Promise<NodeDocument> {
   const name = nameParam(request);
   const node = await deps.store.getNode(request.org!.name, name);
   if (node === undefined) throw notFound(`node '${name}' not found`);
@@ -97,9 +97,10 @@ export function registerNodeRoutes(app: FastifyInstance, deps: RouteDeps): void 
     },
   });
   defineRoute(app, `${base}/:name`, {
-    GET: { access: 'member', handler: (req) => findNode(deps, req) },
+    GET: { access: 'member', schema: NAMED, handler: (req) => findNode(deps, req) },
     PUT: {
       access: adminOrSelfClient(deps.store),
+      schema: NAMED,
       jsonBody: true,
       handler: async (req) => {
         await findNode(deps, req);
@@ -109,6 +110,7 @@ export function registerNodeRoutes(app: FastifyInstance, deps: RouteDeps): void 
     },
     DELETE: {
       access: adminOrSelfClient(deps.store),
+      schema: NAMED,
       handler: async (req) => {
         const node = await findNode(deps, req);
         await deps.store.deleteNode(req.org!.name, node.name);

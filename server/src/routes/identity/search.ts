@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { NodeSearchQuerySchema } from '@push-jobs/protocol';
 import type { FastifyInstance } from 'fastify';
 import type { RouteDeps } from '../../app.js';
 import { badRequest } from '../../http/errors.js';
@@ -54,8 +55,9 @@ export function registerSearchRoutes(app: FastifyInstance, deps: RouteDeps): voi
   defineRoute(app, '/organizations/:org/search/node', {
     GET: {
       access: 'member',
+      schema: { querystring: NodeSearchQuerySchema },
       handler: async (req) => {
-        const q = req.query as Record<string, string | undefined>;
+        const q = req.query;
         const query = q.q ?? '*:*';
         const start = count('start', q.start, 0);
         const rows = count('rows', q.rows, 1000);

@@ -8,7 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import type { RouteDeps } from '../../app.js';
 import { notFound } from '../../http/errors.js';
 import { defineRoute } from '../../http/routes.js';
-import { nameParam } from './common.js';
+import { NAMED, nameParam } from './common.js';
 
 /** Registers the org user routes. */
 export function registerUserRoutes(app: FastifyInstance, deps: RouteDeps): void {
@@ -22,6 +22,7 @@ export function registerUserRoutes(app: FastifyInstance, deps: RouteDeps): void 
   defineRoute(app, '/organizations/:org/users/:name', {
     GET: {
       access: 'member',
+      schema: NAMED,
       handler: async (req) => {
         const name = nameParam(req);
         const members = await deps.store.listOrgMembers(req.org!.name);

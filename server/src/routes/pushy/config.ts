@@ -19,7 +19,9 @@
 import {
   OFFLINE_THRESHOLD,
   ONLINE_THRESHOLD,
+  ConfigQuerySchema,
   encryptSessionKey,
+  NodeParamsSchema,
   verifyRequest,
   type ConfigDocument,
 } from '@push-jobs/protocol';
@@ -28,7 +30,7 @@ import type { RouteDeps } from '../../app.js';
 import { authorize } from '../../http/authorize.js';
 import type { AccessCheck } from '../../http/context.js';
 import { HttpError, badRequest, forbidden, unauthorized } from '../../http/errors.js';
-import { defineRoute } from '../../http/routes.js';
+import { defineRoute, type RequestOf } from '../../http/routes.js';
 import { curveKeyFromZ85 } from '../../zmq/curve-keys.js';
 
 /** The config document as we send it: `encoded_session_key` only to the node's own client. */
@@ -39,18 +41,21 @@ export type ConfigResponse = Omit<ConfigDocument, 'encoded_session_key'> & {
 /** The result of reading the `ccpk` query parameter. */
 type CcpkResult = { kind: 'missing' } | { kind: 'bad' } | { kind: 'ok'; key: Buffer };
 
-/** Reads and decodes `ccpk` (already URL-decoded by the query parser). */
+/** A request of the config route, once its schemas were checked. */
+type ConfigRequest = RequestOf<{ params: typeof NodeParamsSchema; querystring: typeof ConfigQuerySchema }>;
+
+/**
+ * Reads and decodes `ccpk` (already URL-decoded by the query parser). Runs before the schemas
+ * are checked too (in preValidation), so it takes the query as it came: a repeated `ccpk`
+ * is an array, and "Bad ccpk".
+ */
 function readCcpk(request: FastifyRequest): CcpkResult {
-  const query = request.query as Record<string, unknown> | undefined;
-  const value = query?.['ccpk'];
+  const query: unknown = request.query;
+  const value = typeof query === 'object' && query !== null ? (query as { ccpk?: unknown }).ccpk : undefined;
   if (value === undefined) return { kind: 'missing' };
   if (typeof value !== 'string') return { kind: 'bad' };
   const key = curveKeyFromZ85(value);
   return key === undefined ? { kind: 'bad' } : { kind: 'ok', key };
-}
-
-function params(request: FastifyRequest): { org: string; node: string } {
-  return request.params as { org: string; node: string };
 }
 
 /** The `ccpk` check, before authentication. Admits nothing. */
@@ -62,10 +67,10 @@ function checkCcpk(deps: RouteDeps, request: FastifyRequest): void {
 }
 
 /** Clients read their own node's config only; users need the read rules. */
-function configAccess(deps: RouteDeps): AccessCheck {
+function configAccess(deps: RouteDeps): AccessCheck<ConfigRequest> {
   return async (request, who, org) => {
     if (who.type === 'client') {
-      if (deps.config.validate_client_node_name && who.name !== params(request).node) {
+      if (deps.config.validate_client_node_name && who.name !== request.params.node) {
         throw forbidden('Client and node name must match');
       }
       return true;
@@ -79,7 +84,7 @@ function configAccess(deps: RouteDeps): AccessCheck {
  * The public key of the client that signed the request: the first of its keys that verifies
  * the request (the one authentication accepted).
  */
-async function requestorClientKey(deps: RouteDeps, request: FastifyRequest, org: string): Promise<string> {
+async function requestorClientKey(deps: RouteDeps, request: ConfigRequest, org: string): Promise<string> {
   const name = request.requestor!.name;
   const principals = await deps.store.findPrincipals(org, name, new Date());
   const client = principals.find((p) => p.type === 'client' && p.orgMember);
@@ -100,11 +105,11 @@ function withBlankLine(pem: string): string {
   return `${pem.trimEnd()}\n\n`;
 }
 
-async function getConfig(deps: RouteDeps, request: FastifyRequest): Promise<ConfigResponse> {
+async function getConfig(deps: RouteDeps, request: ConfigRequest): Promise<ConfigResponse> {
   const runtime = deps.runtime;
   if (runtime === undefined) throw new HttpError(503, 'the ZeroMQ broker is not running');
   const { config } = deps;
-  const { node } = params(request);
+  const { node } = request.params;
   const org = request.org!.name;
   const who = request.requestor!;
   const ownClient = who.type === 'client' && who.name === node;
@@ -154,6 +159,7 @@ export function registerConfigRoute(app: FastifyInstance, deps: RouteDeps): void
   defineRoute(app, '/organizations/:org/pushy/config/:node', {
     GET: {
       access: configAccess(deps),
+      schema: { params: NodeParamsSchema, querystring: ConfigQuerySchema },
       preValidation: (request) => checkCcpk(deps, request),
       handler: (request) => getConfig(deps, request),
     },

@@ -3,6 +3,13 @@
  *
  * @module
  */
+import {
+  GetJobQuerySchema,
+  JobOutputParamsSchema,
+  JobParamsSchema,
+  ListJobsQuerySchema,
+  NodeParamsSchema,
+} from '@push-jobs/protocol';
 import type { FastifyInstance } from 'fastify';
 import type { RouteDeps } from '../../app.js';
 import { defineRoute } from '../../http/routes.js';
@@ -26,7 +33,11 @@ export function registerPushyRoutes(app: FastifyInstance, deps: RouteDeps): void
   });
   const base = '/organizations/:org/pushy';
   defineRoute(app, `${base}/jobs`, {
-    GET: { access: 'read', handler: (req, reply) => listJobs(deps, req, reply) },
+    GET: {
+      access: 'read',
+      schema: { querystring: ListJobsQuerySchema },
+      handler: (req, reply) => listJobs(deps, req, reply),
+    },
     POST: {
       access: 'write',
       jsonBody: true,
@@ -35,15 +46,20 @@ export function registerPushyRoutes(app: FastifyInstance, deps: RouteDeps): void
     },
   });
   defineRoute(app, `${base}/jobs/:id`, {
-    GET: { access: 'read', handler: (req, reply) => getJob(deps, req, reply) },
+    GET: {
+      access: 'read',
+      schema: { params: JobParamsSchema, querystring: GetJobQuerySchema },
+      handler: (req, reply) => getJob(deps, req, reply),
+    },
   });
   defineRoute(app, `${base}/jobs/:id/abort`, {
-    POST: { access: 'write', handler: (req) => abortJob(deps, req) },
+    POST: { access: 'write', schema: { params: JobParamsSchema }, handler: (req) => abortJob(deps, req) },
   });
   defineRoute(app, `${base}/jobs/:id/output/:node/:channel`, {
     GET: {
       access: 'read',
       produces: 'application/octet-stream',
+      schema: { params: JobOutputParamsSchema },
       handler: (req, reply) => getJobOutput(deps, req, reply),
     },
   });
@@ -51,7 +67,7 @@ export function registerPushyRoutes(app: FastifyInstance, deps: RouteDeps): void
     GET: { access: 'read', handler: (req) => listNodeStates(deps, req) },
   });
   defineRoute(app, `${base}/node_states/:node`, {
-    GET: { access: 'read', handler: (req) => getNodeState(deps, req) },
+    GET: { access: 'read', schema: { params: NodeParamsSchema }, handler: (req) => getNodeState(deps, req) },
   });
   registerConfigRoute(app, deps);
 }

@@ -4,10 +4,20 @@
  *
  * @module
  */
-import { isFinalJobState, isJobState, type Job, type JobList } from '@push-jobs/protocol';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import {
+  isFinalJobState,
+  isJobState,
+  type GetJobQuerySchema,
+  type Job,
+  type JobList,
+  type JobOutputParamsSchema,
+  type JobParamsSchema,
+  type ListJobsQuerySchema,
+} from '@push-jobs/protocol';
+import type { FastifyReply } from 'fastify';
 import type { RouteDeps } from '../../app.js';
 import { HttpError, badRequest, conflict, notFound } from '../../http/errors.js';
+import type { RequestOf } from '../../http/routes.js';
 import { formatJobChunked, formatJobSummary, type NodesPage } from '../../jobs/format.js';
 import type { JobListQuery } from '../../store/types.js';
 
@@ -29,10 +39,10 @@ function nonNegativeInt(name: string, value: string | undefined, max: number): n
  */
 export async function listJobs(
   deps: RouteDeps,
-  request: FastifyRequest,
+  request: RequestOf<{ querystring: typeof ListJobsQuerySchema }>,
   reply: FastifyReply,
 ): Promise<JobList> {
-  const q = request.query as Record<string, string | undefined>;
+  const q = request.query;
   const query: JobListQuery = {};
   if (q.status !== undefined) {
     if (!isJobState(q.status)) throw badRequest(`invalid status '${q.status}'`);
@@ -54,8 +64,8 @@ export async function listJobs(
   return jobs.map((j) => formatJobSummary(j));
 }
 
-async function findJob(deps: RouteDeps, request: FastifyRequest) {
-  const { id } = request.params as { id: string };
+async function findJob(deps: RouteDeps, request: RequestOf<{ params: typeof JobParamsSchema }>) {
+  const { id } = request.params;
   const job = await deps.store.getJob(request.org!.name, id);
   if (job === undefined) throw notFound(`job '${id}' does not exist in organization '${request.org!.name}'`);
   return job;
@@ -67,8 +77,12 @@ async function findJob(deps: RouteDeps, request: FastifyRequest) {
  * grouped by status as usual), for reading a big job in pages; every answer says how many nodes
  * the job has in `X-Total-Count`.
  */
-export async function getJob(deps: RouteDeps, request: FastifyRequest, reply: FastifyReply): Promise<Job> {
-  const q = request.query as Record<string, string | undefined>;
+export async function getJob(
+  deps: RouteDeps,
+  request: RequestOf<{ params: typeof JobParamsSchema; querystring: typeof GetJobQuerySchema }>,
+  reply: FastifyReply,
+): Promise<Job> {
+  const q = request.query;
   const limit = nonNegativeInt('nodes_limit', q.nodes_limit, MAX_NODES_PAGE);
   const offset = nonNegativeInt('nodes_offset', q.nodes_offset, Number.MAX_SAFE_INTEGER);
   const job = await findJob(deps, request);
@@ -82,7 +96,10 @@ export async function getJob(deps: RouteDeps, request: FastifyRequest, reply: Fa
 }
 
 /** `POST jobs/ID/abort` (ours): 200 with the job, 409 when it already finished. */
-export async function abortJob(deps: RouteDeps, request: FastifyRequest): Promise<Job> {
+export async function abortJob(
+  deps: RouteDeps,
+  request: RequestOf<{ params: typeof JobParamsSchema }>,
+): Promise<Job> {
   const job = await findJob(deps, request);
   if (isFinalJobState(job.status)) throw conflict(`job '${job.id}' already finished (${job.status})`);
   const after = await deps.engine.abortJob(request.org!.name, job.id, request.requestor!.name);
@@ -93,10 +110,10 @@ export async function abortJob(deps: RouteDeps, request: FastifyRequest): Promis
 /** `GET jobs/ID/output/NODE/{stdout|stderr}`: the stored text; a truncated one says so in a header. */
 export async function getJobOutput(
   deps: RouteDeps,
-  request: FastifyRequest,
+  request: RequestOf<{ params: typeof JobOutputParamsSchema }>,
   reply: FastifyReply,
 ): Promise<unknown> {
-  const { id, node, channel } = request.params as { id: string; node: string; channel: string };
+  const { id, node, channel } = request.params;
   if (channel !== 'stdout' && channel !== 'stderr') {
     throw new HttpError(404, `no such output channel '${channel}' (expected stdout or stderr)`);
   }

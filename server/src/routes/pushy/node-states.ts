@@ -4,9 +4,10 @@
  *
  * @module
  */
-import type { NodeState, NodeStateList } from '@push-jobs/protocol';
+import type { NodeParamsSchema, NodeState, NodeStateList } from '@push-jobs/protocol';
 import type { FastifyRequest } from 'fastify';
 import type { RouteDeps } from '../../app.js';
+import type { RequestOf } from '../../http/routes.js';
 
 /** Every node of the org that has a node record. */
 export async function listNodeStates(deps: RouteDeps, request: FastifyRequest): Promise<NodeStateList> {
@@ -14,7 +15,10 @@ export async function listNodeStates(deps: RouteDeps, request: FastifyRequest): 
 }
 
 /** One node; an unknown node is offline and unavailable (200, never 404). */
-export async function getNodeState(deps: RouteDeps, request: FastifyRequest): Promise<NodeState> {
-  const { node } = request.params as { node: string };
+export async function getNodeState(
+  deps: RouteDeps,
+  request: RequestOf<{ params: typeof NodeParamsSchema }>,
+): Promise<NodeState> {
+  const { node } = request.params;
   return { node_name: node, ...deps.tracker.nodeState(request.org!.name, node) };
 }
