@@ -75,7 +75,7 @@ export class SseParser {
    * @param options.maxEventSize - what one event (its unfinished line and data) may buffer, in
    *   characters; past it {@link push} throws {@link SseEventTooLargeError}.
    */
-  constructor(options: { maxEventSize?: number } = {}) {
+  constructor(options: { maxEventSize?: number | undefined } = {}) {
     this.#maxEventSize = options.maxEventSize ?? DEFAULT_MAX_EVENT_SIZE;
     this.#parser = createParser({
       onEvent: (event) => {
