@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 
-import { SseParser, toFeedEvent, type SseMessage } from '../src/api-client/index.js';
+import { SseEventTooLargeError, SseParser, toFeedEvent, type SseMessage } from '../src/api-client/index.js';
 
 function parseAll(chunks: string[], end = true): SseMessage[] {
   const parser = new SseParser();
@@ -60,6 +60,49 @@ describe('SseParser', () => {
     const parser = new SseParser();
     expect(parser.push('event: summary\nid: job-1\ndata: {"status":"complete"}')).to.deep.equal([]);
     expect(parser.end()).to.deep.equal([{ event: 'summary', id: 'job-1', data: '{"status":"complete"}' }]);
+  });
+
+  it('keeps the last id for later events without one; an empty id clears it', () => {
+    const parser = new SseParser();
+    expect(parser.push('id: job-3\ndata: a\n\ndata: b\n\nid\ndata: c\n\n')).to.deep.equal([
+      { event: 'message', id: 'job-3', data: 'a' },
+      { event: 'message', id: 'job-3', data: 'b' },
+      { event: 'message', id: undefined, data: 'c' },
+    ]);
+    expect(parser.lastEventId).to.equal(undefined);
+  });
+
+  it('ignores unknown fields, a bad retry and an id with NUL; counts comments of any form', () => {
+    const parser = new SseParser();
+    const out = parser.push('id: 1\ndata: a\n\nretry: soon\nfoo: bar\nid: x\0y\n: spaced\n:\ndata: b\n\n');
+    expect(out).to.deep.equal([
+      { event: 'message', id: '1', data: 'a' },
+      { event: 'message', id: '1', data: 'b' },
+    ]);
+    expect(parser.retry).to.equal(undefined);
+    expect(parser.comments).to.equal(2);
+  });
+
+  it('a line end split from its CR at the very end still ends the last event', () => {
+    const parser = new SseParser();
+    expect(parser.push('data: x\r')).to.deep.equal([]);
+    expect(parser.end()).to.deep.equal([{ event: 'message', id: undefined, data: 'x' }]);
+  });
+
+  it('refuses an event larger than its bound, line by line or in data lines, and stops there', () => {
+    const long = new SseParser({ maxEventSize: 64 });
+    expect(long.push('data: ok\n\n')).to.deep.equal([{ event: 'message', id: undefined, data: 'ok' }]);
+    // One line that never ends: every chunk is buffered until the bound is crossed.
+    expect(() => {
+      for (let i = 0; i < 100; i++) long.push('xxxxxxxx');
+    }).to.throw(SseEventTooLargeError, 'larger than 64 characters');
+    expect(() => long.push('\n\n')).to.throw(SseEventTooLargeError);
+    expect(long.end()).to.deep.equal([]);
+
+    const many = new SseParser({ maxEventSize: 64 });
+    expect(() => {
+      for (let i = 0; i < 100; i++) many.push('data: yyyyyyyy\n');
+    }).to.throw(SseEventTooLargeError);
   });
 
   it('toFeedEvent parses JSON data and keeps other text', () => {

@@ -468,6 +468,31 @@ describe('PushApiClient', () => {
       expect((err as PushApiError).message).to.match(/^the event feed .* broke off/);
     });
 
+    it('an event larger than maxEventSize breaks the feed off with ApiUnreachableError', async () => {
+      srv.handler = (_req, res) => {
+        stream(res);
+        res.write('event: start\nid: job-1\ndata: {}\n\n');
+        // An event that never ends: the server keeps writing while the client reads.
+        const more = (): void => {
+          if (!res.destroyed) res.write(`data: ${'x'.repeat(1024)}\n`, () => setImmediate(more));
+        };
+        more();
+      };
+      const feed = await client.jobEvents('j1', { maxEventSize: 64 * 1024 });
+      const seen: string[] = [];
+      let err: unknown;
+      try {
+        for await (const e of feed) seen.push(e.event);
+      } catch (e) {
+        err = e;
+      }
+      expect(seen).to.deep.equal(['start']);
+      expect(err).to.be.instanceOf(ApiUnreachableError);
+      expect((err as PushApiError).message).to.match(
+        /^the event feed .* broke off: an event of the feed is larger than 65536 characters$/,
+      );
+    });
+
     it('a silent feed fails with ApiTimeoutError after idleTimeoutMs', async () => {
       srv.handler = (_req, res) => stream(res);
       const feed = await client.jobEvents('j1', { idleTimeoutMs: 100 });

@@ -111,6 +111,12 @@ export interface FeedOptions {
    * @default no idle limit
    */
   idleTimeoutMs?: number;
+  /**
+   * The most one event may buffer, in characters; a larger one breaks the feed off with an
+   * {@link ApiUnreachableError}.
+   * @default DEFAULT_MAX_EVENT_SIZE (16 MiB)
+   */
+  maxEventSize?: number;
   query?: ApiQuery;
 }
 
@@ -644,13 +650,14 @@ function abortError(): Error {
 class HttpFeedStream implements FeedStream {
   readonly #res: IncomingMessage;
   readonly #req: ClientRequest;
-  readonly #parser = new SseParser();
+  readonly #parser: SseParser;
   readonly #iterator: AsyncGenerator<ParsedFeedEvent>;
   #closed = false;
 
   constructor(res: IncomingMessage, req: ClientRequest, method: string, url: URL, options: FeedOptions) {
     this.#res = res;
     this.#req = req;
+    this.#parser = new SseParser({ maxEventSize: options.maxEventSize });
     res.setEncoding('utf8');
     if (options.signal !== undefined) {
       if (options.signal.aborted) this.close();

@@ -51,4 +51,11 @@ export {
   type ApiErrorCode,
   type ApiErrorContext,
 } from './errors.js';
-export { SseParser, toFeedEvent, type ParsedFeedEvent, type SseMessage } from './sse.js';
+export {
+  DEFAULT_MAX_EVENT_SIZE,
+  SseEventTooLargeError,
+  SseParser,
+  toFeedEvent,
+  type ParsedFeedEvent,
+  type SseMessage,
+} from './sse.js';

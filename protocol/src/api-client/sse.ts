@@ -1,7 +1,10 @@
 /**
  * Parsing Server-Sent Events (the job and organization feeds, spec 7) as the WHATWG
  * `EventSource` does: `event:`, `id:`, `data:` and `retry:` fields, comments (`:keepalive`),
- * any of `\r\n`, `\n` or `\r` as line ends, an event dispatched on a blank line.
+ * any of `\r\n`, `\n` or `\r` as line ends, an event dispatched on a blank line. The line
+ * and field parsing is `eventsource-parser`'s; this module adds what a feed reader needs on
+ * top: the last event id that carries over to later events (for `Last-Event-ID`), the retry
+ * and comment counts, and a bound on what one event may buffer.
  *
  * One liberty: at the end of the stream a last event without its blank line is still
  * dispatched ({@link SseParser.end}), because the original push-jobs server never terminated
@@ -9,6 +12,7 @@
  *
  * @module
  */
+import { createParser, type EventSourceParser, type ParseError } from 'eventsource-parser';
 
 /** One event as it arrived: its name, id and data text. */
 export interface SseMessage {
@@ -43,18 +47,56 @@ export function toFeedEvent(message: SseMessage): ParsedFeedEvent {
   return { event: message.event, id: message.id, data, rawData: message.data };
 }
 
+/** What one event may buffer by default (line and data text, in characters): 16 MiB. */
+export const DEFAULT_MAX_EVENT_SIZE = 16 * 1024 * 1024;
+
+/** An event (or line) larger than the parser's bound: the stream is not read further. */
+export class SseEventTooLargeError extends Error {
+  constructor(readonly limit: number) {
+    super(`an event of the feed is larger than ${limit} characters`);
+    this.name = 'SseEventTooLargeError';
+  }
+}
+
 /**
  * An incremental SSE parser: {@link push} text as it arrives (chunks may split lines and
  * events anywhere), get back the events completed by it; {@link end} at the end of the stream.
  */
 export class SseParser {
-  #partial = '';
-  #skipLeadingLf = false;
-  #eventType = '';
-  #data: string[] = [];
+  readonly #parser: EventSourceParser;
+  readonly #maxEventSize: number;
+  #out: SseMessage[] = [];
+  #tooLarge = false;
   #lastEventId = '';
   #retry: number | undefined;
   #comments = 0;
+
+  /**
+   * @param options.maxEventSize - what one event (its unfinished line and data) may buffer, in
+   *   characters; past it {@link push} throws {@link SseEventTooLargeError}.
+   */
+  constructor(options: { maxEventSize?: number | undefined } = {}) {
+    this.#maxEventSize = options.maxEventSize ?? DEFAULT_MAX_EVENT_SIZE;
+    this.#parser = createParser({
+      onEvent: (event) => {
+        // The library gives an event the id of its own `id:` field only; EventSource keeps
+        // the last one for the events after it.
+        if (event.id !== undefined) this.#lastEventId = event.id;
+        this.#out.push({ event: event.event ?? 'message', id: this.lastEventId, data: event.data });
+      },
+      onRetry: (ms) => {
+        this.#retry = ms;
+      },
+      onComment: () => {
+        this.#comments++;
+      },
+      onError: (err: ParseError) => {
+        // Unknown fields and bad retry values are ignored, as EventSource does.
+        if (err.type === 'max-buffer-size-exceeded') this.#tooLarge = true;
+      },
+      maxBufferSize: this.#maxEventSize,
+    });
+  }
 
   /** The `id` to send as `Last-Event-ID` when reconnecting, or `undefined`. */
   get lastEventId(): string | undefined {
@@ -71,32 +113,16 @@ export class SseParser {
     return this.#comments;
   }
 
-  /** Feeds decoded text; returns the events it completed, in order. */
+  /**
+   * Feeds decoded text; returns the events it completed, in order.
+   *
+   * @throws SseEventTooLargeError when an event outgrows the bound (then, and after, nothing
+   *   more is parsed).
+   */
   push(text: string): SseMessage[] {
-    const out: SseMessage[] = [];
-    let chunk = text;
-    if (this.#skipLeadingLf) {
-      if (chunk.startsWith('\n')) chunk = chunk.slice(1);
-      if (chunk.length > 0) this.#skipLeadingLf = false;
-    }
-    let buffer = this.#partial + chunk;
-    let start = 0;
-    for (let i = 0; i < buffer.length; i++) {
-      const c = buffer.charCodeAt(i);
-      if (c !== 10 && c !== 13) continue;
-      this.#line(buffer.slice(start, i), out);
-      if (c === 13) {
-        if (i + 1 < buffer.length) {
-          if (buffer.charCodeAt(i + 1) === 10) i++;
-        } else {
-          this.#skipLeadingLf = true;
-        }
-      }
-      start = i + 1;
-    }
-    buffer = buffer.slice(start);
-    this.#partial = buffer;
-    return out;
+    if (this.#tooLarge) throw new SseEventTooLargeError(this.#maxEventSize);
+    this.#parser.feed(text);
+    return this.#take();
   }
 
   /**
@@ -104,52 +130,17 @@ export class SseParser {
    * blank line is dispatched (see the module notes).
    */
   end(): SseMessage[] {
-    const out: SseMessage[] = [];
-    if (this.#partial !== '') {
-      this.#line(this.#partial, out);
-      this.#partial = '';
-    }
-    this.#line('', out);
+    if (this.#tooLarge) return [];
+    // A line end closes a last line (or completes a CR split from its LF); a blank line then
+    // dispatches what is pending, and is a no-op when nothing is.
+    this.#parser.feed('\n\n');
+    return this.#take();
+  }
+
+  #take(): SseMessage[] {
+    const out = this.#out;
+    this.#out = [];
+    if (this.#tooLarge) throw new SseEventTooLargeError(this.#maxEventSize);
     return out;
-  }
-
-  #line(line: string, out: SseMessage[]): void {
-    if (line === '') {
-      this.#dispatch(out);
-      return;
-    }
-    if (line.startsWith(':')) {
-      this.#comments++;
-      return;
-    }
-    const colon = line.indexOf(':');
-    const field = colon < 0 ? line : line.slice(0, colon);
-    let value = colon < 0 ? '' : line.slice(colon + 1);
-    if (value.startsWith(' ')) value = value.slice(1);
-    switch (field) {
-      case 'event':
-        this.#eventType = value;
-        break;
-      case 'data':
-        this.#data.push(value);
-        break;
-      case 'id':
-        if (!value.includes('\0')) this.#lastEventId = value;
-        break;
-      case 'retry':
-        if (/^\d+$/.test(value)) this.#retry = Number(value);
-        break;
-      default:
-        break;
-    }
-  }
-
-  #dispatch(out: SseMessage[]): void {
-    const type = this.#eventType;
-    this.#eventType = '';
-    if (this.#data.length === 0) return;
-    const data = this.#data.join('\n');
-    this.#data = [];
-    out.push({ event: type === '' ? 'message' : type, id: this.lastEventId, data });
   }
 }

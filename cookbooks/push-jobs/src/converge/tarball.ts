@@ -2,11 +2,20 @@
  * Reading an npm package tarball (`npm pack` output) without unpacking it: its
  * `package/package.json` and its checksum.
  *
+ * The tar format is read by `tar` (npm's own reader: ustar, pax and GNU long names, header
+ * checksums); nothing is written to disk. What a hostile tarball could do is bounded: the
+ * package.json must be a regular file of at most {@link MAX_PACKAGE_JSON_BYTES} directly under
+ * one top directory (no `..`, no absolute path, no link), tar entries are parsed only up to it,
+ * and at most {@link MAX_UNPACKED_BYTES} are unpacked in all (a gzip bomb stops there).
+ *
  * @module
  */
-import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import { gunzipSync } from 'node:zlib';
+import { createHash, type Hash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
+import { Transform, Writable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import { Parser, type ReadEntry } from 'tar';
 
 /** Name and version of a package tarball. */
 export interface TarballPackage {
@@ -20,62 +29,155 @@ export interface TarballPackage {
   sha256: string;
 }
 
-function field(header: Buffer, start: number, length: number): string {
-  const raw = header.subarray(start, start + length);
-  const end = raw.indexOf(0);
-  return raw.subarray(0, end < 0 ? raw.length : end).toString('utf8');
+/** The largest package.json read. */
+export const MAX_PACKAGE_JSON_BYTES = 1024 * 1024;
+
+/** The most unpacked tar bytes read looking for the package.json. */
+export const MAX_UNPACKED_BYTES = 256 * 1024 * 1024;
+
+/** The bounds of {@link readTarballPackage}. */
+export interface TarballLimits {
+  /** @default MAX_PACKAGE_JSON_BYTES */
+  maxPackageJsonBytes?: number;
+  /** @default MAX_UNPACKED_BYTES */
+  maxUnpackedBytes?: number;
 }
 
-/** The `package.json` text of a gzipped tar (the first `DIR/package.json` at depth one). */
-function packageJsonText(tar: Buffer): string | undefined {
-  let offset = 0;
-  let longName: string | undefined;
-  while (offset + 512 <= tar.length) {
-    const header = tar.subarray(offset, offset + 512);
-    if (header.every((b) => b === 0)) return undefined;
-    const size = parseInt(field(header, 124, 12).trim() || '0', 8);
-    const type = String.fromCharCode(header[156] ?? 0);
-    const prefix = field(header, 345, 155);
-    const name = longName ?? (prefix === '' ? field(header, 0, 100) : `${prefix}/${field(header, 0, 100)}`);
-    longName = undefined;
-    const body = tar.subarray(offset + 512, offset + 512 + size);
-    if (type === 'x') {
-      const path = /\d+ path=([^\n]*)\n/u.exec(body.toString('utf8'))?.[1];
-      if (path !== undefined) longName = path;
-    } else if (type === 'L') {
-      longName = field(body, 0, body.length);
-    } else if ((type === '0' || type === '\0') && /^[^/]+\/package\.json$/u.test(name)) {
-      return body.toString('utf8');
-    }
-    offset += 512 + Math.ceil(size / 512) * 512;
+/** Why a tarball was refused (its message names the file). */
+export class TarballError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TarballError';
   }
-  return undefined;
+}
+
+/** `DIR/package.json`: one top directory (npm packs into `package/`), not `.` or `..`. */
+function isPackageJson(entryPath: string): boolean {
+  const m = /^([^/]+)\/package\.json$/u.exec(entryPath);
+  return m !== null && m[1] !== '.' && m[1] !== '..';
+}
+
+/** Counts bytes through; fails past `limit`. */
+function byteLimit(limit: number, path: string): Transform {
+  let seen = 0;
+  return new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      seen += chunk.length;
+      if (seen > limit) done(new TarballError(`${path} unpacks to more than ${limit} bytes`));
+      else done(null, chunk);
+    },
+  });
+}
+
+/** Passes bytes through, hashing them. */
+function hashing(hash: Hash): Transform {
+  return new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      hash.update(chunk);
+      done(null, chunk);
+    },
+  });
+}
+
+/**
+ * The `package.json` text of a gzipped tar (the first `DIR/package.json` at depth one) and the
+ * SHA-256 of the file, in one read. The whole gzip stream is read (so a truncated or corrupt one
+ * is refused), the tar entries only up to the package.json.
+ */
+async function readPackageJson(
+  path: string,
+  limits: TarballLimits,
+): Promise<{ text: string | undefined; sha256: string }> {
+  const maxJson = limits.maxPackageJsonBytes ?? MAX_PACKAGE_JSON_BYTES;
+  const maxUnpacked = limits.maxUnpackedBytes ?? MAX_UNPACKED_BYTES;
+  let text: string | undefined;
+  let refused: TarballError | undefined;
+  const parser = new Parser({
+    strict: true,
+    maxMetaEntrySize: maxJson,
+    onReadEntry: (entry: ReadEntry) => {
+      if (text !== undefined || refused !== undefined || !isPackageJson(entry.path)) {
+        entry.resume();
+        return;
+      }
+      if (entry.type !== 'File' && entry.type !== 'OldFile') {
+        refused = new TarballError(`${path}: ${entry.path} is a ${entry.type}, not a regular file`);
+      } else if (entry.size > maxJson) {
+        refused = new TarballError(`${path}: ${entry.path} is larger than ${maxJson} bytes`);
+      }
+      if (refused !== undefined) {
+        entry.resume();
+        return;
+      }
+      const parts: Buffer[] = [];
+      entry.on('data', (chunk: Buffer) => parts.push(chunk));
+      entry.on('end', () => {
+        text = Buffer.concat(parts).toString('utf8');
+      });
+    },
+  });
+  // A bad header or checksum (strict) is an 'error' of the parser.
+  let invalid: TarballError | undefined;
+  parser.on('error', (err: Error) => {
+    invalid ??= new TarballError(`${path} is not a valid tarball (${err.message})`);
+  });
+  let parsing = true;
+  // The tar parser as the end of a pipeline: it is fed until the package.json is in; the rest
+  // is only unpacked (within the bound) to check the gzip stream.
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      if (parsing) parser.write(chunk);
+      if (text !== undefined) parsing = false;
+      done(invalid ?? refused);
+    },
+    final(done) {
+      if (!parsing || invalid !== undefined || refused !== undefined) {
+        done(invalid ?? refused);
+        return;
+      }
+      // An aborted parser never finishes: its error ends the wait instead.
+      let settled = false;
+      const settle = (): void => {
+        if (settled) return;
+        settled = true;
+        done(invalid ?? refused);
+      };
+      parser.once('error', settle);
+      parser.end(settle);
+    },
+  });
+  const hash = createHash('sha256');
+  try {
+    await pipeline(createReadStream(path), hashing(hash), createGunzip(), byteLimit(maxUnpacked, path), sink);
+  } catch (err) {
+    if (err instanceof TarballError) throw err;
+    if ((err as NodeJS.ErrnoException).code?.startsWith('Z_') === true) {
+      throw new TarballError(`${path} is not a gzipped tarball`);
+    }
+    throw err;
+  }
+  return { text, sha256: hash.digest('hex') };
 }
 
 /**
  * Reads name, version and checksum of a package tarball.
  *
- * @throws Error when the file cannot be read or is not an npm package tarball.
+ * @throws Error when the file cannot be read; TarballError when it is not an npm package
+ *   tarball or breaks one of the bounds in the module notes.
  */
-export async function readTarballPackage(path: string): Promise<TarballPackage> {
-  const data = await readFile(path);
-  let tar: Buffer;
-  try {
-    tar = gunzipSync(data);
-  } catch {
-    throw new Error(`${path} is not a gzipped tarball`);
-  }
-  const text = packageJsonText(tar);
-  if (text === undefined) throw new Error(`${path} has no package/package.json (is it npm pack output?)`);
+export async function readTarballPackage(path: string, limits: TarballLimits = {}): Promise<TarballPackage> {
+  const { text, sha256 } = await readPackageJson(path, limits);
+  if (text === undefined)
+    throw new TarballError(`${path} has no package/package.json (is it npm pack output?)`);
   let pkg: unknown;
   try {
     pkg = JSON.parse(text);
   } catch {
-    throw new Error(`${path}: package.json is not valid JSON`);
+    throw new TarballError(`${path}: package.json is not valid JSON`);
   }
   const { name, version } = (pkg ?? {}) as { name?: unknown; version?: unknown };
   if (typeof name !== 'string' || typeof version !== 'string') {
-    throw new Error(`${path}: package.json has no name or version`);
+    throw new TarballError(`${path}: package.json has no name or version`);
   }
-  return { path, name, version, sha256: createHash('sha256').update(data).digest('hex') };
+  return { path, name, version, sha256 };
 }

@@ -9,14 +9,16 @@
  * ```
  *
  * The profile is `--profile`, else `$CHEF_PROFILE`, else the name in `~/.chef/context`, else
- * `default` (as Chef chooses it).
+ * `default` (as Chef chooses it). The file is read with `smol-toml` (all of TOML 1.0, as Chef's
+ * own reader); its errors are reported by line, column and kind only, never quoting the file,
+ * which may hold an inline key.
  *
  * @module
  */
 import { readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { configError } from '../errors.js';
-import { parseToml, TomlError, type TomlTable } from './toml.js';
+import { parse as parseToml, TomlError, type TomlTable, type TomlValue } from 'smol-toml';
 import type { KeySetting, SourceSettings } from './types.js';
 
 /** A parsed credentials file. */
@@ -39,18 +41,35 @@ function readOptional(path: string): string | undefined {
   }
 }
 
+/**
+ * Where and what a TOML syntax error is: `line 3, column 9: invalid value`. The library's
+ * message goes on with the lines around the error, which are left out: they may be a key's.
+ */
+export function tomlProblem(err: TomlError): string {
+  const what = err.message.split('\n', 1)[0]!.replace(/^Invalid TOML document: /, '');
+  return `line ${err.line}, column ${err.column}: ${what}`;
+}
+
 /** Reads and parses a credentials file; `undefined` when there is none. */
 export function readCredentials(path: string): CredentialsFile | undefined {
-  const text = readOptional(path);
-  if (text === undefined) return undefined;
+  const raw = readOptional(path);
+  if (raw === undefined) return undefined;
+  const text = raw.startsWith('\uFEFF') ? raw.slice(1) : raw;
   try {
     return { path, profiles: parseToml(text) };
   } catch (err) {
     if (err instanceof TomlError) {
-      throw configError(`${path} is not valid TOML (${err.message}); fix the file or pass settings as flags`);
+      throw configError(
+        `${path} is not valid TOML (${tomlProblem(err)}); fix the file or pass settings as flags`,
+      );
     }
     throw err;
   }
+}
+
+/** A TOML table (a profile), not an array, date or plain value. */
+function isTable(value: TomlValue | undefined): value is TomlTable {
+  return typeof value === 'object' && !Array.isArray(value) && !(value instanceof Date);
 }
 
 /**
@@ -84,12 +103,9 @@ function keySetting(value: string, chefDir: string): KeySetting {
  */
 export function profileSettings(file: CredentialsFile, profile: string, required: boolean): SourceSettings {
   const table = file.profiles[profile];
-  if (table === undefined || typeof table !== 'object' || Array.isArray(table)) {
+  if (!isTable(table)) {
     if (!required) return {};
-    const known = Object.keys(file.profiles).filter((k) => {
-      const t = file.profiles[k];
-      return typeof t === 'object' && !Array.isArray(t);
-    });
+    const known = Object.keys(file.profiles).filter((k) => isTable(file.profiles[k]));
     throw configError(
       `profile '${profile}' is not in ${file.path} (profiles: ${known.length === 0 ? 'none' : known.join(', ')}); pass --profile with one of them`,
     );
