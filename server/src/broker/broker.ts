@@ -113,7 +113,8 @@ export class Broker {
       return this.drop('malformed', { peer }, 'no org or node');
     }
     const who = { peer, org: clip(org), node: clip(node) };
-    if (decoded.header.signingMethod !== 'hmac_sha256') return this.drop('badSignature', who, 'not hmac_sha256');
+    if (decoded.header.signingMethod !== 'hmac_sha256')
+      return this.drop('badSignature', who, 'not hmac_sha256');
 
     const { bodyBytes, header } = decoded;
     const signed = this.opts.sessionKeys.verify(org, node, (k) => hmacVerify(bodyBytes, k, header.signature));
@@ -164,7 +165,12 @@ export class Broker {
   private unsendable(record: NodeRecord, type: ServerCommand, why: string): void {
     this.stats.unsendable++;
     const { org, node } = record;
-    this.unsent.write('debug', `unsendable\u0000${org}/${node}`, { org, node, type, why }, 'message not sent');
+    this.unsent.write(
+      'debug',
+      `unsendable\u0000${org}/${node}`,
+      { org, node, type, why },
+      'message not sent',
+    );
   }
 
   /**

@@ -330,7 +330,10 @@ export class JobRun {
       this.emit('job_complete', { status: this.status });
       this.ctx.events.finish(this.org, this.id);
     } catch (again) {
-      this.log.error({ job: this.id, org: this.org, err: errorMessage(again) }, 'ending the crashed job failed');
+      this.log.error(
+        { job: this.id, org: this.org, err: errorMessage(again) },
+        'ending the crashed job failed',
+      );
     } finally {
       this.resolveDone(this.status);
       this.settle();

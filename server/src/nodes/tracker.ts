@@ -507,7 +507,8 @@ export class LiveNodeTracker implements NodeTracker {
   /** Advances every record and ends the dead ones (the periodic scan; public for tests). */
   scan(): void {
     const now = this.livenessNow();
-    for (const r of [...this.records.values()]) if (!isAlive(r, this.settings, now)) this.terminate(r, 'dead');
+    for (const r of [...this.records.values()])
+      if (!isAlive(r, this.settings, now)) this.terminate(r, 'dead');
   }
 
   /** Re-sends `abort` to nodes in rehab or with a release unanswered whose timer is due (public for tests). */

@@ -11,7 +11,13 @@
  * @module
  */
 
-import { DEFAULT_MAX_BODY_BYTES, MAX_HEADER_BYTES, SILENT_LOGGER, errorMessage, type Logger } from '@push-jobs/protocol';
+import {
+  DEFAULT_MAX_BODY_BYTES,
+  MAX_HEADER_BYTES,
+  SILENT_LOGGER,
+  errorMessage,
+  type Logger,
+} from '@push-jobs/protocol';
 import { Router } from 'zeromq';
 import type { Context } from 'zeromq';
 import { getZmqContext } from './context.js';
@@ -382,7 +388,11 @@ export class ZmqCommandTransport implements CommandTransport {
     const [identity, header, body] = frames as [Buffer, Buffer, Buffer];
     if (header.length > this.maxHeaderBytes || body.length > this.maxBodyBytes) {
       this.counters.droppedMalformed++;
-      return this.dropped('malformed', identity.toString('hex'), `frames of ${header.length} and ${body.length} bytes`);
+      return this.dropped(
+        'malformed',
+        identity.toString('hex'),
+        `frames of ${header.length} and ${body.length} bytes`,
+      );
     }
     const peer = identity.toString('hex');
     if (!this.limiter.take(peer)) {

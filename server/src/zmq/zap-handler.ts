@@ -160,7 +160,12 @@ export class ZapHandler {
       this.log.write(
         'warn',
         `${why}\u0000${peer}`,
-        { domain: key.slice(0, MAX_LOGGED_ADDRESS), address: peer, mechanism: mechanism?.toString().slice(0, 16), why },
+        {
+          domain: key.slice(0, MAX_LOGGED_ADDRESS),
+          address: peer,
+          mechanism: mechanism?.toString().slice(0, 16),
+          why,
+        },
         'connection refused',
       );
     }
