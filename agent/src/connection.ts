@@ -28,22 +28,10 @@ import { ReplayGuard } from './replay-guard.js';
 import { retryInterrupted, zmqErrorCode } from './zmq-retry.js';
 import { agentApiClient, type AgentTlsOptions } from './http.js';
 import type { CommitOptions, JobRunnerPort, RunnerReply } from './runner-types.js';
+import { SILENT_LOGGER, type AgentLogger } from './log.js';
 
-/** Where the agent logs; every method takes one line. */
-export interface AgentLogger {
-  debug(message: string): void;
-  info(message: string): void;
-  warn(message: string): void;
-  error(message: string): void;
-}
-
-/** A logger that drops everything. */
-export const SILENT_LOGGER: AgentLogger = Object.freeze({
-  debug: () => undefined,
-  info: () => undefined,
-  warn: () => undefined,
-  error: () => undefined,
-});
+// The agent's logger role lives in log.ts; long exported from here too.
+export { SILENT_LOGGER, type AgentLogger };
 
 /** A CURVE key pair, Z85 text (40 characters each). */
 export interface CurveKeyPair {

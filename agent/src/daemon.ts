@@ -9,12 +9,7 @@
  */
 import { createWriteStream, existsSync, readFileSync, unwatchFile, watchFile, type Stats } from 'node:fs';
 import { join } from 'node:path';
-import {
-  DEFAULT_AGENT_LOCKFILE_NAME,
-  errorMessage,
-  LOG_LEVELS,
-  type LogLevel,
-} from '@push-jobs/protocol/lite';
+import { DEFAULT_AGENT_LOCKFILE_NAME, errorMessage, type LogLevel } from '@push-jobs/protocol/lite';
 import { Agent } from './agent.js';
 import { AllowList } from './allow-list.js';
 import {
@@ -27,15 +22,14 @@ import {
   type CompiledAgentOptions,
   type ConfigEnv,
 } from './config/index.js';
-import { AgentStartError, type AgentLogger } from './connection.js';
+import { AgentStartError } from './connection.js';
 import { JobRunner, processGroupAlive } from './job-runner.js';
+import { createAgentLogger, type LogOutput } from './log.js';
 import { escapeControlCharacters } from './log-escape.js';
 import { RunningJobsFile, runningJobsFileName, stopOrphanedJobs } from './running-jobs.js';
 
 /** Something text can be written to (`process.stdout`, a test buffer). */
-export interface DaemonOutput {
-  write(text: string): unknown;
-}
+export type DaemonOutput = LogOutput;
 
 /** Input of {@link startDaemon}. */
 export interface DaemonIo {
@@ -83,33 +77,6 @@ export function agentVersion(): string {
   const version =
     typeof pkg === 'object' && pkg !== null && 'version' in pkg ? (pkg as { version: unknown }).version : '';
   return String(version);
-}
-
-/**
- * A logger at `level` writing `[timestamp] LEVEL: message` lines to `out`. Control characters in
- * the message are escaped (see {@link escapeControlCharacters}): messages carry commands, job ids,
- * node names and reasons from the wire, and one log call must stay one line.
- */
-function makeLogger(
-  out: DaemonOutput,
-  level: LogLevel,
-  timestamps: boolean,
-): AgentLogger & {
-  at(level: LogLevel, message: string): void;
-} {
-  const min = LOG_LEVELS.indexOf(level);
-  const at = (lvl: LogLevel, message: string): void => {
-    if (LOG_LEVELS.indexOf(lvl) < min) return;
-    const stamp = timestamps ? `[${new Date().toISOString()}] ` : '';
-    out.write(`${stamp}${lvl.toUpperCase()}: ${escapeControlCharacters(message)}\n`);
-  };
-  return {
-    at,
-    debug: (m) => at('debug', m),
-    info: (m) => at('info', m),
-    warn: (m) => at('warn', m),
-    error: (m) => at('error', m),
-  };
 }
 
 function finished(code: number): DaemonHandle {
@@ -172,7 +139,7 @@ export async function startDaemon(io: DaemonIo): Promise<DaemonHandle> {
   const file =
     upper === 'STDOUT' || upper === 'STDERR' ? undefined : createWriteStream(location, { flags: 'a' });
   const out: DaemonOutput = file ?? (upper === 'STDERR' ? io.stderr : io.stdout);
-  const logger = makeLogger(out, options.log_level, options.include_timestamp);
+  const logger = createAgentLogger(out, options.log_level, options.include_timestamp);
   const p = `[${options.node_name}]`;
   const closeLog = (): Promise<void> =>
     new Promise<void>((resolve) => {

@@ -12,6 +12,7 @@ export * from './constants.js';
 export * from './errors.js';
 export * from './http-date.js';
 export * from './job-id.js';
+export * from './logging.js';
 export * from './lite-validators.js';
 export * from './quorum.js';
 export * from './rsa-keys.js';

@@ -32,7 +32,6 @@ export interface EngineBenchRow {
 /** Heartbeats verified and accounted per second, one core. */
 export function benchHeartbeats(nodes = 10_000, rounds = 20): EngineBenchRow {
   const sessionKeys = new SessionKeyManager({ lifetimeMs: Infinity });
-  const tracker = new LiveNodeTracker({ ...DEFAULT_SERVER_CONFIG });
   const transport: CommandTransport = {
     endpoint: 'bench',
     onMessage: () => undefined,
@@ -49,12 +48,15 @@ export function benchHeartbeats(nodes = 10_000, rounds = 20): EngineBenchRow {
   };
   const broker = new Broker({
     transport,
-    tracker,
     sessionKeys,
     maxMessageSkewSeconds: 300,
     maxBodySize: 65536,
   });
-  broker.start();
+  const tracker = new LiveNodeTracker({
+    settings: { ...DEFAULT_SERVER_CONFIG },
+    send: (record, type, fields) => broker.send(record, type, fields),
+  });
+  broker.start(tracker);
   const timestamp = formatHttpDate(new Date());
   const messages: Array<{ identity: Buffer; header: Buffer; body: Buffer }> = [];
   const keys = Array.from({ length: nodes }, (_, i) => sessionKeys.keyForConfig('bench', `node-${i}`));

@@ -14,6 +14,7 @@ import { isPushJobsError } from '@push-jobs/protocol';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { ServerConfig } from './config/types.js';
 import { IdleEngine, NoNodes } from './engine/idle.js';
+import { createServerLogger, type ServerLoggerOption } from './logging/server-logger.js';
 import { FeedHub } from './feeds/feed-hub.js';
 import { registerFeedRoutes } from './feeds/routes.js';
 import type { JobEngine, NodeTracker } from './engine/types.js';
@@ -33,8 +34,11 @@ import { StoreUnavailableError } from './store/unavailable.js';
 export interface AppOptions {
   config: ServerConfig;
   store: Store;
-  /** A pino logger options object, `true` for the default, or `false` for none. @default false */
-  logger?: boolean | Record<string, unknown>;
+  /**
+   * `false` for no logs, `true` or pino options (the level defaults to `log_level`), or the
+   * server's pino logger (see `createServerLogger`). @default false
+   */
+  logger?: ServerLoggerOption;
   /** HTTPS on the API port. @default plain HTTP */
   https?: { cert: Buffer | string; key: Buffer | string };
   /** Runs jobs. @default an {@link IdleEngine} (jobs stay `new`) */
@@ -80,7 +84,7 @@ export interface RouteDeps {
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const { config, store } = opts;
   const app = Fastify({
-    logger: opts.logger ?? false,
+    loggerInstance: createServerLogger(opts.logger, config.log_level),
     bodyLimit: config.max_request_body_size,
     routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true },
     ...(opts.https ? { https: opts.https } : {}),

@@ -4,6 +4,17 @@
  * together. Per-instance state (sockets, timers, node records, session keys, live jobs) lives
  * here; shared state lives in the store.
  *
+ * {@link startPushServer} builds the parts in dependency order, each given what it uses in its
+ * constructor: the logger; the sockets; the broker (signs for and verifies the command
+ * socket); the node tracker (sends through the broker); the job engine (works through the
+ * tracker); then the one link that runs backwards, the engine as the tracker's listener, and
+ * the broker starts delivering verified messages to the tracker. A job goes: route →
+ * `engine.startJob` → its `JobRun` → `tracker.sendTo` → `broker.send` → command socket; answers
+ * come back socket → broker → tracker → engine → run.
+ *
+ * One pino logger, made first, serves Fastify and, as child loggers named by `component`,
+ * every part (see the README's "Logging").
+ *
  * @module
  */
 import { randomUUID } from 'node:crypto';
@@ -14,10 +25,10 @@ import { HeartbeatSender } from './broker/heartbeat.js';
 import type { ServerConfig } from './config/types.js';
 import { FeedHub } from './feeds/feed-hub.js';
 import { PushJobEngine } from './jobs/engine.js';
-import type { JobRunLog } from './jobs/job-run.js';
 import { loadOrCreateServerId } from './keys/server-id.js';
 import { loadOrCreateServerKey } from './keys/server-key.js';
 import { SessionKeyManager } from './keys/session-keys.js';
+import { createServerLogger, type ServerLoggerOption } from './logging/server-logger.js';
 import { LiveNodeTracker } from './nodes/tracker.js';
 import type { Store } from './store/types.js';
 import { createZmqContext } from './zmq/context.js';
@@ -33,7 +44,11 @@ import { ZapHandler } from './zmq/zap-handler.js';
 export interface PushServerOptions {
   config: ServerConfig;
   store: Store;
-  logger?: AppOptions['logger'];
+  /**
+   * The server's logger: `false` (the default) for none, `true` or pino options (the level
+   * defaults to `log_level`), or a pino logger to use as it is.
+   */
+  logger?: ServerLoggerOption;
   https?: AppOptions['https'];
 }
 
@@ -68,21 +83,22 @@ function portOf(endpoint: string): number {
  */
 export async function startPushServer(opts: PushServerOptions): Promise<PushServer> {
   const { config, store } = opts;
+  const log = createServerLogger(opts.logger, config.log_level);
   const incarnationId = randomUUID();
   const serverKey = await loadOrCreateServerKey(config.data_dir);
   const serverId = await loadOrCreateServerId(config.data_dir);
-  // The app's logger exists once the app is built; the job engine starts before it.
-  const appLog: { current?: JobRunLog } = {};
-  const jobLog: JobRunLog = {
-    info: (fields, message) => appLog.current?.info(fields, message),
-    warn: (fields, message) => appLog.current?.warn(fields, message),
-    error: (fields, message) => appLog.current?.error(fields, message),
-  };
+
+  // The sockets: ZAP first (it guards the command socket), then the command and heartbeat ports.
   const curve = config.disable_curve_encryption ? null : generateCurveKeyPair();
   const context = createZmqContext();
   const allowList = new MemoryCurveAllowList();
   allowList.startSweeping();
-  const zap = await ZapHandler.start({ allowList, context, allowNull: curve === null });
+  const zap = await ZapHandler.start({
+    allowList,
+    context,
+    allowNull: curve === null,
+    log: log.child({ component: 'zap' }),
+  });
   const listen = config.zeromq_listen_address;
   const command = await ZmqCommandTransport.bind({
     endpoint: `${listen}:${config.command_port}`,
@@ -90,47 +106,48 @@ export async function startPushServer(opts: PushServerOptions): Promise<PushServ
     zap,
     context,
     maxBodyBytes: config.max_body_size,
+    log: log.child({ component: 'zmq' }),
   });
   const heartbeat = await ZmqHeartbeatTransport.bind({
     endpoint: `${listen}:${config.server_heartbeat_port}`,
     maxConnectionsPerAddress: config.max_zmq_connections_per_address,
     maxConnections: heartbeatConnectionCap(openFileLimit()),
+    log: log.child({ component: 'heartbeat' }),
   });
 
+  // The core, each part built on the ones before it.
   const sessionKeys = new SessionKeyManager({ lifetimeMs: config.config_lifetime * 1000 });
-  const tracker = new LiveNodeTracker(config, Date.now, () => command.receiveLagMs());
+  const broker = new Broker({
+    transport: command,
+    sessionKeys,
+    maxMessageSkewSeconds: config.max_message_skew,
+    maxBodySize: config.max_body_size,
+    log: log.child({ component: 'broker' }),
+  });
+  const tracker = new LiveNodeTracker({
+    settings: config,
+    send: (record, type, fields) => broker.send(record, type, fields),
+    receiveLag: () => command.receiveLagMs(),
+    log: log.child({ component: 'nodes' }),
+  });
   const feeds = new FeedHub({
     orgFeedExpiration: config.org_feed_expiration,
     waitCompleteTime: config.wait_complete_time,
   });
-  const engine = new PushJobEngine(
-    {
-      store,
-      events: feeds,
-      serverName: config.server_name,
-      serverId,
-      log: jobLog,
-      votingTimeoutMs: config.voting_timeout * 1000,
-      now: () => new Date(),
-      isAvailable: (org, node) => tracker.isAvailable(org, node),
-      release: (org, node, jobId) => tracker.release(org, node, jobId),
-      awaitVote: (org, node, jobId) => tracker.awaitVote(org, node, jobId),
-      voteDone: (org, node, jobId) => tracker.voteDone(org, node, jobId),
-      holding: (org, node) => tracker.holding(org, node),
-      send: (org, node, type, fields) => tracker.sendTo(org, node, type, fields),
-    },
-    config.wait_complete_time * 1000,
-  );
-  const crashedAtStart = await engine.recover();
-  const broker = new Broker({
-    transport: command,
-    tracker,
-    sessionKeys,
-    maxMessageSkewSeconds: config.max_message_skew,
-    maxBodySize: config.max_body_size,
+  const engine = new PushJobEngine({
+    store,
+    events: feeds,
+    nodes: tracker,
+    serverName: config.server_name,
+    serverId,
+    votingTimeoutMs: config.voting_timeout * 1000,
+    waitCompleteMs: config.wait_complete_time * 1000,
+    log: log.child({ component: 'jobs' }),
   });
+  const crashedAtStart = await engine.recover();
+  // The one link back: node events reach the engine, which is built on the tracker.
   tracker.setListener(engine);
-  broker.start();
+  broker.start(tracker);
   tracker.start();
   const heartbeats = new HeartbeatSender(
     heartbeat,
@@ -147,7 +164,7 @@ export async function startPushServer(opts: PushServerOptions): Promise<PushServ
     tracker,
     incarnationId,
     feeds,
-    ...(opts.logger === undefined ? {} : { logger: opts.logger }),
+    logger: log,
     ...(opts.https === undefined ? {} : { https: opts.https }),
     runtime: {
       serverPublicKeyPem: serverKey.publicKeyPem,
@@ -157,8 +174,14 @@ export async function startPushServer(opts: PushServerOptions): Promise<PushServ
       ports: { command: portOf(command.endpoint), heartbeat: portOf(heartbeat.endpoint) },
     },
   });
-
-  appLog.current = app.log;
+  if (crashedAtStart.length > 0) {
+    log
+      .child({ component: 'jobs' })
+      .warn(
+        { count: crashedAtStart.length, jobs: crashedAtStart.slice(0, 20) },
+        'jobs left unfinished by a previous process marked crashed',
+      );
+  }
 
   let closed = false;
   const close = async (): Promise<void> => {

@@ -18,11 +18,14 @@ const settings = {
 
 function setup() {
   let now = 0;
-  const tracker = new LiveNodeTracker(settings, () => now);
   const sent: Array<{ node: string; type: ServerCommand; fields?: Record<string, unknown> }> = [];
-  tracker.setSender((r: NodeRecord, type, fields) => {
-    sent.push({ node: r.node, type, ...(fields ? { fields } : {}) });
-    return true;
+  const tracker = new LiveNodeTracker({
+    settings,
+    now: () => now,
+    send: (r: NodeRecord, type, fields) => {
+      sent.push({ node: r.node, type, ...(fields ? { fields } : {}) });
+      return true;
+    },
   });
   const events: string[] = [];
   /** Live jobs; a job maps to whether it still wants the nodes that hold it. */
@@ -310,11 +313,12 @@ describe('node tracker (spec 3)', function () {
     function withLag() {
       let now = 0;
       let lag = 0;
-      const tracker = new LiveNodeTracker(
+      const tracker = new LiveNodeTracker({
         settings,
-        () => now,
-        () => lag,
-      );
+        send: () => true,
+        now: () => now,
+        receiveLag: () => lag,
+      });
       const events: string[] = [];
       tracker.setListener({
         nodeDown: (org, node) => events.push(`down ${org}/${node}`),

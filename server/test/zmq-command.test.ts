@@ -4,6 +4,7 @@ import { DEFAULT_RECEIVE_HWM, ZmqCommandTransport } from '../src/zmq/index.js';
 import type { InboundMessage } from '../src/zmq/index.js';
 import { DEFAULT_SERVER_CONFIG } from '../src/config/defaults.js';
 import { LiveNodeTracker } from '../src/nodes/tracker.js';
+import { captureLogs } from './helpers/log-capture.js';
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -87,9 +88,11 @@ describe('zmq: command socket (ROUTER)', function () {
       const transport = await bind({ receiveIdleMs: 5 });
       // The tracker's clock runs on wall time less the reported backlog: a batch starting up to
       // 5 ms late must not count as a backlog, or the clock would stand still under light load.
-      const tracker = new LiveNodeTracker({ ...DEFAULT_SERVER_CONFIG }, Date.now, () =>
-        transport.receiveLagMs(),
-      );
+      const tracker = new LiveNodeTracker({
+        settings: { ...DEFAULT_SERVER_CONFIG },
+        send: () => false,
+        receiveLag: () => transport.receiveLagMs(),
+      });
       let received = 0;
       const lags: number[] = [];
       transport.onMessage(() => {
@@ -113,7 +116,8 @@ describe('zmq: command socket (ROUTER)', function () {
 
   describe('inbound checks', function () {
     it('drops and counts wrong frame counts and oversized frames, then still delivers', async () => {
-      const transport = await bind({ maxHeaderBytes: 2048, maxBodyBytes: 65_536 });
+      const { logger, lines } = captureLogs();
+      const transport = await bind({ maxHeaderBytes: 2048, maxBodyBytes: 65_536, log: logger });
       const inbox: InboundMessage[] = [];
       transport.onMessage((message) => inbox.push(message));
       const client = dealer(transport.endpoint);
@@ -131,11 +135,16 @@ describe('zmq: command socket (ROUTER)', function () {
       expect(stats.droppedMalformed).to.equal(4);
       expect(stats.received).to.equal(2);
       expect(stats.droppedRateLimited).to.equal(0);
+      // Four drops of one peer for one reason: one line a minute, the rest counted.
+      expect(lines.map((l) => [l.level, l.msg, l.reason, l.peer])).to.deep.equal([
+        ['warn', 'message dropped', 'malformed', inbox[0]?.identity.toString('hex')],
+      ]);
     });
 
     it('limits a flooding peer while another peer still gets through', async function () {
       this.timeout(60_000);
-      const transport = await bind({ rateLimit: { messagesPerSecond: 100, burst: 50 } });
+      const { logger, lines } = captureLogs();
+      const transport = await bind({ rateLimit: { messagesPerSecond: 100, burst: 50 }, log: logger });
       const perPeer = new Map<string, number>();
       transport.onMessage((message) => {
         const peer = message.header.toString();
@@ -156,11 +165,13 @@ describe('zmq: command socket (ROUTER)', function () {
       expect(flooded).to.be.below(5000);
       expect(stats.droppedRateLimited).to.equal(5000 - flooded);
       expect(stats.droppedMalformed).to.equal(0);
+      // Thousands of drops, one log line (the flooder's, once a minute at most).
+      expect(lines.map((l) => [l.level, l.reason])).to.deep.equal([['warn', 'rate limited']]);
     });
 
-    it('keeps receiving after the handler throws', async () => {
-      const errors: unknown[] = [];
-      const transport = await bind({ onError: (error) => errors.push(error) });
+    it('keeps receiving after the handler throws, and logs each error', async () => {
+      const { logger, lines } = captureLogs();
+      const transport = await bind({ log: logger });
       const seen: string[] = [];
       transport.onMessage((message) => {
         const text = message.body.toString();
@@ -174,11 +185,15 @@ describe('zmq: command socket (ROUTER)', function () {
       await client.send(['h', 'fine-2']);
       await waitFor(() => seen.length === 4);
       expect(seen).to.deep.equal(['boom-1', 'fine-1', 'boom-2', 'fine-2']);
-      expect(errors.map((e) => (e as Error).message)).to.deep.equal(['boom-1', 'boom-2']);
+      const errors = lines.filter((l) => l.level === 'error');
+      expect(errors.map((l) => [l.msg, l.where, l.err])).to.deep.equal([
+        ['command socket error', 'handler', 'boom-1'],
+        ['command socket error', 'handler', 'boom-2'],
+      ]);
       expect(transport.stats().received).to.equal(4);
     });
 
-    it('keeps receiving after a throwing handler without onError', async () => {
+    it('keeps receiving after a throwing handler without a logger', async () => {
       const transport = await bind();
       const seen: string[] = [];
       transport.onMessage((message) => {

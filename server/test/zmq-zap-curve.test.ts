@@ -11,6 +11,7 @@ import {
   ZmqCommandTransport,
 } from '../src/zmq/index.js';
 import type { CurveKeyPair, InboundMessage } from '../src/zmq/index.js';
+import { captureLogs } from './helpers/log-capture.js';
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -42,6 +43,7 @@ describe('zmq: ZAP handler and CURVE command socket (spec 4)', function () {
   let transport: ZmqCommandTransport;
   const received: InboundMessage[] = [];
   const dealers: Dealer[] = [];
+  const logs = captureLogs();
 
   function curveDealer(keys: CurveKeyPair): Dealer {
     const dealer = new Dealer({
@@ -59,7 +61,7 @@ describe('zmq: ZAP handler and CURVE command socket (spec 4)', function () {
     context = createZmqContext();
     now = 1_000_000;
     allowList = new MemoryCurveAllowList({ now: () => now });
-    zap = await ZapHandler.start({ allowList, context });
+    zap = await ZapHandler.start({ allowList, context, log: logs.logger });
     server = generateCurveKeyPair();
     transport = await ZmqCommandTransport.bind({ endpoint: 'tcp://127.0.0.1:0', curve: server, zap });
     transport.onMessage((message) => received.push(message));
@@ -104,9 +106,10 @@ describe('zmq: ZAP handler and CURVE command socket (spec 4)', function () {
     expect(reply.map((frame) => frame.toString())).to.deep.equal(['h', 'reply']);
   });
 
-  it('refuses the handshake of a key not in the list: nothing is delivered', async () => {
+  it('refuses the handshake of a key not in the list: nothing is delivered; logged without the key', async () => {
     const deniedBefore = transport.stats().zapDenied;
-    const dealer = curveDealer(generateCurveKeyPair());
+    const stranger = generateCurveKeyPair();
+    const dealer = curveDealer(stranger);
     const authErrors: number[] = [];
     dealer.events.on('handshake:error:auth', (event) => authErrors.push(event.error.status));
     await dealer.send(['header', 'not-allowed']);
@@ -116,6 +119,18 @@ describe('zmq: ZAP handler and CURVE command socket (spec 4)', function () {
     expect(zap.deniedFor('pushy')).to.equal(transport.stats().zapDenied);
     await waitFor(() => authErrors.length > 0);
     expect(authErrors[0]).to.equal(400);
+    const denials = logs.lines.filter((l) => l.msg === 'connection refused');
+    expect(denials[0]).to.include({
+      level: 'warn',
+      why: 'key not admitted',
+      mechanism: 'CURVE',
+      domain: 'pushy',
+      address: '127.0.0.1',
+    });
+    const logged = JSON.stringify(logs.lines);
+    expect(logged).to.not.include(stranger.publicKey);
+    expect(logged).to.not.include(rawKey(stranger).toString('hex'));
+    expect(logged).to.not.include(rawKey(stranger).toString('base64'));
   });
 
   it('refuses an expired key on a new connection, while the open one keeps working', async () => {

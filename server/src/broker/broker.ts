@@ -4,6 +4,11 @@
  * replay) before anything acts on it, and signs and queues outbound messages. Garbage is
  * counted and dropped; nothing here throws into the socket loop.
  *
+ * Wiring: the broker signs for the node tracker ({@link Broker.send} is the tracker's sender,
+ * given to its constructor) and, once {@link Broker.start}ed, delivers verified messages to the
+ * tracker it is given there. Every drop is counted in {@link Broker.stats} and logged at `warn`,
+ * rate-limited per reason and node (or connection, when the message names no node).
+ *
  * Replay protection is per node and incarnation, not per connection ({@link NodeReplayTracker}):
  * a client that reconnects (a new ROUTER identity) may start its numbering again, as the Ruby
  * client does, and a restarted client (a new incarnation) is let in, but a captured message
@@ -13,6 +18,7 @@
  */
 import {
   checkSkew,
+  SILENT_LOGGER,
   decodeMessage,
   encodeMessage,
   formatHttpDate,
@@ -20,9 +26,11 @@ import {
   isWireError,
   parseBody,
   parseHttpDateMillis,
+  type Logger,
   type MessageBody,
 } from '@push-jobs/protocol';
 import type { SessionKeyManager } from '../keys/session-keys.js';
+import { RateLimitedLog } from '../logging/rate-limited-log.js';
 import type { LiveNodeTracker, NodeRecord, ServerCommand } from '../nodes/tracker.js';
 import type { CommandTransport, InboundMessage } from '../zmq/types.js';
 import { NodeReplayTracker } from './replay-tracker.js';
@@ -39,18 +47,27 @@ export interface BrokerStats {
   unsendable: number;
 }
 
+/** Who gets the verified messages: the node tracker. */
+export type VerifiedMessageSink = Pick<LiveNodeTracker, 'handle'>;
+
 /** Settings of the broker. */
 export interface BrokerOptions {
   transport: CommandTransport;
-  tracker: LiveNodeTracker;
   sessionKeys: SessionKeyManager;
   /** Seconds of clock difference accepted, both ways. */
   maxMessageSkewSeconds: number;
   /** Largest JSON body, bytes. */
   maxBodySize: number;
-  /** Called for each dropped message (for debug logs). */
-  onDrop?: (reason: keyof BrokerStats, detail: string) => void;
+  /** Where drops are logged (rate-limited). @default silent */
+  log?: Logger;
   now?: () => number;
+}
+
+/** Longest org or node name a drop's log line quotes (an unverified message names them). */
+const MAX_LOGGED_NAME = 256;
+
+function clip(name: string): string {
+  return name.length > MAX_LOGGED_NAME ? `${name.slice(0, MAX_LOGGED_NAME)}…` : name;
 }
 
 /** Verifies inbound and signs outbound command-socket traffic. */
@@ -67,36 +84,47 @@ export class Broker {
   };
   private readonly sequences = new NodeReplayTracker();
   private readonly now: () => number;
+  private readonly drops: RateLimitedLog;
+  /** Sends that failed (a node gone, a full queue): debug lines, with their own budget. */
+  private readonly unsent: RateLimitedLog;
+  private receiver: VerifiedMessageSink | undefined;
 
   constructor(private readonly opts: BrokerOptions) {
     this.now = opts.now ?? Date.now;
+    this.drops = new RateLimitedLog(opts.log ?? SILENT_LOGGER);
+    this.unsent = new RateLimitedLog(opts.log ?? SILENT_LOGGER);
   }
 
-  /** Starts consuming the transport's messages and makes the tracker send through this broker. */
-  start(): void {
+  /** Starts consuming the transport's messages: verified ones go to `receiver` (the tracker). */
+  start(receiver: VerifiedMessageSink): void {
+    this.receiver = receiver;
     this.opts.transport.onMessage((m) => this.receive(m));
-    this.opts.tracker.setSender((record, type, fields) => this.send(record, type, fields));
   }
 
   /** Handles one inbound message (public for tests). */
   receive(message: InboundMessage): void {
+    const peer = message.peer ?? message.identity.toString('hex');
     const decoded = decodeMessage([message.header, message.body], { maxBodySize: this.opts.maxBodySize });
-    if (isWireError(decoded)) return this.drop('malformed', decoded.message);
+    if (isWireError(decoded)) return this.drop('malformed', { peer }, decoded.message);
     const body = parseBody(decoded.bodyBytes);
-    if (isWireError(body)) return this.drop('malformed', body.message);
+    if (isWireError(body)) return this.drop('malformed', { peer }, body.message);
     const { org, node } = body;
-    if (typeof org !== 'string' || typeof node !== 'string') return this.drop('malformed', 'no org or node');
-    if (decoded.header.signingMethod !== 'hmac_sha256') return this.drop('badSignature', 'not hmac_sha256');
+    if (typeof org !== 'string' || typeof node !== 'string') {
+      return this.drop('malformed', { peer }, 'no org or node');
+    }
+    const who = { peer, org: clip(org), node: clip(node) };
+    if (decoded.header.signingMethod !== 'hmac_sha256')
+      return this.drop('badSignature', who, 'not hmac_sha256');
 
     const { bodyBytes, header } = decoded;
     const signed = this.opts.sessionKeys.verify(org, node, (k) => hmacVerify(bodyBytes, k, header.signature));
-    if (signed === 'unknown') return this.drop('unknownNode', `${org}/${node}`);
-    if (signed === 'bad') return this.drop('badSignature', `${org}/${node}`);
+    if (signed === 'unknown') return this.drop('unknownNode', who, 'no session key');
+    if (signed === 'bad') return this.drop('badSignature', who, 'signature does not verify');
 
     const skew = checkSkew(body.timestamp, this.now(), this.opts.maxMessageSkewSeconds);
-    if (skew !== 'ok') return this.drop('badTimestamp', `${org}/${node}: ${skew}`);
+    if (skew !== 'ok') return this.drop('badTimestamp', who, skew);
 
-    const addressKey = message.peer ?? message.identity.toString('hex');
+    const addressKey = peer;
     const incarnation = typeof body.incarnation_id === 'string' ? body.incarnation_id : '';
     const sequence = typeof body.sequence === 'number' ? body.sequence : Number.NaN;
     const verdict = this.sequences.check(`${org}\u0000${node}`, {
@@ -106,17 +134,17 @@ export class Broker {
       timestampMs: parseHttpDateMillis(body.timestamp),
       signature: header.signature,
     });
-    if (verdict !== 'ok') return this.drop('replayed', `${org}/${node}: ${verdict} ${String(body.sequence)}`);
+    if (verdict !== 'ok') return this.drop('replayed', who, `${verdict} ${String(body.sequence)}`);
 
     this.stats.accepted++;
-    this.opts.tracker.handle(org, node, message.identity, addressKey, body as MessageBody);
+    this.receiver?.handle(org, node, message.identity, addressKey, body as MessageBody);
   }
 
   /** Signs a message for a node with its session key and queues it on the socket. */
   send(record: NodeRecord, type: ServerCommand, fields?: Record<string, unknown>): boolean {
     const key = this.opts.sessionKeys.signingKey(record.org, record.node);
     if (key === undefined) {
-      this.stats.unsendable++;
+      this.unsendable(record, type, 'no session key');
       return false;
     }
     record.sendSequence += 1;
@@ -129,13 +157,33 @@ export class Broker {
     const [header, bytes] = encodeMessage(body, { method: 'hmac_sha256', key });
     this.stats.sent++;
     void this.opts.transport.send(record.address, header, bytes).then((ok) => {
-      if (!ok) this.stats.unsendable++;
+      if (!ok) this.unsendable(record, type, 'the socket did not take it');
     });
     return true;
   }
 
-  private drop(reason: keyof BrokerStats, detail: string): void {
+  private unsendable(record: NodeRecord, type: ServerCommand, why: string): void {
+    this.stats.unsendable++;
+    const { org, node } = record;
+    this.unsent.write(
+      'debug',
+      `unsendable\u0000${org}/${node}`,
+      { org, node, type, why },
+      'message not sent',
+    );
+  }
+
+  /**
+   * Counts and logs a dropped message: one line per reason and node (or connection) per minute
+   * at most, see {@link RateLimitedLog}. `detail` is what the check said, never key material.
+   */
+  private drop(
+    reason: keyof BrokerStats,
+    who: { peer: string; org?: string; node?: string },
+    detail: string,
+  ): void {
     this.stats[reason]++;
-    this.opts.onDrop?.(reason, detail);
+    const subject = who.node === undefined ? `peer ${who.peer}` : `${who.org ?? ''}/${who.node}`;
+    this.drops.write('warn', `${reason}\u0000${subject}`, { reason, ...who, detail }, 'message dropped');
   }
 }

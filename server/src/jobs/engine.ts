@@ -4,27 +4,82 @@
  * messages; a job that failed its quorum early settles once its late votes are in). At start,
  * jobs a previous process of this server left unfinished become `crashed`.
  *
+ * A job's path: the route calls {@link PushJobEngine.startJob}; its {@link JobRun} sends
+ * `commit` and `run` through the node tracker ({@link JobNodes}, given to the constructor),
+ * which hands them to the broker to sign and queue on the command socket. Answers come back
+ * the other way: socket → broker → tracker → this engine (the tracker's listener) → the run.
+ * Job status changes are logged at `info`, failures of a job at `error`.
+ *
  * @module
  */
-import type { MessageBody } from '@push-jobs/protocol';
+import { SILENT_LOGGER, errorMessage, type Logger, type MessageBody } from '@push-jobs/protocol';
 import type { JobEngine } from '../engine/types.js';
-import type { HeldJobVerdict, NodeEventListener } from '../nodes/tracker.js';
-import type { JobRecord } from '../store/types.js';
-import { JobRun, type JobRunContext } from './job-run.js';
+import type { JobEventSink } from '../feeds/types.js';
+import type { HeldJobVerdict, LiveNodeTracker, NodeEventListener } from '../nodes/tracker.js';
+import type { JobRecord, Store } from '../store/types.js';
+import { JobRun, type JobInput, type JobRunContext, type StoreRetryPolicy } from './job-run.js';
 
 /** `last_updated_by` of jobs crashed by a restart (the original's 32 zeros). */
 export const RESTART_UPDATER = '0'.repeat(32);
+
+/** What jobs need of the connected nodes: the node tracker. */
+export type JobNodes = Pick<
+  LiveNodeTracker,
+  'sendTo' | 'release' | 'awaitVote' | 'voteDone' | 'isAvailable' | 'holding'
+>;
+
+/** What {@link PushJobEngine} is built from. */
+export interface PushJobEngineOptions {
+  store: Store;
+  /** Where job events go (the feeds). */
+  events: JobEventSink;
+  /** The connected nodes (the tracker): `commit`, `run` and releases go through it. */
+  nodes: JobNodes;
+  /** The advertised server name (the `server` field of `commit`). */
+  serverName: string;
+  /** This server's id, the owner of the jobs it runs. */
+  serverId: string;
+  votingTimeoutMs: number;
+  /** How long a settled job stays live (late feed readers, late messages), ms. */
+  waitCompleteMs: number;
+  /** Job status changes (`info`), store trouble and job failures. @default silent */
+  log?: Logger;
+  /** @default () => new Date() */
+  now?: () => Date;
+  /** @default DEFAULT_STORE_RETRY (job-run.ts) */
+  storeRetry?: StoreRetryPolicy;
+}
 
 /** The live {@link JobEngine}. */
 export class PushJobEngine implements JobEngine, NodeEventListener {
   private readonly runs = new Map<string, JobRun>();
   /** Live runs by `org\0node`, so a node's death reaches only its jobs. */
   private readonly byNode = new Map<string, Set<JobRun>>();
+  private readonly ctx: JobRunContext;
+  private readonly waitCompleteMs: number;
+  private readonly log: Logger;
 
-  constructor(
-    private readonly ctx: JobRunContext,
-    private readonly waitCompleteMs: number,
-  ) {}
+  constructor(options: PushJobEngineOptions) {
+    const { nodes } = options;
+    this.waitCompleteMs = options.waitCompleteMs;
+    this.log = options.log ?? SILENT_LOGGER;
+    this.ctx = {
+      store: options.store,
+      events: options.events,
+      serverName: options.serverName,
+      serverId: options.serverId,
+      votingTimeoutMs: options.votingTimeoutMs,
+      now: options.now ?? (() => new Date()),
+      log: this.log,
+      ...(options.storeRetry === undefined ? {} : { storeRetry: options.storeRetry }),
+      send: (org, node, type, fields) => nodes.sendTo(org, node, type, fields),
+      release: (org, node, jobId) => nodes.release(org, node, jobId),
+      awaitVote: (org, node, jobId) => nodes.awaitVote(org, node, jobId),
+      voteDone: (org, node, jobId) => nodes.voteDone(org, node, jobId),
+      isAvailable: (org, node) => nodes.isAvailable(org, node),
+      holding: (org, node) => nodes.holding(org, node),
+    };
+  }
 
   /** This server's id, the owner of the jobs it runs. */
   get serverId(): string {
@@ -78,14 +133,14 @@ export class PushJobEngine implements JobEngine, NodeEventListener {
   nodeDown(org: string, node: string): void {
     const runs = this.byNode.get(`${org}\u0000${node}`);
     if (runs === undefined) return;
-    for (const run of runs) void run.input({ kind: 'down', node });
+    for (const run of runs) this.deliver(run, { kind: 'down', node });
   }
 
   jobMessage(org: string, node: string, jobId: string, body: MessageBody): boolean {
     const run = this.runs.get(jobId);
     if (run === undefined || run.org !== org) return false;
     // A node that is not part of the job is ignored (the original crashed the job).
-    if (run.has(node)) void run.input({ kind: 'message', node, body });
+    if (run.has(node)) this.deliver(run, { kind: 'message', node, body });
     return true;
   }
 
@@ -98,7 +153,22 @@ export class PushJobEngine implements JobEngine, NodeEventListener {
   nodeReconnected(org: string, node: string): void {
     const runs = this.byNode.get(`${org}\u0000${node}`);
     if (runs === undefined) return;
-    for (const run of runs) void run.resendOwed(node);
+    for (const run of runs) {
+      run.resendOwed(node).catch((error: unknown) => this.unexpected(run, error));
+    }
+  }
+
+  /**
+   * Feeds a node's input to a run without waiting for it. A run handles its own failures (it
+   * logs them and ends the job `crashed`, see {@link JobRun.input}); anything still escaping is
+   * logged here, never left as an unhandled rejection.
+   */
+  private deliver(run: JobRun, input: JobInput): void {
+    run.input(input).catch((error: unknown) => this.unexpected(run, error));
+  }
+
+  private unexpected(run: JobRun, error: unknown): void {
+    this.log.error({ job: run.id, org: run.org, err: errorMessage(error) }, 'job input failed');
   }
 
   private retire(run: JobRun): void {

@@ -24,6 +24,12 @@
  * when the store refuses a status change because the job already ended (another server ended
  * it), this machine stops and reports the stored status.
  *
+ * Any other failure while handling an input (a collaborator that throws, a bug) is logged at
+ * `error` and ends the job `crashed`, as a restart would have left it: nodes still voting or
+ * running become `crashed`, those that hold the job are told to drop it, and the feed ends with
+ * `job_complete` `crashed`. A job never stays unfinished because an input failed, and
+ * {@link JobRun.input} never rejects. Status changes are logged at `info`.
+ *
  * @module
  */
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -42,7 +48,7 @@ import { eachInTurns } from './turns.js';
 import type { JobRecord, Store } from '../store/types.js';
 import { StoreUnavailableError } from '../store/unavailable.js';
 
-/** Where a job reports store trouble (a pino logger fits). */
+/** Where a job reports status changes, store trouble and failures (a `Logger` of the protocol fits). */
 export interface JobRunLog {
   info(fields: Record<string, unknown>, message: string): void;
   warn(fields: Record<string, unknown>, message: string): void;
@@ -78,7 +84,7 @@ export interface JobRunContext {
   serverId: string;
   votingTimeoutMs: number;
   now(): Date;
-  /** Store trouble is logged here. @default silent */
+  /** Status changes, store trouble and failures are logged here. @default silent */
   log?: JobRunLog;
   /** Back-off between attempts of a failed store write. @default {@link DEFAULT_STORE_RETRY} */
   storeRetry?: StoreRetryPolicy;
@@ -205,7 +211,10 @@ export class JobRun {
     });
   }
 
-  /** Feeds an input to the machine (serialised with every other input of this job). */
+  /**
+   * Feeds an input to the machine (serialised with every other input of this job). Never
+   * rejects: a failure ends the job `crashed` (see the module documentation).
+   */
   input(input: JobInput): Promise<void> {
     return this.enqueue(async () => {
       if (this.phase === 'done') return this.afterEnd(input);
@@ -266,19 +275,69 @@ export class JobRun {
       try {
         await fn();
       } catch (error) {
-        if (!(error instanceof JobEndedElsewhere)) throw error;
-        await this.endedElsewhere();
+        if (error instanceof JobEndedElsewhere) await this.endedElsewhere();
+        else await this.crash(error);
       } finally {
         // Node states are written once the burst of inputs is handled (see setNodes).
         if (this.queued === 0) await this.flushNodes();
       }
     });
-    // A failure must not wedge later inputs; it is logged (store writes never get here: they
-    // are retried, then logged and skipped, see persist).
+    // The last guard: crash() ends the job; a failure past it must still not wedge later inputs
+    // (store writes never get here: they are retried, then logged and skipped, see persist).
     this.queue = next.catch((error: unknown) => {
-      this.log.error({ job: this.id, err: errorMessage(error) }, 'job input failed');
+      this.log.error({ job: this.id, org: this.org, err: errorMessage(error) }, 'job input failed');
     });
-    return next;
+    return this.queue;
+  }
+
+  /**
+   * An input failed (not the store: see {@link persist}): logs it and ends the job `crashed`
+   * (see the module documentation). After an early quorum failure (the tail) the job's status
+   * is final already: the votes still expected are given up, as `crashed`.
+   */
+  private async crash(error: unknown): Promise<void> {
+    const { phase } = this;
+    this.log.error(
+      { job: this.id, org: this.org, phase, err: errorMessage(error) },
+      'job input failed; the job ends crashed',
+    );
+    if (phase === 'done') return;
+    // First, so that nothing below can run the machine again.
+    this.phase = 'done';
+    clearTimeout(this.votingTimer);
+    clearTimeout(this.runTimer);
+    try {
+      const waiting = this.nodesIn('new');
+      for (const n of this.nodesIn('ready', 'running')) this.ctx.release(this.org, n, this.id);
+      await this.setNodes(this.nodesIn('new', 'ready', 'running'), 'crashed');
+      await this.flushNodes();
+      if (phase === 'tail') {
+        for (const n of waiting) this.ctx.voteDone(this.org, n, this.id);
+        return;
+      }
+      const { store, serverId } = this.ctx;
+      const written = await this.persist('status crashed', () =>
+        store.updateJobStatus(this.org, this.id, 'crashed', this.ctx.now(), this.id, serverId),
+      );
+      if (written === false) {
+        // Ended elsewhere meanwhile: the stored status stands.
+        const stored = await this.persist('read status', () => store.getJob(this.org, this.id));
+        this.status = stored?.status ?? 'crashed';
+      } else {
+        this.status = 'crashed';
+      }
+      this.log.info({ job: this.id, org: this.org, status: this.status }, 'job status changed');
+      this.emit('job_complete', { status: this.status });
+      this.ctx.events.finish(this.org, this.id);
+    } catch (again) {
+      this.log.error(
+        { job: this.id, org: this.org, err: errorMessage(again) },
+        'ending the crashed job failed',
+      );
+    } finally {
+      this.resolveDone(this.status);
+      this.settle();
+    }
   }
 
   private get log(): JobRunLog {
@@ -349,6 +408,7 @@ export class JobRun {
     );
     if (written === false) throw new JobEndedElsewhere(this.id);
     this.status = status;
+    this.log.info({ job: this.id, org: this.org, status }, 'job status changed');
   }
 
   /**

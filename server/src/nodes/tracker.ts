@@ -15,12 +15,25 @@
  *   committed to such a job is released;
  * - after an address change, jobs re-send what the node is owed (`commit`, `run`).
  *
+ * Wiring: messages go out through the sender given to the constructor (the broker's `send`);
+ * node deaths and job messages go to the listener (the job engine), the one role set after
+ * construction ({@link LiveNodeTracker.setListener}): the engine is built on the tracker, so the
+ * tracker exists first. Node state changes (connected, rehab, release, down) are logged at
+ * `debug`.
+ *
  * Scale: no timer per node (one tick drives rehab re-sends, one the liveness scan), and a
  * heartbeat allocates nothing that grows with the fleet.
  *
  * @module
  */
-import type { Availability, MessageBody, NodeActivity, NodeState } from '@push-jobs/protocol';
+import {
+  SILENT_LOGGER,
+  type Availability,
+  type Logger,
+  type MessageBody,
+  type NodeActivity,
+  type NodeState,
+} from '@push-jobs/protocol';
 import type { NodeStateEntry, NodeTracker } from '../engine/types.js';
 import {
   countHeartbeat,
@@ -102,6 +115,25 @@ export interface TrackerSettings extends LivenessSettings {
   rehab_timer: number;
 }
 
+/** What {@link LiveNodeTracker} is built from. */
+export interface LiveNodeTrackerOptions {
+  settings: TrackerSettings;
+  /** Where messages to nodes go (the broker signs and queues them). */
+  send: NodeSender;
+  /** Wall clock, ms. @default Date.now */
+  now?: () => number;
+  /**
+   * How long the command socket has been reading a backlog, ms (0 when it is caught up); see
+   * {@link LiveNodeTracker.livenessNow}. @default always 0
+   */
+  receiveLag?: () => number;
+  /** Where node state changes are logged (at `debug`). @default silent */
+  log?: Logger;
+}
+
+/** Why a node's record ended (logged). */
+type EndReason = 'dead' | 'restarted' | 'address reused' | 'dropped';
+
 const JOB_MESSAGES = new Set(['ack_commit', 'nack_commit', 'ack_run', 'nack_run', 'succeeded', 'failed']);
 const MAX_JOB_ID_BYTES = 64;
 /** Messages kept for a node while its release is unanswered; beyond, sends fail (the job sees it down). */
@@ -152,19 +184,21 @@ export class LiveNodeTracker implements NodeTracker {
   private readonly byAddress = new Map<string, NodeRecord>();
   /** Records waiting for an `aborted`: in rehab, or with a release unanswered. */
   private readonly awaitingAbort = new Set<NodeRecord>();
-  private sender: NodeSender = () => false;
+  private readonly settings: TrackerSettings;
+  private readonly sender: NodeSender;
+  private readonly now: () => number;
+  private readonly receiveLag: () => number;
+  private readonly log: Logger;
   private listener: NodeEventListener | undefined;
   private timers: NodeJS.Timeout[] = [];
 
-  /**
-   * @param receiveLag how long the command socket has been reading a backlog, ms (0 when it is
-   *   caught up); see {@link livenessNow}. @default always 0
-   */
-  constructor(
-    private readonly settings: TrackerSettings,
-    private readonly now: () => number = Date.now,
-    private readonly receiveLag: () => number = () => 0,
-  ) {}
+  constructor(options: LiveNodeTrackerOptions) {
+    this.settings = options.settings;
+    this.sender = options.send;
+    this.now = options.now ?? Date.now;
+    this.receiveLag = options.receiveLag ?? (() => 0);
+    this.log = options.log ?? SILENT_LOGGER;
+  }
 
   /**
    * The clock heartbeat liveness runs on: wall time less the time the server spent behind on its
@@ -180,13 +214,13 @@ export class LiveNodeTracker implements NodeTracker {
     return this.now() - this.blindMs - lag;
   }
 
-  /** Where outgoing messages go. */
-  setSender(sender: NodeSender): void {
-    this.sender = sender;
-  }
-
-  /** Who hears about node deaths and job messages. */
+  /**
+   * Who hears about node deaths and job messages: the job engine, which is built on this
+   * tracker, so it comes after the constructor. Set once, before the broker delivers messages.
+   * @throws Error when a listener is already set
+   */
   setListener(listener: NodeEventListener): void {
+    if (this.listener !== undefined) throw new Error('the node tracker already has a listener');
     this.listener = listener;
   }
 
@@ -307,7 +341,7 @@ export class LiveNodeTracker implements NodeTracker {
       incarnation !== record.incarnationId
     ) {
       // The client restarted: its old record ends (jobs see it down) and a fresh one starts.
-      this.terminate(record);
+      this.terminate(record, 'restarted');
       record = undefined;
     }
     const jobId = jobIdOf(body);
@@ -321,6 +355,7 @@ export class LiveNodeTracker implements NodeTracker {
       record.address = address;
       record.addressKey = addressKey;
       this.byAddress.set(addressKey, record);
+      this.log.debug({ org, node }, 'node reconnected from a new address');
       this.sender(record, 'ack');
       this.listener?.nodeReconnected(org, node);
     }
@@ -329,13 +364,16 @@ export class LiveNodeTracker implements NodeTracker {
       case 'heartbeat':
         if (jobId === undefined) this.rehab(org, node);
         else if (!created) this.heartbeatJob(record, body, jobId, now);
-        if (!created && !countHeartbeat(record, this.settings, this.livenessNow())) this.terminate(record);
+        if (!created && !countHeartbeat(record, this.settings, this.livenessNow())) {
+          this.terminate(record, 'dead');
+        }
         return;
       case 'aborted':
         record.job = undefined;
         if (record.state === 'rehab') {
           record.state = 'idle';
           this.awaitingAbort.delete(record);
+          this.log.debug({ org, node }, 'node out of rehab: available');
         }
         this.endRelease(record);
         if (typeof jobId === 'string') this.listener?.jobMessage(org, node, jobId, body);
@@ -412,6 +450,7 @@ export class LiveNodeTracker implements NodeTracker {
     record.releasing = jobId;
     record.nextAbortAt = now + this.settings.rehab_timer;
     this.awaitingAbort.add(record);
+    this.log.debug({ org: record.org, node: record.node, job: jobId }, 'node told to drop a job');
     this.sender(record, 'abort', { job_id: jobId });
   }
 
@@ -446,7 +485,7 @@ export class LiveNodeTracker implements NodeTracker {
   /** Ends a node's record (as if it died). */
   drop(org: string, node: string): void {
     const record = this.get(org, node);
-    if (record !== undefined) this.terminate(record);
+    if (record !== undefined) this.terminate(record, 'dropped');
   }
 
   listNodeStates(org: string): NodeStateEntry[] {
@@ -468,7 +507,8 @@ export class LiveNodeTracker implements NodeTracker {
   /** Advances every record and ends the dead ones (the periodic scan; public for tests). */
   scan(): void {
     const now = this.livenessNow();
-    for (const r of [...this.records.values()]) if (!isAlive(r, this.settings, now)) this.terminate(r);
+    for (const r of [...this.records.values()])
+      if (!isAlive(r, this.settings, now)) this.terminate(r, 'dead');
   }
 
   /** Re-sends `abort` to nodes in rehab or with a release unanswered whose timer is due (public for tests). */
@@ -492,7 +532,7 @@ export class LiveNodeTracker implements NodeTracker {
   ): NodeRecord {
     // Another node's record on this address (a reused connection) is ended first.
     const previous = this.byAddress.get(addressKey);
-    if (previous !== undefined) this.terminate(previous);
+    if (previous !== undefined) this.terminate(previous, 'address reused');
     const record: NodeRecord = {
       org,
       node,
@@ -510,6 +550,7 @@ export class LiveNodeTracker implements NodeTracker {
     };
     this.records.set(key(org, node), record);
     this.byAddress.set(addressKey, record);
+    this.log.debug({ org, node, incarnation: incarnationId }, 'node connected');
     return record;
   }
 
@@ -521,12 +562,14 @@ export class LiveNodeTracker implements NodeTracker {
     record.releasing = undefined;
     record.votes = undefined;
     this.awaitingAbort.add(record);
+    this.log.debug({ org: record.org, node: record.node }, 'node in rehab');
     this.sender(record, 'abort');
     this.flushDeferred(record);
   }
 
-  private terminate(record: NodeRecord): void {
+  private terminate(record: NodeRecord, reason: EndReason): void {
     if (this.records.get(key(record.org, record.node)) !== record) return;
+    this.log.debug({ org: record.org, node: record.node, reason }, 'node down');
     this.records.delete(key(record.org, record.node));
     if (this.byAddress.get(record.addressKey) === record) this.byAddress.delete(record.addressKey);
     this.awaitingAbort.delete(record);

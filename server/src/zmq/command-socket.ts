@@ -4,15 +4,26 @@
  * through a single FIFO drained by one loop, because zeromq.js allows one `send()` in flight per
  * socket.
  *
+ * Logging: messages dropped for their shape or size or by the rate limit are logged at `warn`,
+ * at most one line per reason and peer a minute (see {@link RateLimitedLog}); handler
+ * exceptions and unexpected socket errors at `error`, rate-limited the same way.
+ *
  * @module
  */
 
-import { DEFAULT_MAX_BODY_BYTES, MAX_HEADER_BYTES } from '@push-jobs/protocol';
+import {
+  DEFAULT_MAX_BODY_BYTES,
+  MAX_HEADER_BYTES,
+  SILENT_LOGGER,
+  errorMessage,
+  type Logger,
+} from '@push-jobs/protocol';
 import { Router } from 'zeromq';
 import type { Context } from 'zeromq';
 import { getZmqContext } from './context.js';
 import { normalizeEndpoint } from './endpoint.js';
 import { Fifo } from './fifo.js';
+import { RateLimitedLog } from '../logging/rate-limited-log.js';
 import { DEFAULT_RATE_LIMIT, PeerRateLimiter } from './rate-limiter.js';
 import type { RateLimitOptions } from './rate-limiter.js';
 import type { CommandTransport, InboundMessage, TransportStats } from './types.js';
@@ -79,8 +90,8 @@ export interface ZmqCommandTransportOptions {
    * receive, and, per wake-up, re-arming the socket's file descriptor. @default 2
    */
   receiveIdleMs?: number;
-  /** Told about handler exceptions and unexpected socket errors. */
-  onError?: (error: unknown) => void;
+  /** Drops, handler exceptions and unexpected socket errors are logged here. @default silent */
+  log?: Logger;
 }
 
 interface QueuedSend {
@@ -126,7 +137,7 @@ export class ZmqCommandTransport implements CommandTransport {
   private readonly stallMs: number;
   /** Peers whose send timed out (binary-string identity → when), oldest first. */
   private readonly stalled = new Map<string, number>();
-  private readonly onError: ((error: unknown) => void) | undefined;
+  private readonly log: RateLimitedLog;
   private handler: ((message: InboundMessage) => void) | undefined;
   private readonly queue = new Fifo<QueuedSend>();
   private inFlight: QueuedSend | undefined;
@@ -163,7 +174,7 @@ export class ZmqCommandTransport implements CommandTransport {
     this.limiter = new PeerRateLimiter({ ...DEFAULT_RATE_LIMIT, ...options.rateLimit }, this.maxPeers);
     this.sendTimeoutMs = options.sendTimeoutMs ?? DEFAULT_SEND_TIMEOUT_MS;
     this.stallMs = options.stallMs ?? 10_000;
-    this.onError = options.onError;
+    this.log = new RateLimitedLog(options.log ?? SILENT_LOGGER);
     this.receiveIdleMs = Math.max(1, options.receiveIdleMs ?? DEFAULT_RECEIVE_IDLE_MS);
     this.receiving = this.receiveLoop();
   }
@@ -357,7 +368,7 @@ export class ZmqCommandTransport implements CommandTransport {
           this.caughtUpAt = Date.now();
           turn = 0;
         } else {
-          this.onError?.(error);
+          this.failed('socket', error);
         }
         await new Promise<void>((resolve) => setTimeout(resolve, this.receiveIdleMs));
         continue;
@@ -371,24 +382,38 @@ export class ZmqCommandTransport implements CommandTransport {
   private accept(frames: Buffer[]): void {
     if (frames.length !== 3) {
       this.counters.droppedMalformed++;
-      return;
+      const peer = frames[0]?.toString('hex') ?? '';
+      return this.dropped('malformed', peer, `${frames.length} frames`);
     }
     const [identity, header, body] = frames as [Buffer, Buffer, Buffer];
     if (header.length > this.maxHeaderBytes || body.length > this.maxBodyBytes) {
       this.counters.droppedMalformed++;
-      return;
+      return this.dropped(
+        'malformed',
+        identity.toString('hex'),
+        `frames of ${header.length} and ${body.length} bytes`,
+      );
     }
     const peer = identity.toString('hex');
     if (!this.limiter.take(peer)) {
       this.counters.droppedRateLimited++;
-      return;
+      return this.dropped('rate limited', peer, 'over the per-peer rate');
     }
     this.counters.received++;
     try {
       this.handler?.({ identity, peer, header, body });
     } catch (error) {
-      this.onError?.(error);
+      this.failed('handler', error);
     }
+  }
+
+  private dropped(reason: string, peer: string, detail: string): void {
+    this.log.write('warn', `${reason}\u0000${peer}`, { reason, peer, detail }, 'message dropped');
+  }
+
+  private failed(where: 'socket' | 'handler', error: unknown): void {
+    const err = errorMessage(error);
+    this.log.write('error', `${where}\u0000${err}`, { where, err }, 'command socket error');
   }
 }
 

@@ -15,10 +15,16 @@
  * Peers are ZeroMQ SUB (or XSUB) sockets of libzmq 4.x (ZMTP 3.0 and 3.1), as the agents and the
  * original client use; they see an ordinary PUB socket.
  *
+ * Refused connections, dropped peers and heartbeats dropped for a full queue are counted
+ * ({@link ZmqHeartbeatTransport.stats}) and logged at `warn` with the reason and the remote
+ * address, at most one line per reason and address a minute (see {@link RateLimitedLog}).
+ *
  * @module
  */
 
 import { createServer, type Server, type Socket } from 'node:net';
+import { SILENT_LOGGER, errorMessage, type Logger } from '@push-jobs/protocol';
+import { RateLimitedLog } from '../logging/rate-limited-log.js';
 import {
   checkGreeting,
   command,
@@ -52,6 +58,8 @@ export interface ZmqHeartbeatTransportOptions {
   maxQueuedBytes?: number;
   /** Frames a peer may send at once, and per second afterwards; beyond, it is dropped. @default { burst: 64, perSecond: 16 } */
   inboundRate?: { burst: number; perSecond: number };
+  /** Refusals, drops and server errors are logged here. @default silent */
+  log?: Logger;
 }
 
 /** Counters of the heartbeat socket. */
@@ -112,21 +120,27 @@ export class ZmqHeartbeatTransport implements HeartbeatTransport {
   private readonly server: Server;
   private readonly peers = new Set<Peer>();
   private readonly perAddress = new Map<string, number>();
-  private readonly opts: Required<Omit<ZmqHeartbeatTransportOptions, 'endpoint'>>;
+  private readonly opts: Required<Omit<ZmqHeartbeatTransportOptions, 'endpoint' | 'log'>>;
+  private readonly log: RateLimitedLog;
   private closed = false;
   private readonly counters = { refused: 0, kicked: 0, published: 0, dropped: 0 };
 
   private constructor(
     server: Server,
     endpoint: string,
-    opts: Required<Omit<ZmqHeartbeatTransportOptions, 'endpoint'>>,
+    opts: Required<Omit<ZmqHeartbeatTransportOptions, 'endpoint' | 'log'>>,
+    log: Logger,
   ) {
     this.server = server;
     this.endpoint = endpoint;
     this.opts = opts;
+    this.log = new RateLimitedLog(log);
     server.on('connection', (socket) => this.accept(socket));
     // Accept errors (EMFILE...) must not kill the server; the caps keep them rare.
-    server.on('error', () => undefined);
+    server.on('error', (error) => {
+      const err = errorMessage(error);
+      this.log.write('error', `error\u0000${err}`, { err }, 'heartbeat socket error');
+    });
   }
 
   /** Binds the TCP server. */
@@ -153,7 +167,12 @@ export class ZmqHeartbeatTransport implements HeartbeatTransport {
     const bound = server.address();
     const actualPort = typeof bound === 'object' && bound !== null ? bound.port : port;
     const shownHost = host.includes(':') ? `[${host}]` : host;
-    return new ZmqHeartbeatTransport(server, `tcp://${shownHost}:${actualPort}`, opts);
+    return new ZmqHeartbeatTransport(
+      server,
+      `tcp://${shownHost}:${actualPort}`,
+      opts,
+      options.log ?? SILENT_LOGGER,
+    );
   }
 
   /** Messages handed to the socket. */
@@ -186,6 +205,7 @@ export class ZmqHeartbeatTransport implements HeartbeatTransport {
       if (!peer.ready || !matches(peer.subscriptions, header)) continue;
       if (peer.socket.writableLength > this.opts.maxQueuedBytes) {
         this.counters.dropped++;
+        this.report(peer.address, 'queue full', 'heartbeat dropped');
         continue;
       }
       bytes ??= message([header, body]);
@@ -207,13 +227,18 @@ export class ZmqHeartbeatTransport implements HeartbeatTransport {
     const address = (socket.remoteAddress ?? '').replace(/^::ffff:/, '');
     const fromAddress = this.perAddress.get(address) ?? 0;
     const perAddressCap = this.opts.maxConnectionsPerAddress;
-    if (
-      this.closed ||
-      address === '' ||
-      this.peers.size >= this.opts.maxConnections ||
-      (perAddressCap > 0 && fromAddress >= perAddressCap)
-    ) {
+    const refusal = this.closed
+      ? 'closed'
+      : address === ''
+        ? 'no remote address'
+        : this.peers.size >= this.opts.maxConnections
+          ? 'connection cap'
+          : perAddressCap > 0 && fromAddress >= perAddressCap
+            ? 'per-address connection cap'
+            : undefined;
+    if (refusal !== undefined) {
       this.counters.refused++;
+      this.report(address, refusal, 'connection refused');
       socket.on('error', () => undefined);
       socket.destroy();
       return;
@@ -231,7 +256,7 @@ export class ZmqHeartbeatTransport implements HeartbeatTransport {
     };
     this.peers.add(peer);
     this.perAddress.set(address, fromAddress + 1);
-    peer.timer = setTimeout(() => this.kick(peer), this.opts.handshakeTimeoutMs);
+    peer.timer = setTimeout(() => this.kick(peer, 'handshake timeout'), this.opts.handshakeTimeoutMs);
     peer.timer.unref();
     socket.setNoDelay(true);
     socket.on('error', () => undefined);
@@ -248,23 +273,31 @@ export class ZmqHeartbeatTransport implements HeartbeatTransport {
     else this.perAddress.set(peer.address, left);
   }
 
-  private kick(peer: Peer): void {
+  private kick(peer: Peer, reason: string): void {
     if (!this.peers.has(peer) || peer.socket.destroyed) return;
     this.counters.kicked++;
+    this.report(peer.address, reason, 'peer dropped');
     peer.socket.destroy();
     this.forget(peer);
   }
 
   private receive(peer: Peer, chunk: Buffer): void {
     const read = peer.reader.push(chunk);
-    if (typeof read === 'string') return this.kick(peer);
+    if (typeof read === 'string') return this.kick(peer, read);
     if (read.greeting !== undefined) {
-      if (checkGreeting(read.greeting) !== undefined) return this.kick(peer);
+      const bad = checkGreeting(read.greeting);
+      if (bad !== undefined) return this.kick(peer, bad);
       peer.socket.write(readyCommand('PUB'));
     }
     for (const f of read.frames) {
-      if (!this.takeToken(peer) || !this.handle(peer, f)) return this.kick(peer);
+      if (!this.takeToken(peer)) return this.kick(peer, 'over the inbound rate');
+      if (!this.handle(peer, f)) return this.kick(peer, 'protocol or limit violation');
     }
+  }
+
+  /** Logs a refusal or drop, see the module documentation. */
+  private report(address: string, reason: string, message: string): void {
+    this.log.write('warn', `${reason}\u0000${address}`, { address, reason }, message);
   }
 
   private takeToken(peer: Peer): boolean {

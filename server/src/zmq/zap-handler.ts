@@ -4,13 +4,19 @@
  * admitted when their key is in the {@link CurveAllowList}; NULL (unencrypted) connections only
  * when the handler is built with `allowNull`.
  *
+ * Denials are logged at `warn` with the peer's address, the mechanism and why (never a key), at
+ * most one line per address and reason a minute (see {@link RateLimitedLog}); unexpected errors
+ * at `error`.
+ *
  * @module
  */
 
+import { SILENT_LOGGER, errorMessage, type Logger } from '@push-jobs/protocol';
 import { Router } from 'zeromq';
 import type { Context } from 'zeromq';
 import type { CurveAllowList } from './types.js';
 import { getZmqContext } from './context.js';
+import { RateLimitedLog } from '../logging/rate-limited-log.js';
 
 /** The endpoint libzmq sends ZAP requests to, in each context. */
 export const ZAP_ENDPOINT = 'inproc://zeromq.zap.01';
@@ -23,19 +29,26 @@ export interface ZapHandlerOptions {
   allowNull?: boolean;
   /** Context the handler and every socket it authenticates live in. @default getZmqContext() */
   context?: Context;
-  /** Told about unexpected errors (the handler itself never stops on them). */
-  onError?: (error: unknown) => void;
+  /** Denials and unexpected errors (the handler never stops on them) are logged here. @default silent */
+  log?: Logger;
 }
 
-/** The decision on one ZAP request. */
+/** The decision on one ZAP request; `why` (denials only) is logged, not sent. */
 interface Verdict {
   status: '200' | '400';
   text: string;
   userId: string;
+  why?: string;
 }
 
 const ZAP_VERSION = '1.0';
-const DENIED: Verdict = { status: '400', text: 'No such client', userId: '' };
+
+function denied(why: string): Verdict {
+  return { status: '400', text: 'No such client', userId: '', why };
+}
+
+/** Longest peer address a denial's log line quotes. */
+const MAX_LOGGED_ADDRESS = 64;
 
 /** Answers libzmq's ZAP requests in one context. Start it before binding the sockets it guards. */
 export class ZapHandler {
@@ -44,7 +57,7 @@ export class ZapHandler {
   private readonly socket: Router;
   private readonly allowList: CurveAllowList;
   private readonly allowNull: boolean;
-  private readonly onError: ((error: unknown) => void) | undefined;
+  private readonly log: RateLimitedLog;
   private readonly deniedByDomain = new Map<string, number>();
   private allowedCount = 0;
   private deniedCount = 0;
@@ -56,7 +69,7 @@ export class ZapHandler {
     this.context = context;
     this.allowList = options.allowList;
     this.allowNull = options.allowNull ?? false;
-    this.onError = options.onError;
+    this.log = new RateLimitedLog(options.log ?? SILENT_LOGGER);
     this.loop = this.run();
   }
 
@@ -108,12 +121,12 @@ export class ZapHandler {
             if (reply !== undefined) await this.socket.send(reply);
           } catch (error) {
             if (this.socket.closed) return;
-            this.onError?.(error);
+            this.failed(error);
           }
         }
       } catch (error) {
         if (this.socket.closed) break;
-        this.onError?.(error);
+        this.failed(error);
       }
     }
   }
@@ -121,7 +134,7 @@ export class ZapHandler {
   /** The reply frames to one request, or undefined to drop it. */
   private answer(frames: Buffer[]): Buffer[] | undefined {
     // [routing id, empty delimiter, version, request id, domain, address, identity, mechanism, credentials...]
-    const [routingId, delimiter, version, requestId, domain, , , mechanism] = frames;
+    const [routingId, delimiter, version, requestId, domain, address, , mechanism] = frames;
     if (
       routingId === undefined ||
       delimiter === undefined ||
@@ -129,18 +142,32 @@ export class ZapHandler {
       requestId === undefined
     ) {
       this.malformedCount++;
+      this.log.write('warn', 'malformed', { frames: frames.length }, 'malformed ZAP request dropped');
       return undefined;
     }
     const verdict =
       version?.toString() === ZAP_VERSION && domain !== undefined && mechanism !== undefined
         ? this.decide(mechanism.toString(), frames.slice(8))
-        : DENIED;
+        : denied('bad request');
     if (verdict.status === '200') {
       this.allowedCount++;
     } else {
       this.deniedCount++;
       const key = domain?.toString() ?? '';
       this.deniedByDomain.set(key, (this.deniedByDomain.get(key) ?? 0) + 1);
+      const peer = (address?.toString() ?? '').slice(0, MAX_LOGGED_ADDRESS);
+      const why = verdict.why ?? 'denied';
+      this.log.write(
+        'warn',
+        `${why}\u0000${peer}`,
+        {
+          domain: key.slice(0, MAX_LOGGED_ADDRESS),
+          address: peer,
+          mechanism: mechanism?.toString().slice(0, 16),
+          why,
+        },
+        'connection refused',
+      );
     }
     return [
       routingId,
@@ -155,13 +182,20 @@ export class ZapHandler {
   }
 
   private decide(mechanism: string, credentials: Buffer[]): Verdict {
-    if (mechanism === 'NULL') return this.allowNull ? { status: '200', text: 'OK', userId: '' } : DENIED;
-    if (mechanism !== 'CURVE' || credentials.length !== 1) return DENIED;
+    if (mechanism === 'NULL') {
+      return this.allowNull ? { status: '200', text: 'OK', userId: '' } : denied('unencrypted not allowed');
+    }
+    if (mechanism !== 'CURVE') return denied('unsupported mechanism');
     const key = credentials[0];
-    if (key === undefined || key.length !== 32) return DENIED;
+    if (credentials.length !== 1 || key === undefined || key.length !== 32) return denied('bad credentials');
     const binding = this.allowList.lookup(key);
     return binding === undefined
-      ? DENIED
+      ? denied('key not admitted')
       : { status: '200', text: 'OK', userId: `${binding.org}/${binding.node}` };
+  }
+
+  private failed(error: unknown): void {
+    const err = errorMessage(error);
+    this.log.write('error', `error\u0000${err}`, { err }, 'ZAP handler error');
   }
 }
