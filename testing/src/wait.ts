@@ -27,10 +27,11 @@ function optionsOf(options: number | WaitOptions | undefined): Required<WaitOpti
 
 /**
  * Polls `probe` (it may be async) until it returns something other than `undefined`, and returns
- * that. Throws `timed out waiting for <what>` after the deadline (a number is the timeout in ms).
+ * that. Throws `timed out waiting for <what>` after the deadline (a number is the timeout in ms);
+ * `what` may be a function, to describe what had happened by then.
  */
 export async function waitForValue<T>(
-  what: string,
+  what: string | (() => string),
   probe: () => T | undefined | Promise<T | undefined>,
   options?: number | WaitOptions,
 ): Promise<T> {
@@ -39,7 +40,8 @@ export async function waitForValue<T>(
   for (;;) {
     const value = await probe();
     if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${typeof what === 'string' ? what : what()}`);
     await sleep(intervalMs);
   }
 }
@@ -47,7 +49,7 @@ export async function waitForValue<T>(
 /** Polls `check` (it may be async) until it returns true; see {@link waitForValue}. */
 export async function until(
   check: () => boolean | Promise<boolean>,
-  what: string,
+  what: string | (() => string),
   options?: number | WaitOptions,
 ): Promise<void> {
   await waitForValue(what, async () => ((await check()) ? true : undefined), options);
