@@ -15,7 +15,6 @@ import type { RunnerReply } from '../src/runner-types.js';
 const JOB = 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa';
 const JOB2 = 'bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb';
 
-
 /**
  * True when `pid` no longer runs: ESRCH, or a zombie (this container's init does not reap
  * orphans, so killed grandchildren stay as zombies; they cannot run anything).

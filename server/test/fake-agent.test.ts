@@ -197,7 +197,9 @@ describe('FakeAgent against the config endpoint and the ZeroMQ transports', func
     const hb = await agent.waitFor('heartbeat');
     expect(hb.channel).to.equal('heartbeat');
     expect(hb.body['server']).to.equal('test-host');
-    await waitForValue('two server heartbeats', () => (agent.received('heartbeat').length >= 2 ? true : undefined));
+    await waitForValue('two server heartbeats', () =>
+      agent.received('heartbeat').length >= 2 ? true : undefined,
+    );
     expect(agent.serverIncarnation).to.equal(SERVER_INCARNATION);
     expect(agent.serverSequence).to.be.a('number');
     expect(agent.rejected()).to.deep.equal([]);
@@ -261,7 +263,10 @@ describe('FakeAgent against the config endpoint and the ZeroMQ transports', func
     );
     await waitForValue('ack_commit', () => receivedByServer('ack_commit', (b) => b['job_id'] === 'j2')[0]);
     await sendToAgent(identity, 'web01', { type: 'run', job_id: 'j2' }, 3);
-    const failed = await waitForValue('failed', () => receivedByServer('failed', (b) => b['job_id'] === 'j2')[0]);
+    const failed = await waitForValue(
+      'failed',
+      () => receivedByServer('failed', (b) => b['job_id'] === 'j2')[0],
+    );
     expect(failed.body).to.not.have.property('stdout'); // capture was false
 
     // A run for a job it did not commit to: nack_run.

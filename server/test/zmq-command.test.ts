@@ -35,7 +35,10 @@ describe('zmq: command socket (ROUTER)', function () {
   ): Promise<Buffer> {
     const marker = `hello-${Math.random()}`;
     await client.send(['h', marker]);
-    await until(() => inbox.some((m) => m.body.toString() === marker), 'inbox.some((m) => m.body.toString() === marker)');
+    await until(
+      () => inbox.some((m) => m.body.toString() === marker),
+      'inbox.some((m) => m.body.toString() === marker)',
+    );
     const message = inbox.find((m) => m.body.toString() === marker);
     if (message === undefined) throw new Error('no hello');
     return message.identity;

@@ -103,7 +103,10 @@ describe('zmq: ZAP handler and CURVE command socket (spec 4)', function () {
     await dealer.send(['header', 'not-allowed']);
     await sleep(500);
     expect(bodies(received)).to.not.include('not-allowed');
-    await until(() => transport.stats().zapDenied > deniedBefore, 'transport.stats().zapDenied > deniedBefore');
+    await until(
+      () => transport.stats().zapDenied > deniedBefore,
+      'transport.stats().zapDenied > deniedBefore',
+    );
     expect(zap.deniedFor('pushy')).to.equal(transport.stats().zapDenied);
     await until(() => authErrors.length > 0, 'authErrors.length > 0');
     expect(authErrors[0]).to.equal(400);
@@ -114,7 +117,10 @@ describe('zmq: ZAP handler and CURVE command socket (spec 4)', function () {
     allowList.allow(rawKey(keys), 'acme', 'n2');
     const first = curveDealer(keys);
     await first.send(['h', 'before-expiry']);
-    await until(() => bodies(received).includes('before-expiry'), 'bodies(received).includes("before-expiry")');
+    await until(
+      () => bodies(received).includes('before-expiry'),
+      'bodies(received).includes("before-expiry")',
+    );
 
     now += 60_000;
     const deniedBefore = transport.stats().zapDenied;
@@ -122,11 +128,17 @@ describe('zmq: ZAP handler and CURVE command socket (spec 4)', function () {
     await second.send(['h', 'after-expiry']);
     await sleep(500);
     expect(bodies(received)).to.not.include('after-expiry');
-    await until(() => transport.stats().zapDenied > deniedBefore, 'transport.stats().zapDenied > deniedBefore');
+    await until(
+      () => transport.stats().zapDenied > deniedBefore,
+      'transport.stats().zapDenied > deniedBefore',
+    );
 
     // The key is checked at the handshake only: the established connection is unaffected.
     await first.send(['h', 'still-connected']);
-    await until(() => bodies(received).includes('still-connected'), 'bodies(received).includes("still-connected")');
+    await until(
+      () => bodies(received).includes('still-connected'),
+      'bodies(received).includes("still-connected")',
+    );
   });
 
   it('refuses the previous key of a node once the node fetched a new one', async () => {
@@ -138,7 +150,10 @@ describe('zmq: ZAP handler and CURVE command socket (spec 4)', function () {
     await curveDealer(old).send(['h', 'old-key']);
     await curveDealer(fresh).send(['h', 'fresh-key']);
     await until(() => bodies(received).includes('fresh-key'), 'bodies(received).includes("fresh-key")');
-    await until(() => transport.stats().zapDenied > deniedBefore, 'transport.stats().zapDenied > deniedBefore');
+    await until(
+      () => transport.stats().zapDenied > deniedBefore,
+      'transport.stats().zapDenied > deniedBefore',
+    );
     await sleep(200);
     expect(bodies(received)).to.not.include('old-key');
   });

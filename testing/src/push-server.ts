@@ -200,7 +200,10 @@ export class PushFixture {
   }
 
   /** Polls the job until its status is final, and returns it. */
-  async waitForJob(id: string, timeoutMs = this.options.jobTimeoutMs ?? 10_000): Promise<Record<string, unknown>> {
+  async waitForJob(
+    id: string,
+    timeoutMs = this.options.jobTimeoutMs ?? 10_000,
+  ): Promise<Record<string, unknown>> {
     return waitForValue(
       `job ${id} to finish`,
       async () => {
@@ -223,7 +226,11 @@ export class PushFixture {
   async restart(): Promise<void> {
     const port = (key: 'command' | 'heartbeat'): number =>
       Number(/:(\d+)$/.exec(this.server.endpoints[key])![1]);
-    const config = { ...this.config, command_port: port('command'), server_heartbeat_port: port('heartbeat') };
+    const config = {
+      ...this.config,
+      command_port: port('command'),
+      server_heartbeat_port: port('heartbeat'),
+    };
     const apiPort = Number(new URL(this.apiUrl).port);
     await this.current.close();
     this.current = await startPushServer({

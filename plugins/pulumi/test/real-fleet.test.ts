@@ -12,7 +12,14 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as pulumi from '@pulumi/pulumi';
 import { isFinalJobState } from '@push-jobs/protocol';
-import { freePorts, isAlive, signedRequest, until, waitForValue, type SignedResponse } from '@push-jobs/testing';
+import {
+  freePorts,
+  isAlive,
+  signedRequest,
+  until,
+  waitForValue,
+  type SignedResponse,
+} from '@push-jobs/testing';
 import { expect } from 'chai';
 import { PushJobsFleet } from '../src/index.js';
 import { MockRecorder, promiseOf } from './harness.js';
@@ -192,8 +199,7 @@ describe('PushJobsFleet, run for real on this machine (temp root, no systemd)', 
       `job ${id} to finish`,
       async () => {
         const got = (await api('GET', `/organizations/${org}/pushy/jobs/${id}`)).json as
-          | { status: string; nodes: Record<string, string[]> }
-          | undefined;
+          { status: string; nodes: Record<string, string[]> } | undefined;
         return isFinalJobState(got?.status) ? got : undefined;
       },
       { timeoutMs: 60_000, intervalMs: 250 },

@@ -122,10 +122,7 @@ export class CliTestServer extends PushFixture {
    * most tests are about).
    */
   async waitAvailable(...nodes: string[]): Promise<void> {
-    await until(
-      () => nodes.every((n) => this.isAvailable(n)),
-      `${nodes.join(', ')} available`,
-    );
+    await until(() => nodes.every((n) => this.isAvailable(n)), `${nodes.join(', ')} available`);
     const client = this.client();
     try {
       await until(
