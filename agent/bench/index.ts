@@ -2,20 +2,11 @@
 // to a real server and idle, with and without the launcher's V8 lite mode; plus what importing
 // the agent's dependencies costs. Prints a table; asserts nothing.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { execFileSync } from 'node:child_process';
-import {
-  DEFAULT_SERVER_CONFIG,
-  associateUser,
-  createClientWithKey,
-  createOrgWithDefaults,
-  createUserWithKey,
-  openStore,
-  startPushServer,
-} from '@push-jobs/server';
+import { sleep, until } from '@push-jobs/testing';
+import { PushFixture } from '@push-jobs/testing/push-server';
 
 const BIN = fileURLToPath(new URL('../bin/push-jobs-client.js', import.meta.url));
 const AGENT_DIR = fileURLToPath(new URL('..', import.meta.url));
@@ -27,8 +18,6 @@ function rssMiB(pid: number): number {
   const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN);
   return kb / 1024;
 }
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** RSS after importing `specifier` in a fresh `node` (and optional V8 flags). */
 function importCost(specifier: string, flags: string[] = []): number {
@@ -43,45 +32,32 @@ function importCost(specifier: string, flags: string[] = []): number {
 }
 
 async function main(): Promise<void> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'pj-agent-bench-'));
-  const store = await openStore(join(dataDir, 'push-jobs.sqlite'));
-  await createOrgWithDefaults(store, { name: ORG });
-  await createUserWithKey(store, { name: 'admin' });
-  await associateUser(store, ORG, 'admin', { admin: true });
-  const server = await startPushServer({
-    config: {
-      ...DEFAULT_SERVER_CONFIG,
-      server_name: '127.0.0.1',
-      zeromq_listen_address: 'tcp://127.0.0.1',
-      command_port: 0,
-      server_heartbeat_port: 0,
-      data_dir: dataDir,
-    },
-    store,
+  // The product's timers: an idle agent as it runs in production.
+  const server = await PushFixture.start({
+    org: ORG,
+    admin: 'admin',
+    timers: 'product',
+    tempPrefix: 'pj-agent-bench-',
   });
-  const apiUrl = await server.app.listen({ host: '127.0.0.1', port: 0 });
   const rows: { case: string; rss: string }[] = [];
   const children: ChildProcess[] = [];
   try {
     for (const lite of [true, false]) {
       const node = `idle-${lite ? 'lite' : 'jit'}`;
-      const key = (await createClientWithKey(store, { org: ORG, name: node })).privateKey!;
-      const keyPath = join(dataDir, `${node}.pem`);
-      writeFileSync(keyPath, key, { mode: 0o600 });
+      const keyPath = await server.clientKeyFile(node);
       const child = spawn(
         process.execPath,
-        [BIN, '-S', `${apiUrl}/organizations/${ORG}`, '-N', node, '-k', keyPath, '-l', 'warn'],
+        [BIN, '-S', server.orgUrl, '-N', node, '-k', keyPath, '-l', 'warn'],
         {
           env: { ...process.env, PUSH_JOBS_CLIENT_LITE_MODE: lite ? '1' : '0' },
           stdio: ['ignore', 'ignore', 'inherit'],
         },
       );
       children.push(child);
-      const deadline = Date.now() + 30_000;
-      while (!server.tracker.isAvailable(ORG, node)) {
-        if (Date.now() > deadline) throw new Error(`${node} did not become available`);
-        await sleep(50);
-      }
+      await until(() => server.isAvailable(node), `${node} to become available`, {
+        timeoutMs: 30_000,
+        intervalMs: 50,
+      });
       let peak = 0;
       const end = Date.now() + IDLE_MS;
       while (Date.now() < end) {
@@ -98,8 +74,6 @@ async function main(): Promise<void> {
   } finally {
     for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
     await server.close();
-    await store.close();
-    rmSync(dataDir, { recursive: true, force: true });
   }
   for (const [label, specifier] of [
     ['bare node', ''],

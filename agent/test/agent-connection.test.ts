@@ -1,5 +1,4 @@
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
-import { createServer } from 'node:net';
 import { expect } from 'chai';
 import {
   encodeMessage,
@@ -13,7 +12,8 @@ import {
 import { curveKeyPair, Publisher, Router } from 'zeromq';
 import { AgentConnection, type AgentIdentity } from '../src/connection.js';
 import { SharedHeartbeatFeed } from '../src/heartbeat-feed.js';
-import { TestRunner, until } from './helpers/agent-harness.js';
+import { freePorts, until } from '@push-jobs/testing';
+import { TestRunner } from './helpers/agent-harness.js';
 import type { RunnerReply } from '../src/runner-types.js';
 
 const serverRsa = generateKeyPairSync('rsa', {
@@ -21,18 +21,6 @@ const serverRsa = generateKeyPairSync('rsa', {
   publicKeyEncoding: { type: 'spki', format: 'pem' },
   privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
 });
-
-/** A TCP port nothing listens on (it was free a moment ago). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
-    });
-  });
-}
 
 describe('agent connection against a raw ROUTER/PUB', function () {
   this.timeout(30_000);
@@ -426,7 +414,7 @@ describe('agent connection against a raw ROUTER/PUB', function () {
 
   it('holds replies while the server is unreachable and sends them, in order, once it is back', async () => {
     // No ROUTER listens on the port yet: the DEALER queues SNDHWM (3) messages, then has no room.
-    const port = await freePort();
+    const [port] = await freePorts(1);
     const serverCurve = curveKeyPair();
     const failed: unknown[] = [];
     const late = AgentConnection.open({

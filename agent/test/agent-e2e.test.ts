@@ -2,7 +2,8 @@ import { expect } from 'chai';
 import { Agent } from '../src/agent.js';
 import { AgentStartError } from '../src/connection.js';
 import { SharedHeartbeatFeed } from '../src/heartbeat-feed.js';
-import { PushTestServer, TestRunner, until } from './helpers/agent-harness.js';
+import { until } from '@push-jobs/testing';
+import { PushTestServer, TestRunner } from './helpers/agent-harness.js';
 
 describe('agent against the real push server', function () {
   this.timeout(30_000);

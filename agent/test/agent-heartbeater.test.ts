@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { Heartbeater } from '../src/heartbeater.js';
-import { until } from './helpers/agent-harness.js';
+import { until } from '@push-jobs/testing';
 
 describe('agent heartbeater (A.14)', function () {
   const heartbeat = {

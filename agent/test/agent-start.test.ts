@@ -5,7 +5,8 @@ import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
 import { Agent } from '../src/agent.js';
 import { AgentStartError } from '../src/connection.js';
-import { PushTestServer, TestRunner, until, ORG } from './helpers/agent-harness.js';
+import { until } from '@push-jobs/testing';
+import { PushTestServer, TestRunner, ORG } from './helpers/agent-harness.js';
 
 /** An HTTP front that answers `status` to the first `failures` requests, then forwards to `target`. */
 async function flakyFront(

@@ -6,9 +6,9 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { signRequest } from '@push-jobs/protocol';
 import { expect } from 'chai';
-import { ORG, PushTestServer, until } from './helpers/agent-harness.js';
+import { until } from '@push-jobs/testing';
+import { ORG, PushTestServer } from './helpers/agent-harness.js';
 
 const BIN = fileURLToPath(new URL('../bin/push-jobs-client.js', import.meta.url));
 
@@ -162,13 +162,7 @@ describe('push-jobs-client executable', function () {
     }
 
     /** The job's stored stdout for `node`, as text. */
-    async function output(id: string, node: string): Promise<string> {
-      const path = `/organizations/${ORG}/pushy/jobs/${id}/output/${node}/stdout`;
-      const headers = signRequest({ method: 'GET', path, body: '', userId: 'alice', privateKey: h.adminKey });
-      const res = await fetch(`${h.apiUrl}${path}`, { headers });
-      expect(res.status).to.equal(200);
-      return res.text();
-    }
+    const output = (id: string, node: string): Promise<string> => h.stdout(id, node);
 
     before(async () => {
       h = await PushTestServer.start();

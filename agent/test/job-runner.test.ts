@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Whitelist } from '@push-jobs/protocol';
+import { sleep, waitForValue } from '@push-jobs/testing';
 import { AllowList } from '../src/allow-list.js';
 import { findProgram } from '../src/job-lock.js';
 import { cleanFileDir, JobRunner, SETPRIV, userCommand, type JobRunnerOptions } from '../src/job-runner.js';
@@ -13,8 +14,6 @@ import type { RunnerReply } from '../src/runner-types.js';
 
 const JOB = 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa';
 const JOB2 = 'bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb';
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * True when `pid` no longer runs: ESRCH, or a zombie (this container's init does not reap
@@ -61,15 +60,12 @@ function setup(whitelist: Whitelist, extra: Partial<JobRunnerOptions> = {}) {
     ...extra,
   });
   runners.push(runner);
-  const waitFor = async (type: RunnerReply['type'], timeoutMs = 10000): Promise<RunnerReply> => {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const found = replies.find((r) => r.type === type);
-      if (found) return found;
-      if (Date.now() > deadline) throw new Error(`no ${type}; got ${JSON.stringify(replies)}`);
-      await sleep(20);
-    }
-  };
+  const waitFor = (type: RunnerReply['type'], timeoutMs?: number): Promise<RunnerReply> =>
+    waitForValue(
+      () => `${type}; got ${JSON.stringify(replies)}`,
+      () => replies.find((r) => r.type === type),
+      timeoutMs,
+    );
   const types = (): string[] => replies.map((r) => r.type);
   const setList = (w: Whitelist): void => {
     list = new AllowList(w);

@@ -8,7 +8,8 @@ import { Agent } from '../src/agent.js';
 import { AgentStartError } from '../src/connection.js';
 import { agentTlsOptions } from '../src/http.js';
 import { loadOrRegisterClientKey } from '../src/register.js';
-import { ORG, PushTestServer, TestRunner, until } from './helpers/agent-harness.js';
+import { until } from '@push-jobs/testing';
+import { ORG, PushTestServer, TestRunner } from './helpers/agent-harness.js';
 
 describe('agent self-registration with a validation key', function () {
   this.timeout(30_000);

@@ -5,23 +5,16 @@ import { Dealer } from 'zeromq';
 import { encodeMessage, formatHttpDate, signRequest } from '@push-jobs/protocol';
 import { generateCurveKeyPair } from '../src/zmq/curve-keys.js';
 import { type Behavior, FakeAgent } from './helpers/fake-agent.js';
-import { type PushHarness, startPush } from './helpers/push.js';
-
-async function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+import { until } from '@push-jobs/testing';
+import { PushFixture } from '@push-jobs/testing/push-server';
 
 describe('job engine end to end (real sockets, fake agents)', function () {
   this.timeout(30_000);
-  let h: PushHarness;
+  let h: PushFixture;
   const agents: FakeAgent[] = [];
 
   async function agent(node: string, behavior: Partial<Behavior> = {}): Promise<FakeAgent> {
-    const key = await h.nodeClient(node);
+    const key = await h.createClient(node);
     const a = await FakeAgent.start({
       apiUrl: h.apiUrl,
       org: h.org,
@@ -38,7 +31,7 @@ describe('job engine end to end (real sockets, fake agents)', function () {
   const nodeStates = (job: Record<string, unknown>) => job.nodes as Record<string, string[]>;
 
   beforeEach(async () => {
-    h = await startPush();
+    h = await PushFixture.start();
   });
   afterEach(async () => {
     for (const a of agents.splice(0)) await a.stop();
@@ -168,7 +161,7 @@ describe('job engine end to end (real sockets, fake agents)', function () {
 
   it('runs unencrypted when disable_curve_encryption is set (for old clients)', async () => {
     await h.close();
-    h = await startPush({ disable_curve_encryption: true });
+    h = await PushFixture.start({ config: { disable_curve_encryption: true } });
     const a = await agent('web1');
     expect(a.config).to.not.have.property('curve_public_key');
     const id = await h.startJob({ command: 'chef-client', nodes: ['web1'] });
@@ -214,7 +207,7 @@ describe('job engine end to end (real sockets, fake agents)', function () {
 
   it('voting timeout: a node that ignores the commit', async () => {
     await h.close();
-    h = await startPush({ voting_timeout: 1 });
+    h = await PushFixture.start({ config: { voting_timeout: 1 } });
     await agent('web1', { onCommit: 'ignore' });
     const id = await h.startJob({ command: 'chef-client', nodes: ['web1'] });
     const job = await h.waitForJob(id);
@@ -251,7 +244,7 @@ describe('job engine end to end (real sockets, fake agents)', function () {
 
   it('a node that stops mid-job is crashed when its record dies; the server stays healthy', async () => {
     await h.close();
-    h = await startPush({ heartbeat_interval: 100, detect_offline_nodes_interval: 2 });
+    h = await PushFixture.start({ config: { heartbeat_interval: 100, detect_offline_nodes_interval: 2 } });
     const a = await agent('web1', { result: 'none' });
     await agent('web2', { runDelayMs: 100 });
     const id = await h.startJob({ command: 'chef-client', nodes: ['web1', 'web2'] });

@@ -2,10 +2,7 @@
 // (ROUTER with CURVE + ZAP + the allow-list the endpoint fills, PUB for server heartbeats),
 // without the job engine: the test plays the broker by hand.
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { expect } from 'chai';
 import {
   encodeMessage,
@@ -15,6 +12,7 @@ import {
   z85Decode,
   type MessageBody,
 } from '@push-jobs/protocol';
+import { removeDir, tempDir, waitForValue } from '@push-jobs/testing';
 import { Dealer } from 'zeromq';
 import type { PushRuntime } from '../src/app.js';
 import { createClientWithKey } from '../src/identity/service.js';
@@ -41,16 +39,6 @@ function portOf(endpoint: string): number {
   const port = Number(/:(\d+)$/.exec(endpoint)?.[1]);
   if (!Number.isInteger(port)) throw new Error(`no port in ${endpoint}`);
   return port;
-}
-
-async function until<T>(what: string, probe: () => T | undefined, timeoutMs = 5000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 describe('FakeAgent against the config endpoint and the ZeroMQ transports', function () {
@@ -95,7 +83,7 @@ describe('FakeAgent against the config endpoint and the ZeroMQ transports', func
   }
 
   before(async () => {
-    dataDir = mkdtempSync(join(tmpdir(), 'pj-fake-agent-'));
+    dataDir = tempDir('pj-fake-agent-');
     serverKey = await loadOrCreateServerKey(dataDir);
     allowList = new MemoryCurveAllowList();
     sessionKeys = new SessionKeyManager({ lifetimeMs: 3_600_000 });
@@ -158,7 +146,7 @@ describe('FakeAgent against the config endpoint and the ZeroMQ transports', func
     await command?.close();
     await pub?.close();
     await zap?.close();
-    rmSync(dataDir, { recursive: true, force: true });
+    removeDir(dataDir);
   });
 
   it('fetches its config, decrypts the server’s session key, and gets its CURVE key admitted', async () => {
@@ -173,7 +161,7 @@ describe('FakeAgent against the config endpoint and the ZeroMQ transports', func
 
   it('sends signed heartbeats with the envelope of spec 5.3 over CURVE', async () => {
     const agent = await startAgent('web01');
-    const [first] = await until('a heartbeat', () => {
+    const [first] = await waitForValue('a heartbeat', () => {
       const hb = receivedByServer('heartbeat', (b) => b['incarnation_id'] === agent.incarnationId);
       return hb.length >= 2 ? hb : undefined;
     });
@@ -209,7 +197,9 @@ describe('FakeAgent against the config endpoint and the ZeroMQ transports', func
     const hb = await agent.waitFor('heartbeat');
     expect(hb.channel).to.equal('heartbeat');
     expect(hb.body['server']).to.equal('test-host');
-    await until('two server heartbeats', () => (agent.received('heartbeat').length >= 2 ? true : undefined));
+    await waitForValue('two server heartbeats', () =>
+      agent.received('heartbeat').length >= 2 ? true : undefined,
+    );
     expect(agent.serverIncarnation).to.equal(SERVER_INCARNATION);
     expect(agent.serverSequence).to.be.a('number');
     expect(agent.rejected()).to.deep.equal([]);
@@ -217,11 +207,11 @@ describe('FakeAgent against the config endpoint and the ZeroMQ transports', func
 
   it('answers an abort sent through the transport with aborted', async () => {
     const agent = await startAgent('web01');
-    const hb = await until('a heartbeat', () => receivedByServer('heartbeat')[0]);
+    const hb = await waitForValue('a heartbeat', () => receivedByServer('heartbeat')[0]);
     expect(await sendToAgent(hb.identity, 'web01', { type: 'abort' }, 1)).to.equal(true);
     const abort = await agent.waitFor('abort');
     expect(abort.channel).to.equal('command');
-    const aborted = await until('aborted', () => receivedByServer('aborted')[0]);
+    const aborted = await waitForValue('aborted', () => receivedByServer('aborted')[0]);
     expect(aborted.body).to.deep.include({ node: 'web01', org: 'acme', job_id: null });
     expect(agent.state).to.deep.equal({ jobState: 'idle', jobId: null });
   });
@@ -230,7 +220,7 @@ describe('FakeAgent against the config endpoint and the ZeroMQ transports', func
     const agent = await startAgent('web01', clientKey, {
       behavior: { stdout: 'hello\n', stderr: 'warn\n', runDelayMs: 50 },
     });
-    const { identity } = await until('a heartbeat', () => receivedByServer('heartbeat')[0]);
+    const { identity } = await waitForValue('a heartbeat', () => receivedByServer('heartbeat')[0]);
     const job = 'f0e1d2c3b4a5968778695a4b3c2d1e0f';
     await sendToAgent(
       identity,
@@ -238,16 +228,16 @@ describe('FakeAgent against the config endpoint and the ZeroMQ transports', func
       { type: 'commit', job_id: job, server: 'x', command: 'chef-client', capture: true },
       1,
     );
-    await until('ack_commit', () => receivedByServer('ack_commit')[0]);
+    await waitForValue('ack_commit', () => receivedByServer('ack_commit')[0]);
     expect(agent.state).to.deep.equal({ jobState: 'committed', jobId: job });
     // Heartbeats now report the job.
-    await until(
+    await waitForValue(
       'a committed heartbeat',
       () => receivedByServer('heartbeat', (b) => b['job_state'] === 'committed' && b['job_id'] === job)[0],
     );
     await sendToAgent(identity, 'web01', { type: 'run', job_id: job }, 2);
-    await until('ack_run', () => receivedByServer('ack_run', (b) => b['job_id'] === job)[0]);
-    const done = await until('succeeded', () => receivedByServer('succeeded')[0]);
+    await waitForValue('ack_run', () => receivedByServer('ack_run', (b) => b['job_id'] === job)[0]);
+    const done = await waitForValue('succeeded', () => receivedByServer('succeeded')[0]);
     expect(done.body).to.deep.include({ job_id: job, stdout: 'hello\n', stderr: 'warn\n' });
     expect(Object.keys(done.body).slice(-2)).to.deep.equal(['stdout', 'stderr']);
     expect(agent.state).to.deep.equal({ jobState: 'idle', jobId: null });
@@ -255,14 +245,14 @@ describe('FakeAgent against the config endpoint and the ZeroMQ transports', func
 
   it('nacks, ignores and fails as its behavior says, and drops forged server messages', async () => {
     const agent = await startAgent('web01', clientKey, { behavior: { onCommit: 'nack' } });
-    const { identity } = await until('a heartbeat', () => receivedByServer('heartbeat')[0]);
+    const { identity } = await waitForValue('a heartbeat', () => receivedByServer('heartbeat')[0]);
     await sendToAgent(
       identity,
       'web01',
       { type: 'commit', job_id: 'j1', server: 'x', command: 'c', capture: false },
       1,
     );
-    await until('nack_commit', () => receivedByServer('nack_commit', (b) => b['job_id'] === 'j1')[0]);
+    await waitForValue('nack_commit', () => receivedByServer('nack_commit', (b) => b['job_id'] === 'j1')[0]);
 
     agent.setBehavior({ onCommit: 'ack', result: 'failed', stdout: 'out' });
     await sendToAgent(
@@ -271,14 +261,17 @@ describe('FakeAgent against the config endpoint and the ZeroMQ transports', func
       { type: 'commit', job_id: 'j2', server: 'x', command: 'c', capture: false },
       2,
     );
-    await until('ack_commit', () => receivedByServer('ack_commit', (b) => b['job_id'] === 'j2')[0]);
+    await waitForValue('ack_commit', () => receivedByServer('ack_commit', (b) => b['job_id'] === 'j2')[0]);
     await sendToAgent(identity, 'web01', { type: 'run', job_id: 'j2' }, 3);
-    const failed = await until('failed', () => receivedByServer('failed', (b) => b['job_id'] === 'j2')[0]);
+    const failed = await waitForValue(
+      'failed',
+      () => receivedByServer('failed', (b) => b['job_id'] === 'j2')[0],
+    );
     expect(failed.body).to.not.have.property('stdout'); // capture was false
 
     // A run for a job it did not commit to: nack_run.
     await sendToAgent(identity, 'web01', { type: 'run', job_id: 'j9' }, 4);
-    await until('nack_run', () => receivedByServer('nack_run', (b) => b['job_id'] === 'j9')[0]);
+    await waitForValue('nack_run', () => receivedByServer('nack_run', (b) => b['job_id'] === 'j9')[0]);
 
     // A commit signed with another key is dropped, unanswered.
     const [header, body] = encodeMessage(
@@ -286,7 +279,7 @@ describe('FakeAgent against the config endpoint and the ZeroMQ transports', func
       { method: 'hmac_sha256', key: randomBytes(32) },
     );
     await command.send(identity, header, body);
-    await until('a rejected message', () => (agent.rejected().length > 0 ? true : undefined));
+    await waitForValue('a rejected message', () => (agent.rejected().length > 0 ? true : undefined));
     expect(agent.rejected()[0]).to.include({ channel: 'command', code: 'bad_signature' });
     expect(agent.received('commit').map((m) => m.body['job_id'])).to.deep.equal(['j1', 'j2']);
     expect(receivedByServer('ack_commit', (b) => b['job_id'] === 'j3')).to.deep.equal([]);
@@ -295,10 +288,10 @@ describe('FakeAgent against the config endpoint and the ZeroMQ transports', func
   it('sends raw and forged messages for tests, with the envelope or without', async () => {
     const agent = await startAgent('web01', clientKey, { behavior: { heartbeats: false } });
     await agent.send('ack_commit', { job_id: 'x1', extra: 1 });
-    await until('ack_commit', () => receivedByServer('ack_commit')[0]);
+    await waitForValue('ack_commit', () => receivedByServer('ack_commit')[0]);
     expect(receivedByServer('ack_commit')[0]!.body).to.deep.include({ job_id: 'x1', extra: 1, sequence: 1 });
     await agent.send('heartbeat', {}, { key: randomBytes(32) });
-    await until('an unverified message', () => unverified[0]);
+    await waitForValue('an unverified message', () => unverified[0]);
     expect(receivedByServer('heartbeat')).to.deep.equal([]);
     expect(agent.sent().map((b) => b['type'])).to.deep.equal(['ack_commit', 'heartbeat']);
   });
@@ -306,14 +299,14 @@ describe('FakeAgent against the config endpoint and the ZeroMQ transports', func
   it('restarts as a new incarnation with a new CURVE key and sequence from 1', async () => {
     const agent = await startAgent('web01');
     const before = { incarnation: agent.incarnationId, curve: agent.curvePublicKey };
-    await until('a heartbeat', () => receivedByServer('heartbeat')[0]);
+    await waitForValue('a heartbeat', () => receivedByServer('heartbeat')[0]);
     await agent.restart();
     expect(agent.incarnationId).to.not.equal(before.incarnation);
     expect(agent.curvePublicKey).to.not.equal(before.curve);
     expect(allowList.lookup(z85Decode(agent.curvePublicKey)!)).to.deep.equal({ org: 'acme', node: 'web01' });
     // One admitted key per node: the old one is out.
     expect(allowList.lookup(z85Decode(before.curve)!)).to.equal(undefined);
-    const hb = await until(
+    const hb = await waitForValue(
       'a heartbeat of the new incarnation',
       () => receivedByServer('heartbeat', (b) => b['incarnation_id'] === agent.incarnationId)[0],
     );
@@ -347,7 +340,7 @@ describe('FakeAgent against the config endpoint and the ZeroMQ transports', func
           ),
         )
         .catch(() => undefined);
-      await until('a ZAP denial', () => (zap.denied > deniedBefore ? true : undefined));
+      await waitForValue('a ZAP denial', () => (zap.denied > deniedBefore ? true : undefined));
       await new Promise((resolve) => setTimeout(resolve, 200));
       expect(receivedByServer('heartbeat', (b) => b['incarnation_id'] === 'x')).to.deep.equal([]);
     } finally {

@@ -3,6 +3,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { signRequest } from '@push-jobs/protocol';
+import { until } from '@push-jobs/testing';
 import { expect } from 'chai';
 import { DEFAULT_SERVER_CONFIG } from '../src/config/defaults.js';
 import type { ServerConfig } from '../src/config/types.js';
@@ -322,10 +323,7 @@ describe('feeds: routes over HTTP', function () {
       await s.waitFor(eventCount(1));
       expect(hub.jobListenerCount('acme', id)).to.equal(1);
       s.close();
-      const deadline = Date.now() + 3000;
-      while (hub.jobListenerCount('acme', id) > 0 && Date.now() < deadline) {
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
+      await until(() => hub.jobListenerCount('acme', id) === 0, 'the job subscription to end');
       expect(hub.jobListenerCount('acme', id)).to.equal(0);
       hub.finish('acme', id);
     });
@@ -401,15 +399,12 @@ describe('feeds: routes over HTTP', function () {
 
     it('drops the org subscription when the client disconnects, and never ends on its own', async () => {
       const s = await open(ORG_FEED);
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      await until(() => hub.orgListenerCount('acme') === 1, 'the org subscription');
       expect(hub.orgListenerCount('acme')).to.equal(1);
       let ended = false;
       void s.ended.then(() => (ended = true));
       s.close();
-      const deadline = Date.now() + 3000;
-      while (hub.orgListenerCount('acme') > 0 && Date.now() < deadline) {
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
+      await until(() => hub.orgListenerCount('acme') === 0, 'the org subscription to end');
       expect(hub.orgListenerCount('acme')).to.equal(0);
       expect(ended).to.equal(false);
     });
@@ -443,10 +438,7 @@ describe('feeds: shutdown', () => {
         })
         .on('error', reject);
     });
-    const deadline = Date.now() + 3000;
-    while (hub.orgListenerCount('acme') === 0 && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
+    await until(() => hub.orgListenerCount('acme') === 1, 'the org subscription');
     expect(hub.orgListenerCount('acme')).to.equal(1);
     const started = Date.now();
     await api.close();

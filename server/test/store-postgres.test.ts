@@ -1,7 +1,7 @@
-import { randomBytes } from 'node:crypto';
 import { makeOrgGuid } from '@push-jobs/protocol';
+import { dropSchema, PG_URL, schemaName, withPg } from '@push-jobs/testing';
 import { expect } from 'chai';
-import pg from 'pg';
+import type pg from 'pg';
 import {
   LATEST_VERSION,
   PostgresStore,
@@ -12,34 +12,13 @@ import {
 import type { SqlOp } from '../src/store/program.js';
 import { storeContract } from './store/contract.js';
 
-const DATABASE_URL = process.env.PUSH_JOBS_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-
-/** A fresh schema name for one store. */
-function schemaName(): string {
-  return `pj_test_${randomBytes(6).toString('hex')}`;
-}
-
-async function withAdmin<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: DATABASE_URL, connectionTimeoutMillis: 5000 });
-  await client.connect();
-  try {
-    return await fn(client);
-  } finally {
-    await client.end();
-  }
-}
-
-async function dropSchema(schema: string): Promise<void> {
-  await withAdmin((client) => client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`));
-}
-
 describe('store: postgres', function () {
   before(async function () {
     try {
-      await withAdmin((client) => client.query('SELECT 1'));
+      await withPg((client) => client.query('SELECT 1'));
     } catch (error) {
       throw new Error(
-        `PostgreSQL is not reachable at ${DATABASE_URL} (set PUSH_JOBS_TEST_DATABASE_URL): ${String(error)}`,
+        `PostgreSQL is not reachable at ${PG_URL} (set PUSH_JOBS_TEST_PG_URL): ${String(error)}`,
       );
     }
   });
@@ -49,8 +28,8 @@ describe('store: postgres', function () {
   storeContract(
     'postgres',
     async () => {
-      const schema = schemaName();
-      const store = await openStore(DATABASE_URL, { schema });
+      const schema = schemaName('pj_test_');
+      const store = await openStore(PG_URL, { schema });
       schemas.set(store, schema);
       return store;
     },
@@ -64,8 +43,8 @@ describe('store: postgres', function () {
 
   describe('postgres specifics', function () {
     it('takes the schema from the URL, creates it, and keeps data across reopening', async function () {
-      const schema = schemaName();
-      const url = `${DATABASE_URL}${DATABASE_URL.includes('?') ? '&' : '?'}schema=${schema}`;
+      const schema = schemaName('pj_test_');
+      const url = `${PG_URL}${PG_URL.includes('?') ? '&' : '?'}schema=${schema}`;
       try {
         const first = await openStore(url);
         expect(first).to.be.instanceOf(PostgresStore);
@@ -79,7 +58,7 @@ describe('store: postgres', function () {
         } finally {
           await second.close();
         }
-        const tables = await withAdmin((client) =>
+        const tables = await withPg((client) =>
           client.query<{ n: number }>(
             'SELECT count(*)::int AS n FROM information_schema.tables WHERE table_schema = $1',
             [schema],
@@ -94,7 +73,7 @@ describe('store: postgres', function () {
     it('rejects an unsafe schema name', async function () {
       let failed = false;
       try {
-        await openStore(DATABASE_URL, { schema: 'x"; DROP TABLE y; --' });
+        await openStore(PG_URL, { schema: 'x"; DROP TABLE y; --' });
       } catch (error) {
         failed = true;
         expect(String(error)).to.match(/invalid schema name/);
@@ -106,7 +85,7 @@ describe('store: postgres', function () {
       // Before: a checked-out client had no `error` listener; `pg_terminate_backend` of a
       // backend idle in transaction (a failover, a restart, idle_in_transaction_session_timeout)
       // was an unhandled 'error' event and ended the process.
-      const schema = schemaName();
+      const schema = schemaName('pj_test_');
       let paused: (() => void) | undefined;
       let atPause: ((pid: number) => void) | undefined;
       let backendPid = 0;
@@ -125,7 +104,7 @@ describe('store: postgres', function () {
           return super.execute(on, op);
         }
       }
-      const store = new PausingStore(DATABASE_URL, { schema });
+      const store = new PausingStore(PG_URL, { schema });
       try {
         await store.migrate();
         const org = await store.createOrg({ name: 'acme', guid: makeOrgGuid(), fullName: 'Acme' });
@@ -144,7 +123,7 @@ describe('store: postgres', function () {
         const reached = new Promise<number>((resolve) => (atPause = resolve));
         const write = store.updateJobStatus('acme', job.id, 'voting', new Date(), 'x');
         const pid = await reached;
-        await withAdmin(async (client) => {
+        await withPg(async (client) => {
           await client.query('SELECT pg_terminate_backend($1)', [pid]);
           // Wait until the backend is gone (the client has seen its connection end).
           for (;;) {

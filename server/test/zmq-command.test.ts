@@ -1,20 +1,11 @@
 import { expect } from 'chai';
+import { sleep, until } from '@push-jobs/testing';
 import { Dealer } from 'zeromq';
 import { DEFAULT_RECEIVE_HWM, ZmqCommandTransport } from '../src/zmq/index.js';
 import type { InboundMessage } from '../src/zmq/index.js';
 import { DEFAULT_SERVER_CONFIG } from '../src/config/defaults.js';
 import { LiveNodeTracker } from '../src/nodes/tracker.js';
 import { captureLogs } from './helpers/log-capture.js';
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-async function waitFor(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await sleep(5);
-  }
-}
 
 describe('zmq: command socket (ROUTER)', function () {
   const transports: ZmqCommandTransport[] = [];
@@ -45,7 +36,10 @@ describe('zmq: command socket (ROUTER)', function () {
   ): Promise<Buffer> {
     const marker = `hello-${Math.random()}`;
     await client.send(['h', marker]);
-    await waitFor(() => inbox.some((m) => m.body.toString() === marker));
+    await until(
+      () => inbox.some((m) => m.body.toString() === marker),
+      'inbox.some((m) => m.body.toString() === marker)',
+    );
     const message = inbox.find((m) => m.body.toString() === marker);
     if (message === undefined) throw new Error('no hello');
     return message.identity;
@@ -71,16 +65,16 @@ describe('zmq: command socket (ROUTER)', function () {
       let received = 0;
       transport.onMessage(() => {
         // A slow consumer: 3 ms a message, so a burst of 300 waits in the socket.
-        const until = Date.now() + 3;
-        while (Date.now() < until);
+        const busyUntil = Date.now() + 3;
+        while (Date.now() < busyUntil);
         lags.push(transport.receiveLagMs());
         received++;
       });
       const client = dealer(transport.endpoint);
       for (let i = 0; i < 300; i++) await client.send(['h', `m${i}`]);
-      await waitFor(() => received === 300);
+      await until(() => received === 300, 'received === 300');
       expect(Math.max(...lags)).to.be.greaterThan(100);
-      await waitFor(() => transport.receiveLagMs() === 0);
+      await until(() => transport.receiveLagMs() === 0, 'transport.receiveLagMs() === 0');
       expect(transport.receiveLagMs()).to.equal(0);
     });
 
@@ -107,7 +101,7 @@ describe('zmq: command socket (ROUTER)', function () {
         await client.send(['h', `m${i}`]);
         await sleep(2);
       }
-      await waitFor(() => received === 200);
+      await until(() => received === 200, 'received === 200');
       const wall = Date.now() - wallStart;
       expect(tracker.livenessNow() - clockStart).to.be.greaterThan(wall / 2);
       expect(lags.filter((lag) => lag === 0).length).to.be.greaterThan(150);
@@ -127,7 +121,7 @@ describe('zmq: command socket (ROUTER)', function () {
       await client.send(['header', Buffer.alloc(65_537, 0x62)]);
       await client.send([Buffer.alloc(2048, 0x61), Buffer.alloc(65_536, 0x62)]);
       await client.send(['header', 'valid']);
-      await waitFor(() => inbox.length === 2);
+      await until(() => inbox.length === 2, 'inbox.length === 2');
       expect(inbox.map((m) => m.body.length)).to.deep.equal([65_536, 5]);
       expect(inbox[1]?.header.toString()).to.equal('header');
       expect(inbox[0]?.identity.equals(inbox[1]?.identity ?? Buffer.alloc(0))).to.equal(true);
@@ -154,10 +148,10 @@ describe('zmq: command socket (ROUTER)', function () {
       const quiet = dealer(transport.endpoint);
       for (let i = 0; i < 5000; i++) await flooder.send(['flood', String(i)]);
       for (let i = 0; i < 20; i++) await quiet.send(['quiet', String(i)]);
-      await waitFor(() => {
+      await until(() => {
         const stats = transport.stats();
         return stats.received + stats.droppedRateLimited === 5020;
-      });
+      }, 'all 5020 messages received or dropped');
       const stats = transport.stats();
       expect(perPeer.get('quiet')).to.equal(20);
       const flooded = perPeer.get('flood') ?? 0;
@@ -183,7 +177,7 @@ describe('zmq: command socket (ROUTER)', function () {
       await client.send(['h', 'fine-1']);
       await client.send(['h', 'boom-2']);
       await client.send(['h', 'fine-2']);
-      await waitFor(() => seen.length === 4);
+      await until(() => seen.length === 4, 'seen.length === 4');
       expect(seen).to.deep.equal(['boom-1', 'fine-1', 'boom-2', 'fine-2']);
       const errors = lines.filter((l) => l.level === 'error');
       expect(errors.map((l) => [l.msg, l.where, l.err])).to.deep.equal([
@@ -202,7 +196,7 @@ describe('zmq: command socket (ROUTER)', function () {
       });
       const client = dealer(transport.endpoint);
       for (let i = 0; i < 10; i++) await client.send(['h', String(i)]);
-      await waitFor(() => seen.length === 10);
+      await until(() => seen.length === 10, 'seen.length === 10');
     });
   });
 
@@ -275,7 +269,7 @@ describe('zmq: command socket (ROUTER)', function () {
         stuckSends.push(transport.send(stuckId, Buffer.from('h'), big));
         if (i % 50 === 49) await sleep(1);
       }
-      await waitFor(() => transport.stats().sendFailures > 0);
+      await until(() => transport.stats().sendFailures > 0, 'transport.stats().sendFailures > 0');
       const results = await Promise.all(stuckSends);
       // The first sends fit in the pipes; then EAGAIN. (zeromq.js sends with ZMQ_DONTWAIT and waits
       // only while the whole socket is not writable: with another peer writable it fails at once.)
@@ -306,7 +300,7 @@ describe('zmq: command socket (ROUTER)', function () {
         sends.push(transport.send(stuckId, Buffer.from('h'), big));
         if (i % 50 === 49) await sleep(1);
       }
-      await waitFor(() => transport.stats().sendFailures > 0);
+      await until(() => transport.stats().sendFailures > 0, 'transport.stats().sendFailures > 0');
       // The failing send waited for the timeout (the only peer was not writable).
       expect(performance.now() - fillStarted).to.be.at.least(sendTimeoutMs * 0.9);
       await Promise.all(sends);

@@ -1,5 +1,6 @@
 import { connect, type Socket } from 'node:net';
 import { expect } from 'chai';
+import { until } from '@push-jobs/testing';
 import { Subscriber } from 'zeromq';
 import { ZmqHeartbeatTransport } from '../src/zmq/index.js';
 import {
@@ -12,15 +13,17 @@ import {
   type Frame,
 } from '../src/zmq/zmtp.js';
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
 /** Polls `check` every 10 ms (publishing meanwhile, when asked) until it holds. */
-async function until(check: () => boolean, publish?: () => void): Promise<void> {
-  for (let i = 0; i < 3000 && !check(); i++) {
-    publish?.();
-    await sleep(10);
-  }
-  expect(check()).to.equal(true);
+function untilPublishing(check: () => boolean, publish?: () => void): Promise<void> {
+  return until(
+    () => {
+      if (check()) return true;
+      publish?.();
+      return false;
+    },
+    'the heartbeat condition',
+    { timeoutMs: 30_000, intervalMs: 10 },
+  );
 }
 
 /** Receives into an array until the socket closes. */
@@ -89,7 +92,7 @@ describe('zmq: heartbeat socket (PUB over ZMTP)', function () {
     s.connect(transport.endpoint);
     const got = collect(s);
     // PUB drops until the subscription reached it ("slow joiner"): publish until one arrives.
-    await until(() => got.length > 0, beat);
+    await untilPublishing(() => got.length > 0, beat);
     expect(got[0]?.map(String)).to.deep.equal(['header', '{"type":"heartbeat"}']);
     expect(transport.published).to.be.greaterThan(0);
   });
@@ -101,7 +104,7 @@ describe('zmq: heartbeat socket (PUB over ZMTP)', function () {
     const got = collect(s);
     const header = Buffer.alloc(700, 'h');
     const body = Buffer.alloc(70_000, 'b');
-    await until(
+    await untilPublishing(
       () => got.length > 0,
       () => void transport.publish(header, body),
     );
@@ -120,9 +123,9 @@ describe('zmq: heartbeat socket (PUB over ZMTP)', function () {
     everything.subscribe();
     everything.connect(transport.endpoint);
     const [a, b, c] = [collect(matching), collect(other), collect(everything)];
-    await until(() => a.length > 0 && c.length > 0, beat);
+    await untilPublishing(() => a.length > 0 && c.length > 0, beat);
     transport.publish(Buffer.from('nope-header'), Buffer.from('x'));
-    await until(
+    await untilPublishing(
       () => b.length > 0,
       () => void transport.publish(Buffer.from('nope-header'), Buffer.from('x')),
     );
@@ -135,14 +138,14 @@ describe('zmq: heartbeat socket (PUB over ZMTP)', function () {
     good.subscribe();
     good.connect(transport.endpoint);
     const got = collect(good);
-    await until(() => got.length > 0, beat);
+    await untilPublishing(() => got.length > 0, beat);
     const bad = sub();
     const events = watch(bad);
     for (let i = 0; i < 10; i++) bad.subscribe(`topic-${i}`);
     bad.connect(transport.endpoint);
-    await until(() => transport.stats().kicked > 0 && events.disconnects > 0);
+    await untilPublishing(() => transport.stats().kicked > 0 && events.disconnects > 0);
     const before = got.length;
-    await until(() => got.length > before, beat);
+    await untilPublishing(() => got.length > before, beat);
     expect(transport.stats().connections).to.be.lessThanOrEqual(2);
   });
 
@@ -151,7 +154,7 @@ describe('zmq: heartbeat socket (PUB over ZMTP)', function () {
     const events = watch(bad);
     bad.subscribe(Buffer.alloc(33, 1));
     bad.connect(transport.endpoint);
-    await until(() => transport.stats().kicked > 0 && events.disconnects > 0);
+    await untilPublishing(() => transport.stats().kicked > 0 && events.disconnects > 0);
   });
 
   it('drops a peer whose frame is over the frame limit (libzmq would have kept it)', async () => {
@@ -159,7 +162,7 @@ describe('zmq: heartbeat socket (PUB over ZMTP)', function () {
     const events = watch(bad);
     bad.subscribe(Buffer.alloc(4_000_000, 7));
     bad.connect(transport.endpoint);
-    await until(() => transport.stats().kicked > 0 && events.disconnects > 0);
+    await untilPublishing(() => transport.stats().kicked > 0 && events.disconnects > 0);
   });
 
   it('refuses connections beyond the per-address cap; another address still connects', async () => {
@@ -171,14 +174,14 @@ describe('zmq: heartbeat socket (PUB over ZMTP)', function () {
       // Source address 127.0.0.2: the whole 127/8 is loopback on Linux.
       s.connect(`tcp://127.0.0.2:0;${transport.endpoint.slice('tcp://'.length)}`);
     }
-    await until(() => transport.stats().refused >= 2);
-    await until(() => attackers.filter((a) => a.handshakes > 0).length === 4);
+    await untilPublishing(() => transport.stats().refused >= 2);
+    await untilPublishing(() => attackers.filter((a) => a.handshakes > 0).length === 4);
     expect(transport.stats().connections).to.equal(4);
     const legit = sub();
     legit.subscribe();
     legit.connect(transport.endpoint);
     const got = collect(legit);
-    await until(() => got.length > 0, beat);
+    await untilPublishing(() => got.length > 0, beat);
   });
 
   it('drops a TCP peer that never finishes its handshake', async () => {
@@ -214,7 +217,7 @@ describe('zmq: heartbeat socket (PUB over ZMTP)', function () {
     const hello = greeting();
     hello[11] = 0; // version 3.0
     raw.write(Buffer.concat([hello, readyCommand('SUB'), frame(Buffer.from([1]))]));
-    await until(() => frames.some((f) => !f.command), beat);
+    await untilPublishing(() => frames.some((f) => !f.command), beat);
     expect(peerGreeting?.[10]).to.equal(3);
     const ready = splitCommand(frames[0]!.body);
     expect(ready?.name).to.equal('READY');
@@ -235,7 +238,7 @@ describe('zmq: heartbeat socket (PUB over ZMTP)', function () {
     s.connect(transport.endpoint);
     const got = collect(s);
     // 60 messages 10 ms apart span several PING intervals and timeouts.
-    await until(() => got.length >= 60, beat);
+    await untilPublishing(() => got.length >= 60, beat);
     expect(events.disconnects).to.equal(0);
   });
 

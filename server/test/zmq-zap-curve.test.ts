@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { sleep, until } from '@push-jobs/testing';
 import { Dealer, Request, Router } from 'zeromq';
 import type { Context } from 'zeromq';
 import {
@@ -12,16 +13,6 @@ import {
 } from '../src/zmq/index.js';
 import type { CurveKeyPair, InboundMessage } from '../src/zmq/index.js';
 import { captureLogs } from './helpers/log-capture.js';
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-async function waitFor(condition: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await sleep(10);
-  }
-}
 
 function rawKey(pair: CurveKeyPair): Buffer {
   const raw = curveKeyFromZ85(pair.publicKey);
@@ -95,7 +86,7 @@ describe('zmq: ZAP handler and CURVE command socket (spec 4)', function () {
     const allowedBefore = zap.allowed;
     const dealer = curveDealer(keys);
     await dealer.send(['header-1', 'allowed']);
-    await waitFor(() => bodies(received).includes('allowed'));
+    await until(() => bodies(received).includes('allowed'), 'bodies(received).includes("allowed")');
     const message = received.find((m) => m.body.toString() === 'allowed');
     expect(message?.header.toString()).to.equal('header-1');
     expect(zap.allowed).to.equal(allowedBefore + 1);
@@ -115,9 +106,12 @@ describe('zmq: ZAP handler and CURVE command socket (spec 4)', function () {
     await dealer.send(['header', 'not-allowed']);
     await sleep(500);
     expect(bodies(received)).to.not.include('not-allowed');
-    await waitFor(() => transport.stats().zapDenied > deniedBefore);
+    await until(
+      () => transport.stats().zapDenied > deniedBefore,
+      'transport.stats().zapDenied > deniedBefore',
+    );
     expect(zap.deniedFor('pushy')).to.equal(transport.stats().zapDenied);
-    await waitFor(() => authErrors.length > 0);
+    await until(() => authErrors.length > 0, 'authErrors.length > 0');
     expect(authErrors[0]).to.equal(400);
     const denials = logs.lines.filter((l) => l.msg === 'connection refused');
     expect(denials[0]).to.include({
@@ -138,7 +132,10 @@ describe('zmq: ZAP handler and CURVE command socket (spec 4)', function () {
     allowList.allow(rawKey(keys), 'acme', 'n2');
     const first = curveDealer(keys);
     await first.send(['h', 'before-expiry']);
-    await waitFor(() => bodies(received).includes('before-expiry'));
+    await until(
+      () => bodies(received).includes('before-expiry'),
+      'bodies(received).includes("before-expiry")',
+    );
 
     now += 60_000;
     const deniedBefore = transport.stats().zapDenied;
@@ -146,11 +143,17 @@ describe('zmq: ZAP handler and CURVE command socket (spec 4)', function () {
     await second.send(['h', 'after-expiry']);
     await sleep(500);
     expect(bodies(received)).to.not.include('after-expiry');
-    await waitFor(() => transport.stats().zapDenied > deniedBefore);
+    await until(
+      () => transport.stats().zapDenied > deniedBefore,
+      'transport.stats().zapDenied > deniedBefore',
+    );
 
     // The key is checked at the handshake only: the established connection is unaffected.
     await first.send(['h', 'still-connected']);
-    await waitFor(() => bodies(received).includes('still-connected'));
+    await until(
+      () => bodies(received).includes('still-connected'),
+      'bodies(received).includes("still-connected")',
+    );
   });
 
   it('refuses the previous key of a node once the node fetched a new one', async () => {
@@ -161,8 +164,11 @@ describe('zmq: ZAP handler and CURVE command socket (spec 4)', function () {
     const deniedBefore = transport.stats().zapDenied;
     await curveDealer(old).send(['h', 'old-key']);
     await curveDealer(fresh).send(['h', 'fresh-key']);
-    await waitFor(() => bodies(received).includes('fresh-key'));
-    await waitFor(() => transport.stats().zapDenied > deniedBefore);
+    await until(() => bodies(received).includes('fresh-key'), 'bodies(received).includes("fresh-key")');
+    await until(
+      () => transport.stats().zapDenied > deniedBefore,
+      'transport.stats().zapDenied > deniedBefore',
+    );
     await sleep(200);
     expect(bodies(received)).to.not.include('old-key');
   });
@@ -218,7 +224,7 @@ describe('zmq: ZAP handler robustness', function () {
     }
     // A request without the REQ envelope is dropped, not answered; the handler survives it.
     await client.send(['zap', 'no-delimiter']);
-    await waitFor(() => zap.malformed === 1);
+    await until(() => zap.malformed === 1, 'zap.malformed === 1');
     expect(zap.denied).to.equal(5);
   });
 
@@ -256,7 +262,7 @@ describe('zmq: unencrypted command socket (curve null)', function () {
     dealer.connect(transport.endpoint);
     await dealer.send(['h', text]);
     try {
-      await waitFor(() => received.includes(text), waitMs);
+      await until(() => received.includes(text), 'received.includes(text)', waitMs);
       return true;
     } catch {
       return false;
@@ -288,7 +294,7 @@ describe('zmq: unencrypted command socket (curve null)', function () {
     });
     transports.push(closed);
     expect(await exchange(closed, 'refused', 500)).to.equal(false);
-    await waitFor(() => closed.stats().zapDenied > 0);
+    await until(() => closed.stats().zapDenied > 0, 'closed.stats().zapDenied > 0');
 
     const admitting = await ZapHandler.start({
       allowList: new MemoryCurveAllowList(),

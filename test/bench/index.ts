@@ -11,6 +11,7 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { PushApiClient } from '@push-jobs/protocol';
+import { sleep } from '@push-jobs/testing';
 import { startFleet } from '../fleet/fleet.js';
 import { ServerProcess } from '../helpers/server-process.js';
 import { zmqDealerRouterRate } from './zmq-rate.js';
@@ -21,7 +22,6 @@ const FLEET_NICE = Number(process.env.BENCH_FLEET_NICE ?? 10);
 const STEADY_SECONDS = Number(process.env.BENCH_STEADY_SECONDS ?? 10);
 const RESULTS_DIR = fileURLToPath(new URL('../../bench-results/', import.meta.url));
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length === 0 ? NaN : s[Math.floor((s.length - 1) / 2)]!;

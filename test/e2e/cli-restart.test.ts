@@ -8,10 +8,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { expect } from 'chai';
 import type { PushApiClient } from '@push-jobs/protocol';
+import { until } from '@push-jobs/testing';
 import { AgentProcess } from '../helpers/agent-process.js';
 import { CLI_BIN, cliEnv, type CliResult } from '../helpers/cli.js';
 import { ServerProcess } from '../helpers/server-process.js';
-import { until, waitForAvailability } from '../helpers/wait.js';
+import { waitForAvailability } from '../helpers/wait.js';
 
 /** A CLI process whose output can be watched while it runs. */
 interface RunningCli {

@@ -9,10 +9,11 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { expect } from 'chai';
 import type { PushApiClient } from '@push-jobs/protocol';
+import { isAlive, until } from '@push-jobs/testing';
 import { AGENT_BIN, AgentProcess } from '../helpers/agent-process.js';
 import { runCli } from '../helpers/cli.js';
 import { ServerProcess } from '../helpers/server-process.js';
-import { isAlive, until, waitForAvailability, waitForJob } from '../helpers/wait.js';
+import { waitForAvailability, waitForJob } from '../helpers/wait.js';
 
 const COOKBOOK_BIN = fileURLToPath(
   new URL('../../cookbooks/push-jobs/bin/push-jobs-cookbook.js', import.meta.url),

@@ -5,9 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import type { PushApiClient } from '@push-jobs/protocol';
+import { isAlive, sleep, until } from '@push-jobs/testing';
 import { AgentProcess } from '../helpers/agent-process.js';
 import { ServerProcess } from '../helpers/server-process.js';
-import { isAlive, sleep, until, waitForAvailability, waitForJob } from '../helpers/wait.js';
+import { waitForAvailability, waitForJob } from '../helpers/wait.js';
 
 const NODES = ['alpha', 'beta', 'gamma'];
 

@@ -2,11 +2,11 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
+import { isAlive, PG_URL, until } from '@push-jobs/testing';
 import type { AgentProcess } from '../helpers/agent-process.js';
 import { E2eScope, type ServerAndClient } from '../helpers/e2e-scope.js';
 import type { ServerProcess, ServerProcessOptions } from '../helpers/server-process.js';
-import { PG_URL } from '../helpers/postgres.js';
-import { isAlive, nodesByState, until, waitForAvailability, waitForJob } from '../helpers/wait.js';
+import { nodesByState, waitForAvailability, waitForJob } from '../helpers/wait.js';
 
 describe('end to end: failures and PostgreSQL', function () {
   this.timeout(120_000);

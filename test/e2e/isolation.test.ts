@@ -6,10 +6,11 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import type { Job, NodeState, PushApiClient } from '@push-jobs/protocol';
+import { isAlive, until } from '@push-jobs/testing';
 import type { AgentProcess } from '../helpers/agent-process.js';
 import { E2eScope, type ServerAndClient } from '../helpers/e2e-scope.js';
 import type { ServerProcess } from '../helpers/server-process.js';
-import { isAlive, nodesByState, until, waitForAvailability, waitForJob } from '../helpers/wait.js';
+import { nodesByState, waitForAvailability, waitForJob } from '../helpers/wait.js';
 
 /** A job's nodes by state (lists sorted by the server), keys sorted. */
 const byState = (job: Job): Record<string, string[]> =>

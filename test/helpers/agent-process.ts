@@ -1,10 +1,10 @@
 // The real `push-jobs-client` executable as a child process, registering itself with the
 // server's validator key (self-registration) and reading a JSON config file.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { removeDir, tempDir } from '@push-jobs/testing';
 import type { ServerProcess } from './server-process.js';
 
 /** The agent launcher (built lib; run `npm run build` first). */
@@ -40,7 +40,7 @@ export class AgentProcess {
 
   /** Writes the config (server URL, node, key paths, whitelist) and starts the agent. */
   static async start(server: ServerProcess, options: AgentProcessOptions): Promise<AgentProcess> {
-    const dir = options.dir ?? mkdtempSync(join(tmpdir(), `pj-agent-${options.node}-`));
+    const dir = options.dir ?? tempDir(`pj-agent-${options.node}-`);
     mkdirSync(join(dir, 'files'), { recursive: true });
     const configPath = join(dir, 'push-jobs-client.json');
     const config = {
@@ -97,6 +97,6 @@ export class AgentProcess {
   /** Stops the agent and removes its dir. */
   async remove(): Promise<void> {
     await this.stop();
-    rmSync(this.dir, { recursive: true, force: true });
+    removeDir(this.dir);
   }
 }

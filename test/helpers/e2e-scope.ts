@@ -1,11 +1,8 @@
 // One test's world in the end-to-end suites: a scratch dir, and the servers, clients and agents
 // the test started, stopped in reverse order after it (whatever the test's outcome).
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { PushApiClient } from '@push-jobs/protocol';
+import { PG_URL, removeDir, tempDir, uniqueOrg } from '@push-jobs/testing';
 import { AgentProcess, type AgentProcessOptions } from './agent-process.js';
-import { PG_URL, uniqueOrg } from './postgres.js';
 import { ServerProcess, type ServerProcessOptions } from './server-process.js';
 
 /** A server process and an admin client of it. */
@@ -25,7 +22,7 @@ export class E2eScope {
   static use(prefix: string): E2eScope {
     const scope = new E2eScope(prefix);
     beforeEach(() => {
-      scope.scratch = mkdtempSync(join(tmpdir(), prefix));
+      scope.scratch = tempDir(prefix);
     });
     afterEach(() => scope.close());
     return scope;
@@ -78,7 +75,7 @@ export class E2eScope {
 
   private async close(): Promise<void> {
     for (const cleanup of this.cleanups.splice(0).reverse()) await cleanup();
-    if (this.scratch !== undefined) rmSync(this.scratch, { recursive: true, force: true });
+    removeDir(this.scratch);
     this.scratch = undefined;
   }
 }

@@ -1,12 +1,12 @@
 // The real `push-jobs-server` executable as a child process: `init` (org, admin, validator,
 // keys in the data dir), then `start` on random ports; parses the address line it prints.
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { PushApiClient } from '@push-jobs/protocol';
+import { removeDir, tempDir, waitForValue } from '@push-jobs/testing';
 
 const run = promisify(execFile);
 
@@ -57,7 +57,7 @@ export class ServerProcess {
   static async start(options: ServerProcessOptions = {}): Promise<ServerProcess> {
     const org = options.org ?? 'demo';
     const ownsDataDir = options.dataDir === undefined;
-    const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'pj-server-'));
+    const dataDir = options.dataDir ?? tempDir('pj-server-');
     const db = options.databaseUrl === undefined ? [] : ['--database-url', options.databaseUrl];
     if (!options.ports) {
       await run(process.execPath, [
@@ -115,27 +115,26 @@ export class ServerProcess {
   }
 
   private async waitForListening(): Promise<void> {
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      const text = this.output.join('');
-      const m =
-        /listening on (https?:\/\/[^\s]+) .*commands on tcp:\/\/[^:]+:(\d+), heartbeats on tcp:\/\/[^:]+:(\d+)/.exec(
-          text,
-        );
-      if (m !== null) {
-        this.apiUrl = m[1]!;
-        this.ports = {
-          api: Number(new URL(this.apiUrl).port),
-          command: Number(m[2]),
-          heartbeat: Number(m[3]),
-        };
-        return;
-      }
-      if (this.child.exitCode !== null || Date.now() > deadline) {
-        throw new Error(`push-jobs-server did not start:\n${text}`);
-      }
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    const m = await waitForValue(
+      () => `push-jobs-server to start:\n${this.output.join('')}`,
+      () => {
+        const text = this.output.join('');
+        const found =
+          /listening on (https?:\/\/[^\s]+) .*commands on tcp:\/\/[^:]+:(\d+), heartbeats on tcp:\/\/[^:]+:(\d+)/.exec(
+            text,
+          );
+        if (found === null && this.child.exitCode !== null)
+          throw new Error(`push-jobs-server did not start:\n${text}`);
+        return found ?? undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 50 },
+    );
+    this.apiUrl = m[1]!;
+    this.ports = {
+      api: Number(new URL(this.apiUrl).port),
+      command: Number(m[2]),
+      heartbeat: Number(m[3]),
+    };
   }
 
   get pid(): number {
@@ -206,7 +205,7 @@ export class ServerProcess {
   /** SIGTERM, wait for the exit, remove a temp data dir. Resolves to the exit code. */
   async stop(): Promise<number | null> {
     const code = await this.stopProcess();
-    if (this.ownsDataDir) rmSync(this.dataDir, { recursive: true, force: true });
+    if (this.ownsDataDir) removeDir(this.dataDir);
     return code;
   }
 }

@@ -1,35 +1,18 @@
-// Polling helpers for the end-to-end tests (deadlines, never timed assertions).
-import type { Job, PushApiClient } from '@push-jobs/protocol';
-
-export const FINAL_JOB_STATES = new Set(['complete', 'quorum_failed', 'aborted', 'timed_out', 'crashed']);
-
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** Waits until `check` returns true (it may be async). */
-export async function until(
-  check: () => boolean | Promise<boolean>,
-  what: string,
-  timeoutMs = 20_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
+// Waits of the end-to-end tests on the REST API (deadlines, never timed assertions), on the
+// shared polling of @push-jobs/testing; they poll the server every 50 ms.
+import { isFinalJobState, type Job, type PushApiClient } from '@push-jobs/protocol';
+import { until, waitForValue } from '@push-jobs/testing';
 
 /** Waits until the job reaches a final state and returns it. */
 export async function waitForJob(api: PushApiClient, id: string, timeoutMs = 30_000): Promise<Job> {
-  let job: Job | undefined;
-  await until(
-    async () => {
-      job = await api.getJob(id);
-      return FINAL_JOB_STATES.has(job.status);
-    },
+  return waitForValue(
     `job ${id} to finish`,
-    timeoutMs,
+    async () => {
+      const job = await api.getJob(id);
+      return isFinalJobState(job.status) ? job : undefined;
+    },
+    { timeoutMs, intervalMs: 50 },
   );
-  return job!;
 }
 
 /** A job's nodes by their state in it (`{ succeeded: ['web1'], ... }`). */
@@ -61,16 +44,6 @@ export async function waitForAvailability(
       return nodes.every((n) => (of.get(n) ?? 'unavailable') === availability);
     },
     `${nodes.join(', ')} ${availability}`,
-    timeoutMs,
+    { timeoutMs, intervalMs: 50 },
   );
-}
-
-/** True when a process with this pid exists. */
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }

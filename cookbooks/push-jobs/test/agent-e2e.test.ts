@@ -9,7 +9,8 @@ import { expect } from 'chai';
 import { converge, type ConvergeReport, type PushJobsAttributesInput } from '../src/index.js';
 import { packAgentTarballs } from './helpers/packages.js';
 import { TestPushServer } from './helpers/push-server.js';
-import { removeDir, tempDir, until } from './helpers/temp.js';
+import { until } from '@push-jobs/testing';
+import { removeDir, tempDir } from './helpers/temp.js';
 
 const UNIT = 'etc/systemd/system/chef-push-jobs-client.service';
 

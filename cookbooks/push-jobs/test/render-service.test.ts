@@ -14,7 +14,8 @@ import {
   validateAttributes,
   type PushJobsAttributes,
 } from '../src/index.js';
-import { removeDir, tempDir, until } from './helpers/temp.js';
+import { until } from '@push-jobs/testing';
+import { removeDir, tempDir } from './helpers/temp.js';
 
 /** A fake push-jobs-client: logs its start, SIGHUPs and SIGTERM to $PJ_MARK. */
 const FAKE_AGENT = `#!/bin/sh

@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
+import { freePorts } from '@push-jobs/testing';
 import { CliTestServer, cli, cliJson, isolateEnv, restoreEnv } from './helpers/harness.js';
 
 function pretty(value: unknown): string {
@@ -24,10 +25,7 @@ describe('errors: one line, a documented exit code, no stack unless --debug', fu
   afterEach(() => restoreEnv());
 
   it('server unreachable: exit 6', async () => {
-    const probe = createServer();
-    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
-    const port = (probe.address() as AddressInfo).port;
-    await new Promise<void>((r) => probe.close(() => r()));
+    const [port] = await freePorts(1);
     isolateEnv({ ...h.env(), PUSH_JOBS_SERVER_URL: `http://127.0.0.1:${port}/organizations/acme` });
     const run = await cli(['push', 'jobs', 'list']);
     expect(run.exitCode).to.equal(6);

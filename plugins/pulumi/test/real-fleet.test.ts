@@ -7,12 +7,19 @@
 import { execFileSync } from 'node:child_process';
 import { createPrivateKey } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { createServer, type AddressInfo, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as pulumi from '@pulumi/pulumi';
-import { isFinalJobState, signRequest } from '@push-jobs/protocol';
+import { isFinalJobState } from '@push-jobs/protocol';
+import {
+  freePorts,
+  isAlive,
+  signedRequest,
+  until,
+  waitForValue,
+  type SignedResponse,
+} from '@push-jobs/testing';
 import { expect } from 'chai';
 import { PushJobsFleet } from '../src/index.js';
 import { MockRecorder, promiseOf } from './harness.js';
@@ -20,23 +27,6 @@ import { LocalHost, sessionEnvironment, type RunResult } from './host-runner.js'
 
 const REPO = fileURLToPath(new URL('../../..', import.meta.url));
 const PACKAGES = ['@push-jobs/protocol', '@push-jobs/server', '@push-jobs/agent', '@push-jobs/cookbook'];
-
-async function freePorts(n: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from(
-      { length: n },
-      () =>
-        new Promise<Server>((resolve, reject) => {
-          const s = createServer();
-          s.once('error', reject);
-          s.listen(0, '127.0.0.1', () => resolve(s));
-        }),
-    ),
-  );
-  const ports = servers.map((s) => (s.address() as AddressInfo).port);
-  await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
-  return ports;
-}
 
 /** Every regular file or symlink under `dir`. */
 function filesUnder(dir: string): string[] {
@@ -48,17 +38,6 @@ function filesUnder(dir: string): string[] {
   }
   return out;
 }
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('PushJobsFleet, run for real on this machine (temp root, no systemd)', function () {
   this.timeout(20 * 60_000);
@@ -80,25 +59,10 @@ describe('PushJobsFleet, run for real on this machine (temp root, no systemd)', 
     join(root, 'run/push-jobs/chef-push-jobs-client.pid'),
   ];
 
-  async function api(
-    method: string,
-    path: string,
-    body?: unknown,
-  ): Promise<{ status: number; json: unknown }> {
-    const text = body === undefined ? '' : JSON.stringify(body);
-    const url = `http://127.0.0.1:${apiPort}${path}`;
-    const headers = signRequest({ method, path, body: text, userId: 'admin', privateKey: adminKey });
-    const res = await fetch(url, {
-      method,
-      headers: {
-        accept: 'application/json',
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-        ...headers,
-      },
-      ...(body === undefined ? {} : { body: text }),
-    });
-    const raw = await res.text();
-    return { status: res.status, json: raw === '' ? undefined : (JSON.parse(raw) as unknown) };
+  /** A request signed as the admin, to the server the fleet installed. */
+  function api(method: string, path: string, body?: unknown, accept?: string): Promise<SignedResponse> {
+    const signer = { baseUrl: `http://127.0.0.1:${apiPort}`, userId: 'admin', privateKey: adminKey };
+    return signedRequest(signer, method, path, body, accept);
   }
 
   before(async () => {
@@ -156,7 +120,7 @@ describe('PushJobsFleet, run for real on this machine (temp root, no systemd)', 
 
   after(async () => {
     if (host !== undefined && !destroyed) await host.destroy();
-    for (const pid of pids) if (alive(pid)) process.kill(pid, 'SIGKILL');
+    for (const pid of pids) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
     for (const dir of [packs, root, home])
       if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
   });
@@ -213,13 +177,14 @@ describe('PushJobsFleet, run for real on this machine (temp root, no systemd)', 
   });
 
   it('the agent shows available', async () => {
-    let availability: string | undefined;
-    for (let i = 0; i < 240 && availability !== 'available'; i++) {
-      const res = await api('GET', `/organizations/${org}/pushy/node_states/node-a`);
-      availability = (res.json as { availability?: string } | undefined)?.availability;
-      if (availability !== 'available') await sleep(250);
-    }
-    expect(availability).to.equal('available');
+    await until(
+      async () => {
+        const res = await api('GET', `/organizations/${org}/pushy/node_states/node-a`);
+        return (res.json as { availability?: string } | undefined)?.availability === 'available';
+      },
+      'node-a available',
+      { timeoutMs: 60_000, intervalMs: 250 },
+    );
   });
 
   it('a job runs to complete on the node', async () => {
@@ -230,31 +195,29 @@ describe('PushJobsFleet, run for real on this machine (temp root, no systemd)', 
     });
     expect(created.status).to.equal(201);
     const id = (created.json as { uri: string }).uri.split('/').pop()!;
-    let job: { status: string; nodes: Record<string, string[]> } | undefined;
-    for (let i = 0; i < 240; i++) {
-      job = (await api('GET', `/organizations/${org}/pushy/jobs/${id}`)).json as typeof job;
-      if (isFinalJobState(job?.status)) break;
-      await sleep(250);
-    }
-    expect(job?.status).to.equal('complete');
-    expect(job?.nodes).to.deep.equal({ succeeded: ['node-a'] });
-    const output = await fetch(
-      `http://127.0.0.1:${apiPort}/organizations/${org}/pushy/jobs/${id}/output/node-a/stdout`,
-      {
-        headers: signRequest({
-          method: 'GET',
-          path: `/organizations/${org}/pushy/jobs/${id}/output/node-a/stdout`,
-          userId: 'admin',
-          privateKey: adminKey,
-        }),
+    const job = await waitForValue(
+      `job ${id} to finish`,
+      async () => {
+        const got = (await api('GET', `/organizations/${org}/pushy/jobs/${id}`)).json as
+          { status: string; nodes: Record<string, string[]> } | undefined;
+        return isFinalJobState(got?.status) ? got : undefined;
       },
+      { timeoutMs: 60_000, intervalMs: 250 },
     );
-    expect(await output.text()).to.equal('hello from push jobs\n');
+    expect(job.status).to.equal('complete');
+    expect(job.nodes).to.deep.equal({ succeeded: ['node-a'] });
+    const output = await api(
+      'GET',
+      `/organizations/${org}/pushy/jobs/${id}/output/node-a/stdout`,
+      undefined,
+      'application/octet-stream',
+    );
+    expect(output.text).to.equal('hello from push jobs\n');
   });
 
   it('delete stops the server and the agent, unregisters the node and removes every file', async () => {
     expect(pids).to.have.length(2);
-    for (const pid of pids) expect(alive(pid), `pid ${pid} runs before delete`).to.equal(true);
+    for (const pid of pids) expect(isAlive(pid), `pid ${pid} runs before delete`).to.equal(true);
     const clientBefore = await api('GET', `/organizations/${org}/clients/node-a`);
     expect(clientBefore.status).to.equal(200);
     const deleteStarted = Date.now();
@@ -276,7 +239,7 @@ describe('PushJobsFleet, run for real on this machine (temp root, no systemd)', 
     expect(host.runs.find((r) => r.name === 'it-node-a-client' && r.phase === 'delete')?.stdout).to.include(
       'deleted client node-a',
     );
-    for (const pid of pids) expect(alive(pid), `pid ${pid} stopped`).to.equal(false);
+    for (const pid of pids) expect(isAlive(pid), `pid ${pid} stopped`).to.equal(false);
     expect(filesUnder(root)).to.deep.equal([]);
   });
 });

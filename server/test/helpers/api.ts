@@ -1,13 +1,10 @@
 // Test harness for the HTTP API: a real store (SQLite in a temp dir by default, or PostgreSQL in
 // a schema of its own), the real app, and requests signed with the protocol package, sent
 // through Fastify's inject.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { signRequest, type SigningVersion } from '@push-jobs/protocol';
+import { dropSchema, PG_URL, removeDir, schemaName, tempDir } from '@push-jobs/testing';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
-import pg from 'pg';
 import { buildApp, type AppOptions } from '../../src/app.js';
 import { DEFAULT_SERVER_CONFIG } from '../../src/config/defaults.js';
 import type { ServerConfig } from '../../src/config/types.js';
@@ -19,8 +16,6 @@ import {
 } from '../../src/identity/service.js';
 import { openStore } from '../../src/store/index.js';
 import type { Store } from '../../src/store/types.js';
-
-export const PG_URL = process.env.PUSH_JOBS_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
 export interface Principal {
   name: string;
@@ -57,18 +52,13 @@ export async function startApi(
   let cleanup: () => Promise<void>;
   let store: Store;
   if (opts.store === 'postgres') {
-    const schema = `pj_api_${randomBytes(6).toString('hex')}`;
+    const schema = schemaName('pj_api_');
     store = await openStore(PG_URL, { schema });
-    cleanup = async () => {
-      const client = new pg.Client({ connectionString: PG_URL });
-      await client.connect();
-      await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-      await client.end();
-    };
+    cleanup = () => dropSchema(schema);
   } else {
-    const dir = mkdtempSync(join(tmpdir(), 'pj-api-'));
+    const dir = tempDir('pj-api-');
     store = await openStore(join(dir, 'push-jobs.sqlite'));
-    cleanup = async () => rmSync(dir, { recursive: true, force: true });
+    cleanup = async () => removeDir(dir);
   }
   const config: ServerConfig = { ...DEFAULT_SERVER_CONFIG, ...opts.config };
   const app = await buildApp({ config, store, ...opts.app });

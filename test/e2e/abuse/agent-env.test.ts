@@ -6,9 +6,10 @@ import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import type { JobCreation, PushApiClient } from '@push-jobs/protocol';
+import { until } from '@push-jobs/testing';
 import type { AgentProcess } from '../../helpers/agent-process.js';
 import { E2eScope } from '../../helpers/e2e-scope.js';
-import { until, waitForAvailability, waitForJob, waitForJobNodes } from '../../helpers/wait.js';
+import { waitForAvailability, waitForJob, waitForJobNodes } from '../../helpers/wait.js';
 
 describe('abuse: job environment and log forging (agent)', function () {
   this.timeout(60_000);

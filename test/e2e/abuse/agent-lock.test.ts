@@ -8,9 +8,10 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import type { PushApiClient } from '@push-jobs/protocol';
+import { until } from '@push-jobs/testing';
 import { E2eScope } from '../../helpers/e2e-scope.js';
 import type { ServerProcess } from '../../helpers/server-process.js';
-import { until, waitForAvailability, waitForJob, waitForJobNodes } from '../../helpers/wait.js';
+import { waitForAvailability, waitForJob, waitForJobNodes } from '../../helpers/wait.js';
 
 /** True when `pid` no longer runs: no such process, or a zombie nobody reaped. */
 function gone(pid: number): boolean {

@@ -7,8 +7,9 @@
 import { readdirSync } from 'node:fs';
 import { expect } from 'chai';
 import { Subscriber } from 'zeromq';
+import { until } from '@push-jobs/testing';
 import { E2eScope } from '../../helpers/e2e-scope.js';
-import { until, waitForAvailability, waitForJob } from '../../helpers/wait.js';
+import { waitForAvailability, waitForJob } from '../../helpers/wait.js';
 
 const FILE_LIMIT = 256;
 const ATTACKERS = 300;

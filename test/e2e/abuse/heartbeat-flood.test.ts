@@ -6,9 +6,9 @@
 import { randomBytes } from 'node:crypto';
 import { expect } from 'chai';
 import { Subscriber, XSubscriber } from 'zeromq';
+import { until } from '@push-jobs/testing';
 import { E2eScope } from '../../helpers/e2e-scope.js';
 import type { ServerProcess } from '../../helpers/server-process.js';
-import { until } from '../../helpers/wait.js';
 
 /** A subscriber of everything, counting the heartbeats it receives. */
 function listener(server: ServerProcess): { sub: Subscriber; beats: () => number } {

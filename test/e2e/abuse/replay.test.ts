@@ -16,9 +16,10 @@ import {
   type PushApiClient,
 } from '@push-jobs/protocol';
 import { Dealer, Subscriber, curveKeyPair } from 'zeromq';
+import { until } from '@push-jobs/testing';
 import { E2eScope } from '../../helpers/e2e-scope.js';
 import type { ServerProcess } from '../../helpers/server-process.js';
-import { until, waitForAvailability, waitForJob } from '../../helpers/wait.js';
+import { waitForAvailability, waitForJob } from '../../helpers/wait.js';
 
 /** A node's client on the wire (config fetch, DEALER, heartbeats, answers to abort, commit and run). */
 class WireNode {

@@ -9,12 +9,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import { isPushApiError, type PushApiClient } from '@push-jobs/protocol';
+import { dropSchema, PG_URL, schemaName, schemaUrl, sleep, TcpProxy, until } from '@push-jobs/testing';
 import type { AgentProcess } from '../../helpers/agent-process.js';
 import { E2eScope, type ServerAndClient } from '../../helpers/e2e-scope.js';
 import { SERVER_BIN, type ServerProcess, type ServerProcessOptions } from '../../helpers/server-process.js';
-import { dropSchema, PG_URL, schemaName, schemaUrl } from '../../helpers/postgres.js';
-import { TcpProxy } from '../../helpers/tcp-proxy.js';
-import { nodesByState, sleep, until, waitForAvailability, waitForJob } from '../../helpers/wait.js';
+import { nodesByState, waitForAvailability, waitForJob } from '../../helpers/wait.js';
 
 /**
  * How long the PostgreSQL outage lasts at least, in ms (to measure a longer one; the test only

@@ -1,16 +1,13 @@
 // Temporary directories for tests, and reading a converged tree back.
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { tempDir as sharedTempDir } from '@push-jobs/testing';
 
-/** A new empty directory under the OS temp dir. */
+export { removeDir } from '@push-jobs/testing';
+
+/** A new empty directory under the OS temp dir, named `pj-cookbook-<prefix>-…`. */
 export function tempDir(prefix: string): string {
-  return mkdtempSync(join(tmpdir(), `pj-cookbook-${prefix}-`));
-}
-
-/** Removes a directory tree (missing is fine). */
-export function removeDir(dir: string | undefined): void {
-  if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+  return sharedTempDir(`pj-cookbook-${prefix}-`);
 }
 
 /** Every regular file under `root` (relative path → content), skipping `skip` subtrees. */
@@ -36,13 +33,4 @@ export function readTree(
 /** Permission bits of a path, as an octal string (`'644'`). */
 export function modeOf(path: string): string {
   return (statSync(path).mode & 0o7777).toString(8);
-}
-
-/** Polls `check` until it is true; fails with `what` after `timeoutMs` (a guard, not an assertion). */
-export async function until(check: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }

@@ -1,25 +1,15 @@
-// Test harness of the CLI: the real push server in-process (SQLite in a temp dir, random
-// ports), real agents with the real job runner, the CLI run through @oclif/test's runCommand
-// (from src/, as NODE_ENV=test), and an isolated environment (HOME, PUSH_JOBS_*).
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+// Test harness of the CLI: the shared in-process push server (SQLite in a temp dir, random
+// ports, 200 ms heartbeats) with a plain member `bob` beside the admin `alice`, real agents with
+// the real job runner, the CLI run through @oclif/test's runCommand (from src/, as
+// NODE_ENV=test), and an isolated environment (HOME, PUSH_JOBS_*).
+import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Agent, AllowList, compileAgentOptions, JobRunner } from '@push-jobs/agent';
-import {
-  DEFAULT_SERVER_CONFIG,
-  associateUser,
-  createClientWithKey,
-  createOrgWithDefaults,
-  createUserWithKey,
-  openStore,
-  startPushServer,
-  type PushServer,
-  type Store,
-} from '@push-jobs/server';
 import { run } from '@oclif/core';
 import { isFinalJobState, PushApiClient, type Job } from '@push-jobs/protocol';
-import { readFileSync } from 'node:fs';
+import { removeDir, tempDir, until } from '@push-jobs/testing';
+import { PushFixture, type PushFixtureInit } from '@push-jobs/testing/push-server';
 import { captureOutput } from '@oclif/test';
 
 export const ORG = 'acme';
@@ -37,69 +27,25 @@ export const TEST_WHITELIST = {
   'cat-file': 'cat "$CHEF_PUSH_JOB_FILE"',
 };
 
-export async function until(
-  check: () => boolean | Promise<boolean>,
-  what: string,
-  timeoutMs = 15_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
 /** The real push server, with an admin `alice` and a plain member `bob` (keys in files). */
-export class CliTestServer {
-  server!: PushServer;
-  apiUrl = '';
-  aliceKey = '';
-  bobKey = '';
-  /** The CA certificate of an https server. */
-  ca: string | undefined;
+export class CliTestServer extends PushFixture {
+  static override defaults = { tempPrefix: 'pj-cli-', members: ['bob'] };
+
+  /** alice's key file. */
+  readonly aliceKey: string;
+  /** bob's key file. */
+  readonly bobKey: string;
   readonly agents: Agent[] = [];
 
-  private constructor(
-    readonly store: Store,
-    readonly dataDir: string,
-  ) {}
-
-  static async start(opts: { https?: { cert: string; key: string } } = {}): Promise<CliTestServer> {
-    const dataDir = mkdtempSync(join(tmpdir(), 'pj-cli-'));
-    const store = await openStore(join(dataDir, 'push-jobs.sqlite'));
-    const h = new CliTestServer(store, dataDir);
-    h.ca = opts.https?.cert;
-    await createOrgWithDefaults(store, { name: ORG });
-    const alice = (await createUserWithKey(store, { name: 'alice' })).privateKey!;
-    await associateUser(store, ORG, 'alice', { admin: true });
-    const bob = (await createUserWithKey(store, { name: 'bob' })).privateKey!;
-    await associateUser(store, ORG, 'bob', { admin: false });
-    h.aliceKey = join(dataDir, 'alice.pem');
-    h.bobKey = join(dataDir, 'bob.pem');
-    writeFileSync(h.aliceKey, alice, { mode: 0o600 });
-    writeFileSync(h.bobKey, bob, { mode: 0o600 });
-    h.server = await startPushServer({
-      config: {
-        ...DEFAULT_SERVER_CONFIG,
-        server_name: '127.0.0.1',
-        zeromq_listen_address: 'tcp://127.0.0.1',
-        command_port: 0,
-        server_heartbeat_port: 0,
-        heartbeat_interval: 200,
-        rehab_timer: 200,
-        wait_complete_time: 1,
-        data_dir: dataDir,
-      },
-      store,
-      ...(opts.https === undefined ? {} : { https: opts.https }),
-    });
-    h.apiUrl = await h.server.app.listen({ host: '127.0.0.1', port: 0 });
-    return h;
+  constructor(init: PushFixtureInit) {
+    super(init);
+    this.aliceKey = this.userKeyFile('alice');
+    this.bobKey = this.userKeyFile('bob');
   }
 
-  /** The organization URL. */
-  get orgUrl(): string {
-    return `${this.apiUrl}/organizations/${ORG}`;
+  /** The CA certificate of an https server. */
+  get ca(): string | undefined {
+    return this.options.https?.cert.toString();
   }
 
   /** Connection settings as PUSH_JOBS_* variables (alice, the admin). */
@@ -139,9 +85,7 @@ export class CliTestServer {
 
   /** Starts a real agent for `node` with the real job runner and `whitelist`. */
   async startAgent(node: string, whitelist: Record<string, string> = TEST_WHITELIST): Promise<Agent> {
-    const key = (await createClientWithKey(this.store, { org: ORG, name: node })).privateKey!;
-    const keyPath = join(this.dataDir, `${node}.pem`);
-    writeFileSync(keyPath, key, { mode: 0o600 });
+    const keyPath = await this.clientKeyFile(node);
     const options = compileAgentOptions({
       flags: { chef_server_url: this.orgUrl, node_name: node, client_key: keyPath },
       env: {},
@@ -168,7 +112,7 @@ export class CliTestServer {
         }),
     });
     this.agents.push(agent);
-    await until(() => this.server.tracker.isAvailable(ORG, node), `${node} available`);
+    await until(() => this.isAvailable(node), `${node} available`);
     return agent;
   }
 
@@ -178,10 +122,7 @@ export class CliTestServer {
    * most tests are about).
    */
   async waitAvailable(...nodes: string[]): Promise<void> {
-    await until(
-      () => nodes.every((n) => this.server.tracker.isAvailable(ORG, n)),
-      `${nodes.join(', ')} available`,
-    );
+    await until(() => nodes.every((n) => this.isAvailable(n)), `${nodes.join(', ')} available`);
     const client = this.client();
     try {
       await until(
@@ -211,11 +152,9 @@ export class CliTestServer {
     });
   }
 
-  async close(): Promise<void> {
+  override async close(): Promise<void> {
     await Promise.all(this.agents.splice(0).map((a) => a.shutdown()));
-    await this.server.close();
-    await this.store.close();
-    rmSync(this.dataDir, { recursive: true, force: true });
+    await super.close();
   }
 }
 
@@ -227,7 +166,7 @@ const HOMES: string[] = [];
  * CHEF_PROFILE or KNIFE_HOME variables, then `vars`. Undo with {@link restoreEnv}.
  */
 export function isolateEnv(vars: Record<string, string> = {}): string {
-  const home = mkdtempSync(join(tmpdir(), 'pj-cli-home-'));
+  const home = tempDir('pj-cli-home-');
   HOMES.push(home);
   const names = new Set([
     'HOME',
@@ -252,7 +191,7 @@ export function restoreEnv(): void {
     else process.env[name] = value;
   }
   SAVED.clear();
-  for (const home of HOMES.splice(0)) rmSync(home, { recursive: true, force: true });
+  for (const home of HOMES.splice(0)) removeDir(home);
 }
 
 /** What a CLI run gave. */

@@ -1,15 +1,8 @@
 import { expect } from 'chai';
 import { runCommand } from '@oclif/test';
 import type { Job, JobList, PushApiClient } from '@push-jobs/protocol';
-import {
-  CLI_ROOT,
-  CliTestServer,
-  cli,
-  cliJson,
-  isolateEnv,
-  restoreEnv,
-  until,
-} from '../../../helpers/harness.js';
+import { until } from '@push-jobs/testing';
+import { CLI_ROOT, CliTestServer, cli, cliJson, isolateEnv, restoreEnv } from '../../../helpers/harness.js';
 
 function pretty(value: unknown): string {
   return `${JSON.stringify(value, null, 2)}\n`;

@@ -5,7 +5,8 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { writeFileSync } from 'node:fs';
 import { expect } from 'chai';
-import { CLI_ROOT, CliTestServer, cli, isolateEnv, restoreEnv, until } from '../../../helpers/harness.js';
+import { until } from '@push-jobs/testing';
+import { CLI_ROOT, CliTestServer, cli, isolateEnv, restoreEnv } from '../../../helpers/harness.js';
 
 interface ChildRun {
   code: number | null;

@@ -2,7 +2,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import type { Job } from '@push-jobs/protocol';
-import { CliTestServer, cli, cliJson, isolateEnv, restoreEnv, until } from '../../../helpers/harness.js';
+import { until } from '@push-jobs/testing';
+import { CliTestServer, cli, cliJson, isolateEnv, restoreEnv } from '../../../helpers/harness.js';
 
 const JOB_ID = /^Started\. {2}Job ID: ([0-9a-f]{32})$/m;
 

@@ -1,7 +1,8 @@
 import { stripVTControlCharacters as plain } from 'node:util';
 import { expect } from 'chai';
 import { nodeStatusLines, stateCell, type NodeStatusRow } from '../../../../src/commands/push/node/status.js';
-import { CliTestServer, cli, cliJson, isolateEnv, restoreEnv, until } from '../../../helpers/harness.js';
+import { until } from '@push-jobs/testing';
+import { CliTestServer, cli, cliJson, isolateEnv, restoreEnv } from '../../../helpers/harness.js';
 
 function pretty(value: unknown): string {
   return `${JSON.stringify(value, null, 2)}\n`;

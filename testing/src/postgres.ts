@@ -1,5 +1,5 @@
-// The PostgreSQL the end-to-end suites use (CI provides it), and what tests need to share it:
-// an org name no other test uses, a schema of a test's own.
+// The PostgreSQL the tests use (CI provides it), and what tests need to share it: an org name no
+// other test uses, a schema of a test's own.
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 
@@ -11,9 +11,9 @@ export function uniqueOrg(prefix: string): string {
   return `${prefix}${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
 }
 
-/** A new schema name, for a test that needs a database of its own (see {@link dropSchema}). */
-export function schemaName(): string {
-  return `pj_e2e_${randomBytes(5).toString('hex')}`;
+/** A new schema name starting with `prefix`, for a test that needs a database of its own. */
+export function schemaName(prefix = 'pj_e2e_'): string {
+  return `${prefix}${randomBytes(5).toString('hex')}`;
 }
 
 /** {@link PG_URL} with a schema of its own, and its host and port replaced when `port` is given. */
@@ -27,13 +27,18 @@ export function schemaUrl(schema: string, port?: number): string {
   return url.toString();
 }
 
-/** Drops a schema made for one test, with everything in it. */
-export async function dropSchema(schema: string): Promise<void> {
-  const client = new pg.Client({ connectionString: PG_URL });
+/** Runs `fn` on a connection of its own to {@link PG_URL} (5 s to connect), closed after. */
+export async function withPg<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 5000 });
   await client.connect();
   try {
-    await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    return await fn(client);
   } finally {
     await client.end();
   }
+}
+
+/** Drops a schema made for one test, with everything in it. */
+export async function dropSchema(schema: string): Promise<void> {
+  await withPg((client) => client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`));
 }
