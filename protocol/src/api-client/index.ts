@@ -52,3 +52,10 @@ export {
   type ApiErrorContext,
 } from './errors.js';
 export { SseParser, toFeedEvent, type ParsedFeedEvent, type SseMessage } from './sse.js';
+export {
+  feedEventErrors,
+  narrowJobFeedEvent,
+  narrowOrgFeedEvent,
+  type ReadJobFeedEvent,
+  type ReadOrgFeedEvent,
+} from './feed-events.js';
