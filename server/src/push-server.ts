@@ -117,7 +117,7 @@ export async function startPushServer(opts: PushServerOptions): Promise<PushServ
       awaitVote: (org, node, jobId) => tracker.awaitVote(org, node, jobId),
       voteDone: (org, node, jobId) => tracker.voteDone(org, node, jobId),
       holding: (org, node) => tracker.holding(org, node),
-      send: (org, node, type, fields) => tracker.sendTo(org, node, type, fields),
+      send: (org, node, message) => tracker.sendTo(org, node, message),
     },
     config.wait_complete_time * 1000,
   );

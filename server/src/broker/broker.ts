@@ -20,10 +20,12 @@ import {
   isWireError,
   parseBody,
   parseHttpDateMillis,
+  sealServerMessage,
   type MessageBody,
+  type ServerCommandBody,
 } from '@push-jobs/protocol';
 import type { SessionKeyManager } from '../keys/session-keys.js';
-import type { LiveNodeTracker, NodeRecord, ServerCommand } from '../nodes/tracker.js';
+import type { LiveNodeTracker, NodeRecord } from '../nodes/tracker.js';
 import type { CommandTransport, InboundMessage } from '../zmq/types.js';
 import { NodeReplayTracker } from './replay-tracker.js';
 
@@ -75,7 +77,7 @@ export class Broker {
   /** Starts consuming the transport's messages and makes the tracker send through this broker. */
   start(): void {
     this.opts.transport.onMessage((m) => this.receive(m));
-    this.opts.tracker.setSender((record, type, fields) => this.send(record, type, fields));
+    this.opts.tracker.setSender((record, message) => this.send(record, message));
   }
 
   /** Handles one inbound message (public for tests). */
@@ -112,20 +114,21 @@ export class Broker {
     this.opts.tracker.handle(org, node, message.identity, addressKey, body as MessageBody);
   }
 
-  /** Signs a message for a node with its session key and queues it on the socket. */
-  send(record: NodeRecord, type: ServerCommand, fields?: Record<string, unknown>): boolean {
+  /**
+   * Puts the envelope (the node's next `sequence`, `timestamp`) in front of a message, signs it
+   * with the node's session key and queues it on the socket.
+   */
+  send(record: NodeRecord, message: ServerCommandBody): boolean {
     const key = this.opts.sessionKeys.signingKey(record.org, record.node);
     if (key === undefined) {
       this.stats.unsendable++;
       return false;
     }
     record.sendSequence += 1;
-    const body = {
-      sequence: record.sendSequence,
-      timestamp: formatHttpDate(new Date(this.now())),
-      type,
-      ...fields,
-    };
+    const body = sealServerMessage(
+      { sequence: record.sendSequence, timestamp: formatHttpDate(new Date(this.now())) },
+      message,
+    );
     const [header, bytes] = encodeMessage(body, { method: 'hmac_sha256', key });
     this.stats.sent++;
     void this.opts.transport.send(record.address, header, bytes).then((ok) => {
