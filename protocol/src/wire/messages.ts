@@ -106,8 +106,11 @@ function inOrder<T extends object>(order: readonly (keyof T)[], source: T): T {
   return out as T;
 }
 
-/** The fields of a `commit` (its body without `type`). */
-export type CommitFields = Omit<CommitBody, 'type'>;
+/**
+ * The fields of a `commit` (its body without `type`). `capture` is required here: this server
+ * always sends it (the schema lets a reader take a commit without it).
+ */
+export type CommitFields = Omit<CommitBody, 'type' | 'capture'> & { capture: boolean };
 
 /**
  * `commit`: the node votes on running the job. `user`, `dir`, `env`, `file`, `run_timeout` and
