@@ -281,8 +281,11 @@ describe('agent connection against a raw ROUTER/PUB', function () {
     await command(body('commit', { job_id: 'j5', command: 'chef-client' }));
     await command(body('abort', { job_id: 7 }));
     await until(() => runner.aborts === 1, 'the abort');
-    await until(() => received.some((b) => b['type'] === 'nack_commit'), 'the nack');
-    expect(received.slice(1).map((b) => [b['type'], b['job_id']])).to.deep.equal([['nack_commit', null]]);
+    await until(() => received.length === 3, 'the nack and the aborted');
+    expect(received.slice(1).map((b) => [b['type'], b['job_id']])).to.deep.equal([
+      ['nack_commit', null],
+      ['aborted', null],
+    ]);
     expect(runner.commits).to.deep.equal([]);
     expect(commandTypes).to.deep.equal(['commit', 'abort']);
     expect(conn.dropped().map((d) => [d.channel, d.code])).to.deep.equal([

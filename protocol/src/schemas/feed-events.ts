@@ -40,9 +40,12 @@ export const StartEventFieldsSchema = Type.Object({
   capture: Type.Boolean(),
 });
 
-/** What a node that nacked because it holds another job is busy with (ours). */
+/**
+ * What a node that nacked because it holds another job is busy with (ours). This server always
+ * names the job; a reader takes a `busy` without one.
+ */
 export const BusySchema = Type.Object({
-  job_id: Type.String(),
+  job_id: Type.Optional(Type.String()),
   state: StringEnum(AGENT_JOB_STATES),
 });
 /** The `busy` member of a `quorum_vote` failure. */
