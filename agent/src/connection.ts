@@ -535,7 +535,9 @@ export class AgentConnection {
       if (channel === 'heartbeat') this.onHeartbeatChannel(body);
       else this.onCommand(body);
     } catch (err) {
-      this.log.error(`[${this.identity.nodeName}] Error handling '${body.type}' message: ${errorMessage(err)}`);
+      this.log.error(
+        `[${this.identity.nodeName}] Error handling '${body.type}' message: ${errorMessage(err)}`,
+      );
     }
   }
 
@@ -556,7 +558,11 @@ export class AgentConnection {
     const type = typeof body['type'] === 'string' ? body['type'] : '';
     if (channel === 'command') this.events.commandReceived(type);
     const problems = liteValidators.serverMessage.errors(body).slice(0, MAX_SCHEMA_ERRORS_LOGGED);
-    this.drop(channel, 'malformed_message', `'${type}' message does not match its schema: ${problems.join('; ')}`);
+    this.drop(
+      channel,
+      'malformed_message',
+      `'${type}' message does not match its schema: ${problems.join('; ')}`,
+    );
     if (channel !== 'command') return;
     if (type === 'commit') void this.send('nack_commit', null, {});
     else if (type === 'run') void this.send('nack_run', null, {});
@@ -565,7 +571,9 @@ export class AgentConnection {
 
   private onHeartbeatChannel(message: ServerMessage): void {
     if (message.type !== 'heartbeat') {
-      this.log.error(`[${this.identity.nodeName}] Unexpected '${message.type}' message on the heartbeat socket`);
+      this.log.error(
+        `[${this.identity.nodeName}] Unexpected '${message.type}' message on the heartbeat socket`,
+      );
       return;
     }
     this.events.serverHeartbeat(message.incarnation_id, message.sequence);

@@ -195,7 +195,15 @@ describe('agent connection against a raw ROUTER/PUB', function () {
   });
 
   it('dispatches a valid commit and run to the runner, with the commit options', async () => {
-    await command(body('commit', { job_id: 'j1', server: 'push', command: 'chef-client', capture: true, env: { A: 'b' } }));
+    await command(
+      body('commit', {
+        job_id: 'j1',
+        server: 'push',
+        command: 'chef-client',
+        capture: true,
+        env: { A: 'b' },
+      }),
+    );
     await until(() => received.some((b) => b['type'] === 'ack_commit'), 'ack_commit');
     expect(runner.commits[0]).to.deep.equal({
       jobId: 'j1',

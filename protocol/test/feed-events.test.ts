@@ -34,14 +34,20 @@ describe('feed events', () => {
     expect(jobNames && orgNames).to.equal(true);
     expect(Object.keys(JOB_FEED_DATA_SCHEMAS)).to.have.members([...JOB_FEED_EVENTS]);
     expect(Object.keys(ORG_FEED_DATA_SCHEMAS)).to.have.members([...ORG_FEED_EVENTS]);
-    expect(Object.keys(JOB_EVENT_FIELD_SCHEMAS)).to.have.members(JOB_FEED_EVENTS.filter((e) => e !== 'summary'));
+    expect(Object.keys(JOB_EVENT_FIELD_SCHEMAS)).to.have.members(
+      JOB_FEED_EVENTS.filter((e) => e !== 'summary'),
+    );
   });
 
   it('put timestamp first in every event data schema', () => {
     for (const schema of [...Object.values(JOB_FEED_DATA_SCHEMAS), ...Object.values(ORG_FEED_DATA_SCHEMAS)]) {
       expect(Object.keys(schema.properties)[0]).to.equal('timestamp');
     }
-    expect(Object.keys(ORG_FEED_DATA_SCHEMAS.job_complete.properties)).to.deep.equal(['timestamp', 'job', 'status']);
+    expect(Object.keys(ORG_FEED_DATA_SCHEMAS.job_complete.properties)).to.deep.equal([
+      'timestamp',
+      'job',
+      'status',
+    ]);
   });
 
   it('narrow a known, well-formed job event to its typed data', () => {
@@ -59,8 +65,9 @@ describe('feed events', () => {
     expect(vote.id).to.equal('job-1');
     expect(vote.rawData).to.include('"busy"');
     // The misspelling is the original's, and it is a known status.
-    expect(narrowJobFeedEvent(parsed('quorum_vote', { timestamp: T, node: 'n', status: 'lost_availibility' })))
-      .to.not.equal(undefined);
+    expect(
+      narrowJobFeedEvent(parsed('quorum_vote', { timestamp: T, node: 'n', status: 'lost_availibility' })),
+    ).to.not.equal(undefined);
     const done = narrowJobFeedEvent(parsed('job_complete', { timestamp: T, status: 'timed_out', extra: 1 }));
     expect(done?.event === 'job_complete' ? done.data.status : undefined).to.equal('timed_out');
   });
@@ -78,7 +85,9 @@ describe('feed events', () => {
       expect(narrowJobFeedEvent(event), event.event).to.equal(undefined);
       expect(feedEventErrors('job', event), event.event).to.not.deep.equal([]);
     }
-    expect(feedEventErrors('job', bad[1]!)[0]).to.match(/^\/status must be equal to one of the allowed values/);
+    expect(feedEventErrors('job', bad[1]!)[0]).to.match(
+      /^\/status must be equal to one of the allowed values/,
+    );
     expect(feedEventErrors('job', bad[0]!)).to.deep.equal(["/ unknown job feed event 'launch'"]);
   });
 
@@ -96,11 +105,15 @@ describe('feed events', () => {
       }),
     );
     expect(start?.event === 'start' ? start.data.job : undefined).to.equal(JOB);
-    expect(narrowOrgFeedEvent(parsed('start_of_history', { timestamp: T }))?.event).to.equal('start_of_history');
+    expect(narrowOrgFeedEvent(parsed('start_of_history', { timestamp: T }))?.event).to.equal(
+      'start_of_history',
+    );
     // A job event is not an org event.
-    expect(narrowOrgFeedEvent(parsed('quorum_vote', { timestamp: T, node: 'n', status: 'success' }))).to.equal(
+    expect(
+      narrowOrgFeedEvent(parsed('quorum_vote', { timestamp: T, node: 'n', status: 'success' })),
+    ).to.equal(undefined);
+    expect(narrowOrgFeedEvent(parsed('job_complete', { timestamp: T, status: 'complete' }))).to.equal(
       undefined,
     );
-    expect(narrowOrgFeedEvent(parsed('job_complete', { timestamp: T, status: 'complete' }))).to.equal(undefined);
   });
 });

@@ -114,7 +114,10 @@ describe('lite: the generated server message validator', () => {
   const cases: [string, unknown][] = [
     ['unknown type', { ...ENVELOPE, type: 'launch_missiles' }],
     ['commit without server', { ...ENVELOPE, type: 'commit', job_id: JOB, command: 'c' }],
-    ['commit with a number env value', { ...ENVELOPE, type: 'commit', job_id: JOB, server: 's', command: 'c', env: { A: 1 } }],
+    [
+      'commit with a number env value',
+      { ...ENVELOPE, type: 'commit', job_id: JOB, server: 's', command: 'c', env: { A: 1 } },
+    ],
     ['run without job_id', { ...ENVELOPE, type: 'run' }],
     ['abort with an empty job_id', { ...ENVELOPE, type: 'abort', job_id: '' }],
     ['heartbeat without server', { ...ENVELOPE, type: 'heartbeat', incarnation_id: 'i' }],
@@ -124,7 +127,9 @@ describe('lite: the generated server message validator', () => {
   for (const [name, value] of cases) {
     it(`refuses ${name}, with the runtime validator's errors`, () => {
       expect(liteValidators.serverMessage.check(value)).to.equal(false);
-      expect(liteValidators.serverMessage.errors(value)).to.deep.equal(validators.serverMessage.errors(value));
+      expect(liteValidators.serverMessage.errors(value)).to.deep.equal(
+        validators.serverMessage.errors(value),
+      );
     });
   }
 

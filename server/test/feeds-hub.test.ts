@@ -237,7 +237,16 @@ describe('feeds: hub', () => {
         job: 'j1',
         ...START,
       });
-      expect(Object.keys(live[0]!.data)).to.deep.equal(['timestamp', 'job', 'command', 'run_timeout', 'quorum', 'node_count', 'user', 'capture']);
+      expect(Object.keys(live[0]!.data)).to.deep.equal([
+        'timestamp',
+        'job',
+        'command',
+        'run_timeout',
+        'quorum',
+        'node_count',
+        'user',
+        'capture',
+      ]);
       expect(ids(hub.subscribeOrg('other', 'org-0', () => undefined).events)).to.deep.equal([
         'start_id',
         'org-1',

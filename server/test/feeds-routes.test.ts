@@ -370,7 +370,16 @@ describe('feeds: routes over HTTP', function () {
       ]);
       const [first, second] = events.map((e) => Number(/^org-(\d+)$/.exec(e.id)?.[1]));
       expect(second).to.equal(first! + 1);
-      expect(Object.keys(events[0]!.data)).to.deep.equal(['timestamp', 'job', 'command', 'run_timeout', 'quorum', 'node_count', 'user', 'capture']);
+      expect(Object.keys(events[0]!.data)).to.deep.equal([
+        'timestamp',
+        'job',
+        'command',
+        'run_timeout',
+        'quorum',
+        'node_count',
+        'user',
+        'capture',
+      ]);
       expect(s.text()).to.not.include(before);
     });
 

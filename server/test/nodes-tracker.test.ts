@@ -235,7 +235,11 @@ describe('node tracker (spec 3)', function () {
     tracker.rehabTick();
     expect(sent.slice(1).map((s) => s.fields)).to.deep.equal([{ job_id: 'job1' }, { job_id: 'job1' }]);
     tracker.handle('acme', 'web1', addr('a1'), 'a1', msg('aborted', { job_id: 'job1' }));
-    expect(sent.at(-1)).to.deep.equal({ node: 'web1', type: 'commit', fields: withoutType(commitOf('job2')) });
+    expect(sent.at(-1)).to.deep.equal({
+      node: 'web1',
+      type: 'commit',
+      fields: withoutType(commitOf('job2')),
+    });
     tick(2000);
     tracker.rehabTick();
     expect(sent).to.have.length(4);
@@ -247,7 +251,9 @@ describe('node tracker (spec 3)', function () {
     online();
     live.set('job1', false);
     tracker.release('acme', 'web1', 'job1');
-    const accepted = Array.from({ length: 12 }, (_, i) => tracker.sendTo('acme', 'web1', commitOf(`job${i}`)));
+    const accepted = Array.from({ length: 12 }, (_, i) =>
+      tracker.sendTo('acme', 'web1', commitOf(`job${i}`)),
+    );
     expect(accepted.filter(Boolean)).to.have.length(8);
     tracker.handle('acme', 'web1', addr('a1'), 'a1', msg('heartbeat', { job_id: null, job_state: 'idle' }));
     expect(sent.filter((s) => s.type === 'commit')).to.have.length(8);

@@ -78,7 +78,8 @@ export function narrowOrgFeedEvent(event: ParsedFeedEvent): ReadOrgFeedEvent | u
  * `undefined` for `event`: `"<instancePath> <message>"` per problem; empty when it narrows.
  */
 export function feedEventErrors(feed: 'job' | 'org', event: ParsedFeedEvent): string[] {
-  const check = feed === 'job' ? checkOf(JOB_FEED_CHECKS, event.event) : checkOf(ORG_FEED_CHECKS, event.event);
+  const check =
+    feed === 'job' ? checkOf(JOB_FEED_CHECKS, event.event) : checkOf(ORG_FEED_CHECKS, event.event);
   if (check === undefined) return [`/ unknown ${feed} feed event '${event.event}'`];
   return ajvErrors(check, event.data);
 }

@@ -14,7 +14,12 @@
  * @module
  */
 import { Type, type Static, type TObject, type TProperties } from '@sinclair/typebox';
-import { AGENT_JOB_STATES, JOB_COMPLETE_STATUSES, QUORUM_VOTE_STATUSES, RUN_COMPLETE_STATUSES } from '../constants.js';
+import {
+  AGENT_JOB_STATES,
+  JOB_COMPLETE_STATUSES,
+  QUORUM_VOTE_STATUSES,
+  RUN_COMPLETE_STATUSES,
+} from '../constants.js';
 import { EnvSchema, StringEnum } from './common.js';
 import { JobSchema } from './rest.js';
 
@@ -102,7 +107,9 @@ export type JobEventFields = { [K in JobEventName]: Static<JobEventFieldSchemas[
 export type JobEvent = { [K in JobEventName]: { event: K; fields: JobEventFields[K] } }[JobEventName];
 
 /** The data schema of an event: `timestamp` first, then `fields` in their order. */
-function withTimestamp<P extends TProperties>(fields: TObject<P>): TObject<{ timestamp: typeof Timestamp } & P> {
+function withTimestamp<P extends TProperties>(
+  fields: TObject<P>,
+): TObject<{ timestamp: typeof Timestamp } & P> {
   return Type.Object({ timestamp: Timestamp, ...fields.properties });
 }
 

@@ -176,7 +176,8 @@ export class FeedHub implements JobEventSink {
     const listeners = [...log.listeners];
     this.#deliver(() => listeners.forEach((l) => safely(() => l.onEvent(sse))));
 
-    if (isOrgCopied(event)) this.#emitOrg(org, now, timestamp, jobId, event, fields as JobEventFields[OrgCopiedEvent]);
+    if (isOrgCopied(event))
+      this.#emitOrg(org, now, timestamp, jobId, event, fields as JobEventFields[OrgCopiedEvent]);
   }
 
   /**

@@ -23,8 +23,7 @@ import { busyOfVote, type Busy } from './busy.js';
 
 /** Something to report; a node that nacked because it is busy with another job has `busy`. */
 export type ProgressChange =
-  | { kind: 'status'; status: JobState }
-  | { kind: 'node'; node: string; state: string; busy?: Busy };
+  { kind: 'status'; status: JobState } | { kind: 'node'; node: string; state: string; busy?: Busy };
 
 /** The node state each vote status means (`undefined`: the vote changes nothing we report). */
 const VOTE_STATES: Readonly<Record<QuorumVoteStatus, NodeJobState | undefined>> = {
