@@ -18,8 +18,10 @@ import {
   openMessage,
   SequenceTracker,
   liteValidators,
+  type CommitMessage,
   type ConfigDocument,
   type MessageBody,
+  type ServerMessage,
   type SignatureMemo,
   errorMessage,
 } from '@push-jobs/protocol/lite';
@@ -163,9 +165,12 @@ export async function fetchAgentConfig(
 
 /** What the connection reports to the agent. */
 export interface ConnectionEvents {
-  /** A verified server heartbeat (`incarnation_id` and `sequence` when present). */
-  serverHeartbeat(incarnationId: string | undefined, sequence: number | undefined): void;
-  /** A verified message arrived on the command socket (the channel works). */
+  /** A verified server heartbeat. */
+  serverHeartbeat(incarnationId: string, sequence: number): void;
+  /**
+   * A verified message arrived on the command socket (the channel works), whether or not it is
+   * a well-formed server message; `type` is its `type` as sent ('' when it has none).
+   */
   commandReceived(type: string): void;
   /** The DEALER refused a message (A.6: move the reconfigure deadline). */
   sendFailed(error: unknown): void;
@@ -213,8 +218,12 @@ const SLOW_SEND_WARN_MS = 1000;
 /** The most {@link AgentConnection.dropped} entries kept. */
 const MAX_DROPPED_KEPT = 100;
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
+/** The schema problems named in the log line of a message that does not match. */
+const MAX_SCHEMA_ERRORS_LOGGED = 5;
+
+/** Fails to compile when a message type is left unhandled by a switch over `type`. */
+function unhandled(message: never): never {
+  throw new Error(`unhandled server message ${JSON.stringify(message)}`);
 }
 
 /** The live sockets of one configuration; see the module documentation. */
@@ -505,12 +514,18 @@ export class AgentConnection {
       return;
     }
     const body = opened.body;
-    const type = typeof body['type'] === 'string' ? body['type'] : '';
+    // Narrowed once, here: everything below works on a well-formed ServerMessage.
+    if (!liteValidators.serverMessage.check(body)) {
+      this.onMalformed(channel, body);
+      return;
+    }
     try {
-      if (channel === 'heartbeat') this.onServerHeartbeat(type, body);
-      else this.onCommand(type, body);
+      if (channel === 'heartbeat') this.onHeartbeatChannel(body);
+      else this.onCommand(body);
     } catch (err) {
-      this.log.error(`[${this.identity.nodeName}] Error handling '${type}' message: ${errorMessage(err)}`);
+      this.log.error(
+        `[${this.identity.nodeName}] Error handling '${body.type}' message: ${errorMessage(err)}`,
+      );
     }
   }
 
@@ -520,81 +535,76 @@ export class AgentConnection {
     this.log.error(`[${this.identity.nodeName}] Received invalid message on ${channel} socket: ${message}`);
   }
 
-  private onServerHeartbeat(type: string, body: MessageBody): void {
-    if (type !== 'heartbeat') {
-      this.log.error(`[${this.identity.nodeName}] Unexpected '${type}' message on the heartbeat socket`);
-      return;
-    }
-    const incarnation = typeof body['incarnation_id'] === 'string' ? body['incarnation_id'] : undefined;
-    const sequence = typeof body['sequence'] === 'number' ? body['sequence'] : undefined;
-    if (incarnation === undefined)
-      this.log.error(`[${this.identity.nodeName}] Heartbeat without incarnation_id`);
-    if (sequence === undefined) this.log.error(`[${this.identity.nodeName}] Heartbeat without sequence`);
-    this.events.serverHeartbeat(incarnation, sequence);
+  /**
+   * A verified message that is not a well-formed server message (an unknown type, a missing or
+   * wrongly typed field): dropped and logged. A command the node must answer is answered as one
+   * it cannot act on: a `commit` gets `nack_commit` and a `run` gets `nack_run` (with no job id,
+   * since the message's cannot be trusted), and an `abort` stops whatever the agent holds, as
+   * the original's abort does.
+   */
+  private onMalformed(channel: 'command' | 'heartbeat', body: MessageBody): void {
+    const type = typeof body['type'] === 'string' ? body['type'] : '';
+    if (channel === 'command') this.events.commandReceived(type);
+    const problems = liteValidators.serverMessage.errors(body).slice(0, MAX_SCHEMA_ERRORS_LOGGED);
+    this.drop(
+      channel,
+      'malformed_message',
+      `'${type}' message does not match its schema: ${problems.join('; ')}`,
+    );
+    if (channel !== 'command') return;
+    if (type === 'commit') void this.send('nack_commit', null, {});
+    else if (type === 'run') void this.send('nack_run', null, {});
+    else if (type === 'abort') this.runner.abort();
   }
 
-  private onCommand(type: string, body: MessageBody): void {
-    this.events.commandReceived(type);
-    const jobId = typeof body['job_id'] === 'string' ? body['job_id'] : undefined;
-    switch (type) {
+  private onHeartbeatChannel(message: ServerMessage): void {
+    if (message.type !== 'heartbeat') {
+      this.log.error(
+        `[${this.identity.nodeName}] Unexpected '${message.type}' message on the heartbeat socket`,
+      );
+      return;
+    }
+    this.events.serverHeartbeat(message.incarnation_id, message.sequence);
+  }
+
+  private onCommand(message: ServerMessage): void {
+    this.events.commandReceived(message.type);
+    switch (message.type) {
       case 'heartbeat':
         // The original server sends heartbeats only on the PUB socket; accept them here too.
-        this.onServerHeartbeat(type, body);
+        this.events.serverHeartbeat(message.incarnation_id, message.sequence);
         return;
-      case 'commit': {
-        const command = typeof body['command'] === 'string' ? body['command'] : undefined;
-        if (jobId === undefined || command === undefined) {
-          this.log.error(`[${this.identity.nodeName}] commit without job_id or command`);
-          void this.send('nack_commit', null, {});
-          return;
-        }
-        this.runner.commit(jobId, command, commitOptions(body));
+      case 'commit':
+        this.runner.commit(message.job_id, message.command, commitOptions(message));
         return;
-      }
       case 'run':
-        if (jobId === undefined) {
-          this.log.error(`[${this.identity.nodeName}] run without job_id`);
-          void this.send('nack_run', null, {});
-          return;
-        }
-        this.runner.run(jobId);
+        this.runner.run(message.job_id);
         return;
       case 'abort':
         // Ours names the job it belongs to; the original's (rehab) names none.
-        if (jobId === undefined) this.runner.abort();
-        else this.runner.abort(jobId);
+        if (message.job_id === undefined) this.runner.abort();
+        else this.runner.abort(message.job_id);
         return;
       case 'ack':
         return;
       default:
-        this.log.error(`[${this.identity.nodeName}] Missing type in ZMQ message: '${type}'`);
+        unhandled(message);
     }
   }
 }
 
-function positiveInteger(value: unknown): number | undefined {
-  return typeof value === 'number' && Number.isInteger(value) && value > 0 ? value : undefined;
-}
-
-/** The optional fields of a `commit`, copied when present and truthy (A.8). */
-function commitOptions(body: MessageBody): CommitOptions {
+/** The optional fields of a `commit`, copied when set and not empty or zero (A.8). */
+function commitOptions(message: CommitMessage): CommitOptions {
   const options: CommitOptions = {};
-  const { user, dir, env, capture, file } = body;
-  const runTimeout = positiveInteger(body['run_timeout']);
-  const votingTimeout = positiveInteger(body['voting_timeout']);
-  if (runTimeout !== undefined) options.runTimeout = runTimeout;
-  if (votingTimeout !== undefined) options.votingTimeout = votingTimeout;
-  if (typeof user === 'string' && user !== '') options.user = user;
-  if (typeof dir === 'string' && dir !== '') options.dir = dir;
-  if (isPlainObject(env)) {
-    const copy: Record<string, string> = {};
-    for (const [k, v] of Object.entries(env)) {
-      if (typeof v === 'string') copy[k] = v;
-      else if (typeof v === 'number' || typeof v === 'boolean') copy[k] = String(v);
-    }
-    options.env = copy;
-  }
+  const { user, dir, env, capture, file } = message;
+  const runTimeout = message.run_timeout;
+  const votingTimeout = message.voting_timeout;
+  if (runTimeout !== undefined && runTimeout > 0) options.runTimeout = runTimeout;
+  if (votingTimeout !== undefined && votingTimeout > 0) options.votingTimeout = votingTimeout;
+  if (user !== undefined && user !== '') options.user = user;
+  if (dir !== undefined && dir !== '') options.dir = dir;
+  if (env !== undefined) options.env = { ...env };
   if (capture === true) options.capture = true;
-  if (typeof file === 'string' && file !== '') options.file = file;
+  if (file !== undefined && file !== '') options.file = file;
   return options;
 }

@@ -49,8 +49,15 @@ describe('agent connection against a raw ROUTER/PUB', function () {
     maxBodySize: 63000,
   };
 
+  let sentSequence = 0;
+  /**
+   * A server message: the envelope (`sequence`, `timestamp`), a heartbeat's `server`, `type`, then
+   * `fields`.
+   */
   function body(type: string, fields: Record<string, unknown> = {}, at = new Date()): MessageBody {
-    return { type, timestamp: formatHttpDate(at), ...fields };
+    sentSequence += 1;
+    const server = type === 'heartbeat' ? { server: 'push01' } : {};
+    return { sequence: sentSequence, timestamp: formatHttpDate(at), ...server, type, ...fields };
   }
 
   async function toAgent(frames: Buffer[]): Promise<void> {
@@ -176,7 +183,15 @@ describe('agent connection against a raw ROUTER/PUB', function () {
   });
 
   it('dispatches a valid commit and run to the runner, with the commit options', async () => {
-    await command(body('commit', { job_id: 'j1', command: 'chef-client', capture: true, env: { A: 'b' } }));
+    await command(
+      body('commit', {
+        job_id: 'j1',
+        server: 'push',
+        command: 'chef-client',
+        capture: true,
+        env: { A: 'b' },
+      }),
+    );
     await until(() => received.some((b) => b['type'] === 'ack_commit'), 'ack_commit');
     expect(runner.commits[0]).to.deep.equal({
       jobId: 'j1',
@@ -249,12 +264,31 @@ describe('agent connection against a raw ROUTER/PUB', function () {
     expect(runner.commits).to.deep.equal([]);
     expect(runner.aborts).to.equal(0);
     // The agent keeps working: a good command is acted on, heartbeats still go out.
-    await command(body('commit', { job_id: 'j9', command: 'chef-client' }));
+    await command(body('commit', { job_id: 'j9', server: 'push', command: 'chef-client', capture: false }));
     await until(() => received.some((b) => b['type'] === 'ack_commit' && b['job_id'] === 'j9'), 'ack_commit');
     const before = received.length;
     await conn.sendHeartbeat();
     await until(() => received.length > before, 'another heartbeat');
     expect(received.at(-1)).to.deep.include({ type: 'heartbeat', job_state: 'committed', job_id: 'j9' });
+  });
+
+  it('narrows verified commands to the schema: a malformed commit is nacked, a malformed abort stops everything', async () => {
+    // A commit without `server`, and an abort whose job id is not a string: verified, not well formed.
+    await command(body('commit', { job_id: 'j5', command: 'chef-client' }));
+    await command(body('abort', { job_id: 7 }));
+    await until(() => runner.aborts === 1, 'the abort');
+    await until(() => received.length === 3, 'the nack and the aborted');
+    expect(received.slice(1).map((b) => [b['type'], b['job_id']])).to.deep.equal([
+      ['nack_commit', null],
+      ['aborted', null],
+    ]);
+    expect(runner.commits).to.deep.equal([]);
+    expect(commandTypes).to.deep.equal(['commit', 'abort']);
+    expect(conn.dropped().map((d) => [d.channel, d.code])).to.deep.equal([
+      ['command', 'malformed_message'],
+      ['command', 'malformed_message'],
+    ]);
+    expect(conn.dropped()[0]!.message).to.include("must have required property 'server'");
   });
 
   it('drops malformed server heartbeats on the SUB socket and still takes good ones', async () => {

@@ -1,11 +1,12 @@
 /**
  * Generates `src/generated/validators.ts`: ajv "standalone" validation code for the schemas the
- * agent needs, so that the agent validates without loading TypeBox or ajv at run time (about
- * 20 MB of its resident memory). Run by `npm run generate` (the root `build` and `prepare`
+ * agent and the API client need (the agent's documents, the server messages it receives, the
+ * feed events), so that they validate without loading TypeBox or ajv at run time (about 20 MB of
+ * the agent's resident memory). Run by `npm run generate` (the root `build` and `prepare`
  * scripts call it); the output is build output and is not committed.
  *
- * The generated functions are checked against the runtime-compiled `validators` by
- * `test/lite.test.ts`.
+ * The generated functions are checked against the runtime-compiled ones by
+ * `test/lite-validators.test.ts`.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -13,14 +14,25 @@ import { fileURLToPath } from 'node:url';
 import { Ajv } from 'ajv';
 import standaloneCode from 'ajv/dist/standalone/index.js';
 import addFormats from 'ajv-formats';
-import { AgentConfigSchema, ConfigDocumentSchema, WhitelistSchema } from '../src/schemas/index.js';
+import {
+  AgentConfigSchema,
+  ConfigDocumentSchema,
+  JOB_FEED_DATA_SCHEMAS,
+  ORG_FEED_DATA_SCHEMAS,
+  ServerMessageSchema,
+  WhitelistSchema,
+} from '../src/schemas/index.js';
 import { AJV_OPTIONS } from '../src/schemas/ajv-shared.js';
 
-const SCHEMAS = {
+const SCHEMAS: Record<string, object> = {
   agentConfig: AgentConfigSchema,
   configDocument: ConfigDocumentSchema,
   whitelist: WhitelistSchema,
+  serverMessage: ServerMessageSchema,
 };
+// Feed event data, one validator per event: `jobFeed_start`, `orgFeed_job_complete`, ...
+for (const [event, schema] of Object.entries(JOB_FEED_DATA_SCHEMAS)) SCHEMAS[`jobFeed_${event}`] = schema;
+for (const [event, schema] of Object.entries(ORG_FEED_DATA_SCHEMAS)) SCHEMAS[`orgFeed_${event}`] = schema;
 
 const here = dirname(fileURLToPath(import.meta.url));
 const target = join(here, '..', 'src', 'generated', 'validators.ts');

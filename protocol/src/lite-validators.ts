@@ -6,9 +6,15 @@
  * @module
  */
 import { ValidationError } from './errors.js';
-import { agentConfig, agentConfigKeys, configDocument, whitelist } from './generated/validators.js';
+import {
+  agentConfig,
+  agentConfigKeys,
+  configDocument,
+  serverMessage,
+  whitelist,
+} from './generated/validators.js';
 import { ajvErrors, type AjvValidateFunction } from './schemas/ajv-shared.js';
-import type { AgentConfig, ConfigDocument, Whitelist } from './schemas/index.js';
+import type { AgentConfig, ConfigDocument, ServerMessage, Whitelist } from './schemas/index.js';
 
 /** A precompiled validator: a type guard, an asserting variant and an error lister. */
 export interface LiteValidator<T> {
@@ -20,7 +26,8 @@ export interface LiteValidator<T> {
   errors(value: unknown): string[];
 }
 
-function liteValidator<T>(fn: AjvValidateFunction, name: string): LiteValidator<T> {
+/** @internal A {@link LiteValidator} of a generated validation function. */
+export function liteValidator<T>(fn: AjvValidateFunction, name: string): LiteValidator<T> {
   const errors = (value: unknown): string[] => ajvErrors(fn, value);
   return {
     check: (value: unknown): value is T => fn(value),
@@ -41,6 +48,11 @@ export const liteValidators = {
   agentConfig: liteValidator<AgentConfig>(agentConfig as AjvValidateFunction, 'agent configuration'),
   /** Agent whitelist. */
   whitelist: liteValidator<Whitelist>(whitelist as AjvValidateFunction, 'whitelist'),
+  /**
+   * Any server-to-client message (spec 5.2): what the agent narrows every verified message to
+   * before acting on it. Lenient: extra properties are allowed.
+   */
+  serverMessage: liteValidator<ServerMessage>(serverMessage as AjvValidateFunction, 'server message'),
 } as const;
 
 /** The keys an agent configuration may have (the properties of `AgentConfigSchema`). */

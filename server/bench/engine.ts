@@ -54,7 +54,7 @@ export function benchHeartbeats(nodes = 10_000, rounds = 20): EngineBenchRow {
   });
   const tracker = new LiveNodeTracker({
     settings: { ...DEFAULT_SERVER_CONFIG },
-    send: (record, type, fields) => broker.send(record, type, fields),
+    send: (record, message) => broker.send(record, message),
   });
   broker.start(tracker);
   const timestamp = formatHttpDate(new Date());

@@ -126,7 +126,7 @@ export async function startPushServer(opts: PushServerOptions): Promise<PushServ
   });
   const tracker = new LiveNodeTracker({
     settings: config,
-    send: (record, type, fields) => broker.send(record, type, fields),
+    send: (record, message) => broker.send(record, message),
     receiveLag: () => command.receiveLagMs(),
     log: log.child({ component: 'nodes' }),
   });

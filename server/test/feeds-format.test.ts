@@ -7,6 +7,7 @@ import {
   formatSseEvent,
   parseEventTimestamp,
 } from '../src/feeds/event-format.js';
+import type { SseEvent } from '../src/feeds/event-format.js';
 
 describe('feeds: event format', () => {
   it('formats timestamps as YYYY-MM-DD HH:MM:SS.uuuuuuZ in UTC', () => {
@@ -62,20 +63,22 @@ describe('feeds: event format', () => {
 
   it('formats an event as three lines and a blank line, with one line of JSON', () => {
     const text = formatSseEvent({
-      event: 'start',
+      event: 'run_complete',
       id: 'job-1',
-      data: eventData('2025-11-24 10:00:00.123456Z', { command: 'echo "a\nb"', quorum: 1 }),
+      data: eventData('2025-11-24 10:00:00.123456Z', { node: 'web "a\nb"', status: 'success' }),
     });
     expect(text).to.equal(
-      'event: start\nid: job-1\n' +
-        'data: {"timestamp":"2025-11-24 10:00:00.123456Z","command":"echo \\"a\\nb\\"","quorum":1}\n\n',
+      'event: run_complete\nid: job-1\n' +
+        'data: {"timestamp":"2025-11-24 10:00:00.123456Z","node":"web \\"a\\nb\\"","status":"success"}\n\n',
     );
     expect(text.split('\n')).to.have.length(5);
     expect(text.endsWith('\n\n')).to.equal(true);
   });
 
   it('keeps line breaks out of the event and id lines', () => {
-    const text = formatSseEvent({ event: 'st\nart', id: 'job-\r1', data: { timestamp: 't' } });
+    // Not a name the hub emits: the formatter still keeps the event on one line.
+    const odd = { event: 'st\nart', id: 'job-\r1', data: { timestamp: 't' } } as unknown as SseEvent;
+    const text = formatSseEvent(odd);
     expect(text).to.equal('event: start\nid: job-1\ndata: {"timestamp":"t"}\n\n');
   });
 

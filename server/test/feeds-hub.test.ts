@@ -1,9 +1,20 @@
+import type { JobEventFields } from '@push-jobs/protocol';
 import { expect } from 'chai';
 import { formatEventTimestampMicros, parseEventTimestamp, type SseEvent } from '../src/feeds/event-format.js';
 import { MAX_CLOCK_DRIFT_US } from '../src/feeds/event-clock.js';
 import { FeedHub, type FeedHubOptions, type JobFeedListener } from '../src/feeds/feed-hub.js';
 
 const T0 = Date.UTC(2025, 10, 24, 10, 0, 0, 123);
+
+/** A `start` event's fields, as the job machine emits them. */
+const START: JobEventFields['start'] = {
+  command: 'uptime',
+  run_timeout: 3600,
+  quorum: 1,
+  node_count: 1,
+  user: 'alice',
+  capture: false,
+};
 
 class FakeClock {
   ms = T0;
@@ -24,6 +35,8 @@ function recorder(): JobFeedListener & { events: SseEvent[]; ended: number } {
 }
 
 const ids = (events: readonly SseEvent[]): string[] => events.map((e) => e.id);
+/** The `job` of an org feed event's data. */
+const jobOf = (e: SseEvent): unknown => (e.data as { job?: unknown }).job;
 
 describe('feeds: hub', () => {
   let clock: FakeClock;
@@ -39,16 +52,16 @@ describe('feeds: hub', () => {
 
   describe('job logs', () => {
     it('numbers events job-1, job-2, ... per job, with timestamp first', () => {
-      hub.emit('acme', 'j1', 'start', { command: 'uptime', quorum: 1 });
+      hub.emit('acme', 'j1', 'start', { ...START, command: 'uptime', quorum: 1 });
       hub.emit('acme', 'j1', 'quorum_vote', { node: 'n1', status: 'success' });
-      hub.emit('acme', 'j2', 'start', { command: 'ls' });
-      hub.emit('other', 'j1', 'start', { command: 'pwd' });
+      hub.emit('acme', 'j2', 'start', { ...START, command: 'ls' });
+      hub.emit('other', 'j1', 'start', { ...START, command: 'pwd' });
       const sub = hub.subscribeJob('acme', 'j1', undefined, recorder())!;
       expect(ids(sub.events)).to.deep.equal(['job-1', 'job-2']);
       expect(sub.events[0]).to.deep.equal({
         event: 'start',
         id: 'job-1',
-        data: { timestamp: '2025-11-24 10:00:00.123000Z', command: 'uptime', quorum: 1 },
+        data: { timestamp: '2025-11-24 10:00:00.123000Z', ...START, command: 'uptime', quorum: 1 },
       });
       expect(Object.keys(sub.events[1]!.data)).to.deep.equal(['timestamp', 'node', 'status']);
       expect(ids(hub.subscribeJob('acme', 'j2', undefined, recorder())!.events)).to.deep.equal(['job-1']);
@@ -69,7 +82,7 @@ describe('feeds: hub', () => {
     });
 
     it('streams later events to a subscriber, without repeating the snapshot', () => {
-      hub.emit('acme', 'j', 'start', {});
+      hub.emit('acme', 'j', 'start', START);
       const r = recorder();
       const sub = hub.subscribeJob('acme', 'j', undefined, r)!;
       expect(sub.finished).to.equal(false);
@@ -83,7 +96,7 @@ describe('feeds: hub', () => {
     });
 
     it('subscribes atomically: an event emitted during a subscription is in the snapshot or live, once', () => {
-      hub.emit('acme', 'j', 'start', {});
+      hub.emit('acme', 'j', 'start', START);
       const late = recorder();
       let lateSnapshot: SseEvent[] = [];
       hub.subscribeJob('acme', 'j', undefined, {
@@ -102,7 +115,7 @@ describe('feeds: hub', () => {
     it('delivers events in order even when a listener emits while being called', () => {
       const first = recorder();
       const second = recorder();
-      hub.emit('acme', 'j', 'start', {});
+      hub.emit('acme', 'j', 'start', START);
       hub.subscribeJob('acme', 'j', 'job-1', {
         onEvent: (e) => {
           first.onEvent(e);
@@ -117,7 +130,7 @@ describe('feeds: hub', () => {
     });
 
     it('a faulty listener does not stop the others', () => {
-      hub.emit('acme', 'j', 'start', {});
+      hub.emit('acme', 'j', 'start', START);
       const good = recorder();
       hub.subscribeJob('acme', 'j', undefined, {
         onEvent: () => {
@@ -131,7 +144,7 @@ describe('feeds: hub', () => {
     });
 
     it('finish tells the listeners, keeps the log for wait_complete_time, then drops it', () => {
-      hub.emit('acme', 'j', 'start', {});
+      hub.emit('acme', 'j', 'start', START);
       const r = recorder();
       hub.subscribeJob('acme', 'j', undefined, r);
       hub.emit('acme', 'j', 'job_complete', { status: 'complete' });
@@ -159,7 +172,7 @@ describe('feeds: hub', () => {
 
     it('drops a finished log on its own timer', async () => {
       const real = new FeedHub({ orgFeedExpiration: 60, waitCompleteTime: 0.05 });
-      real.emit('acme', 'j', 'start', {});
+      real.emit('acme', 'j', 'start', START);
       real.finish('acme', 'j');
       expect(real.hasJob('acme', 'j')).to.equal(true);
       await new Promise((resolve) => setTimeout(resolve, 120));
@@ -171,7 +184,7 @@ describe('feeds: hub', () => {
       hub.close();
       hub = make({ maxEventsPerJob: 3, maxFinishedJobs: 2 });
       const r = recorder();
-      hub.emit('acme', 'j', 'start', {});
+      hub.emit('acme', 'j', 'start', START);
       hub.subscribeJob('acme', 'j', undefined, r);
       for (const node of ['a', 'b', 'c', 'd']) hub.emit('acme', 'j', 'run_start', { node });
       hub.emit('acme', 'j', 'job_complete', { status: 'complete' });
@@ -183,7 +196,7 @@ describe('feeds: hub', () => {
         'job-6',
       ]);
       for (const id of ['f1', 'f2', 'f3']) {
-        hub.emit('acme', id, 'start', {});
+        hub.emit('acme', id, 'start', START);
         hub.finish('acme', id);
       }
       expect(['j', 'f1', 'f2', 'f3'].map((id) => hub.hasJob('acme', id))).to.deep.equal([
@@ -196,7 +209,7 @@ describe('feeds: hub', () => {
 
     it('close ends live subscribers and forgets everything', () => {
       const r = recorder();
-      hub.emit('acme', 'j', 'start', {});
+      hub.emit('acme', 'j', 'start', START);
       hub.subscribeJob('acme', 'j', undefined, r);
       hub.close();
       expect(r.ended).to.equal(1);
@@ -209,12 +222,12 @@ describe('feeds: hub', () => {
       const live: SseEvent[] = [];
       const sub = hub.subscribeOrg('acme', undefined, (e) => live.push(e));
       expect(sub.events).to.deep.equal([]);
-      hub.emit('acme', 'j1', 'start', { command: 'uptime', user: 'alice' });
+      hub.emit('acme', 'j1', 'start', { ...START, command: 'uptime', user: 'alice' });
       hub.emit('acme', 'j1', 'quorum_vote', { node: 'n', status: 'success' });
-      hub.emit('other', 'k1', 'start', { command: 'ls' });
-      hub.emit('acme', 'j2', 'start', { command: 'ls' });
+      hub.emit('other', 'k1', 'start', { ...START, command: 'ls' });
+      hub.emit('acme', 'j2', 'start', { ...START, command: 'ls' });
       hub.emit('acme', 'j1', 'job_complete', { status: 'complete' });
-      expect(live.map((e) => [e.event, e.id, e.data.job])).to.deep.equal([
+      expect(live.map((e) => [e.event, e.id, jobOf(e)])).to.deep.equal([
         ['start', 'org-1', 'j1'],
         ['start', 'org-2', 'j2'],
         ['job_complete', 'org-3', 'j1'],
@@ -222,10 +235,18 @@ describe('feeds: hub', () => {
       expect(live[0]!.data).to.deep.equal({
         timestamp: '2025-11-24 10:00:00.123000Z',
         job: 'j1',
-        command: 'uptime',
-        user: 'alice',
+        ...START,
       });
-      expect(Object.keys(live[0]!.data)).to.deep.equal(['timestamp', 'job', 'command', 'user']);
+      expect(Object.keys(live[0]!.data)).to.deep.equal([
+        'timestamp',
+        'job',
+        'command',
+        'run_timeout',
+        'quorum',
+        'node_count',
+        'user',
+        'capture',
+      ]);
       expect(ids(hub.subscribeOrg('other', 'org-0', () => undefined).events)).to.deep.equal([
         'start_id',
         'org-1',
@@ -235,9 +256,9 @@ describe('feeds: hub', () => {
     });
 
     it('gives no history without Last-Event-ID, the events after a retained one', () => {
-      hub.emit('acme', 'j1', 'start', {});
+      hub.emit('acme', 'j1', 'start', START);
       hub.emit('acme', 'j1', 'job_complete', { status: 'complete' });
-      hub.emit('acme', 'j2', 'start', {});
+      hub.emit('acme', 'j2', 'start', START);
       expect(hub.subscribeOrg('acme', undefined, () => undefined).events).to.deep.equal([]);
       expect(ids(hub.subscribeOrg('acme', 'org-1', () => undefined).events)).to.deep.equal([
         'org-2',
@@ -251,7 +272,7 @@ describe('feeds: hub', () => {
       expect(empty).to.deep.equal([
         { event: 'start_of_history', id: 'start_id', data: { timestamp: '2025-11-24 09:59:00.123000Z' } },
       ]);
-      hub.emit('acme', 'j1', 'start', {});
+      hub.emit('acme', 'j1', 'start', START);
       clock.advance(10);
       hub.emit('acme', 'j1', 'job_complete', { status: 'complete' });
       const events = hub.subscribeOrg('acme', 'org-77', () => undefined).events;
@@ -260,9 +281,9 @@ describe('feeds: hub', () => {
     });
 
     it('discards events older than org_feed_expiration on read and write', () => {
-      hub.emit('acme', 'j1', 'start', {});
+      hub.emit('acme', 'j1', 'start', START);
       clock.advance(30);
-      hub.emit('acme', 'j2', 'start', {});
+      hub.emit('acme', 'j2', 'start', START);
       clock.advance(30); // org-1 is now 60 s old
       expect(ids(hub.subscribeOrg('acme', 'org-1', () => undefined).events)).to.deep.equal([
         'start_id',
@@ -273,14 +294,14 @@ describe('feeds: hub', () => {
       expect(ids(hub.subscribeOrg('acme', 'x', () => undefined).events)).to.deep.equal(['start_id', 'org-3']);
       clock.advance(61);
       expect(ids(hub.subscribeOrg('acme', 'org-3', () => undefined).events)).to.deep.equal(['start_id']);
-      hub.emit('acme', 'j3', 'start', {});
+      hub.emit('acme', 'j3', 'start', START);
       expect(ids(hub.subscribeOrg('acme', 'x', () => undefined).events)).to.deep.equal(['start_id', 'org-4']);
     });
 
     it('bounds the org log', () => {
       hub.close();
       hub = make({ maxEventsPerOrg: 2 });
-      for (const j of ['a', 'b', 'c']) hub.emit('acme', j, 'start', {});
+      for (const j of ['a', 'b', 'c']) hub.emit('acme', j, 'start', START);
       expect(ids(hub.subscribeOrg('acme', 'x', () => undefined).events)).to.deep.equal([
         'start_id',
         'org-2',
@@ -290,7 +311,7 @@ describe('feeds: hub', () => {
   });
 
   describe('timestamps', () => {
-    const stamp = (e: SseEvent): number => parseEventTimestamp(e.data.timestamp as string);
+    const stamp = (e: SseEvent): number => parseEventTimestamp(e.data.timestamp);
     const increasing = (events: readonly SseEvent[]): boolean =>
       events.every((e, i) => i === 0 || stamp(e) > stamp(events[i - 1]!));
 
@@ -303,7 +324,7 @@ describe('feeds: hub', () => {
       // 100 jobs of 100 events (start, 98 run_start, job_complete), interleaved, in one tick.
       const jobs = Array.from({ length: 100 }, (_, j) => `j${j}`);
       for (const job of jobs) {
-        real.emit('acme', job, 'start', { command: 'uptime' });
+        real.emit('acme', job, 'start', { ...START, command: 'uptime' });
         real.subscribeJob('acme', job, undefined, { onEvent: (e) => all.push(e), onEnd: () => undefined });
       }
       for (let n = 1; n <= 98; n++)
@@ -342,7 +363,7 @@ describe('feeds: hub', () => {
 
     it('a clock going backwards still yields increasing timestamps', () => {
       const r = recorder();
-      hub.emit('acme', 'j', 'start', {});
+      hub.emit('acme', 'j', 'start', START);
       hub.subscribeJob('acme', 'j', undefined, r);
       for (let i = 0; i < 10; i++) {
         clock.advance(-1); // one second back before every event
@@ -362,7 +383,7 @@ describe('feeds: hub', () => {
       let ns = 0n;
       hub.close();
       hub = make({ monotonicNs: () => ns });
-      hub.emit('acme', 'j', 'start', {});
+      hub.emit('acme', 'j', 'start', START);
       ns += 456_789n;
       hub.emit('acme', 'j', 'quorum_vote', { node: 'n', status: 'success' });
       clock.advance(-30);
@@ -377,7 +398,7 @@ describe('feeds: hub', () => {
     });
 
     it('nextTimestamp (the summary event) comes from the same clock', () => {
-      hub.emit('acme', 'j', 'start', {});
+      hub.emit('acme', 'j', 'start', START);
       expect(hub.nextTimestamp()).to.equal('2025-11-24 10:00:00.123001Z');
       hub.emit('acme', 'j', 'quorum_succeeded', {});
       const events = hub.subscribeJob('acme', 'j', undefined, recorder())!.events;

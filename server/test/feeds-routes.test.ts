@@ -2,7 +2,7 @@
 // FeedHub passed in its options. Jobs are created through the API; events are emitted on the hub.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { signRequest } from '@push-jobs/protocol';
+import { signRequest, type JobEventFields } from '@push-jobs/protocol';
 import { until } from '@push-jobs/testing';
 import { expect } from 'chai';
 import { DEFAULT_SERVER_CONFIG } from '../src/config/defaults.js';
@@ -10,6 +10,16 @@ import type { ServerConfig } from '../src/config/types.js';
 import { parseEventTimestamp } from '../src/feeds/event-format.js';
 import { FeedHub } from '../src/feeds/feed-hub.js';
 import { startApi, type ApiHarness, type Principal } from './helpers/api.js';
+
+/** A `start` event's fields, as the job machine emits them. */
+const START: JobEventFields['start'] = {
+  command: 'uptime',
+  run_timeout: 3600,
+  quorum: 1,
+  node_count: 1,
+  user: 'alice',
+  capture: false,
+};
 
 const JOB_FEED = '/organizations/:org/pushy/job_status_feed/:id';
 
@@ -170,7 +180,7 @@ describe('feeds: routes over HTTP', function () {
   describe('job feed', () => {
     it('streams the snapshot, then live events, and ends after job_complete', async () => {
       const id = await createJob();
-      hub.emit('acme', id, 'start', { command: 'uptime', run_timeout: 3600, quorum: 1, node_count: 1 });
+      hub.emit('acme', id, 'start', START);
       hub.emit('acme', id, 'quorum_vote', { node: 'n1', status: 'success' });
       const s = await open(`/organizations/acme/pushy/job_status_feed/${id}`);
       expect(s.status).to.equal(200);
@@ -209,7 +219,7 @@ describe('feeds: routes over HTTP', function () {
       const id = await createJob();
       const backlog = 30_000;
       const pad = 'x'.repeat(100);
-      hub.emit('acme', id, 'start', {});
+      hub.emit('acme', id, 'start', START);
       for (let i = 1; i < backlog; i++)
         hub.emit('acme', id, 'quorum_vote', { node: `n${i}-${pad}`, status: 'success' });
       const s = await open(`/organizations/acme/pushy/job_status_feed/${id}`);
@@ -227,7 +237,7 @@ describe('feeds: routes over HTTP', function () {
 
     it('events emitted in one tick reach the client with distinct, increasing timestamps', async () => {
       const id = await createJob();
-      hub.emit('acme', id, 'start', {});
+      hub.emit('acme', id, 'start', START);
       for (let i = 1; i <= 2000; i++) hub.emit('acme', id, 'run_start', { node: `n${i}` });
       hub.emit('acme', id, 'job_complete', { status: 'complete' });
       hub.finish('acme', id);
@@ -240,7 +250,7 @@ describe('feeds: routes over HTTP', function () {
 
     it('ends the stream when the job finishes, even without job_complete', async () => {
       const id = await createJob();
-      hub.emit('acme', id, 'start', {});
+      hub.emit('acme', id, 'start', START);
       const s = await open(`/organizations/acme/pushy/job_status_feed/${id}`);
       await s.waitFor(eventCount(1));
       hub.finish('acme', id);
@@ -249,7 +259,7 @@ describe('feeds: routes over HTTP', function () {
 
     it('resumes after Last-Event-ID with only later events', async () => {
       const id = await createJob();
-      hub.emit('acme', id, 'start', {});
+      hub.emit('acme', id, 'start', START);
       hub.emit('acme', id, 'quorum_succeeded', {});
       const s = await open(`/organizations/acme/pushy/job_status_feed/${id}`, {
         headers: { 'last-event-id': 'job-2' },
@@ -271,7 +281,7 @@ describe('feeds: routes over HTTP', function () {
 
     it('sends one summary event and ends for a job whose log is gone', async () => {
       const id = await createJob(['n2', 'n1']);
-      hub.emit('acme', id, 'start', {});
+      hub.emit('acme', id, 'start', START);
       hub.finish('acme', id);
       offsetMs = (config.wait_complete_time + 1) * 1000;
       const s = await open(`/organizations/acme/pushy/job_status_feed/${id}`, {
@@ -318,7 +328,7 @@ describe('feeds: routes over HTTP', function () {
 
     it('drops the subscription when the client disconnects', async () => {
       const id = await createJob();
-      hub.emit('acme', id, 'start', {});
+      hub.emit('acme', id, 'start', START);
       const s = await open(`/organizations/acme/pushy/job_status_feed/${id}`);
       await s.waitFor(eventCount(1));
       expect(hub.jobListenerCount('acme', id)).to.equal(1);
@@ -343,10 +353,10 @@ describe('feeds: routes over HTTP', function () {
 
     it('streams start and job_complete with job, and nothing else, without history', async () => {
       const before = await createJob();
-      hub.emit('acme', before, 'start', {}); // before the subscription: not sent
+      hub.emit('acme', before, 'start', START); // before the subscription: not sent
       const s = await open(ORG_FEED);
       const id = await createJob();
-      hub.emit('acme', id, 'start', { command: 'uptime', user: 'alice' });
+      hub.emit('acme', id, 'start', { ...START, command: 'uptime', user: 'alice' });
       hub.emit('acme', id, 'quorum_vote', { node: 'n1', status: 'success' });
       hub.emit('acme', id, 'job_complete', { status: 'complete' });
       hub.finish('acme', id);
@@ -358,14 +368,23 @@ describe('feeds: routes over HTTP', function () {
       ]);
       const [first, second] = events.map((e) => Number(/^org-(\d+)$/.exec(e.id)?.[1]));
       expect(second).to.equal(first! + 1);
-      expect(Object.keys(events[0]!.data)).to.deep.equal(['timestamp', 'job', 'command', 'user']);
+      expect(Object.keys(events[0]!.data)).to.deep.equal([
+        'timestamp',
+        'job',
+        'command',
+        'run_timeout',
+        'quorum',
+        'node_count',
+        'user',
+        'capture',
+      ]);
       expect(s.text()).to.not.include(before);
     });
 
     it('live events of many jobs emitted in one tick have distinct, increasing timestamps and ids', async () => {
       const s = await open(ORG_FEED);
       const jobs = Array.from({ length: 300 }, (_, i) => `job${i}`);
-      for (const job of jobs) hub.emit('acme', job, 'start', {});
+      for (const job of jobs) hub.emit('acme', job, 'start', START);
       for (const job of jobs) hub.emit('acme', job, 'job_complete', { status: 'complete' });
       for (const job of jobs) hub.finish('acme', job);
       const events = parseEvents((await s.waitFor(eventCount(600))).replace(/^(:keepalive\n\n)+/, ''));
@@ -379,7 +398,7 @@ describe('feeds: routes over HTTP', function () {
 
     it('starts with start_of_history for an unknown Last-Event-ID, then the retained events', async () => {
       const id = await createJob();
-      hub.emit('acme', id, 'start', {});
+      hub.emit('acme', id, 'start', START);
       const s = await open(ORG_FEED, { headers: { 'last-event-id': 'org-999999' } });
       const body = await s.waitFor((t) => t.includes(`"job":"${id}"`));
       const events = parseEvents(body);

@@ -7,7 +7,7 @@ import { DEFAULT_SERVER_CONFIG } from '../src/config/defaults.js';
 import { FeedHub } from '../src/feeds/feed-hub.js';
 import { createOrgWithDefaults } from '../src/identity/service.js';
 import { PushJobEngine } from '../src/jobs/engine.js';
-import { LiveNodeTracker, type ServerCommand } from '../src/nodes/tracker.js';
+import { LiveNodeTracker } from '../src/nodes/tracker.js';
 import { openStore } from '../src/store/index.js';
 import type { Store } from '../src/store/types.js';
 import { captureLogs } from './helpers/log-capture.js';
@@ -33,11 +33,13 @@ describe('a job whose input fails ends crashed, and the failure is logged', func
     const sent: string[] = [];
     const tracker = new LiveNodeTracker({
       settings: { ...DEFAULT_SERVER_CONFIG },
-      send: (record, type: ServerCommand, fields) => {
-        if (type === 'run') throw new Error('signing failed: no room');
+      send: (record, message) => {
+        if (message.type === 'run') throw new Error('signing failed: no room');
         // An abort names its job (a release), the first-contact abort does not.
         sent.push(
-          type === 'abort' ? `abort ${record.node} ${String(fields?.job_id)}` : `${type} ${record.node}`,
+          message.type === 'abort'
+            ? `abort ${record.node} ${String(message.job_id)}`
+            : `${message.type} ${record.node}`,
         );
         return true;
       },
@@ -116,7 +118,8 @@ describe('a job whose input fails ends crashed, and the failure is logged', func
     });
     expect(feed?.finished).to.equal(true);
     expect(feed?.events.at(-1)).to.deep.include({ event: 'job_complete' });
-    expect(feed?.events.at(-1)?.data.status).to.equal('crashed');
+    const last = feed?.events.at(-1);
+    expect(last?.event === 'job_complete' ? last.data.status : undefined).to.equal('crashed');
 
     // The crashed job takes later input quietly; a late ack earns the job's abort. (Inputs of a
     // run are handled in order: once the timeout input is handled, so is the ack.)

@@ -93,7 +93,8 @@ describe('job state machine (spec 2, with early quorum decisions)', function () 
           log: { info: logTo('info'), warn: logTo('warn'), error: logTo('error') },
           storeRetry: { initialDelayMs: 1, maxDelayMs: 5, maxAttemptsOnFault: 3, reportEveryMs: 60_000 },
           events: {
-            emit: (_org, _id, event: JobFeedEvent, fields) => {
+            emit: (_org, _id, event: JobFeedEvent, eventFields) => {
+              const fields: Record<string, unknown> = eventFields;
               raw.push({ event, fields });
               const detail = ['node', 'status']
                 .map((k) => fields[k])
@@ -103,9 +104,9 @@ describe('job state machine (spec 2, with early quorum decisions)', function () 
             },
             finish: () => events.push('<finish>'),
           },
-          send: (_org, node, type) => {
+          send: (_org, node, message) => {
             if (!available.has(node)) return false;
-            sent.push(`${type} ${node}`);
+            sent.push(`${message.type} ${node}`);
             return true;
           },
           release: (_org, node, jobId) => {

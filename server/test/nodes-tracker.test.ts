@@ -1,5 +1,11 @@
 import { expect } from 'chai';
-import type { MessageBody } from '@push-jobs/protocol';
+import {
+  commitMessage,
+  runMessage,
+  type CommitBody,
+  type MessageBody,
+  type ServerCommandBody,
+} from '@push-jobs/protocol';
 import {
   LiveNodeTracker,
   MAX_BLIND_MS,
@@ -16,14 +22,25 @@ const settings = {
   rehab_timer: 1000,
 };
 
+/** A job's `commit` (the tracker does not look inside it beyond its job). */
+function commitOf(jobId: string): CommitBody {
+  return commitMessage({ job_id: jobId, server: 'push', command: 'uptime', capture: false });
+}
+
+function withoutType(body: ServerCommandBody): Record<string, unknown> {
+  const { type: _type, ...fields } = body;
+  return fields;
+}
+
 function setup() {
   let now = 0;
   const sent: Array<{ node: string; type: ServerCommand; fields?: Record<string, unknown> }> = [];
   const tracker = new LiveNodeTracker({
     settings,
     now: () => now,
-    send: (r: NodeRecord, type, fields) => {
-      sent.push({ node: r.node, type, ...(fields ? { fields } : {}) });
+    send: (r: NodeRecord, message) => {
+      const { type, ...fields } = message;
+      sent.push({ node: r.node, type, ...(Object.keys(fields).length > 0 ? { fields } : {}) });
       return true;
     },
   });
@@ -215,17 +232,21 @@ describe('node tracker (spec 3)', function () {
     tracker.handle('acme', 'web1', addr('a1'), 'a1', msg('ack_commit', { job_id: 'job1' }));
     tracker.release('acme', 'web1', 'job1');
     expect(tracker.isAvailable('acme', 'web1')).to.equal(true);
-    expect(tracker.sendTo('acme', 'web1', 'commit', { job_id: 'job2' })).to.equal(true);
+    expect(tracker.sendTo('acme', 'web1', commitOf('job2'))).to.equal(true);
     expect(sent.slice(1)).to.deep.equal([{ node: 'web1', type: 'abort', fields: { job_id: 'job1' } }]);
     tick(1000);
     tracker.rehabTick();
     expect(sent.slice(1).map((s) => s.fields)).to.deep.equal([{ job_id: 'job1' }, { job_id: 'job1' }]);
     tracker.handle('acme', 'web1', addr('a1'), 'a1', msg('aborted', { job_id: 'job1' }));
-    expect(sent.at(-1)).to.deep.equal({ node: 'web1', type: 'commit', fields: { job_id: 'job2' } });
+    expect(sent.at(-1)).to.deep.equal({
+      node: 'web1',
+      type: 'commit',
+      fields: withoutType(commitOf('job2')),
+    });
     tick(2000);
     tracker.rehabTick();
     expect(sent).to.have.length(4);
-    expect(tracker.sendTo('acme', 'nobody', 'commit', {})).to.equal(false);
+    expect(tracker.sendTo('acme', 'nobody', commitOf('job3'))).to.equal(false);
   });
 
   it('an idle heartbeat ends a pending release; at most a few messages wait', function () {
@@ -233,7 +254,9 @@ describe('node tracker (spec 3)', function () {
     online();
     live.set('job1', false);
     tracker.release('acme', 'web1', 'job1');
-    const accepted = Array.from({ length: 12 }, (_, i) => tracker.sendTo('acme', 'web1', 'commit', { n: i }));
+    const accepted = Array.from({ length: 12 }, (_, i) =>
+      tracker.sendTo('acme', 'web1', commitOf(`job${i}`)),
+    );
     expect(accepted.filter(Boolean)).to.have.length(8);
     tracker.handle('acme', 'web1', addr('a1'), 'a1', msg('heartbeat', { job_id: null, job_state: 'idle' }));
     expect(sent.filter((s) => s.type === 'commit')).to.have.length(8);
@@ -243,9 +266,9 @@ describe('node tracker (spec 3)', function () {
     const { tracker, sent, addr, msg, online } = setup();
     online();
     tracker.awaitVote('acme', 'web1', 'x');
-    expect(tracker.sendTo('acme', 'web1', 'commit', { job_id: 'x' })).to.equal(true);
-    expect(tracker.sendTo('acme', 'web1', 'commit', { job_id: 'y' })).to.equal(true);
-    expect(tracker.sendTo('acme', 'web1', 'run', { job_id: 'x' })).to.equal(true);
+    expect(tracker.sendTo('acme', 'web1', commitOf('x'))).to.equal(true);
+    expect(tracker.sendTo('acme', 'web1', commitOf('y'))).to.equal(true);
+    expect(tracker.sendTo('acme', 'web1', runMessage('x'))).to.equal(true);
     // x's commit went out; y's waits, and x's run stays behind it (order is kept).
     expect(sent.slice(1).map((m) => `${m.type} ${String(m.fields?.['job_id'])}`)).to.deep.equal(['commit x']);
     tracker.voteDone('acme', 'web1', 'x');
@@ -256,12 +279,12 @@ describe('node tracker (spec 3)', function () {
     ]);
     // A vote that ends in a release: what waits goes out behind that job's abort.
     tracker.awaitVote('acme', 'web1', 'z');
-    tracker.sendTo('acme', 'web1', 'commit', { job_id: 'w' });
+    tracker.sendTo('acme', 'web1', commitOf('w'));
     tracker.release('acme', 'web1', 'z');
     tracker.voteDone('acme', 'web1', 'z');
     expect(sent.at(-1)).to.deep.equal({ node: 'web1', type: 'abort', fields: { job_id: 'z' } });
     tracker.handle('acme', 'web1', addr('a1'), 'a1', msg('aborted', { job_id: 'z' }));
-    expect(sent.at(-1)).to.deep.equal({ node: 'web1', type: 'commit', fields: { job_id: 'w' } });
+    expect(sent.at(-1)).to.deep.equal({ node: 'web1', type: 'commit', fields: withoutType(commitOf('w')) });
   });
 
   it('first contact: a node running a job nobody knows gets ack, not abort, and is left to finish it', function () {

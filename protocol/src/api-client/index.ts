@@ -59,3 +59,10 @@ export {
   type ParsedFeedEvent,
   type SseMessage,
 } from './sse.js';
+export {
+  feedEventErrors,
+  narrowJobFeedEvent,
+  narrowOrgFeedEvent,
+  type ReadJobFeedEvent,
+  type ReadOrgFeedEvent,
+} from './feed-events.js';

@@ -7,6 +7,7 @@ export * from './agent-config.js';
 export * from './client-messages.js';
 export * from './common.js';
 export * from './config-document.js';
+export * from './feed-events.js';
 export * from './rest.js';
 export * from './server-config.js';
 export * from './server-messages.js';

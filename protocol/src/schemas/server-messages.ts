@@ -30,7 +30,9 @@ export type ServerHeartbeat = Static<typeof ServerHeartbeatSchema>;
 
 /**
  * `commit`: asks a node to vote for a job. `user`, `dir`, `env` and `file` are present only
- * when set; `capture` is always present (the REST name is `capture_output`).
+ * when set. `capture` (the REST name is `capture_output`) is always sent by this server (the
+ * builder requires it); it is optional here so that an agent reads a commit without it, from a
+ * server older than output capture, as `false`.
  */
 export const CommitMessageSchema = Type.Object({
   sequence: Sequence,
@@ -45,7 +47,7 @@ export const CommitMessageSchema = Type.Object({
   env: Type.Optional(EnvSchema),
   /** The file with its `raw:` or `base64:` prefix. */
   file: Type.Optional(Type.String()),
-  capture: Type.Boolean(),
+  capture: Type.Optional(Type.Boolean()),
   /**
    * The job's run timeout in seconds (beyond the original, which the original client ignores):
    * our agent stops the job's process at this bound plus a grace period even when the server

@@ -39,6 +39,27 @@ export {
   type SigningMethod,
 } from './header.js';
 export { hmacSign, hmacVerify } from './hmac.js';
+export {
+  ABORT_FIELD_ORDER,
+  COMMIT_FIELD_ORDER,
+  RUN_FIELD_ORDER,
+  SERVER_HEARTBEAT_FIELD_ORDER,
+  abortMessage,
+  ackMessage,
+  commitMessage,
+  runMessage,
+  sealServerMessage,
+  serverHeartbeatMessage,
+  type AbortBody,
+  type AckBody,
+  type CommitBody,
+  type CommitFields,
+  type RunBody,
+  type ServerCommandBody,
+  type ServerCommandType,
+  type ServerEnvelope,
+  type ServerMessageBody,
+} from './messages.js';
 export { toPrivateKey, toPublicKey, type RsaKeyInput } from './key-cache.js';
 export {
   DEFAULT_MAX_BODY_BYTES,

@@ -27,11 +27,13 @@ import {
   parseBody,
   parseHttpDateMillis,
   type Logger,
+  sealServerMessage,
   type MessageBody,
+  type ServerCommandBody,
 } from '@push-jobs/protocol';
 import type { SessionKeyManager } from '../keys/session-keys.js';
 import { RateLimitedLog } from '../logging/rate-limited-log.js';
-import type { LiveNodeTracker, NodeRecord, ServerCommand } from '../nodes/tracker.js';
+import type { LiveNodeTracker, NodeRecord } from '../nodes/tracker.js';
 import type { CommandTransport, InboundMessage } from '../zmq/types.js';
 import { NodeReplayTracker } from './replay-tracker.js';
 
@@ -140,29 +142,30 @@ export class Broker {
     this.receiver?.handle(org, node, message.identity, addressKey, body as MessageBody);
   }
 
-  /** Signs a message for a node with its session key and queues it on the socket. */
-  send(record: NodeRecord, type: ServerCommand, fields?: Record<string, unknown>): boolean {
+  /**
+   * Puts the envelope (the node's next `sequence`, `timestamp`) in front of a message, signs it
+   * with the node's session key and queues it on the socket.
+   */
+  send(record: NodeRecord, message: ServerCommandBody): boolean {
     const key = this.opts.sessionKeys.signingKey(record.org, record.node);
     if (key === undefined) {
-      this.unsendable(record, type, 'no session key');
+      this.unsendable(record, message.type, 'no session key');
       return false;
     }
     record.sendSequence += 1;
-    const body = {
-      sequence: record.sendSequence,
-      timestamp: formatHttpDate(new Date(this.now())),
-      type,
-      ...fields,
-    };
+    const body = sealServerMessage(
+      { sequence: record.sendSequence, timestamp: formatHttpDate(new Date(this.now())) },
+      message,
+    );
     const [header, bytes] = encodeMessage(body, { method: 'hmac_sha256', key });
     this.stats.sent++;
     void this.opts.transport.send(record.address, header, bytes).then((ok) => {
-      if (!ok) this.unsendable(record, type, 'the socket did not take it');
+      if (!ok) this.unsendable(record, message.type, 'the socket did not take it');
     });
     return true;
   }
 
-  private unsendable(record: NodeRecord, type: ServerCommand, why: string): void {
+  private unsendable(record: NodeRecord, type: ServerCommandBody['type'], why: string): void {
     this.stats.unsendable++;
     const { org, node } = record;
     this.unsent.write(

@@ -6,7 +6,7 @@
  * @module
  */
 import { hostname } from 'node:os';
-import { encodeMessage, formatHttpDate, type RsaKeyInput } from '@push-jobs/protocol';
+import { encodeMessage, formatHttpDate, serverHeartbeatMessage, type RsaKeyInput } from '@push-jobs/protocol';
 import type { HeartbeatTransport } from '../zmq/types.js';
 
 /** Sends server heartbeats until stopped. */
@@ -32,13 +32,12 @@ export class HeartbeatSender {
 
   /** Sends one heartbeat now (public for tests). */
   beat(): void {
-    const body = {
+    const body = serverHeartbeatMessage({
       sequence: this.sequence++,
       timestamp: formatHttpDate(new Date()),
       server: this.server,
-      type: 'heartbeat',
       incarnation_id: this.incarnationId,
-    };
+    });
     const [header, bytes] = encodeMessage(body, { method: 'rsa2048_sha1', privateKey: this.privateKey });
     if (!this.transport.publish(header, bytes)) this.dropped++;
   }

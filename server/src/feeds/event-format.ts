@@ -7,16 +7,13 @@
  *
  * @module
  */
+import type { FeedMessage } from '@push-jobs/protocol';
 
-/** One event of a feed, as the hub stores it and the routes write it. */
-export interface SseEvent {
-  /** The event name (`start`, `job_complete`, `summary`, `start_of_history`, ...). */
-  event: string;
-  /** The event id (`job-N`, `org-N` or `start_id`). */
-  id: string;
-  /** The data object; its first field is `timestamp`. */
-  data: Readonly<Record<string, unknown>>;
-}
+/**
+ * One event of a feed, as the hub stores it and the routes write it: a job or org feed event of
+ * protocol (`event`, the id `job-N`, `org-N` or `start_id`, and the data, `timestamp` first).
+ */
+export type SseEvent = FeedMessage;
 
 /** The keepalive comment, written after `keep_alive_time` seconds with nothing sent. */
 export const SSE_KEEPALIVE = ':keepalive\n\n';
@@ -78,15 +75,12 @@ export function parseEventTimestamp(text: string): number {
  * Builds an event's data: `timestamp` first, then `fields` in their order (a `timestamp` among
  * `fields` is ignored).
  */
-export function eventData(
-  timestamp: string,
-  fields: Readonly<Record<string, unknown>>,
-): Record<string, unknown> {
+export function eventData<F extends object>(timestamp: string, fields: F): { timestamp: string } & F {
   const data: Record<string, unknown> = { timestamp };
   for (const [key, value] of Object.entries(fields)) {
     if (key !== 'timestamp') data[key] = value;
   }
-  return data;
+  return data as { timestamp: string } & F;
 }
 
 /** Strips line breaks, which would end an SSE field early. */

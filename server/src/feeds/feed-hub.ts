@@ -11,7 +11,13 @@
  *
  * @module
  */
-import type { JobFeedEvent } from '@push-jobs/protocol';
+import type {
+  JobEventFields,
+  JobEventName,
+  JobFeedMessage,
+  OrgFeedEventName,
+  OrgFeedMessage,
+} from '@push-jobs/protocol';
 import type { JobEventSink } from './types.js';
 import { EventClock } from './event-clock.js';
 import {
@@ -96,8 +102,12 @@ interface OrgLog {
   listeners: Set<OrgFeedListener>;
 }
 
-/** Events the org feed copies (spec 7.3). */
-const ORG_EVENTS: ReadonlySet<string> = new Set(['start', 'job_complete']);
+/** The job events the org feed copies (spec 7.3). */
+type OrgCopiedEvent = JobEventName & OrgFeedEventName;
+
+function isOrgCopied(event: JobEventName): event is OrgCopiedEvent {
+  return event === 'start' || event === 'job_complete';
+}
 
 function jobKey(org: string, jobId: string): string {
   return `${org}\u0000${jobId}`;
@@ -149,7 +159,7 @@ export class FeedHub implements JobEventSink {
   }
 
   /** Records an event of a job (ids `job-N`), and copies `start` and `job_complete` to the org feed. */
-  emit(org: string, jobId: string, event: JobFeedEvent, fields: Record<string, unknown>): void {
+  emit<K extends JobEventName>(org: string, jobId: string, event: K, fields: JobEventFields[K]): void {
     const key = jobKey(org, jobId);
     let log = this.#liveJob(key);
     if (log?.finishedAt !== undefined) return; // nothing follows job_complete
@@ -160,12 +170,14 @@ export class FeedHub implements JobEventSink {
     const now = this.#now();
     const timestamp = this.nextTimestamp();
     log.seq += 1;
-    const sse: SseEvent = { event, id: `job-${log.seq}`, data: eventData(timestamp, fields) };
+    // The signature ties `fields` to `event`; the union member is the one `event` names.
+    const sse = { event, id: `job-${log.seq}`, data: eventData(timestamp, fields) } as JobFeedMessage;
     if (log.events.length < this.#maxEventsPerJob || event === 'job_complete') log.events.push(sse);
     const listeners = [...log.listeners];
     this.#deliver(() => listeners.forEach((l) => safely(() => l.onEvent(sse))));
 
-    if (ORG_EVENTS.has(event)) this.#emitOrg(org, now, timestamp, jobId, fields, event);
+    if (isOrgCopied(event))
+      this.#emitOrg(org, now, timestamp, jobId, event, fields as JobEventFields[OrgCopiedEvent]);
   }
 
   /**
@@ -328,8 +340,8 @@ export class FeedHub implements JobEventSink {
     now: Date,
     timestamp: string,
     jobId: string,
-    fields: Record<string, unknown>,
-    event: string,
+    event: OrgCopiedEvent,
+    fields: JobEventFields[OrgCopiedEvent],
   ): void {
     const log = this.#org(org);
     const at = now.getTime();
@@ -337,7 +349,7 @@ export class FeedHub implements JobEventSink {
     log.seq += 1;
     const rest = Object.entries(fields).filter(([k]) => k !== 'job');
     const data = eventData(timestamp, { job: jobId, ...Object.fromEntries(rest) });
-    const sse: SseEvent = { event, id: `org-${log.seq}`, data };
+    const sse = { event, id: `org-${log.seq}`, data } as OrgFeedMessage;
     log.events.push({ at, event: sse });
     if (log.events.length > this.#maxEventsPerOrg)
       log.events.splice(0, log.events.length - this.#maxEventsPerOrg);

@@ -3,17 +3,17 @@
  *
  * @module
  */
-import type { JobFeedEvent } from '@push-jobs/protocol';
+import type { JobEventFields, JobEventName } from '@push-jobs/protocol';
 
 /** Receives job events from the engine. Implemented by the feed hub. */
 export interface JobEventSink {
   /**
    * Records an event of a job (`start`, `quorum_vote`, `quorum_succeeded`, `run_start`,
-   * `run_complete`, `rehab`, `job_complete`). `fields` are the event's own fields; the sink adds
-   * `timestamp` first and assigns the id `job-N`. `start` and `job_complete` also go to the org
-   * feed, with `job` added.
+   * `run_complete`, `rehab`, `job_complete`). `fields` are the event's own fields, typed by the
+   * event (`JobEventFields` in protocol); the sink adds `timestamp` first and assigns the id
+   * `job-N`. `start` and `job_complete` also go to the org feed, with `job` added.
    */
-  emit(org: string, jobId: string, event: JobFeedEvent, fields: Record<string, unknown>): void;
+  emit<K extends JobEventName>(org: string, jobId: string, event: K, fields: JobEventFields[K]): void;
   /** The job finished: live subscribers get the rest of the stream, then the response ends. */
   finish(org: string, jobId: string): void;
 }

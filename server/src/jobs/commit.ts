@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { commitMessage, type CommitBody } from '@push-jobs/protocol';
 import type { JobOptions } from '../store/types.js';
 
 /** What a `commit` carries from its job. */
@@ -16,28 +17,22 @@ export interface CommitSource {
 }
 
 /**
- * The `commit` body (before the broker adds its envelope), its fields in the original's order.
- * `run_timeout` and `voting_timeout` are ours (the original client ignores them): our agent
- * bounds the run and the wait for `run` by them, even when this server is gone.
+ * The `commit` body of a job (before the broker adds its envelope), in the original's field
+ * order. `run_timeout` and `voting_timeout` are ours (the original client ignores them): our
+ * agent bounds the run and the wait for `run` by them, even when this server is gone.
  */
-export function commitMessage(
-  job: CommitSource,
-  serverName: string,
-  votingTimeoutSeconds: number,
-): Record<string, unknown> {
+export function jobCommit(job: CommitSource, serverName: string, votingTimeoutSeconds: number): CommitBody {
   const o = job.options;
-  const commit: Record<string, unknown> = {
-    type: 'commit',
+  return commitMessage({
     job_id: job.id,
     server: serverName,
     command: job.command,
-  };
-  if (o.user !== undefined) commit.user = o.user;
-  if (o.dir !== undefined) commit.dir = o.dir;
-  if (o.env !== undefined) commit.env = o.env;
-  if (o.file !== undefined) commit.file = o.file;
-  commit.capture = o.capture === true;
-  commit.run_timeout = job.runTimeout;
-  commit.voting_timeout = votingTimeoutSeconds;
-  return commit;
+    user: o.user,
+    dir: o.dir,
+    env: o.env,
+    file: o.file,
+    capture: o.capture === true,
+    run_timeout: job.runTimeout,
+    voting_timeout: votingTimeoutSeconds,
+  });
 }

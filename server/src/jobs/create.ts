@@ -8,14 +8,21 @@
  *
  * @module
  */
-import { MAX_COMMIT_BODY_BYTES, checkJobRequest, makeJobId, type JobCreation } from '@push-jobs/protocol';
+import {
+  MAX_COMMIT_BODY_BYTES,
+  checkJobRequest,
+  makeJobId,
+  sealServerMessage,
+  type JobCreation,
+  type ServerEnvelope,
+} from '@push-jobs/protocol';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { RouteDeps } from '../app.js';
 import type { ServerConfig } from '../config/types.js';
 import { jsonBody } from '../http/body.js';
 import { invalidJob } from '../http/errors.js';
 import { orgUrl } from '../http/uri.js';
-import { commitMessage } from './commit.js';
+import { jobCommit } from './commit.js';
 import type { JobOptions } from '../store/types.js';
 
 /**
@@ -25,7 +32,10 @@ import type { JobOptions } from '../store/types.js';
 const COMMIT_RESERVE_BYTES = 256;
 
 /** The longest value of each envelope field the broker adds to a message (sizes only). */
-const ENVELOPE_MAX = { sequence: Number.MAX_SAFE_INTEGER, timestamp: 'Wed, 31 Dec 9999 23:59:59 GMT' };
+const ENVELOPE_MAX: ServerEnvelope = {
+  sequence: Number.MAX_SAFE_INTEGER,
+  timestamp: 'Wed, 31 Dec 9999 23:59:59 GMT',
+};
 
 /**
  * The size in bytes of the `commit` message body the server would send for `body`, at its
@@ -34,7 +44,7 @@ const ENVELOPE_MAX = { sequence: Number.MAX_SAFE_INTEGER, timestamp: 'Wed, 31 De
  * command, file and env; independent of the node count.
  */
 export function commitBodyBytes(body: JobCreation, config: ServerConfig): number {
-  const commit = commitMessage(
+  const commit = jobCommit(
     {
       id: '0'.repeat(32),
       command: body.command,
@@ -45,7 +55,8 @@ export function commitBodyBytes(body: JobCreation, config: ServerConfig): number
     config.server_name,
     config.voting_timeout,
   );
-  return Buffer.byteLength(JSON.stringify({ ...ENVELOPE_MAX, ...commit }), 'utf8') + COMMIT_RESERVE_BYTES;
+  const sealed = sealServerMessage(ENVELOPE_MAX, commit);
+  return Buffer.byteLength(JSON.stringify(sealed), 'utf8') + COMMIT_RESERVE_BYTES;
 }
 
 /** The options of a job request, as stored. */

@@ -72,7 +72,7 @@ export class PushJobEngine implements JobEngine, NodeEventListener {
       now: options.now ?? (() => new Date()),
       log: this.log,
       ...(options.storeRetry === undefined ? {} : { storeRetry: options.storeRetry }),
-      send: (org, node, type, fields) => nodes.sendTo(org, node, type, fields),
+      send: (org, node, message) => nodes.sendTo(org, node, message),
       release: (org, node, jobId) => nodes.release(org, node, jobId),
       awaitVote: (org, node, jobId) => nodes.awaitVote(org, node, jobId),
       voteDone: (org, node, jobId) => nodes.voteDone(org, node, jobId),

@@ -35,15 +35,22 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   errorMessage,
+  isFinalJobState,
   isTerminalNodeJobState,
+  runMessage,
   timerDelayMs,
-  type JobFeedEvent,
+  type BusyWith,
+  type CommitBody,
+  type FinalJobState,
+  type JobEventFields,
+  type JobEventName,
   type JobState,
   type MessageBody,
   type NodeJobState,
+  type RunBody,
 } from '@push-jobs/protocol';
 import type { JobEventSink } from '../feeds/types.js';
-import { commitMessage } from './commit.js';
+import { jobCommit } from './commit.js';
 import { eachInTurns } from './turns.js';
 import type { JobRecord, Store } from '../store/types.js';
 import { StoreUnavailableError } from '../store/unavailable.js';
@@ -60,7 +67,7 @@ export interface JobRunContext {
   store: Store;
   events: JobEventSink;
   /** Sends `commit` or `run` to a connected node; false when the node is not connected. */
-  send(org: string, node: string, type: 'commit' | 'run', fields: Record<string, unknown>): boolean;
+  send(org: string, node: string, message: CommitBody | RunBody): boolean;
   /**
    * Tells the node to drop job `jobId`: `abort` naming the job, repeated until it answers
    * `aborted`. Not sent to a node known to be busy with another job.
@@ -161,7 +168,7 @@ export class JobRun {
   readonly settled: Promise<void>;
   private resolveSettled!: () => void;
   /** The `commit` sent to every node (re-sent to a node that reconnects before it voted). */
-  private commitFields: Record<string, unknown> | undefined;
+  private commit: CommitBody | undefined;
 
   constructor(
     private readonly job: JobRecord,
@@ -180,26 +187,24 @@ export class JobRun {
     return this.enqueue(async () => {
       const { job } = this;
       const o = job.options;
-      const start: Record<string, unknown> = {
+      this.emit('start', {
         command: job.command,
         run_timeout: job.runTimeout,
         quorum: job.quorum,
         node_count: job.nodes.length,
         user: requestor,
-      };
-      if (o.user !== undefined) start.job_user = o.user;
-      if (o.dir !== undefined) start.dir = o.dir;
-      if (o.env !== undefined) start.env = o.env;
-      if (o.file !== undefined) start.file_specified = true;
-      start.capture = o.capture === true;
-      this.emit('start', start);
+        ...(o.user === undefined ? {} : { job_user: o.user }),
+        ...(o.dir === undefined ? {} : { dir: o.dir }),
+        ...(o.env === undefined ? {} : { env: o.env }),
+        ...(o.file === undefined ? {} : { file_specified: true as const }),
+        capture: o.capture === true,
+      });
       await this.setStatus('voting');
-      const commit = commitMessage(job, this.ctx.serverName, Math.ceil(this.ctx.votingTimeoutMs / 1000));
-      this.commitFields = commit;
+      const commit = jobCommit(job, this.ctx.serverName, Math.ceil(this.ctx.votingTimeoutMs / 1000));
+      this.commit = commit;
       const down: string[] = [];
       await eachInTurns(this.nodes.keys(), NODES_PER_TURN, (node) => {
-        if (!this.ctx.isAvailable(this.org, node) || !this.ctx.send(this.org, node, 'commit', commit))
-          down.push(node);
+        if (!this.ctx.isAvailable(this.org, node) || !this.ctx.send(this.org, node, commit)) down.push(node);
       });
       this.votingTimer = setTimeout(
         () => void this.input({ kind: 'voting_timeout' }),
@@ -256,7 +261,7 @@ export class JobRun {
     return this.enqueue(async () => {
       const state = this.nodes.get(node);
       if (state === 'new' && (this.phase === 'voting' || this.phase === 'running')) {
-        if (this.commitFields !== undefined) this.ctx.send(this.org, node, 'commit', this.commitFields);
+        if (this.commit !== undefined) this.ctx.send(this.org, node, this.commit);
       } else if (state === 'ready' && this.phase === 'running') {
         this.sendRun([node]);
       }
@@ -319,15 +324,14 @@ export class JobRun {
       const written = await this.persist('status crashed', () =>
         store.updateJobStatus(this.org, this.id, 'crashed', this.ctx.now(), this.id, serverId),
       );
+      let status: FinalJobState = 'crashed';
       if (written === false) {
         // Ended elsewhere meanwhile: the stored status stands.
-        const stored = await this.persist('read status', () => store.getJob(this.org, this.id));
-        this.status = stored?.status ?? 'crashed';
-      } else {
-        this.status = 'crashed';
+        status = finalStatusOf(await this.persist('read status', () => store.getJob(this.org, this.id)));
       }
-      this.log.info({ job: this.id, org: this.org, status: this.status }, 'job status changed');
-      this.emit('job_complete', { status: this.status });
+      this.status = status;
+      this.log.info({ job: this.id, org: this.org, status }, 'job status changed');
+      this.emit('job_complete', { status });
       this.ctx.events.finish(this.org, this.id);
     } catch (again) {
       this.log.error(
@@ -392,7 +396,7 @@ export class JobRun {
     }
   }
 
-  private emit(event: JobFeedEvent, fields: Record<string, unknown>): void {
+  private emit<K extends JobEventName>(event: K, fields: JobEventFields[K]): void {
     this.ctx.events.emit(this.org, this.id, event, fields);
   }
 
@@ -419,7 +423,8 @@ export class JobRun {
   private async endedElsewhere(): Promise<void> {
     if (this.phase === 'done') return;
     const stored = await this.persist('read status', () => this.ctx.store.getJob(this.org, this.id));
-    const status = stored?.status ?? 'crashed';
+    // The store refused the change because the status is final.
+    const status = finalStatusOf(stored);
     this.log.warn({ job: this.id, status }, 'job already ended in the store; this server stops running it');
     for (const n of this.nodesIn('ready', 'running')) this.ctx.release(this.org, n, this.id);
     for (const n of this.nodesIn('new')) this.ctx.voteDone(this.org, n, this.id);
@@ -615,14 +620,14 @@ export class JobRun {
   }
 
   /** `{ busy: { job_id, state } }` when the node holds another job (why it nacked), else `{}`. */
-  private busyWith(node: string): Record<string, unknown> {
+  private busyWith(node: string): { busy?: BusyWith } {
     const held = this.ctx.holding(this.org, node);
     if (held === undefined || held.jobId === this.id) return {};
     return { busy: { job_id: held.jobId, state: held.state } };
   }
 
   private sendRun(nodes: string[]): void {
-    for (const node of nodes) this.ctx.send(this.org, node, 'run', { type: 'run', job_id: this.id });
+    for (const node of nodes) this.ctx.send(this.org, node, runMessage(this.id));
   }
 
   /** Decides the quorum as soon as it is certain, and finishes a run with nothing left to do. */
@@ -744,7 +749,7 @@ export class JobRun {
    * (its timer stays armed); the job's status and feed are final either way. setStatus writes
    * every node state first, so a settled job is fully persisted.
    */
-  private async finish(status: JobState, tail = false): Promise<void> {
+  private async finish(status: FinalJobState, tail = false): Promise<void> {
     await this.setStatus(status);
     if (!tail) clearTimeout(this.votingTimer);
     clearTimeout(this.runTimer);
@@ -760,4 +765,10 @@ export class JobRun {
     this.phase = 'done';
     this.resolveSettled();
   }
+}
+
+/** A job's stored status when it is final; `crashed` when the store cannot say. */
+function finalStatusOf(stored: JobRecord | undefined): FinalJobState {
+  const status = stored?.status;
+  return isFinalJobState(status) ? status : 'crashed';
 }

@@ -27,12 +27,16 @@
  * @module
  */
 import {
+  abortMessage,
+  ackMessage,
   SILENT_LOGGER,
   type Availability,
   type Logger,
   type MessageBody,
   type NodeActivity,
   type NodeState,
+  type ServerCommandBody,
+  type ServerCommandType,
 } from '@push-jobs/protocol';
 import type { NodeStateEntry, NodeTracker } from '../engine/types.js';
 import {
@@ -63,7 +67,7 @@ export interface NodeRecord extends LivenessState {
    */
   votes: Set<string> | undefined;
   /** Messages waiting for the release or the votes (sent after them, in order). */
-  deferred: { type: ServerCommand; fields: Record<string, unknown> | undefined }[] | undefined;
+  deferred: ServerCommandBody[] | undefined;
   /** When the next `abort` is due while in rehab or releasing, ms. */
   nextAbortAt: number;
   /** Sequence of the messages the server sends this node (1, 2, ...). */
@@ -71,7 +75,7 @@ export interface NodeRecord extends LivenessState {
 }
 
 /** Server → node message types. */
-export type ServerCommand = 'abort' | 'ack' | 'commit' | 'run';
+export type ServerCommand = ServerCommandType;
 
 /** A job a node holds: committed to it (acked) or running it. */
 export interface HeldJob {
@@ -85,12 +89,13 @@ export interface HeldJob {
  */
 export type HeldJobVerdict = 'ok' | 'release' | 'orphan';
 
-/** Sends a message to a node (the broker signs and queues it); false when it cannot. */
-export type NodeSender = (
-  record: NodeRecord,
-  type: ServerCommand,
-  fields?: Record<string, unknown>,
-) => boolean;
+/** Sends a message to a node (the broker adds the envelope, signs and queues it); false when it cannot. */
+export type NodeSender = (record: NodeRecord, message: ServerCommandBody) => boolean;
+
+/** The job a message to a node belongs to, if any. */
+function jobOfMessage(message: ServerCommandBody): string | undefined {
+  return message.type === 'ack' ? undefined : message.job_id;
+}
 
 /** What the tracker tells the job engine. */
 export interface NodeEventListener {
@@ -271,24 +276,24 @@ export class LiveNodeTracker implements NodeTracker {
    * Sends a job's message to a node: at once, or after the node answered a pending release or
    * vote. False when the node is not connected (or too much waits for it).
    */
-  sendTo(org: string, node: string, type: ServerCommand, fields?: Record<string, unknown>): boolean {
+  sendTo(org: string, node: string, message: ServerCommandBody): boolean {
     const record = this.get(org, node);
     if (record === undefined) return false;
-    if (record.deferred !== undefined || this.heldBack(record, fields?.job_id)) {
+    if (record.deferred !== undefined || this.heldBack(record, jobOfMessage(message))) {
       record.deferred ??= [];
       if (record.deferred.length >= MAX_DEFERRED) return false;
-      record.deferred.push({ type, fields });
+      record.deferred.push(message);
       this.flushDeferred(record);
       return true;
     }
-    return this.sender(record, type, fields);
+    return this.sender(record, message);
   }
 
   /**
    * Whether a message of job `jobId` must wait: behind an unanswered release, or for a vote
    * another job awaits (never for a vote its own job awaits: its commit may be what is waiting).
    */
-  private heldBack(record: NodeRecord, jobId: unknown): boolean {
+  private heldBack(record: NodeRecord, jobId: string | undefined): boolean {
     if (record.releasing !== undefined) return true;
     if (record.votes === undefined) return false;
     for (const v of record.votes) if (v !== jobId) return true;
@@ -356,7 +361,7 @@ export class LiveNodeTracker implements NodeTracker {
       record.addressKey = addressKey;
       this.byAddress.set(addressKey, record);
       this.log.debug({ org, node }, 'node reconnected from a new address');
-      this.sender(record, 'ack');
+      this.sender(record, ackMessage());
       this.listener?.nodeReconnected(org, node);
     }
 
@@ -440,7 +445,7 @@ export class LiveNodeTracker implements NodeTracker {
     if (this.listener.jobHeld(record.org, record.node, held.jobId, held.state) === 'release') {
       this.releaseRecord(record, held.jobId, now);
     } else {
-      this.sender(record, 'ack');
+      this.sender(record, ackMessage());
     }
   }
 
@@ -451,7 +456,7 @@ export class LiveNodeTracker implements NodeTracker {
     record.nextAbortAt = now + this.settings.rehab_timer;
     this.awaitingAbort.add(record);
     this.log.debug({ org: record.org, node: record.node, job: jobId }, 'node told to drop a job');
-    this.sender(record, 'abort', { job_id: jobId });
+    this.sender(record, abortMessage(jobId));
   }
 
   /** The release was answered (or is moot): send what waited for it. */
@@ -467,9 +472,8 @@ export class LiveNodeTracker implements NodeTracker {
     const deferred = record.deferred;
     if (deferred === undefined) return;
     let sent = 0;
-    while (sent < deferred.length && !this.heldBack(record, deferred[sent]!.fields?.job_id)) {
-      const m = deferred[sent++]!;
-      this.sender(record, m.type, m.fields);
+    while (sent < deferred.length && !this.heldBack(record, jobOfMessage(deferred[sent]!))) {
+      this.sender(record, deferred[sent++]!);
     }
     if (sent === deferred.length) record.deferred = undefined;
     else if (sent > 0) record.deferred = deferred.slice(sent);
@@ -517,8 +521,8 @@ export class LiveNodeTracker implements NodeTracker {
     for (const r of this.awaitingAbort) {
       if (r.nextAbortAt <= now) {
         r.nextAbortAt = now + this.settings.rehab_timer;
-        if (r.state === 'rehab') this.sender(r, 'abort');
-        else if (r.releasing !== undefined) this.sender(r, 'abort', { job_id: r.releasing });
+        if (r.state === 'rehab') this.sender(r, abortMessage());
+        else if (r.releasing !== undefined) this.sender(r, abortMessage(r.releasing));
       }
     }
   }
@@ -563,7 +567,7 @@ export class LiveNodeTracker implements NodeTracker {
     record.votes = undefined;
     this.awaitingAbort.add(record);
     this.log.debug({ org: record.org, node: record.node }, 'node in rehab');
-    this.sender(record, 'abort');
+    this.sender(record, abortMessage());
     this.flushDeferred(record);
   }
 

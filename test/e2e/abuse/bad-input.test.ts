@@ -3,7 +3,13 @@
 // or jobs that timed out at once, or commits the agent dropped), and timing settings beyond the
 // longest timer stop the server at start. The commit limit is checked against a real agent.
 import { expect } from 'chai';
-import { MAX_COMMIT_BODY_BYTES, type JobCreation, type PushApiClient } from '@push-jobs/protocol';
+import {
+  MAX_COMMIT_BODY_BYTES,
+  commitMessage,
+  sealServerMessage,
+  type JobCreation,
+  type PushApiClient,
+} from '@push-jobs/protocol';
 import { E2eScope, type ServerAndClient } from '../../helpers/e2e-scope.js';
 import { ServerProcess } from '../../helpers/server-process.js';
 import { waitForAvailability, waitForJob } from '../../helpers/wait.js';
@@ -18,19 +24,19 @@ async function post(api: PushApiClient, body: unknown): Promise<{ status: number
 /** The longest raw: file (ASCII) `body` can carry with the commit within the agents' limit. */
 function largestRawFile(body: JobCreation, serverName: string): number {
   // The commit as the server sends it, at its longest, plus the room the server keeps (256).
-  const commit = {
-    sequence: Number.MAX_SAFE_INTEGER,
-    timestamp: 'Wed, 31 Dec 9999 23:59:59 GMT',
-    type: 'commit',
-    job_id: '0'.repeat(32),
-    server: serverName,
-    command: body.command,
-    ...(body.env === undefined ? {} : { env: body.env }),
-    file: 'raw:',
-    capture: false,
-    run_timeout: body.run_timeout ?? 3600,
-    voting_timeout: 60,
-  };
+  const commit = sealServerMessage(
+    { sequence: Number.MAX_SAFE_INTEGER, timestamp: 'Wed, 31 Dec 9999 23:59:59 GMT' },
+    commitMessage({
+      job_id: '0'.repeat(32),
+      server: serverName,
+      command: body.command,
+      env: body.env,
+      file: 'raw:',
+      capture: false,
+      run_timeout: body.run_timeout ?? 3600,
+      voting_timeout: 60,
+    }),
+  );
   return MAX_COMMIT_BODY_BYTES - Buffer.byteLength(JSON.stringify(commit)) - 256;
 }
 

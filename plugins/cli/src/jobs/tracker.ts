@@ -8,76 +8,99 @@
  *
  * @module
  */
-import { isTerminalNodeJobState, NODE_JOB_STATES, type Job } from '@push-jobs/protocol';
-import type { ParsedFeedEvent } from '@push-jobs/protocol';
+import {
+  isTerminalNodeJobState,
+  narrowJobFeedEvent,
+  NODE_JOB_STATES,
+  type Job,
+  type JobState,
+  type NodeJobState,
+  type ParsedFeedEvent,
+  type QuorumVoteStatus,
+  type RunCompleteStatus,
+} from '@push-jobs/protocol';
 import { busyOfVote, type Busy } from './busy.js';
 
 /** Something to report; a node that nacked because it is busy with another job has `busy`. */
 export type ProgressChange =
-  { kind: 'status'; status: string } | { kind: 'node'; node: string; state: string; busy?: Busy };
+  { kind: 'status'; status: JobState } | { kind: 'node'; node: string; state: string; busy?: Busy };
 
-const VOTE_STATES: Readonly<Record<string, string>> = {
+/** The node state each vote status means (`undefined`: the vote changes nothing we report). */
+const VOTE_STATES: Readonly<Record<QuorumVoteStatus, NodeJobState | undefined>> = {
   success: 'ready',
   failure: 'nacked',
   down: 'unavailable',
   lost_availibility: 'unavailable',
   voting_timeout: 'unavailable',
+  unexpected_commit: undefined,
+  client_died_while_voting: undefined,
 };
 
-const RUN_STATES: Readonly<Record<string, string>> = {
+/** The node state each run status means (`undefined`: the node's state is not the run's). */
+const RUN_STATES: Readonly<Record<RunCompleteStatus, NodeJobState | undefined>> = {
   success: 'succeeded',
   failure: 'failed',
   run_nacked: 'failed',
   run_nacked_while_running: 'failed',
   crashed: 'crashed',
+  client_died_while_running: undefined,
 };
 
-function field(data: unknown, name: string): string | undefined {
-  if (typeof data !== 'object' || data === null) return undefined;
-  const v = (data as Record<string, unknown>)[name];
-  return typeof v === 'string' ? v : undefined;
+/** Fails to compile when an event is left unhandled by a switch over `event`. */
+function unhandled(event: never): never {
+  throw new Error(`unhandled feed event ${JSON.stringify(event)}`);
 }
 
-/** The job and node states of one job, as far as known. */
+/**
+ * The job and node states of one job, as far as known. Node states are strings: the job
+ * document of a newer server may name a state this CLI does not know, and it is still shown.
+ */
 export class JobTracker {
-  status: string;
+  status: JobState;
   readonly nodes = new Map<string, string>();
   /** Nodes that nacked because they were busy with another job (from the vote events). */
   readonly busy = new Map<string, Busy>();
   readonly #reported = new Set<string>();
 
-  constructor(nodes: readonly string[], status = 'new') {
+  constructor(nodes: readonly string[], status: JobState = 'new') {
     this.status = status;
     for (const n of nodes) this.nodes.set(n, 'new');
   }
 
-  /** Applies one feed event. */
+  /**
+   * Applies one feed event, narrowed to the typed job feed events first: an unknown event, or
+   * one whose data is not what its name promises, changes nothing.
+   */
   applyEvent(event: ParsedFeedEvent): ProgressChange[] {
-    const node = field(event.data, 'node');
-    const status = field(event.data, 'status');
-    switch (event.event) {
+    const known = narrowJobFeedEvent(event);
+    if (known === undefined) return [];
+    switch (known.event) {
       case 'start':
         return this.#setStatus('voting');
       case 'quorum_vote': {
-        if (node === undefined || status === undefined || VOTE_STATES[status] === undefined) return [];
-        const busy = status === 'failure' ? busyOfVote(event.data) : undefined;
+        const { node, status } = known.data;
+        const state = VOTE_STATES[status];
+        if (state === undefined) return [];
+        const busy = status === 'failure' ? busyOfVote(known.data) : undefined;
         if (busy !== undefined) this.busy.set(node, busy);
-        return this.#setNode(node, VOTE_STATES[status]!, busy);
+        return this.#setNode(node, state, busy);
       }
       case 'quorum_succeeded':
         return this.#setStatus('running');
       case 'run_start':
-        return node === undefined ? [] : this.#setNode(node, 'running');
-      case 'run_complete':
-        return node !== undefined && status !== undefined && RUN_STATES[status] !== undefined
-          ? this.#setNode(node, RUN_STATES[status]!)
-          : [];
-      case 'job_complete':
-        return status === undefined ? [] : this.#setStatus(status);
-      case 'summary':
-        return typeof event.data === 'object' && event.data !== null ? this.applyJob(event.data as Job) : [];
-      default:
+        return this.#setNode(known.data.node, 'running');
+      case 'run_complete': {
+        const state = RUN_STATES[known.data.status];
+        return state === undefined ? [] : this.#setNode(known.data.node, state);
+      }
+      case 'rehab':
         return [];
+      case 'job_complete':
+        return this.#setStatus(known.data.status);
+      case 'summary':
+        return this.applyJob(known.data);
+      default:
+        return unhandled(known);
     }
   }
 
@@ -87,6 +110,7 @@ export class JobTracker {
     for (const [state, names] of Object.entries(job.nodes ?? {})) {
       for (const n of (names as string[] | undefined) ?? []) changes.push(...this.#setNode(n, state));
     }
+    // A job document is not checked against its schema: a status missing from it changes nothing.
     if (typeof job.status === 'string') changes.push(...this.#setStatus(job.status));
     return changes;
   }
@@ -107,7 +131,7 @@ export class JobTracker {
     return n;
   }
 
-  #setStatus(status: string): ProgressChange[] {
+  #setStatus(status: JobState): ProgressChange[] {
     if (status === this.status) return [];
     this.status = status;
     return [{ kind: 'status', status }];

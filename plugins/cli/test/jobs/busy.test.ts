@@ -2,19 +2,18 @@
 // one look at the node states says when it did not, and how it reads for 1 and for 1,000 nodes.
 import { stripVTControlCharacters as plainText } from 'node:util';
 import { expect } from 'chai';
-import type { NodeStateList, ParsedFeedEvent, PushApiClient } from '@push-jobs/protocol';
+import type { NodeStateList, PushApiClient } from '@push-jobs/protocol';
 import { eventLine } from '../../src/commands/push/jobs/watch.js';
 import { busyNacks, busyOfVote, lookUpBusyNodes, type Busy } from '../../src/jobs/busy.js';
 import { JobTracker } from '../../src/jobs/tracker.js';
 import { activityText, busyLines } from '../../src/ui/busy.js';
 import { LiveProgress, PlainProgress } from '../../src/ui/progress.js';
+import { feedEvent } from '../helpers/feed-events.js';
 
 const OTHER = '5f3c0e1a2b3c4d5e6f708192a3b4c5d6';
 const THIRD = '77ab0e1a2b3c4d5e6f708192a3b4c5d6';
 
-function ev(event: string, data: Record<string, unknown> = {}): ParsedFeedEvent {
-  return { event, id: undefined, data: { timestamp: 't', ...data }, rawData: '' };
-}
+const ev = feedEvent;
 
 /** A client whose node_states answer is `states`; counts the requests. */
 function statesClient(states: NodeStateList | Error): { client: PushApiClient; calls: () => number } {

@@ -6,6 +6,7 @@ import { CliError } from '../../src/errors.js';
 import { Reconnector } from '../../src/jobs/reconnect.js';
 import type { JobTracker, ProgressChange } from '../../src/jobs/tracker.js';
 import { waitForJob } from '../../src/jobs/wait.js';
+import { feedEvent } from '../helpers/feed-events.js';
 
 function job(status: string, nodes: Record<string, string[]>): Job {
   return { id: 'j1', command: 'echo', status, nodes } as unknown as Job;
@@ -53,9 +54,7 @@ function waitFor(
   });
 }
 
-function ev(event: string, data: Record<string, unknown> = {}): ParsedFeedEvent {
-  return { event, id: undefined, data: { timestamp: 't', ...data }, rawData: '' };
-}
+const ev = feedEvent;
 
 describe('waitForJob', () => {
   it('falls back to polling when the event feed fails, with the same changes', async () => {

@@ -3,11 +3,9 @@ import { JobTracker } from '../../src/jobs/tracker.js';
 import { formatElapsed, liveLine, LiveProgress, PlainProgress } from '../../src/ui/progress.js';
 import { confirm } from '../../src/ui/prompt.js';
 import { PassThrough } from 'node:stream';
-import type { ParsedFeedEvent } from '@push-jobs/protocol';
+import { feedEvent } from '../helpers/feed-events.js';
 
-function ev(event: string, data: Record<string, unknown> = {}): ParsedFeedEvent {
-  return { event, id: undefined, data: { timestamp: 't', ...data }, rawData: '' };
-}
+const ev = feedEvent;
 
 describe('JobTracker', () => {
   it('follows the feed events of a job to the end', () => {
@@ -145,5 +143,24 @@ describe('confirm', () => {
     const asked = confirm('Abort? ', { input, output: new PassThrough() });
     input.end();
     expect(await asked).to.equal(false);
+  });
+});
+
+describe('job tracker: feed events narrowed to their types', () => {
+  it('an unknown event, or one whose data is not what its name promises, changes nothing', () => {
+    const t = new JobTracker(['a']);
+    expect(t.applyEvent(ev('quorum_vote', { node: 'a', status: 'perhaps' }))).to.deep.equal([]);
+    expect(t.applyEvent(ev('run_complete', { node: 42, status: 'success' }))).to.deep.equal([]);
+    expect(t.applyEvent(ev('job_complete', { status: 'exploded' }))).to.deep.equal([]);
+    expect(t.applyEvent(ev('launch', { node: 'a' }))).to.deep.equal([]);
+    expect(t.status).to.equal('new');
+    expect(t.nodes.get('a')).to.equal('new');
+    // The same events, well formed, are applied.
+    expect(t.applyEvent(ev('quorum_vote', { node: 'a', status: 'failure' }))).to.deep.equal([
+      { kind: 'node', node: 'a', state: 'nacked' },
+    ]);
+    expect(t.applyEvent(ev('job_complete', { status: 'quorum_failed' }))).to.deep.equal([
+      { kind: 'status', status: 'quorum_failed' },
+    ]);
   });
 });

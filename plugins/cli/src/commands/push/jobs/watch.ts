@@ -1,5 +1,5 @@
 import { Args, Flags } from '@oclif/core';
-import type { ParsedFeedEvent } from '@push-jobs/protocol';
+import { narrowJobFeedEvent, type ParsedFeedEvent } from '@push-jobs/protocol';
 import { BaseCommand } from '../../../base-command.js';
 import { reconnectFlags } from '../../../flags.js';
 import { busyNacks, busyOfVote, type Busy } from '../../../jobs/busy.js';
@@ -47,9 +47,8 @@ export function eventLine(e: ParsedFeedEvent): string {
 
 /** The node of a `quorum_vote` failure (a nack). */
 function nackedNode(e: ParsedFeedEvent): string | undefined {
-  if (e.event !== 'quorum_vote' || typeof e.data !== 'object' || e.data === null) return undefined;
-  const { node, status } = e.data as { node?: unknown; status?: unknown };
-  return status === 'failure' && typeof node === 'string' ? node : undefined;
+  const known = narrowJobFeedEvent(e);
+  return known?.event === 'quorum_vote' && known.data.status === 'failure' ? known.data.node : undefined;
 }
 
 export default class PushJobsWatch extends BaseCommand<typeof PushJobsWatch> {
