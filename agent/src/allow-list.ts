@@ -6,16 +6,21 @@
  *
  * @module
  */
-import { DEFAULT_WHITELIST, parseWhitelistRegexKey, type Whitelist } from '@push-jobs/protocol/lite';
+import {
+  DEFAULT_WHITELIST,
+  ERROR_CODES,
+  parseWhitelistRegexKey,
+  PushJobsError,
+  type Whitelist,
+} from '@push-jobs/protocol/lite';
 
 /** A whitelist that failed validation. The message names the offending key. */
-export class AllowListError extends Error {
+export class AllowListError extends PushJobsError {
   /** The offending whitelist key, when the problem is with one entry. */
   readonly key: string | undefined;
 
   constructor(message: string, key?: string) {
-    super(message);
-    this.name = 'AllowListError';
+    super(ERROR_CODES.CONFIG, message);
     this.key = key;
   }
 }

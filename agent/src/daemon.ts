@@ -12,6 +12,8 @@ import { join } from 'node:path';
 import {
   DEFAULT_AGENT_LOCKFILE_NAME,
   errorMessage,
+  exitCodeFor,
+  EXIT_CODES,
   LOG_LEVELS,
   type LogLevel,
 } from '@push-jobs/protocol/lite';
@@ -112,6 +114,12 @@ function makeLogger(
   };
 }
 
+/**
+ * The exit codes `push-jobs-client` promises (the original client's): 2 for a usage error; a
+ * start error's own code (1, 2 or 255, see {@link AgentStartError}); 1 for anything else.
+ */
+export const AGENT_EXIT_POLICY = { distinct: [EXIT_CODES.USAGE] } as const;
+
 function finished(code: number): DaemonHandle {
   return {
     done: Promise.resolve(code),
@@ -137,8 +145,8 @@ function loadOptions(flags: AgentOptions, env: ConfigEnv): CompiledAgentOptions 
 
 /**
  * Starts the daemon: see the module documentation. Never rejects for a bad command line or
- * config (the handle's `done` carries exit code 2 for usage errors, 1 for config errors, the
- * {@link AgentStartError} code when the agent cannot start).
+ * config (the handle's `done` carries the exit code of {@link AGENT_EXIT_POLICY}: 2 for usage
+ * errors, 1 for config errors, the {@link AgentStartError} code when the agent cannot start).
  */
 export async function startDaemon(io: DaemonIo): Promise<DaemonHandle> {
   let flags: AgentOptions;
@@ -156,7 +164,7 @@ export async function startDaemon(io: DaemonIo): Promise<DaemonHandle> {
   } catch (err) {
     const hint = err instanceof UsageError ? ' (see push-jobs-client --help)' : '';
     io.stderr.write(`push-jobs-client: ${errorMessage(err)}${hint}\n`);
-    return finished(2);
+    return finished(exitCodeFor(err, AGENT_EXIT_POLICY));
   }
 
   let options: CompiledAgentOptions;
@@ -164,7 +172,7 @@ export async function startDaemon(io: DaemonIo): Promise<DaemonHandle> {
     options = loadOptions(flags, io.env);
   } catch (err) {
     io.stderr.write(`push-jobs-client: ${errorMessage(err)}\n`);
-    return finished(1);
+    return finished(exitCodeFor(err, AGENT_EXIT_POLICY));
   }
 
   const location = options.log_location;
@@ -227,7 +235,7 @@ export async function startDaemon(io: DaemonIo): Promise<DaemonHandle> {
     // A start-up error may quote the server's answer.
     io.stderr.write(`push-jobs-client: ${escapeControlCharacters(errorMessage(err))}\n`);
     await closeLog();
-    return finished(err instanceof AgentStartError ? err.exitCode : 1);
+    return finished(exitCodeFor(err, AGENT_EXIT_POLICY));
   }
 
   let reloading = Promise.resolve(false);
