@@ -29,7 +29,7 @@ import {
   type CompiledAgentOptions,
   type ConfigEnv,
 } from './config/index.js';
-import { AgentStartError, type AgentLogger } from './connection.js';
+import type { AgentLogger } from './connection.js';
 import { JobRunner, processGroupAlive } from './job-runner.js';
 import { escapeControlCharacters } from './log-escape.js';
 import { RunningJobsFile, runningJobsFileName, stopOrphanedJobs } from './running-jobs.js';
@@ -116,7 +116,7 @@ function makeLogger(
 
 /**
  * The exit codes `push-jobs-client` promises (the original client's): 2 for a usage error; a
- * start error's own code (1, 2 or 255, see {@link AgentStartError}); 1 for anything else.
+ * start error's own code (1, 2 or 255, see `AgentStartError`); 1 for anything else.
  */
 export const AGENT_EXIT_POLICY = { distinct: [EXIT_CODES.USAGE] } as const;
 
@@ -146,7 +146,7 @@ function loadOptions(flags: AgentOptions, env: ConfigEnv): CompiledAgentOptions 
 /**
  * Starts the daemon: see the module documentation. Never rejects for a bad command line or
  * config (the handle's `done` carries the exit code of {@link AGENT_EXIT_POLICY}: 2 for usage
- * errors, 1 for config errors, the {@link AgentStartError} code when the agent cannot start).
+ * errors, 1 for config errors, the `AgentStartError` code when the agent cannot start).
  */
 export async function startDaemon(io: DaemonIo): Promise<DaemonHandle> {
   let flags: AgentOptions;

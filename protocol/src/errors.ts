@@ -90,7 +90,9 @@ export class UsageError extends PushJobsError {
 
 /** The message of a caught value on one line: inner line breaks become spaces. */
 export function errorLine(err: unknown): string {
-  const message = errorMessage(err).replace(/\s*\n\s*/g, ' ').trim();
+  const message = errorMessage(err)
+    .replace(/\s*\n\s*/g, ' ')
+    .trim();
   return message === '' && err instanceof Error ? err.name : message;
 }
 
