@@ -9,6 +9,7 @@
 import {
   DEFAULT_WHITELIST,
   ERROR_CODES,
+  isPlainObject,
   parseWhitelistRegexKey,
   PushJobsError,
   type Whitelist,
@@ -52,10 +53,6 @@ interface CompiledEntry {
 interface CompiledRegexEntry extends CompiledEntry {
   /** Compiled with the `g` flag added; only used through `matchAll`, which copies it. */
   readonly regex: RegExp;
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function describe(value: unknown): string {

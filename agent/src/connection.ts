@@ -23,6 +23,7 @@ import {
   type SignatureMemo,
   errorMessage,
   ERROR_CODES,
+  isPlainObject,
   PushJobsError,
 } from '@push-jobs/protocol/lite';
 import { Dealer, Subscriber } from 'zeromq';
@@ -225,10 +226,6 @@ const SLOW_SEND_WARN_MS = 1000;
 
 /** The most {@link AgentConnection.dropped} entries kept. */
 const MAX_DROPPED_KEPT = 100;
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /** The live sockets of one configuration; see the module documentation. */
 export class AgentConnection {
