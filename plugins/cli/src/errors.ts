@@ -19,10 +19,21 @@ import {
 } from '@push-jobs/protocol';
 
 /**
- * The exit codes of the shared table, with `JOB_FAILED` naming its 1 (the job ran but did not
- * fully succeed, or a whitelist edit partly failed). Never renumber one: scripts rely on them.
+ * The exit codes of the shared table the CLI uses, with `JOB_FAILED` naming its 1 (the job ran
+ * but did not fully succeed, or a whitelist edit partly failed). Never renumber one: scripts
+ * rely on them.
  */
-export const EXIT_CODES = { ...SHARED_EXIT_CODES, JOB_FAILED: SHARED_EXIT_CODES.FAILED } as const;
+export const EXIT_CODES = {
+  JOB_FAILED: SHARED_EXIT_CODES.FAILED,
+  USAGE: SHARED_EXIT_CODES.USAGE,
+  CONFIG: SHARED_EXIT_CODES.CONFIG,
+  NOT_FOUND: SHARED_EXIT_CODES.NOT_FOUND,
+  AUTH: SHARED_EXIT_CODES.AUTH,
+  SERVER: SHARED_EXIT_CODES.SERVER,
+  CONFLICT: SHARED_EXIT_CODES.CONFLICT,
+  INTERNAL: SHARED_EXIT_CODES.INTERNAL,
+  INTERRUPTED: SHARED_EXIT_CODES.INTERRUPTED,
+} as const;
 
 /** The protocol's error codes the CLI reports besides the REST client's ({@link API_ERROR_CODES}). */
 export const CLI_ERROR_CODES = {
