@@ -6,16 +6,22 @@
  *
  * @module
  */
-import { DEFAULT_WHITELIST, parseWhitelistRegexKey, type Whitelist } from '@push-jobs/protocol/lite';
+import {
+  DEFAULT_WHITELIST,
+  ERROR_CODES,
+  isPlainObject,
+  parseWhitelistRegexKey,
+  PushJobsError,
+  type Whitelist,
+} from '@push-jobs/protocol/lite';
 
 /** A whitelist that failed validation. The message names the offending key. */
-export class AllowListError extends Error {
+export class AllowListError extends PushJobsError {
   /** The offending whitelist key, when the problem is with one entry. */
   readonly key: string | undefined;
 
   constructor(message: string, key?: string) {
-    super(message);
-    this.name = 'AllowListError';
+    super(ERROR_CODES.CONFIG, message);
     this.key = key;
   }
 }
@@ -47,10 +53,6 @@ interface CompiledEntry {
 interface CompiledRegexEntry extends CompiledEntry {
   /** Compiled with the `g` flag added; only used through `matchAll`, which copies it. */
   readonly regex: RegExp;
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function describe(value: unknown): string {

@@ -24,6 +24,8 @@ import {
   type ServerMessage,
   type SignatureMemo,
   errorMessage,
+  ERROR_CODES,
+  PushJobsError,
 } from '@push-jobs/protocol/lite';
 import { Dealer, Subscriber } from 'zeromq';
 import { ReplayGuard } from './replay-guard.js';
@@ -68,15 +70,14 @@ export interface AgentIdentity {
 }
 
 /** Why the agent cannot start; {@link exitCode} is what the original process exited with. */
-export class AgentStartError extends Error {
+export class AgentStartError extends PushJobsError {
   /** 1: no CURVE key from the server; 255: no session key; 2: anything else (config fetch). */
   readonly exitCode: number;
   /** Whether trying again may help (the server was unreachable or answered 5xx). */
   readonly retryable: boolean;
 
   constructor(message: string, exitCode: number, retryable = false) {
-    super(message);
-    this.name = 'AgentStartError';
+    super(retryable ? ERROR_CODES.UNAVAILABLE : ERROR_CODES.CONFIG, message);
     this.exitCode = exitCode;
     this.retryable = retryable;
   }

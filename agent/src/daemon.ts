@@ -9,7 +9,13 @@
  */
 import { createWriteStream, existsSync, readFileSync, unwatchFile, watchFile, type Stats } from 'node:fs';
 import { join } from 'node:path';
-import { DEFAULT_AGENT_LOCKFILE_NAME, errorMessage, type LogLevel } from '@push-jobs/protocol/lite';
+import {
+  DEFAULT_AGENT_LOCKFILE_NAME,
+  errorMessage,
+  exitCodeFor,
+  EXIT_CODES,
+  type LogLevel,
+} from '@push-jobs/protocol/lite';
 import { Agent } from './agent.js';
 import { AllowList } from './allow-list.js';
 import {
@@ -22,7 +28,6 @@ import {
   type CompiledAgentOptions,
   type ConfigEnv,
 } from './config/index.js';
-import { AgentStartError } from './connection.js';
 import { JobRunner, processGroupAlive } from './job-runner.js';
 import { createAgentLogger, type LogOutput } from './log.js';
 import { escapeControlCharacters } from './log-escape.js';
@@ -79,6 +84,12 @@ export function agentVersion(): string {
   return String(version);
 }
 
+/**
+ * The exit codes `push-jobs-client` promises (the original client's): 2 for a usage error; a
+ * start error's own code (1, 2 or 255, see `AgentStartError`); 1 for anything else.
+ */
+export const AGENT_EXIT_POLICY = { distinct: [EXIT_CODES.USAGE] } as const;
+
 function finished(code: number): DaemonHandle {
   return {
     done: Promise.resolve(code),
@@ -104,8 +115,8 @@ function loadOptions(flags: AgentOptions, env: ConfigEnv): CompiledAgentOptions 
 
 /**
  * Starts the daemon: see the module documentation. Never rejects for a bad command line or
- * config (the handle's `done` carries exit code 2 for usage errors, 1 for config errors, the
- * {@link AgentStartError} code when the agent cannot start).
+ * config (the handle's `done` carries the exit code of {@link AGENT_EXIT_POLICY}: 2 for usage
+ * errors, 1 for config errors, the `AgentStartError` code when the agent cannot start).
  */
 export async function startDaemon(io: DaemonIo): Promise<DaemonHandle> {
   let flags: AgentOptions;
@@ -123,7 +134,7 @@ export async function startDaemon(io: DaemonIo): Promise<DaemonHandle> {
   } catch (err) {
     const hint = err instanceof UsageError ? ' (see push-jobs-client --help)' : '';
     io.stderr.write(`push-jobs-client: ${errorMessage(err)}${hint}\n`);
-    return finished(2);
+    return finished(exitCodeFor(err, AGENT_EXIT_POLICY));
   }
 
   let options: CompiledAgentOptions;
@@ -131,7 +142,7 @@ export async function startDaemon(io: DaemonIo): Promise<DaemonHandle> {
     options = loadOptions(flags, io.env);
   } catch (err) {
     io.stderr.write(`push-jobs-client: ${errorMessage(err)}\n`);
-    return finished(1);
+    return finished(exitCodeFor(err, AGENT_EXIT_POLICY));
   }
 
   const location = options.log_location;
@@ -194,7 +205,7 @@ export async function startDaemon(io: DaemonIo): Promise<DaemonHandle> {
     // A start-up error may quote the server's answer.
     io.stderr.write(`push-jobs-client: ${escapeControlCharacters(errorMessage(err))}\n`);
     await closeLog();
-    return finished(err instanceof AgentStartError ? err.exitCode : 1);
+    return finished(exitCodeFor(err, AGENT_EXIT_POLICY));
   }
 
   let reloading = Promise.resolve(false);

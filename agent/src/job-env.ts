@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { ERROR_CODES, PushJobsError } from '@push-jobs/protocol/lite';
 
 /** Prefix given to job `env` keys the job may not overwrite (when `allowed_overwritable_env_vars` is set). */
 export const JOB_ENV_RENAME_PREFIX = 'CHEF_PUSH_ENV_';
@@ -14,13 +15,12 @@ export const CHEF_PUSH_JOB_ID = 'CHEF_PUSH_JOB_ID';
 export const CHEF_PUSH_JOB_FILE = 'CHEF_PUSH_JOB_FILE';
 
 /** A job `env` that cannot be passed to a process (bad key or value). */
-export class JobEnvironmentError extends Error {
+export class JobEnvironmentError extends PushJobsError {
   /** The offending variable name. */
   readonly variable: string;
 
   constructor(message: string, variable: string) {
-    super(message);
-    this.name = 'JobEnvironmentError';
+    super(ERROR_CODES.INVALID_ARGUMENT, message);
     this.variable = variable;
   }
 }

@@ -22,19 +22,32 @@ export const ERROR_CODES = {
   CRYPTO: 'PJ_ERR_CRYPTO',
   CONFIG: 'PJ_ERR_CONFIG',
   INTERNAL: 'PJ_ERR_INTERNAL',
+  /** A command line a binary cannot run: unknown command or flag, missing argument. */
+  USAGE: 'PJ_ERR_USAGE',
+  /** A service the operation needs (the database, the server) is unreachable or busy for now. */
+  UNAVAILABLE: 'PJ_ERR_UNAVAILABLE',
+  /** The operation ran but did not fully succeed (a job that failed on some nodes). */
+  JOB_FAILED: 'PJ_ERR_JOB_FAILED',
+  /** A private key that cannot be read or is not an RSA key. */
+  KEY: 'PJ_ERR_KEY',
+  /** The user interrupted the operation (Ctrl-C). */
+  INTERRUPTED: 'PJ_ERR_INTERRUPTED',
 } as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES];
 
 const MARKER = Symbol.for('@push-jobs/protocol/PushJobsError');
 
-/** Base class of every error this project throws on purpose. */
-export class PushJobsError extends Error {
-  readonly code: ErrorCode;
+/**
+ * Base class of every error this project throws on purpose. `C` is the code family: the
+ * {@link ERROR_CODES} by default, the REST client's codes for its errors.
+ */
+export class PushJobsError<C extends string = ErrorCode> extends Error {
+  readonly code: C;
   /** The HTTP status a server should answer with, when the error reaches a response. */
   readonly statusCode?: number;
 
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; statusCode?: number }) {
+  constructor(code: C, message: string, options?: { cause?: unknown; statusCode?: number }) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.code = code;
@@ -49,7 +62,7 @@ export function errorMessage(err: unknown): string {
 }
 
 /** True for any {@link PushJobsError}, from this copy of the package or another. */
-export function isPushJobsError(err: unknown): err is PushJobsError {
+export function isPushJobsError(err: unknown): err is PushJobsError<string> {
   return typeof err === 'object' && err !== null && (err as Record<symbol, unknown>)[MARKER] === true;
 }
 
@@ -58,6 +71,29 @@ export class InvalidArgumentError extends PushJobsError {
   constructor(message: string, options?: { cause?: unknown; code?: ErrorCode }) {
     super(options?.code ?? ERROR_CODES.INVALID_ARGUMENT, message, { cause: options?.cause, statusCode: 400 });
   }
+}
+
+/**
+ * A command line a binary cannot run: an unknown command or flag, a missing or extra argument, a
+ * flag value out of range, flags that exclude each other. The one usage error of every binary
+ * (exit code 2, see `exit-codes.ts`); `command` names the command words (`org create`) for a
+ * "see --help" hint.
+ */
+export class UsageError extends PushJobsError {
+  /** The command words the error is about (`org create`), or `''` for the binary itself. */
+  readonly command: string;
+  constructor(message: string, options?: { cause?: unknown; command?: string }) {
+    super(ERROR_CODES.USAGE, message, { cause: options?.cause, statusCode: 400 });
+    this.command = options?.command ?? '';
+  }
+}
+
+/** The message of a caught value on one line: inner line breaks become spaces. */
+export function errorLine(err: unknown): string {
+  const message = errorMessage(err)
+    .replace(/\s*\n\s*/g, ' ')
+    .trim();
+  return message === '' && err instanceof Error ? err.name : message;
 }
 
 /** Thrown when a document fails its JSON Schema; `errors` lists what failed, path first. */

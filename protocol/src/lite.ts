@@ -10,6 +10,8 @@ export * from './chef-auth/index.js';
 export * from './agent-config-helpers.js';
 export * from './constants.js';
 export * from './errors.js';
+export * from './exit-codes.js';
+export * from './plain-object.js';
 export * from './http-date.js';
 export * from './job-id.js';
 export * from './logging.js';

@@ -103,8 +103,8 @@ describe('push-jobs-server binary', function () {
       results.forEach((result, i) => {
         const args = (commands[i] ?? []).join(' ');
         expect(result.code, args).to.equal(0);
-        expect(result.stdout, args).to.match(/^Usage: push-jobs-server /);
-        expect(result.stdout, args).to.match(/Examples?:\n {2}push-jobs-server /);
+        expect(result.stdout, args).to.match(/^USAGE\n {2}\$ push-jobs-server /m);
+        expect(result.stdout, args).to.match(/EXAMPLES?\n {2}\$ push-jobs-server /);
       });
     });
 

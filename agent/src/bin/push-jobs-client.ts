@@ -6,7 +6,8 @@
  *
  * @module
  */
-import { startDaemon } from '../daemon.js';
+import { errorMessage, exitCodeFor } from '@push-jobs/protocol/lite';
+import { AGENT_EXIT_POLICY, startDaemon } from '../daemon.js';
 
 function pollInterval(): { watchIntervalMs?: number } {
   const raw = process.env['PUSH_JOBS_CLIENT_CONFIG_POLL_MS'];
@@ -48,8 +49,8 @@ export async function main(): Promise<void> {
     code = await handle.done;
     for (const [signal, handler] of signals) process.off(signal, handler);
   } catch (err) {
-    process.stderr.write(`push-jobs-client: ${err instanceof Error ? err.message : String(err)}\n`);
-    code = 1;
+    process.stderr.write(`push-jobs-client: ${errorMessage(err)}\n`);
+    code = exitCodeFor(err, AGENT_EXIT_POLICY);
   }
   process.exit(code);
 }

@@ -4,11 +4,11 @@
  * @module
  */
 import { parseArgs } from 'node:util';
-import { InvalidArgumentError, isLogLevel, LOG_LEVELS } from '@push-jobs/protocol/lite';
+import { isLogLevel, LOG_LEVELS, UsageError } from '@push-jobs/protocol/lite';
 import type { AgentOptions } from './options.js';
 
-/** Thrown for a bad command line; the message says what is wrong (print it with the usage). */
-export class UsageError extends InvalidArgumentError {}
+// A bad command line is the protocol's UsageError (exit code 2), as for every binary.
+export { UsageError };
 
 /** The result of {@link parseAgentArgs}. */
 export interface ParsedAgentArgs {

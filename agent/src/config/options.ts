@@ -13,6 +13,7 @@ import {
   DEFAULT_AGENT_FILE_DIR,
   DEFAULT_AGENT_MAX_BODY_SIZE_BYTES,
   DEFAULT_WHITELIST,
+  ERROR_CODES,
   InvalidArgumentError,
   type LogLevel,
   orgNameFromChefServerUrl,
@@ -100,7 +101,7 @@ export class AgentConfigError extends InvalidArgumentError {
   /** One message per problem, each naming the key and where it came from. */
   readonly errors: readonly string[];
   constructor(message: string, errors: readonly string[] = [message]) {
-    super(message);
+    super(message, { code: ERROR_CODES.CONFIG });
     this.errors = errors;
   }
 }

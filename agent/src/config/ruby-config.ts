@@ -27,7 +27,7 @@
  *
  * @module
  */
-import { InvalidArgumentError } from '@push-jobs/protocol/lite';
+import { ERROR_CODES, InvalidArgumentError } from '@push-jobs/protocol/lite';
 
 /** Environment variables, as `process.env` holds them. */
 export type ConfigEnv = Readonly<Record<string, string | undefined>>;
@@ -44,7 +44,7 @@ export class ConfigFileError extends InvalidArgumentError {
   readonly detail: string;
 
   constructor(file: string, line: number, column: number, detail: string) {
-    super(`${file}:${line}:${column}: ${detail}`);
+    super(`${file}:${line}:${column}: ${detail}`, { code: ERROR_CODES.CONFIG });
     this.file = file;
     this.line = line;
     this.column = column;

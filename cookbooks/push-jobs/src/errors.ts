@@ -4,6 +4,8 @@
  * @module
  */
 import { ERROR_CODES, PushJobsError } from '@push-jobs/protocol';
+
+export { errorMessage } from '@push-jobs/protocol';
 import type { ConvergeReport } from './converge/report.js';
 
 /** What a {@link CookbookError} is about, when it is about one attribute or one path. */
@@ -37,9 +39,4 @@ export class CookbookError extends PushJobsError {
     if (details.path !== undefined) this.path = details.path;
     if (details.report !== undefined) this.report = details.report;
   }
-}
-
-/** The message of any thrown value. */
-export function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

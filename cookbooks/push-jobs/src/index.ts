@@ -65,7 +65,7 @@ export {
   validateAttributesDetailed,
   type ValidatedAttributes,
 } from './attributes/validate.js';
-export { runCli, USAGE, type CliIo } from './cli/apply.js';
+export { runCli, type CliIo } from './cli/run.js';
 export {
   chooseInitSystem,
   converge,

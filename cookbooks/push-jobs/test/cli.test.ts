@@ -52,7 +52,7 @@ describe('push-jobs-cookbook apply', () => {
   it('prints usage for --help', async () => {
     const r = await cli(['--help']);
     expect(r.code).to.equal(0);
-    expect(r.stdout).to.match(/^Usage: push-jobs-cookbook apply \[options\]/);
+    expect(r.stdout).to.match(/^USAGE\n {2}\$ push-jobs-cookbook apply /m);
     for (const flag of [
       '--attributes',
       '--server',

@@ -1,7 +1,8 @@
 /**
  * What a failed command reports: a stable code, one line of text, and an exit code per class of
  * failure (README "Exit codes"). Every error a command meets becomes a {@link CliError}
- * through {@link toCliError}.
+ * through {@link toCliError}; codes and exit codes are the protocol package's one table
+ * (`exitCodeFor`), shared by every binary of the project.
  *
  * @module
  */
@@ -9,45 +10,42 @@ import { Errors } from '@oclif/core';
 import {
   API_ERROR_CODES,
   ERROR_CODES,
+  EXIT_CODES as SHARED_EXIT_CODES,
+  exitCodeFor,
   isPushApiError,
   isPushJobsError,
+  PushJobsError,
   type PushApiError,
 } from '@push-jobs/protocol';
 
-/** Exit codes, one per class of failure. Never renumber one: scripts rely on them. */
+/**
+ * The exit codes of the shared table the CLI uses, with `JOB_FAILED` naming its 1 (the job ran
+ * but did not fully succeed, or a whitelist edit partly failed). Never renumber one: scripts
+ * rely on them.
+ */
 export const EXIT_CODES = {
-  /** The job ran but did not fully succeed (`push jobs start`), or a whitelist edit partly failed. */
-  JOB_FAILED: 1,
-  /** Bad usage or input: flags, arguments, quorum, `--with-env`, a missing file, a 400 from the server. */
-  USAGE: 2,
-  /** Connection settings or key: missing or malformed settings, unreadable or invalid key, bad CA file. */
-  CONFIG: 3,
-  /** Not found: unknown job, node, or output. */
-  NOT_FOUND: 4,
-  /** Authentication (401) or permission (403) refused by the server. */
-  AUTH: 5,
-  /** The server is unreachable, failed (5xx), timed out, or answered nonsense; TLS failures too. */
-  SERVER: 6,
-  /** Conflict: the job already finished (abort). */
-  CONFLICT: 7,
-  /** A bug in this CLI. */
-  INTERNAL: 70,
-  /** Interrupted (Ctrl-C while waiting). */
-  INTERRUPTED: 130,
+  JOB_FAILED: SHARED_EXIT_CODES.FAILED,
+  USAGE: SHARED_EXIT_CODES.USAGE,
+  CONFIG: SHARED_EXIT_CODES.CONFIG,
+  NOT_FOUND: SHARED_EXIT_CODES.NOT_FOUND,
+  AUTH: SHARED_EXIT_CODES.AUTH,
+  SERVER: SHARED_EXIT_CODES.SERVER,
+  CONFLICT: SHARED_EXIT_CODES.CONFLICT,
+  INTERNAL: SHARED_EXIT_CODES.INTERNAL,
+  INTERRUPTED: SHARED_EXIT_CODES.INTERRUPTED,
 } as const;
 
-/** CLI error codes in addition to the protocol's ({@link ERROR_CODES}, {@link API_ERROR_CODES}). */
+/** The protocol's error codes the CLI reports besides the REST client's ({@link API_ERROR_CODES}). */
 export const CLI_ERROR_CODES = {
-  JOB_FAILED: 'PJ_ERR_JOB_FAILED',
-  USAGE: 'PJ_ERR_USAGE',
-  KEY: 'PJ_ERR_KEY',
-  INTERRUPTED: 'PJ_ERR_INTERRUPTED',
-  INTERNAL: 'PJ_ERR_INTERNAL',
+  JOB_FAILED: ERROR_CODES.JOB_FAILED,
+  USAGE: ERROR_CODES.USAGE,
+  KEY: ERROR_CODES.KEY,
+  INTERRUPTED: ERROR_CODES.INTERRUPTED,
+  INTERNAL: ERROR_CODES.INTERNAL,
 } as const;
 
 /** A failure as the CLI reports it: `code`, one-line `message`, `exitCode`, and partial `data`. */
-export class CliError extends Error {
-  readonly code: string;
+export class CliError extends PushJobsError<string> {
   readonly exitCode: number;
   /** A result to report along with the error (e.g. the job that did not fully succeed). */
   readonly data?: unknown;
@@ -58,9 +56,8 @@ export class CliError extends Error {
     exitCode: number,
     options: { cause?: unknown; data?: unknown } = {},
   ) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    super(code, message, { cause: options.cause });
     this.name = 'CliError';
-    this.code = code;
     this.exitCode = exitCode;
     if (options.data !== undefined) this.data = options.data;
   }
@@ -173,17 +170,7 @@ function fromApiError(err: PushApiError, ctx: ApiErrorContext): CliError {
 export function toCliError(err: unknown, ctx: ApiErrorContext = {}): CliError {
   if (err instanceof CliError) return err;
   if (isPushApiError(err)) return fromApiError(err, ctx);
-  if (isPushJobsError(err)) {
-    const exitCode =
-      err.code === ERROR_CODES.INVALID_QUORUM ||
-      err.code === ERROR_CODES.INVALID_ARGUMENT ||
-      err.code === ERROR_CODES.VALIDATION
-        ? EXIT_CODES.USAGE
-        : err.code === ERROR_CODES.CONFIG
-          ? EXIT_CODES.CONFIG
-          : EXIT_CODES.INTERNAL;
-    return new CliError(err.code, err.message, exitCode, { cause: err });
-  }
+  if (isPushJobsError(err)) return new CliError(err.code, err.message, exitCodeFor(err), { cause: err });
   if (err instanceof Errors.CLIError) {
     const exit = err.oclif?.exit;
     return new CliError(

@@ -6,12 +6,13 @@
  * @module
  */
 import * as pulumi from '@pulumi/pulumi';
+import { ERROR_CODES, PushJobsError } from '@push-jobs/protocol';
 import { INIT_SYSTEMS, type InitSystem } from './host/layout.js';
 
 /** Thrown for a bad component argument. */
-export class ArgumentError extends Error {
+export class ArgumentError extends PushJobsError {
   constructor(message: string) {
-    super(message);
+    super(ERROR_CODES.INVALID_ARGUMENT, message);
     this.name = 'ArgumentError';
   }
 }

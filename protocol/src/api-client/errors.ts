@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { PushJobsError } from '../errors.js';
 
 /** Stable codes of {@link PushApiError}s. Never rename one: users and tools match on them. */
 export const API_ERROR_CODES = {
@@ -25,7 +26,6 @@ export const API_ERROR_CODES = {
 
 /** A {@link PushApiError} code. */
 export type ApiErrorCode = (typeof API_ERROR_CODES)[keyof typeof API_ERROR_CODES];
-
 const MARKER = Symbol.for('@push-jobs/protocol/PushApiError');
 
 /** Where a failed request was going. */
@@ -42,8 +42,7 @@ export interface ApiErrorContext {
 }
 
 /** Base class of every error of {@link PushApiClient}. */
-export class PushApiError extends Error {
-  readonly code: ApiErrorCode;
+export class PushApiError extends PushJobsError<ApiErrorCode> {
   /** HTTP method of the request, upper case. */
   readonly method: string;
   /** The full request URL. */
@@ -54,9 +53,7 @@ export class PushApiError extends Error {
   readonly serverMessage?: string;
 
   constructor(code: ApiErrorCode, message: string, context: ApiErrorContext) {
-    super(message, context.cause === undefined ? undefined : { cause: context.cause });
-    this.name = new.target.name;
-    this.code = code;
+    super(code, message, { cause: context.cause });
     this.method = context.method;
     this.url = context.url;
     if (context.status !== undefined) this.status = context.status;

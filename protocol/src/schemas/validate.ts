@@ -12,6 +12,7 @@ import { Ajv, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import { MAX_FILE_BYTES, MAX_STORED_INTEGER, MAX_TIMER_SECONDS } from '../constants.js';
 import { ValidationError } from '../errors.js';
+import { isPlainObject } from '../plain-object.js';
 import { AJV_OPTIONS, ajvErrors } from './ajv-shared.js';
 import { AgentConfigSchema, WhitelistSchema } from './agent-config.js';
 import { ClientEnvelopeSchema, ClientMessageSchema } from './client-messages.js';
@@ -176,10 +177,6 @@ const JOB_REQUEST_KEYS = new Set([
 
 /** The outcome of {@link checkJobRequest}. */
 export type JobRequestCheck = { ok: true; value: JobCreation } | { ok: false; error: string };
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 const has = (obj: object, key: string): boolean => Object.prototype.hasOwnProperty.call(obj, key);
 

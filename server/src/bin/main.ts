@@ -1,114 +1,118 @@
 /**
- * `push-jobs-server`: dispatches to one module per command. Run through the launcher
- * `bin/push-jobs-server.js`, or directly with `node --import=tsx src/bin/main.ts`.
+ * `push-jobs-server`: the oclif commands of `commands/` (one per file), run by this dispatcher.
+ * Run through the launcher `bin/push-jobs-server.js`.
  *
- * Exit status: 0 success, 1 operational error (bad configuration, conflict, not found, I/O),
- * 2 usage error. Errors print as one `error: ...` line; `--debug` adds the stack trace.
+ * Exit status: 0 success, 2 usage error, 1 any other failure (bad configuration, conflict, not
+ * found, I/O): the protocol package's exit-code table under {@link SERVER_EXIT_POLICY}. Errors
+ * print as one `error: ...` line (a usage error adds a hint to `--help`); `--debug` adds the
+ * stack trace.
  *
  * @module
  */
-import { readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { errorMessage, exitCodeFor, PROGRAM, UsageError } from './context.js';
+import { Config } from '@oclif/core';
+import { errorLine, exitCodeFor, UsageError } from '@push-jobs/protocol';
+import { suggestName } from '../config/load.js';
+import { PROGRAM, SERVER_EXIT_POLICY } from './context.js';
+import { ServerHelp } from './help.js';
 
-interface Command {
-  summary: string;
-  run(args: readonly string[]): Promise<number>;
+/** The package directory (its package.json holds the oclif configuration). */
+const PACKAGE_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+const HELP_FLAGS = ['--help', '-h'];
+
+/** Whether `args` asks for help (`--help` or `-h` before any `--`). */
+function wantsHelp(args: readonly string[]): boolean {
+  for (const arg of args) {
+    if (arg === '--') return false;
+    if (HELP_FLAGS.includes(arg)) return true;
+  }
+  return false;
 }
 
-// Command modules load on demand, so `--help` or an admin verb does not load the HTTP app.
-const COMMANDS: Record<string, Command> = {
-  start: {
-    summary: 'run the server',
-    run: async (args) => (await import('./start.js')).runStart(args),
-  },
-  init: {
-    summary: 'create the data dir, database, first org, admin user and validator',
-    run: async (args) => (await import('./init.js')).runInit(args),
-  },
-  org: {
-    summary: 'create, list and delete organizations',
-    run: async (args) => (await import('./org.js')).runOrg(args),
-  },
-  user: {
-    summary: 'create, list and delete users',
-    run: async (args) => (await import('./user.js')).runUser(args),
-  },
-  client: {
-    summary: 'create, list and delete API clients of an org',
-    run: async (args) => (await import('./client.js')).runClient(args),
-  },
-  group: {
-    summary: "add, remove, show and list an org's groups",
-    run: async (args) => (await import('./group.js')).runGroup(args),
-  },
-};
+/** The command id of `words` and the arguments after it. @throws UsageError for none or an unknown one. */
+function resolveCommand(config: Config, words: readonly string[]): { id: string; args: string[] } {
+  const [first, second, ...rest] = words;
+  if (first === undefined) throw new UsageError('missing command');
+  if (first.startsWith('-')) throw new UsageError(`unknown option ${first}`);
+  if (config.findCommand(first) !== undefined) return { id: first, args: words.slice(1) };
+  if (config.findTopic(first) === undefined) throw new UsageError(`unknown command ${JSON.stringify(first)}`);
+  const verbs = config.commandIDs
+    .filter((id) => id.startsWith(`${first}:`))
+    .map((id) => id.slice(first.length + 1));
+  if (second === undefined)
+    throw new UsageError(`missing command: ${first} ${verbs.join('|')}`, { command: first });
+  if (!verbs.includes(second)) {
+    const suggestion = suggestName(second, verbs);
+    const hint = suggestion === undefined ? '' : ` (did you mean "${first} ${suggestion}"?)`;
+    throw new UsageError(`unknown command "${first} ${second}"${hint}`, { command: first });
+  }
+  return { id: `${first}:${second}`, args: rest };
+}
 
-/** The top-level help. */
-export const MAIN_HELP = `Usage: ${PROGRAM} <command> [options]
+async function showHelp(config: Config, subject: readonly string[]): Promise<void> {
+  await new ServerHelp(config).showHelp([...subject]);
+}
 
-Chef Push Jobs server.
+async function dispatch(argv: readonly string[]): Promise<number> {
+  const config = await Config.load({ root: PACKAGE_ROOT });
+  const [first, ...rest] = argv;
+  if (first !== undefined && HELP_FLAGS.includes(first)) {
+    await showHelp(config, []);
+    return 0;
+  }
+  if (first === 'help') {
+    if (rest.length > 0)
+      resolveCommand(
+        config,
+        rest.filter((a) => !a.startsWith('-')),
+      );
+    await showHelp(config, rest);
+    return 0;
+  }
+  if (first === '--version' || first === '-V' || first === 'version') {
+    process.stdout.write(`${config.version}\n`);
+    return 0;
+  }
+  if (
+    first !== undefined &&
+    config.findTopic(first) !== undefined &&
+    (rest[0] === 'help' || wantsHelp(rest.slice(0, 1)))
+  ) {
+    await showHelp(config, [first]);
+    return 0;
+  }
+  const { id, args } = resolveCommand(config, argv);
+  if (wantsHelp(args)) {
+    await showHelp(config, id.split(':'));
+    return 0;
+  }
+  await config.runCommand(id, args);
+  return typeof process.exitCode === 'number' ? process.exitCode : 0;
+}
 
-Commands:
-${Object.entries(COMMANDS)
-  .map(([name, c]) => `  ${name.padEnd(10)}${c.summary}`)
-  .join('\n')}
-
-Options:
-  -h, --help     show this help (or '${PROGRAM} <command> --help')
-  --version      print the version
-  --debug        print stack traces with errors
-
-Examples:
-  ${PROGRAM} init --data-dir /var/lib/push-jobs --org acme
-  ${PROGRAM} start --data-dir /var/lib/push-jobs --api-port 10003`;
-
-/** This package's version, from its package.json. */
-export function packageVersion(): string {
-  const text = readFileSync(new URL('../../package.json', import.meta.url), 'utf8');
-  const version = (JSON.parse(text) as { version?: unknown }).version;
-  return typeof version === 'string' ? version : 'unknown';
+/** Prints a failure as `push-jobs-server` always has; resolves to its exit code. */
+function report(err: unknown, debug: boolean): number {
+  process.stderr.write(`error: ${errorLine(err)}\n`);
+  if (err instanceof UsageError) {
+    const command = err.command === '' ? '' : ` ${err.command}`;
+    process.stderr.write(`Run '${PROGRAM}${command} --help' for usage.\n`);
+  }
+  if (debug && err instanceof Error && err.stack !== undefined) process.stderr.write(`${err.stack}\n`);
+  return exitCodeFor(err, SERVER_EXIT_POLICY);
 }
 
 /**
  * Runs the command line `argv` (without node and the script); resolves to the exit status.
- * Errors are printed, not thrown.
+ * Errors are printed, not thrown. `--debug` may stand anywhere.
  */
 export async function main(argv: readonly string[]): Promise<number> {
   const debug = argv.includes('--debug');
-  const args = argv.filter((a) => a !== '--debug');
-  const [name, ...rest] = args;
   try {
-    if (name === undefined) throw new UsageError('missing command');
-    if (name === '--help' || name === '-h' || name === 'help') {
-      if (name === 'help' && rest[0] !== undefined) return await dispatch(rest[0], ['--help']);
-      process.stdout.write(`${MAIN_HELP}\n`);
-      return 0;
-    }
-    if (name === '--version' || name === '-V' || name === 'version') {
-      process.stdout.write(`${packageVersion()}\n`);
-      return 0;
-    }
-    return await dispatch(name, rest);
+    return await dispatch(argv.filter((a) => a !== '--debug'));
   } catch (err) {
-    process.stderr.write(`error: ${errorMessage(err)}\n`);
-    if (err instanceof UsageError) {
-      const command = err.command === '' ? '' : ` ${err.command}`;
-      process.stderr.write(`Run '${PROGRAM}${command} --help' for usage.\n`);
-    }
-    if (debug && err instanceof Error && err.stack !== undefined) process.stderr.write(`${err.stack}\n`);
-    return exitCodeFor(err);
+    return report(err, debug);
   }
-}
-
-async function dispatch(name: string, args: readonly string[]): Promise<number> {
-  const command = Object.prototype.hasOwnProperty.call(COMMANDS, name) ? COMMANDS[name] : undefined;
-  if (command === undefined) {
-    throw new UsageError(
-      name.startsWith('-') ? `unknown option ${name}` : `unknown command ${JSON.stringify(name)}`,
-    );
-  }
-  return command.run(args);
 }
 
 /** Runs `main` on `process.argv` and exits with its status. */
@@ -116,15 +120,3 @@ export async function runCli(): Promise<never> {
   const code = await main(process.argv.slice(2));
   process.exit(code);
 }
-
-function isEntryPoint(): boolean {
-  const script = process.argv[1];
-  if (script === undefined) return false;
-  try {
-    return realpathSync(script) === fileURLToPath(import.meta.url);
-  } catch {
-    return false;
-  }
-}
-
-if (isEntryPoint()) void runCli();

@@ -4,18 +4,8 @@
  *
  * @module
  */
-import { isPushJobsError } from '@push-jobs/protocol';
+import { isPushJobsError, UsageError } from '@push-jobs/protocol';
 import { assertClientName, assertGroupName, assertOrgName, assertUserName } from '../identity/service.js';
-import { UsageError } from './context.js';
-
-function asUsage<T>(command: string, fn: () => T): T {
-  try {
-    return fn();
-  } catch (err) {
-    if (isPushJobsError(err)) throw new UsageError(err.message, command);
-    throw err;
-  }
-}
 
 /** Checks a name of the given kind. @throws UsageError when invalid. */
 export function checkName(kind: 'org' | 'user' | 'client' | 'group', name: string, command: string): string {
@@ -25,5 +15,10 @@ export function checkName(kind: 'org' | 'user' | 'client' | 'group', name: strin
     client: assertClientName,
     group: assertGroupName,
   }[kind];
-  return asUsage(command, () => assert(name));
+  try {
+    return assert(name);
+  } catch (err) {
+    if (isPushJobsError(err)) throw new UsageError(err.message, { command, cause: err });
+    throw err;
+  }
 }

@@ -6,7 +6,7 @@
  * @module
  */
 import { randomBytes } from 'node:crypto';
-import { isPushJobsError } from '@push-jobs/protocol';
+import { ERROR_CODES, isPushJobsError, PushJobsError, type ErrorCode } from '@push-jobs/protocol';
 import type { FastifyRequest } from 'fastify';
 import { StoreConflictError, StoreNotFoundError } from '../store/types.js';
 import { StoreUnavailableError } from '../store/unavailable.js';
@@ -14,9 +14,20 @@ import { StoreUnavailableError } from '../store/unavailable.js';
 /** How the `error` member of the body is shaped. */
 export type ErrorShape = 'list' | 'string';
 
+/** The error code of an HTTP status. */
+function codeOfStatus(status: number): ErrorCode {
+  if (status === 401) return ERROR_CODES.AUTHENTICATION;
+  if (status === 403) return ERROR_CODES.FORBIDDEN;
+  if (status === 404) return ERROR_CODES.NOT_FOUND;
+  if (status === 409) return ERROR_CODES.CONFLICT;
+  if (status === 413) return ERROR_CODES.PAYLOAD_TOO_LARGE;
+  if (status === 503) return ERROR_CODES.UNAVAILABLE;
+  return status < 500 ? ERROR_CODES.VALIDATION : ERROR_CODES.INTERNAL;
+}
+
 /** An error that becomes exactly one HTTP response. */
-export class HttpError extends Error {
-  readonly statusCode: number;
+export class HttpError extends PushJobsError {
+  declare readonly statusCode: number;
   readonly shape: ErrorShape;
   readonly headers: Record<string, string>;
 
@@ -26,9 +37,8 @@ export class HttpError extends Error {
     shape: ErrorShape = 'list',
     headers: Record<string, string> = {},
   ) {
-    super(message);
+    super(codeOfStatus(statusCode), message, { statusCode });
     this.name = 'HttpError';
-    this.statusCode = statusCode;
     this.shape = shape;
     this.headers = headers;
   }

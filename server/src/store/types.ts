@@ -9,7 +9,7 @@
  *
  * @module
  */
-import type { JobState, NodeJobState } from '@push-jobs/protocol';
+import { ERROR_CODES, PushJobsError, type JobState, type NodeJobState } from '@push-jobs/protocol';
 
 /** An organization. `guid` is 32 lowercase hex characters; job ids start with its last 12. */
 export interface OrgRecord {
@@ -165,20 +165,20 @@ export interface JobOutputRecord {
 }
 
 /** Thrown by a store when a create would duplicate a unique name; carries what clashed. */
-export class StoreConflictError extends Error {
+export class StoreConflictError extends PushJobsError {
   readonly entity: string;
   constructor(entity: string, name: string) {
-    super(`${entity} '${name}' already exists`);
+    super(ERROR_CODES.CONFLICT, `${entity} '${name}' already exists`);
     this.name = 'StoreConflictError';
     this.entity = entity;
   }
 }
 
 /** Thrown by a store when an update names something that does not exist. */
-export class StoreNotFoundError extends Error {
+export class StoreNotFoundError extends PushJobsError {
   readonly entity: string;
   constructor(entity: string, name: string) {
-    super(`${entity} '${name}' does not exist`);
+    super(ERROR_CODES.NOT_FOUND, `${entity} '${name}' does not exist`);
     this.name = 'StoreNotFoundError';
     this.entity = entity;
   }

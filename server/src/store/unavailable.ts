@@ -5,12 +5,12 @@
  *
  * @module
  */
-import { errorMessage } from '@push-jobs/protocol';
+import { ERROR_CODES, errorMessage, PushJobsError } from '@push-jobs/protocol';
 
 /** The store could not be reached or was busy; the operation did not happen and may be retried. */
-export class StoreUnavailableError extends Error {
+export class StoreUnavailableError extends PushJobsError {
   constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super(ERROR_CODES.UNAVAILABLE, message, options);
     this.name = 'StoreUnavailableError';
   }
 }

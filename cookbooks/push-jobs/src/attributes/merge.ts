@@ -4,13 +4,11 @@
  *
  * @module
  */
+import { isPlainObject } from '@push-jobs/protocol';
 import { CookbookError } from '../errors.js';
 import type { AttributeLevels, PushJobsAttributesInput } from './types.js';
 
-/** True for a plain JSON object (not an array, not null). */
-export function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
+export { isPlainObject };
 
 function clone(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(clone);

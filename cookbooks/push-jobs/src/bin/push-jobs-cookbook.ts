@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { runCli } from '../cli/apply.js';
+import { runCli } from '../cli/run.js';
 
 /** Runs the executable with `process.argv` and sets the exit code. */
 export async function main(): Promise<void> {

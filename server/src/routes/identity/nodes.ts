@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { isPlainObject } from '@push-jobs/protocol';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { RouteDeps } from '../../app.js';
 import { isAdmin } from '../../http/authorize.js';
@@ -18,10 +19,6 @@ import { adminOrSelfClient, NAMED, nameParam, urlMap, type NamedRequest } from '
 
 const NODE_NAME = /^[A-Za-z0-9_.:-]{1,255}$/;
 const LEVELS = ['normal', 'default', 'override', 'automatic'] as const;
-
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 /** Validates a node body and fills Chef's defaults; a 400 naming the bad field otherwise. */
 export function toNodeDocument(body: Record<string, unknown>, pathName?: string): NodeDocument {

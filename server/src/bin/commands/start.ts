@@ -6,48 +6,16 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
-import { startPushServer, type PushServer } from '../push-server.js';
-import { redactDatabaseUrl, resolveDatabaseUrl } from '../config/load.js';
-import type { ServerConfig } from '../config/types.js';
-import {
-  CommandError,
-  CONFIG_ENV,
-  errorMessage,
-  loadConfig,
-  openConfiguredStore,
-  parseCommand,
-  PROGRAM,
-  settingOptions,
-  type CommandSpec,
-} from './context.js';
+import { ERROR_CODES, errorMessage, PushJobsError } from '@push-jobs/protocol';
+import type { PushServer } from '../../push-server.js';
+import { redactDatabaseUrl, resolveDatabaseUrl } from '../../config/load.js';
+import type { ServerConfig } from '../../config/types.js';
+import { ServerCommand } from '../base-command.js';
+import { CONFIG_ENV, loadConfig, openConfiguredStore, PROGRAM } from '../context.js';
+import { configFlag, settingFlags } from '../flags.js';
 
 /** Milliseconds a graceful shutdown may take before the process exits with status 1. */
 export const SHUTDOWN_TIMEOUT_MS = 10_000;
-
-const HELP = `Usage: ${PROGRAM} start [--config FILE] [--<setting> VALUE ...]
-
-Starts the push jobs server: opens the database (applying migrations), then serves the REST
-API on api_host:api_port (HTTPS when tls_cert and tls_key are set). Prints the address it
-listens on; stops gracefully on SIGTERM or SIGINT.
-
-Every setting is also a flag, kebab- or snake-case (--api-port 10003, --api_port 10003), and
-a PUSH_JOBS_<SETTING> environment variable. Order: defaults < config file < environment < flags.
-
-Options:
-  --config FILE             JSON config file (default: $${CONFIG_ENV}, if set)
-  --<setting> VALUE         any setting, e.g. --api-port, --data-dir, --database-url,
-                            --log-level, --tls-cert, --tls-key, --heartbeat-interval
-  -h, --help                show this help
-
-Examples:
-  ${PROGRAM} start --config /etc/push-jobs/server.json
-  ${PROGRAM} start --data-dir /var/lib/push-jobs --api-port 10003 --log-level warn`;
-
-const SPEC: CommandSpec = {
-  command: 'start',
-  options: { config: { type: 'string' }, ...settingOptions() },
-  help: HELP,
-};
 
 async function readTls(config: ServerConfig): Promise<{ cert: Buffer; key: Buffer } | undefined> {
   if (config.tls_cert === null || config.tls_key === null) return undefined;
@@ -55,7 +23,9 @@ async function readTls(config: ServerConfig): Promise<{ cert: Buffer; key: Buffe
     try {
       return await readFile(path);
     } catch (err) {
-      throw new CommandError(`cannot read ${setting} ${path}: ${errorMessage(err)}`, { cause: err });
+      throw new PushJobsError(ERROR_CODES.CONFIG, `cannot read ${setting} ${path}: ${errorMessage(err)}`, {
+        cause: err,
+      });
     }
   };
   return { cert: await read(config.tls_cert, 'tls_cert'), key: await read(config.tls_key, 'tls_key') };
@@ -68,14 +38,31 @@ function formatAddress(address: AddressInfo | string | null, scheme: string): st
   return `${scheme}://${host}:${address.port}`;
 }
 
-/** Runs `start`; resolves to the exit status once the server has stopped. */
-export async function runStart(args: readonly string[]): Promise<number> {
-  const parsed = parseCommand(args, SPEC);
-  if (parsed === undefined) return 0;
-  const config = loadConfig(parsed.values, SPEC.command);
+/** `start`: see the module notes. */
+export default class Start extends ServerCommand<typeof Start> {
+  static override summary = 'Run the server.';
+  static override description = `Opens the database (applying migrations), then serves the REST API on api_host:api_port (HTTPS when tls_cert and tls_key are set). Prints the address it listens on; stops gracefully on SIGTERM or SIGINT (exit 0; 1 when the shutdown fails or takes longer than ${SHUTDOWN_TIMEOUT_MS / 1000} s).
+
+Every setting is also a flag, kebab- or snake-case (--api-port 10003, --api_port 10003), and a PUSH_JOBS_<SETTING> environment variable (the config file also comes from $${CONFIG_ENV}). Order: defaults < config file < environment < flags.`;
+  static override examples = [
+    '<%= config.bin %> <%= command.id %> --config /etc/push-jobs/server.json',
+    '<%= config.bin %> <%= command.id %> --data-dir /var/lib/push-jobs --api-port 10003 --log-level warn',
+  ];
+  static override flags = { ...configFlag, ...settingFlags() };
+
+  async run(): Promise<void> {
+    const code = await runStart(this.flags, this.words);
+    if (code !== 0) process.exitCode = code;
+  }
+}
+
+/** Runs the server with the parsed flags; resolves to the exit status once it has stopped. */
+async function runStart(values: Readonly<Record<string, unknown>>, command: string): Promise<number> {
+  const config = loadConfig(values, command);
   const https = await readTls(config);
   const store = await openConfiguredStore(config, { create: true });
-
+  // Loaded here, so the admin verbs and --help do not load the HTTP app and the broker.
+  const { startPushServer } = await import('../../push-server.js');
   let server: PushServer | undefined;
   try {
     server = await startPushServer({
@@ -88,7 +75,7 @@ export async function runStart(args: readonly string[]): Promise<number> {
   } catch (err) {
     await server?.close().catch(() => undefined);
     await store.close().catch(() => undefined);
-    throw new CommandError(`cannot start: ${errorMessage(err)}`, { cause: err });
+    throw new PushJobsError(ERROR_CODES.CONFIG, `cannot start: ${errorMessage(err)}`, { cause: err });
   }
   const running = server;
   const where = formatAddress(running.app.server.address(), https === undefined ? 'http' : 'https');
