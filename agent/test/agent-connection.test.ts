@@ -8,7 +8,7 @@ import {
   splitRouterFrames,
   type ConfigDocument,
   type MessageBody,
-} from '@push-jobs/protocol';
+} from '@push-jobs/protocol/internal';
 import { curveKeyPair, Publisher, Router } from 'zeromq';
 import { AgentConnection, type AgentIdentity } from '../src/connection.js';
 import { SharedHeartbeatFeed } from '../src/heartbeat-feed.js';

@@ -1,40 +1,329 @@
 /**
- * `@push-jobs/protocol`: what the push-jobs server, agent and CLI share.
+ * `@push-jobs/protocol`: the public contract of push-jobs, what a program talking to a
+ * push-jobs server (or to its users' files) needs:
  *
+ * - the REST API client ({@link PushApiClient}) and its errors, with typed job and
+ *   organization feed events ({@link narrowJobFeedEvent});
  * - Chef request signing and verification, versions 1.0 to 1.3 ({@link signRequest},
- *   {@link verifyRequest}), interoperable with Ruby's mixlib-authentication.
- * - The ZeroMQ message codec: `[header, json]` frames, `hmac_sha256` and `rsa2048_sha1`
- *   signing, session keys, skew and replay checks ({@link encodeMessage}, {@link openMessage}).
- * - JSON Schemas (TypeBox, so plain JSON Schema at runtime) of every wire message, REST body,
- *   the config document and the agent config, with compiled ajv {@link validators}.
- * - Constants (states, default ports and intervals), quorum parsing, job ids, Z85, HTTP dates
- *   and error classes with stable codes.
+ *   {@link verifyRequest}), interoperable with Ruby's mixlib-authentication;
+ * - JSON Schemas (TypeBox, so plain JSON Schema at runtime) of the REST bodies, path
+ *   parameters and queries, the feed events, the config document, the agent config and the
+ *   server config, with compiled {@link validators};
+ * - job and node states, defaults and limits, quorum parsing, and the error model: the error
+ *   classes with stable codes and the exit-code table of every binary ({@link exitCodeFor}).
+ *
+ * The server and the agent also use what only they need (the ZeroMQ message codec, wire
+ * message schemas and builders, the logging surface, bounded per-peer maps, Z85, key caches):
+ * that is `@push-jobs/protocol/internal` (and `@push-jobs/protocol/lite` for the agent), not a
+ * contract: it may change in any release.
  *
  * @example
  * ```ts
- * import { encodeMessage, formatHttpDate, generateSessionKey, openMessage } from '@push-jobs/protocol';
+ * import { PushApiClient } from '@push-jobs/protocol';
  *
- * const key = generateSessionKey();
- * const frames = encodeMessage({ type: 'heartbeat', timestamp: formatHttpDate(new Date()) }, { method: 'hmac_sha256', key });
- * const opened = openMessage(frames, () => key);
- * if (opened.ok) console.log(opened.body.type);
+ * const api = new PushApiClient({
+ *   serverUrl: 'https://push.example.com/organizations/acme',
+ *   userId: 'me',
+ *   privateKey: readFileSync('/home/me/.chef/me.pem', 'utf8'),
+ * });
+ * const { id } = await api.startJob({ command: 'chef-client', nodes: ['web1'] });
  * ```
  *
  * @module
  */
-export * from './chef-auth/index.js';
-export * from './agent-config-helpers.js';
-export * from './constants.js';
-export * from './errors.js';
-export * from './exit-codes.js';
-export * from './plain-object.js';
-export * from './http-date.js';
-export * from './job-id.js';
-export * from './logging.js';
-export * from './quorum.js';
-export * from './rsa-keys.js';
-export * from './schemas/index.js';
-export * from './wire/index.js';
-export * from './z85.js';
-export * from './lite-validators.js';
-export * from './api-client/index.js';
+export {
+  API_ERROR_CODES,
+  ApiConflictError,
+  ApiForbiddenError,
+  ApiHttpError,
+  ApiNotFoundError,
+  ApiResponseError,
+  ApiServerError,
+  ApiTimeoutError,
+  ApiTlsError,
+  ApiUnauthorizedError,
+  ApiUnreachableError,
+  ApiValidationError,
+  DEFAULT_API_TIMEOUT_MS,
+  DEFAULT_MAX_EVENT_SIZE,
+  feedEventErrors,
+  isPushApiError,
+  narrowJobFeedEvent,
+  narrowOrgFeedEvent,
+  PushApiClient,
+  PushApiError,
+  SseEventTooLargeError,
+  SseParser,
+  toFeedEvent,
+  type ApiErrorCode,
+  type ApiErrorContext,
+  type ApiQuery,
+  type ApiRequestOptions,
+  type ApiResponse,
+  type ChefNode,
+  type FeedOptions,
+  type FeedStream,
+  type JobListPage,
+  type JobOutput,
+  type ParsedFeedEvent,
+  type PushApiClientOptions,
+  type ReadJobFeedEvent,
+  type ReadOrgFeedEvent,
+  type SearchResult,
+  type SseMessage,
+} from './api-client/index.js';
+export {
+  authorizationHeaders,
+  DEFAULT_SERVER_API_VERSION,
+  DEFAULT_SKEW_SECONDS,
+  isSigningVersion,
+  REQUIRED_HEADERS,
+  SERVER_API_VERSION_HEADER,
+  SIGNING_ALGORITHM_FOR_VERSION,
+  SIGNING_VERSIONS,
+  signRequest,
+  verifyRequest,
+  type HeaderInput,
+  type RequiredHeader,
+  type SigningAlgorithm,
+  type SigningVersion,
+  type SignRequestOptions,
+  type VerifiableRequest,
+  type VerifyFailure,
+  type VerifyFailureReason,
+  type VerifyMissingHeaders,
+  type VerifyOptions,
+  type VerifyOtherFailure,
+  type VerifyResult,
+  type VerifySuccess,
+} from './chef-auth/index.js';
+export { toSigningKey, toVerifyKey, type RsaKeyInput } from './rsa-keys.js';
+export {
+  CHEF_SERVER_URL_PATTERN,
+  orgNameFromChefServerUrl,
+  parseWhitelistRegexKey,
+} from './agent-config-helpers.js';
+export {
+  AVAILABILITY,
+  DEFAULT_AGENT_CONFIG_PATHS,
+  DEFAULT_AGENT_FILE_DIR,
+  DEFAULT_AGENT_FILE_DIR_EXPIRY_SECONDS,
+  DEFAULT_AGENT_LOCKFILE_NAME,
+  DEFAULT_AGENT_MAX_BODY_SIZE_BYTES,
+  DEFAULT_AGENT_REST_TIMEOUT_SECONDS,
+  DEFAULT_API_PORT,
+  DEFAULT_AUTH_SKEW_SECONDS,
+  DEFAULT_COMMAND_PORT,
+  DEFAULT_CONFIG_LIFETIME_SECONDS,
+  DEFAULT_DECAY_WINDOW,
+  DEFAULT_DETECT_OFFLINE_NODES_INTERVAL,
+  DEFAULT_DOWN_THRESHOLD,
+  DEFAULT_FEED_KEEPALIVE_SECONDS,
+  DEFAULT_HEARTBEAT_INTERVAL_MS,
+  DEFAULT_MAX_JOB_NODES,
+  DEFAULT_MAX_REQUEST_BODY_BYTES,
+  DEFAULT_ORG_FEED_EXPIRATION_SECONDS,
+  DEFAULT_QUORUM,
+  DEFAULT_REHAB_TIMER_MS,
+  DEFAULT_RUN_TIMEOUT_SECONDS,
+  DEFAULT_SERVER_HEARTBEAT_PORT,
+  DEFAULT_VOTING_TIMEOUT_SECONDS,
+  DEFAULT_WAIT_COMPLETE_SECONDS,
+  DEFAULT_WHITELIST,
+  DEFAULT_ZEROMQ_LISTEN_ADDRESS,
+  FEED_EVENTS,
+  FINAL_JOB_STATES,
+  isAvailability,
+  isFeedEvent,
+  isFinalJobState,
+  isJobCompleteStatus,
+  isJobFeedEvent,
+  isJobState,
+  isLogLevel,
+  isNodeJobState,
+  isNodeStatus,
+  isOrgFeedEvent,
+  isQuorumVoteStatus,
+  isRunCompleteStatus,
+  isSslVerifyMode,
+  isTerminalNodeJobState,
+  JOB_COMPLETE_STATUSES,
+  JOB_FEED_EVENTS,
+  JOB_STATES,
+  LOG_LEVELS,
+  MAX_COMMIT_BODY_BYTES,
+  MAX_FILE_BYTES,
+  MAX_TIMER_SECONDS,
+  NODE_ACTIVITIES,
+  NODE_JOB_STATES,
+  NODE_STATUS,
+  ORG_FEED_EVENTS,
+  QUORUM_VOTE_STATUSES,
+  RUN_COMPLETE_STATUSES,
+  SSL_VERIFY_MODES,
+  TERMINAL_NODE_JOB_STATES,
+  type Availability,
+  type FeedEvent,
+  type FinalJobState,
+  type JobCompleteStatus,
+  type JobFeedEvent,
+  type JobState,
+  type LogLevel,
+  type NodeActivity,
+  type NodeJobState,
+  type NodeStatus,
+  type OrgFeedEvent,
+  type QuorumVoteStatus,
+  type RunCompleteStatus,
+  type SslVerifyMode,
+  type TerminalNodeJobState,
+} from './constants.js';
+export {
+  ERROR_CODES,
+  errorLine,
+  errorMessage,
+  InvalidArgumentError,
+  isPushJobsError,
+  PushJobsError,
+  UsageError,
+  ValidationError,
+  type ErrorCode,
+} from './errors.js';
+export {
+  EXIT_CODE_OF_ERROR,
+  EXIT_CODES,
+  exitCodeFor,
+  type ExitCode,
+  type ExitCodePolicy,
+} from './exit-codes.js';
+export { isPlainObject } from './plain-object.js';
+export {
+  describeQuorum,
+  formatQuorum,
+  parseQuorum,
+  parseQuorumSpec,
+  type ParsedQuorumSpec,
+  type QuorumSpec,
+} from './quorum.js';
+export {
+  AgentConfigSchema,
+  WhitelistEntrySchema,
+  WhitelistSchema,
+  type AgentConfig,
+  type Whitelist,
+  type WhitelistEntry,
+} from './schemas/agent-config.js';
+export {
+  EnvSchema,
+  HttpDateSchema,
+  JobIdSchema,
+  NodeNameSchema,
+  OrgGuidSchema,
+  OrgNameSchema,
+  UuidSchema,
+  type Env,
+  type HttpDate,
+  type JobId,
+  type NodeName,
+  type OrgGuid,
+  type OrgName,
+  type Uuid,
+} from './schemas/common.js';
+export {
+  ConfigDocumentSchema,
+  EncodedSessionKeySchema,
+  HeartbeatConfigSchema,
+  type ConfigDocument,
+  type EncodedSessionKey,
+  type HeartbeatConfig,
+} from './schemas/config-document.js';
+export {
+  BusySchema,
+  JOB_EVENT_FIELD_SCHEMAS,
+  JOB_FEED_DATA_SCHEMAS,
+  JobCompleteEventFieldsSchema,
+  ORG_FEED_DATA_SCHEMAS,
+  QuorumSucceededEventFieldsSchema,
+  QuorumVoteEventFieldsSchema,
+  RehabEventFieldsSchema,
+  RunCompleteEventFieldsSchema,
+  RunStartEventFieldsSchema,
+  StartEventFieldsSchema,
+  type BusyWith,
+  type FeedMessage,
+  type JobEvent,
+  type JobEventFields,
+  type JobEventName,
+  type JobFeedData,
+  type JobFeedEventName,
+  type JobFeedMessage,
+  type OrgFeedData,
+  type OrgFeedEventName,
+  type OrgFeedMessage,
+} from './schemas/feed-events.js';
+export {
+  AuthErrorBodySchema,
+  ConfigQuerySchema,
+  GetJobQuerySchema,
+  JobCreatedSchema,
+  JobCreationSchema,
+  JobListSchema,
+  JobNodesSchema,
+  JobOutputParamsSchema,
+  JobParamsSchema,
+  JobSchema,
+  JobSummarySchema,
+  KeyParamsSchema,
+  ListJobsQuerySchema,
+  NamedParamsSchema,
+  NodeParamsSchema,
+  NodeSearchQuerySchema,
+  NodeStateListSchema,
+  NodeStateSchema,
+  NodeStateSummarySchema,
+  OrgParamsSchema,
+  ServerStatusSchema,
+  ValidationErrorBodySchema,
+  type AuthErrorBody,
+  type ConfigQuery,
+  type GetJobQuery,
+  type Job,
+  type JobCreated,
+  type JobCreation,
+  type JobList,
+  type JobNodes,
+  type JobOutputParams,
+  type JobParams,
+  type JobSummary,
+  type KeyParams,
+  type ListJobsQuery,
+  type NamedParams,
+  type NodeParams,
+  type NodeSearchQuery,
+  type NodeState,
+  type NodeStateList,
+  type NodeStateSummary,
+  type OrgParams,
+  type ServerStatus,
+  type ValidationErrorBody,
+} from './schemas/rest.js';
+export {
+  DEFAULT_MAX_ZMQ_CONNECTIONS_PER_ADDRESS,
+  isPostgresUrl,
+  MAX_PORT,
+  SERVER_CONFIG_DEFAULTS,
+  SERVER_LOG_LEVELS,
+  SERVER_SETTING_NAMES,
+  ServerConfigSchema,
+  serverSettingSchema,
+  type ServerConfig,
+  type ServerLogLevel,
+  type ServerSettingName,
+} from './schemas/server-config.js';
+export {
+  checkJobRequest,
+  JOB_REQUEST_ERRORS,
+  validators,
+  type JobRequestCheck,
+  type Validator,
+} from './schemas/validate.js';

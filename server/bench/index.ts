@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { signRequest } from '@push-jobs/protocol';
+import { signRequest } from '@push-jobs/protocol/internal';
 import pg from 'pg';
 import { buildApp } from '../src/app.js';
 import { benchHeartbeats, benchJobFanOut } from './engine.js';

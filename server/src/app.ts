@@ -10,7 +10,7 @@
  * @module
  */
 import { randomUUID } from 'node:crypto';
-import { isPushJobsError } from '@push-jobs/protocol';
+import { isPushJobsError } from '@push-jobs/protocol/internal';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { ServerConfig } from './config/types.js';
 import { IdleEngine, NoNodes } from './engine/idle.js';

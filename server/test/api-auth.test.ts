@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { signRequest } from '@push-jobs/protocol';
+import { signRequest } from '@push-jobs/protocol/internal';
 import { generateRsaKeyPair } from '../src/identity/keys.js';
 import { type ApiHarness, startApi } from './helpers/api.js';
 

@@ -1,4 +1,4 @@
-import { MAX_COMMIT_BODY_BYTES, type JobCreation } from '@push-jobs/protocol';
+import { MAX_COMMIT_BODY_BYTES, type JobCreation } from '@push-jobs/protocol/internal';
 import { expect } from 'chai';
 import { DEFAULT_SERVER_CONFIG } from '../src/config/defaults.js';
 import { generateRsaKeyPair } from '../src/identity/keys.js';

@@ -2,7 +2,7 @@
 // pages, its document built without holding the event loop for the whole job (other callbacks run
 // between chunks of nodes, seen by the order of events, not by time); one node more is a 400.
 import { expect } from 'chai';
-import { DEFAULT_MAX_JOB_NODES } from '@push-jobs/protocol';
+import { DEFAULT_MAX_JOB_NODES } from '@push-jobs/protocol/internal';
 import { FORMAT_CHUNK_NODES } from '../src/jobs/format.js';
 import { type ApiHarness, startApi } from './helpers/api.js';
 

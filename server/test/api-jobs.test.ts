@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { makeJobId } from '@push-jobs/protocol';
+import { makeJobId } from '@push-jobs/protocol/internal';
 import { createOrgWithDefaults } from '../src/identity/service.js';
 import { type ApiHarness, startApi } from './helpers/api.js';
 

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { InvalidArgumentError } from '@push-jobs/protocol';
+import { InvalidArgumentError } from '@push-jobs/protocol/internal';
 import {
   NodeReplayTracker,
   SIGNATURES_PER_SECOND,

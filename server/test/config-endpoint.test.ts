@@ -3,7 +3,7 @@
 // after a verified signature and only for that node.
 import { createPublicKey } from 'node:crypto';
 import { expect } from 'chai';
-import { decryptSessionKey, validators, z85Decode, z85Encode } from '@push-jobs/protocol';
+import { decryptSessionKey, validators, z85Decode, z85Encode } from '@push-jobs/protocol/internal';
 import type { PushRuntime } from '../src/app.js';
 import type { ServerConfig } from '../src/config/types.js';
 import { createClientWithKey, createOrgWithDefaults } from '../src/identity/service.js';

@@ -12,7 +12,7 @@ import {
   DEFAULT_SERVER_HEARTBEAT_PORT,
   ERROR_CODES,
   isPushJobsError,
-} from '@push-jobs/protocol';
+} from '@push-jobs/protocol/internal';
 import {
   compileServerConfig,
   compileServerConfigWithSources,

@@ -2,7 +2,7 @@
 // agents speaking the wire protocol over TCP on 127.0.0.1.
 import { expect } from 'chai';
 import { Dealer } from 'zeromq';
-import { encodeMessage, formatHttpDate, signRequest } from '@push-jobs/protocol';
+import { encodeMessage, formatHttpDate, signRequest } from '@push-jobs/protocol/internal';
 import { generateCurveKeyPair } from '../src/zmq/curve-keys.js';
 import { type Behavior, FakeAgent } from './helpers/fake-agent.js';
 import { until } from '@push-jobs/testing';

@@ -11,7 +11,7 @@ import {
   validators,
   z85Decode,
   type MessageBody,
-} from '@push-jobs/protocol';
+} from '@push-jobs/protocol/internal';
 import { removeDir, tempDir, waitForValue } from '@push-jobs/testing';
 import { Dealer } from 'zeromq';
 import type { PushRuntime } from '../src/app.js';

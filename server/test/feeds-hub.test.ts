@@ -1,4 +1,4 @@
-import type { JobEventFields } from '@push-jobs/protocol';
+import type { JobEventFields } from '@push-jobs/protocol/internal';
 import { expect } from 'chai';
 import { formatEventTimestampMicros, parseEventTimestamp, type SseEvent } from '../src/feeds/event-format.js';
 import { MAX_CLOCK_DRIFT_US } from '../src/feeds/event-clock.js';

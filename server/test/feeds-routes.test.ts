@@ -2,7 +2,7 @@
 // FeedHub passed in its options. Jobs are created through the API; events are emitted on the hub.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { signRequest, type JobEventFields } from '@push-jobs/protocol';
+import { signRequest, type JobEventFields } from '@push-jobs/protocol/internal';
 import { until } from '@push-jobs/testing';
 import { expect } from 'chai';
 import { DEFAULT_SERVER_CONFIG } from '../src/config/defaults.js';

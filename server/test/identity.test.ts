@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { InvalidArgumentError, isOrgGuid } from '@push-jobs/protocol';
+import { InvalidArgumentError, isOrgGuid } from '@push-jobs/protocol/internal';
 import {
   associateUser,
   createClientWithKey,

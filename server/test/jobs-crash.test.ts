@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { makeJobId } from '@push-jobs/protocol';
+import { makeJobId } from '@push-jobs/protocol/internal';
 import { DEFAULT_SERVER_CONFIG } from '../src/config/defaults.js';
 import { FeedHub } from '../src/feeds/feed-hub.js';
 import { createOrgWithDefaults } from '../src/identity/service.js';

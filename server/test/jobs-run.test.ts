@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { makeJobId, type JobFeedEvent } from '@push-jobs/protocol';
+import { makeJobId, type JobFeedEvent } from '@push-jobs/protocol/internal';
 import { createOrgWithDefaults } from '../src/identity/service.js';
 import { JobRun, type JobRunContext } from '../src/jobs/job-run.js';
 import { openStore } from '../src/store/index.js';

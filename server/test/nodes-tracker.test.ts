@@ -5,7 +5,7 @@ import {
   type CommitBody,
   type MessageBody,
   type ServerCommandBody,
-} from '@push-jobs/protocol';
+} from '@push-jobs/protocol/internal';
 import {
   LiveNodeTracker,
   MAX_BLIND_MS,

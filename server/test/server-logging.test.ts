@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { signRequest } from '@push-jobs/protocol';
+import { signRequest } from '@push-jobs/protocol/internal';
 import { Dealer } from 'zeromq';
 import { DEFAULT_SERVER_CONFIG } from '../src/config/defaults.js';
 import type { ServerConfig } from '../src/config/types.js';

@@ -1,4 +1,4 @@
-import { makeOrgGuid } from '@push-jobs/protocol';
+import { makeOrgGuid } from '@push-jobs/protocol/internal';
 import { dropSchema, PG_URL, schemaName, withPg } from '@push-jobs/testing';
 import { expect } from 'chai';
 import type pg from 'pg';

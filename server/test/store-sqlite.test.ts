@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { makeOrgGuid } from '@push-jobs/protocol';
+import { makeOrgGuid } from '@push-jobs/protocol/internal';
 import { expect } from 'chai';
 import { LATEST_VERSION, SqliteStore, openStore, type Store } from '../src/store/index.js';
 import { storeContract } from './store/contract.js';

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
-import { z85Encode } from '@push-jobs/protocol';
+import { z85Encode } from '@push-jobs/protocol/internal';
 import { curveKeyFromZ85, generateCurveKeyPair, MemoryCurveAllowList } from '../src/zmq/index.js';
 import { Fifo } from '../src/zmq/fifo.js';
 import { PeerRateLimiter } from '../src/zmq/rate-limiter.js';

@@ -1,6 +1,6 @@
 // Test helpers for the agent: the shared in-process push server (org `acme`, 200 ms heartbeats)
 // with compiled agent options for a node, and a tiny in-test job runner.
-import type { AgentJobState } from '@push-jobs/protocol';
+import type { AgentJobState } from '@push-jobs/protocol/internal';
 import { PushFixture } from '@push-jobs/testing/push-server';
 import { compileAgentOptions, type CompiledAgentOptions } from '../../src/config/index.js';
 import type { CommitOptions, JobRunnerPort, RunnerReply } from '../../src/runner-types.js';

@@ -7,7 +7,7 @@
  * @module
  */
 import { Command, Errors, Flags, type Interfaces } from '@oclif/core';
-import { UsageError } from '@push-jobs/protocol';
+import { UsageError } from '@push-jobs/protocol/internal';
 import { suggestName } from '../config/load.js';
 
 /** The parsed flags of a command: its own and the base flags. */

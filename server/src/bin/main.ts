@@ -11,7 +11,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { Config } from '@oclif/core';
-import { errorLine, exitCodeFor, UsageError } from '@push-jobs/protocol';
+import { errorLine, exitCodeFor, UsageError } from '@push-jobs/protocol/internal';
 import { suggestName } from '../config/load.js';
 import { PROGRAM, SERVER_EXIT_POLICY } from './context.js';
 import { ServerHelp } from './help.js';

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { isPushJobsError, UsageError } from '@push-jobs/protocol';
+import { isPushJobsError, UsageError } from '@push-jobs/protocol/internal';
 import { assertClientName, assertGroupName, assertOrgName, assertUserName } from '../identity/service.js';
 
 /** Checks a name of the given kind. @throws UsageError when invalid. */

@@ -30,7 +30,7 @@ import {
   sealServerMessage,
   type MessageBody,
   type ServerCommandBody,
-} from '@push-jobs/protocol';
+} from '@push-jobs/protocol/internal';
 import type { SessionKeyManager } from '../keys/session-keys.js';
 import { RateLimitedLog } from '../logging/rate-limited-log.js';
 import type { LiveNodeTracker, NodeRecord } from '../nodes/tracker.js';

@@ -6,7 +6,7 @@
  * @module
  */
 import { hostname } from 'node:os';
-import { encodeMessage, formatHttpDate, serverHeartbeatMessage, type RsaKeyInput } from '@push-jobs/protocol';
+import { encodeMessage, formatHttpDate, serverHeartbeatMessage, type RsaKeyInput } from '@push-jobs/protocol/internal';
 import type { HeartbeatTransport } from '../zmq/types.js';
 
 /** Sends server heartbeats until stopped. */

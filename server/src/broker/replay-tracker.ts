@@ -28,7 +28,7 @@
  *
  * @module
  */
-import { DEFAULT_MAX_SEQUENCE_PEERS, SecondChanceMap, type SecondChance } from '@push-jobs/protocol';
+import { DEFAULT_MAX_SEQUENCE_PEERS, SecondChanceMap, type SecondChance } from '@push-jobs/protocol/internal';
 
 /** `ok`; `replay` (a replayed or stale message); `bad_sequence` (not a non-negative integer). */
 export type ReplayVerdict = 'ok' | 'replay' | 'bad_sequence';

@@ -15,7 +15,7 @@ import {
   MAX_TIMER_DELAY_MS,
   PushJobsError,
   serverSettingSchema,
-} from '@push-jobs/protocol';
+} from '@push-jobs/protocol/internal';
 import { DEFAULT_SERVER_CONFIG, SERVER_SETTING_NAMES } from './defaults.js';
 import type { ServerConfig } from './types.js';
 

@@ -6,4 +6,4 @@
  *
  * @module
  */
-export type { ServerConfig, ServerSettingName } from '@push-jobs/protocol';
+export type { ServerConfig, ServerSettingName } from '@push-jobs/protocol/internal';

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { isFinalJobState, isTerminalNodeJobState } from '@push-jobs/protocol';
+import { isFinalJobState, isTerminalNodeJobState } from '@push-jobs/protocol/internal';
 import type { JobRecord, Store } from '../store/types.js';
 import type { JobEngine, NodeStateEntry, NodeTracker } from './types.js';
 

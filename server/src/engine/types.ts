@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { NodeState, NodeStateSummary } from '@push-jobs/protocol';
+import type { NodeState, NodeStateSummary } from '@push-jobs/protocol/internal';
 import type { JobRecord } from '../store/types.js';
 
 /** One node as `GET node_states` lists it. */

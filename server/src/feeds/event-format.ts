@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { FeedMessage } from '@push-jobs/protocol';
+import type { FeedMessage } from '@push-jobs/protocol/internal';
 
 /**
  * One event of a feed, as the hub stores it and the routes write it: a job or org feed event of

@@ -17,7 +17,7 @@ import type {
   JobFeedMessage,
   OrgFeedEventName,
   OrgFeedMessage,
-} from '@push-jobs/protocol';
+} from '@push-jobs/protocol/internal';
 import type { JobEventSink } from './types.js';
 import { EventClock } from './event-clock.js';
 import {

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { JobEventFields, JobEventName } from '@push-jobs/protocol';
+import type { JobEventFields, JobEventName } from '@push-jobs/protocol/internal';
 
 /** Receives job events from the engine. Implemented by the feed hub. */
 export interface JobEventSink {

@@ -17,7 +17,7 @@ import {
   parseTimestamp,
   resolveSignDescription,
   verifyRequest,
-} from '@push-jobs/protocol';
+} from '@push-jobs/protocol/internal';
 import type { FastifyRequest } from 'fastify';
 import type { Store } from '../store/types.js';
 import type { Requestor } from './context.js';

@@ -6,7 +6,7 @@
  * @module
  */
 import { randomBytes } from 'node:crypto';
-import { ERROR_CODES, isPushJobsError, PushJobsError, type ErrorCode } from '@push-jobs/protocol';
+import { ERROR_CODES, isPushJobsError, PushJobsError, type ErrorCode } from '@push-jobs/protocol/internal';
 import type { FastifyRequest } from 'fastify';
 import { StoreConflictError, StoreNotFoundError } from '../store/types.js';
 import { StoreUnavailableError } from '../store/unavailable.js';

@@ -4,7 +4,7 @@
  * @module
  */
 import { createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { InvalidArgumentError } from '@push-jobs/protocol';
+import { InvalidArgumentError } from '@push-jobs/protocol/internal';
 
 /** A new key pair, both halves PEM. */
 export interface RsaKeyPair {

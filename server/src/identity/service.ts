@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { InvalidArgumentError, makeOrgGuid } from '@push-jobs/protocol';
+import { InvalidArgumentError, makeOrgGuid } from '@push-jobs/protocol/internal';
 import {
   StoreNotFoundError,
   type ClientRecord,

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { commitMessage, type CommitBody } from '@push-jobs/protocol';
+import { commitMessage, type CommitBody } from '@push-jobs/protocol/internal';
 import type { JobOptions } from '../store/types.js';
 
 /** What a `commit` carries from its job. */

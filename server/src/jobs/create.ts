@@ -15,7 +15,7 @@ import {
   sealServerMessage,
   type JobCreation,
   type ServerEnvelope,
-} from '@push-jobs/protocol';
+} from '@push-jobs/protocol/internal';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { RouteDeps } from '../app.js';
 import type { ServerConfig } from '../config/types.js';

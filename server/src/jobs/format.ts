@@ -5,7 +5,7 @@
  * @module
  */
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { formatHttpDate, type Job, type JobSummary } from '@push-jobs/protocol';
+import { formatHttpDate, type Job, type JobSummary } from '@push-jobs/protocol/internal';
 import type { JobRecord, JobSummaryRecord } from '../store/types.js';
 import { eachInTurns } from './turns.js';
 

@@ -48,7 +48,7 @@ import {
   type MessageBody,
   type NodeJobState,
   type RunBody,
-} from '@push-jobs/protocol';
+} from '@push-jobs/protocol/internal';
 import type { JobEventSink } from '../feeds/types.js';
 import { jobCommit } from './commit.js';
 import { eachInTurns } from './turns.js';

@@ -14,7 +14,7 @@
  * @module
  */
 import { timingSafeEqual } from 'node:crypto';
-import { SESSION_KEY_BYTES, generateSessionKey } from '@push-jobs/protocol';
+import { SESSION_KEY_BYTES, generateSessionKey } from '@push-jobs/protocol/internal';
 
 /** Options of {@link SessionKeyManager}. */
 export interface SessionKeyManagerOptions {

@@ -13,7 +13,7 @@
  *
  * @module
  */
-import type { LogFields, Logger, LogMethodName } from '@push-jobs/protocol';
+import type { LogFields, Logger, LogMethodName } from '@push-jobs/protocol/internal';
 
 /** Settings of a {@link RateLimitedLog}. */
 export interface RateLimitedLogOptions {

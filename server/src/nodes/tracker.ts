@@ -37,7 +37,7 @@ import {
   type NodeState,
   type ServerCommandBody,
   type ServerCommandType,
-} from '@push-jobs/protocol';
+} from '@push-jobs/protocol/internal';
 import type { NodeStateEntry, NodeTracker } from '../engine/types.js';
 import {
   countHeartbeat,

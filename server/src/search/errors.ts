@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { ERROR_CODES, PushJobsError } from '@push-jobs/protocol';
+import { ERROR_CODES, PushJobsError } from '@push-jobs/protocol/internal';
 
 /**
  * A query that cannot be parsed (or uses syntax this search does not support). The message is

@@ -11,7 +11,7 @@
  * @module
  */
 import { isAbsolute, resolve } from 'node:path';
-import { isPostgresUrl } from '@push-jobs/protocol';
+import { isPostgresUrl } from '@push-jobs/protocol/internal';
 import { PostgresStore } from './postgres.js';
 import { SqliteStore } from './sqlite.js';
 import type { Store } from './types.js';

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { JobState, NodeJobState } from '@push-jobs/protocol';
+import type { JobState, NodeJobState } from '@push-jobs/protocol/internal';
 import { requireOrg, findOrg } from './identity.js';
 import { all, get, run, type Program, type SqlParam } from './program.js';
 import {

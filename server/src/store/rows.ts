@@ -14,7 +14,7 @@ import {
   nodeJobStateFromId,
   type JobState,
   type NodeJobState,
-} from '@push-jobs/protocol';
+} from '@push-jobs/protocol/internal';
 import {
   StoreConflictError,
   type ClientRecord,

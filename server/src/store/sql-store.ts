@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { JobState, NodeJobState } from '@push-jobs/protocol';
+import type { JobState, NodeJobState } from '@push-jobs/protocol/internal';
 import * as identity from './identity.js';
 import * as jobs from './jobs.js';
 import type { Program } from './program.js';

@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { ERROR_CODES, PushJobsError, type JobState, type NodeJobState } from '@push-jobs/protocol';
+import { ERROR_CODES, PushJobsError, type JobState, type NodeJobState } from '@push-jobs/protocol/internal';
 
 /** An organization. `guid` is 32 lowercase hex characters; job ids start with its last 12. */
 export interface OrgRecord {

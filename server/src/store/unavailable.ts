@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { ERROR_CODES, errorMessage, PushJobsError } from '@push-jobs/protocol';
+import { ERROR_CODES, errorMessage, PushJobsError } from '@push-jobs/protocol/internal';
 
 /** The store could not be reached or was busy; the operation did not happen and may be retried. */
 export class StoreUnavailableError extends PushJobsError {

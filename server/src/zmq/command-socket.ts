@@ -17,7 +17,7 @@ import {
   SILENT_LOGGER,
   errorMessage,
   type Logger,
-} from '@push-jobs/protocol';
+} from '@push-jobs/protocol/internal';
 import { Router } from 'zeromq';
 import type { Context } from 'zeromq';
 import { getZmqContext } from './context.js';

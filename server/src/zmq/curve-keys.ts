@@ -4,7 +4,7 @@
  * @module
  */
 
-import { z85Decode } from '@push-jobs/protocol';
+import { z85Decode } from '@push-jobs/protocol/internal';
 import { curveKeyPair } from 'zeromq';
 
 /** Length of a raw CURVE key. */

@@ -23,7 +23,7 @@
  */
 
 import { createServer, type Server, type Socket } from 'node:net';
-import { SILENT_LOGGER, errorMessage, type Logger } from '@push-jobs/protocol';
+import { SILENT_LOGGER, errorMessage, type Logger } from '@push-jobs/protocol/internal';
 import { RateLimitedLog } from '../logging/rate-limited-log.js';
 import {
   checkGreeting,

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { SecondChanceMap, type SecondChance } from '@push-jobs/protocol';
+import { SecondChanceMap, type SecondChance } from '@push-jobs/protocol/internal';
 
 /** Settings of {@link PeerRateLimiter}. */
 export interface RateLimitOptions {

@@ -11,7 +11,7 @@
  * @module
  */
 
-import { SILENT_LOGGER, errorMessage, type Logger } from '@push-jobs/protocol';
+import { SILENT_LOGGER, errorMessage, type Logger } from '@push-jobs/protocol/internal';
 import { Router } from 'zeromq';
 import type { Context } from 'zeromq';
 import type { CurveAllowList } from './types.js';

@@ -2,7 +2,7 @@
 // a schema of its own), the real app, and requests signed with the protocol package, sent
 // through Fastify's inject.
 import { join } from 'node:path';
-import { signRequest, type SigningVersion } from '@push-jobs/protocol';
+import { signRequest, type SigningVersion } from '@push-jobs/protocol/internal';
 import { dropSchema, PG_URL, removeDir, schemaName, tempDir } from '@push-jobs/testing';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { buildApp, type AppOptions } from '../../src/app.js';

@@ -30,7 +30,7 @@ import {
   validators,
   type ConfigDocument,
   type MessageBody,
-} from '@push-jobs/protocol';
+} from '@push-jobs/protocol/internal';
 import { Dealer, Subscriber } from 'zeromq';
 import { generateCurveKeyPair, type CurveKeyPair } from '../../src/zmq/curve-keys.js';
 

@@ -1,7 +1,7 @@
 /**
  * The store contract: the same tests for every {@link Store} implementation.
  */
-import { makeJobId, makeOrgGuid, type JobState } from '@push-jobs/protocol';
+import { makeJobId, makeOrgGuid, type JobState } from '@push-jobs/protocol/internal';
 import { expect } from 'chai';
 import {
   LATEST_VERSION,

@@ -9,7 +9,7 @@ import {
   sealServerMessage,
   type JobCreation,
   type PushApiClient,
-} from '@push-jobs/protocol';
+} from '@push-jobs/protocol/internal';
 import { E2eScope, type ServerAndClient } from '../../helpers/e2e-scope.js';
 import { ServerProcess } from '../../helpers/server-process.js';
 import { waitForAvailability, waitForJob } from '../../helpers/wait.js';

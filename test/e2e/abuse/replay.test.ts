@@ -14,7 +14,7 @@ import {
   signRequest,
   validators,
   type PushApiClient,
-} from '@push-jobs/protocol';
+} from '@push-jobs/protocol/internal';
 import { Dealer, Subscriber, curveKeyPair } from 'zeromq';
 import { until } from '@push-jobs/testing';
 import { E2eScope } from '../../helpers/e2e-scope.js';

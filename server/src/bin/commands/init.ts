@@ -7,7 +7,7 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { Flags } from '@oclif/core';
-import { ERROR_CODES, PushJobsError } from '@push-jobs/protocol';
+import { ERROR_CODES, PushJobsError } from '@push-jobs/protocol/internal';
 import { redactDatabaseUrl, resolveDatabaseUrl } from '../../config/load.js';
 import type { OrgRecord } from '../../store/types.js';
 import {

@@ -6,7 +6,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
-import { ERROR_CODES, errorMessage, PushJobsError } from '@push-jobs/protocol';
+import { ERROR_CODES, errorMessage, PushJobsError } from '@push-jobs/protocol/internal';
 import type { PushServer } from '../../push-server.js';
 import { redactDatabaseUrl, resolveDatabaseUrl } from '../../config/load.js';
 import type { ServerConfig } from '../../config/types.js';

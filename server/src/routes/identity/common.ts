@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { NamedParamsSchema } from '@push-jobs/protocol';
+import { NamedParamsSchema } from '@push-jobs/protocol/internal';
 import type { AccessCheck } from '../../http/context.js';
 import { isAdmin } from '../../http/authorize.js';
 import { badRequest } from '../../http/errors.js';

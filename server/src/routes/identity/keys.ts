@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { KeyParamsSchema } from '@push-jobs/protocol';
+import { KeyParamsSchema } from '@push-jobs/protocol/internal';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { RouteDeps } from '../../app.js';
 import { jsonObjectBody } from '../../http/body.js';

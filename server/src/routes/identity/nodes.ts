@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { isPlainObject } from '@push-jobs/protocol';
+import { isPlainObject } from '@push-jobs/protocol/internal';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { RouteDeps } from '../../app.js';
 import { isAdmin } from '../../http/authorize.js';

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { NodeSearchQuerySchema } from '@push-jobs/protocol';
+import { NodeSearchQuerySchema } from '@push-jobs/protocol/internal';
 import type { FastifyInstance } from 'fastify';
 import type { RouteDeps } from '../../app.js';
 import { badRequest } from '../../http/errors.js';

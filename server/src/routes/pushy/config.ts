@@ -24,7 +24,7 @@ import {
   NodeParamsSchema,
   verifyRequest,
   type ConfigDocument,
-} from '@push-jobs/protocol';
+} from '@push-jobs/protocol/internal';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { RouteDeps } from '../../app.js';
 import { authorize } from '../../http/authorize.js';

@@ -9,7 +9,7 @@ import {
   JobParamsSchema,
   ListJobsQuerySchema,
   NodeParamsSchema,
-} from '@push-jobs/protocol';
+} from '@push-jobs/protocol/internal';
 import type { FastifyInstance } from 'fastify';
 import type { RouteDeps } from '../../app.js';
 import { defineRoute } from '../../http/routes.js';

@@ -13,7 +13,7 @@ import {
   type JobOutputParamsSchema,
   type JobParamsSchema,
   type ListJobsQuerySchema,
-} from '@push-jobs/protocol';
+} from '@push-jobs/protocol/internal';
 import type { FastifyReply } from 'fastify';
 import type { RouteDeps } from '../../app.js';
 import { HttpError, badRequest, conflict, notFound } from '../../http/errors.js';

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { NodeParamsSchema, NodeState, NodeStateList } from '@push-jobs/protocol';
+import type { NodeParamsSchema, NodeState, NodeStateList } from '@push-jobs/protocol/internal';
 import type { FastifyRequest } from 'fastify';
 import type { RouteDeps } from '../../app.js';
 import type { RequestOf } from '../../http/routes.js';

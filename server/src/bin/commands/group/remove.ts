@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { ERROR_CODES, PushJobsError } from '@push-jobs/protocol';
+import { ERROR_CODES, PushJobsError } from '@push-jobs/protocol/internal';
 import type { GroupRecord } from '../../../store/types.js';
 import { ServerCommand } from '../../base-command.js';
 import { loadConfig, withStore } from '../../context.js';
