@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodeMessage, formatHttpDate, signRequest } from '@push-jobs/protocol/internal';
-import { Broker } from '../src/broker/broker.js';
+import { Broker } from '../src/zmq/broker.js';
 import { DEFAULT_SERVER_CONFIG } from '../src/config/defaults.js';
 import { generateRsaKeyPair } from '../src/identity/keys.js';
 import {

@@ -14,7 +14,7 @@ import pg from 'pg';
 import { buildApp } from '../src/app.js';
 import { benchHeartbeats, benchJobFanOut } from './engine.js';
 import { DEFAULT_SERVER_CONFIG } from '../src/config/defaults.js';
-import type { NodeStateEntry, NodeTracker } from '../src/engine/types.js';
+import type { NodeStateEntry, NodeTracker } from '../src/nodes/types.js';
 import { associateUser, createOrgWithDefaults, createUserWithKey } from '../src/identity/service.js';
 import { openStore } from '../src/store/index.js';
 import type { Store } from '../src/store/types.js';

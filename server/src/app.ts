@@ -13,13 +13,14 @@ import { randomUUID } from 'node:crypto';
 import { isPushJobsError } from '@push-jobs/protocol/internal';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { ServerConfig } from './config/types.js';
-import { IdleEngine, NoNodes } from './engine/idle.js';
+import { IdleEngine } from './jobs/idle-engine.js';
+import { NoNodes } from './nodes/no-nodes.js';
 import { createServerLogger, type ServerLoggerOption } from './logging/server-logger.js';
 import { FeedHub } from './feeds/feed-hub.js';
-import { registerFeedRoutes } from './feeds/routes.js';
-import type { JobEngine, NodeTracker } from './engine/types.js';
-import type { SessionKeyManager } from './keys/session-keys.js';
-import type { CurveAllowList } from './zmq/types.js';
+import { registerFeedRoutes } from './routes/pushy/feeds.js';
+import type { JobEngine } from './jobs/types.js';
+import type { NodeTracker } from './nodes/types.js';
+import type { PushRuntime, RouteDeps } from './routes/deps.js';
 import { authenticate, checkSignedHeaders } from './http/authenticate.js';
 import { authorize } from './http/authorize.js';
 import './http/context.js';
@@ -29,6 +30,8 @@ import { registerIdentityRoutes } from './routes/identity/index.js';
 import { registerPushyRoutes } from './routes/pushy/index.js';
 import { StoreConflictError, StoreNotFoundError, type Store } from './store/types.js';
 import { StoreUnavailableError } from './store/unavailable.js';
+
+export type { PushRuntime, RouteDeps } from './routes/deps.js';
 
 /** What {@link buildApp} needs. */
 export interface AppOptions {
@@ -51,33 +54,6 @@ export interface AppOptions {
   runtime?: PushRuntime;
   /** Job and org event logs behind the SSE feeds. @default an empty hub */
   feeds?: FeedHub;
-}
-
-/**
- * What the config endpoint needs from the running broker: keys and the CURVE allow-list. Absent
- * when the app runs without ZeroMQ (API-only); the config endpoint then answers 503.
- */
-export interface PushRuntime {
-  /** The server's RSA public key (PEM, SubjectPublicKeyInfo), which signs heartbeats. */
-  serverPublicKeyPem: string;
-  /** The CURVE public key of the command socket (Z85, 40 characters). */
-  curvePublicKey: string;
-  /** The CURVE client keys admitted by the ZAP handler. */
-  allowList: CurveAllowList;
-  /** Per-node HMAC session keys. */
-  sessionKeys: SessionKeyManager;
-  /** The ports actually bound (they differ from the settings when those are 0). */
-  ports?: { command: number; heartbeat: number };
-}
-
-/** What route modules receive. */
-export interface RouteDeps {
-  config: ServerConfig;
-  store: Store;
-  engine: JobEngine;
-  tracker: NodeTracker;
-  incarnationId: string;
-  runtime: PushRuntime | undefined;
 }
 
 /** Builds the app (routes, auth, error handling) without listening. */

@@ -20,8 +20,8 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { buildApp, type AppOptions } from './app.js';
-import { Broker } from './broker/broker.js';
-import { HeartbeatSender } from './broker/heartbeat.js';
+import { Broker } from './zmq/broker.js';
+import { HeartbeatSender } from './zmq/heartbeat-sender.js';
 import type { ServerConfig } from './config/types.js';
 import { FeedHub } from './feeds/feed-hub.js';
 import { PushJobEngine } from './jobs/engine.js';

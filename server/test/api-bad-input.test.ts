@@ -2,7 +2,7 @@ import { MAX_COMMIT_BODY_BYTES, type JobCreation } from '@push-jobs/protocol/int
 import { expect } from 'chai';
 import { DEFAULT_SERVER_CONFIG } from '../src/config/defaults.js';
 import { generateRsaKeyPair } from '../src/identity/keys.js';
-import { commitBodyBytes } from '../src/jobs/create.js';
+import { commitBodyBytes } from '../src/jobs/commit.js';
 import type { Store } from '../src/store/types.js';
 import { StoreUnavailableError } from '../src/store/unavailable.js';
 import { type ApiHarness, type SendOptions, snapshot, startApi } from './helpers/api.js';

@@ -1,10 +1,6 @@
 import { expect } from 'chai';
 import { InvalidArgumentError } from '@push-jobs/protocol/internal';
-import {
-  NodeReplayTracker,
-  SIGNATURES_PER_SECOND,
-  type TrackedMessage,
-} from '../src/broker/replay-tracker.js';
+import { NodeReplayTracker, SIGNATURES_PER_SECOND, type TrackedMessage } from '../src/zmq/replay-tracker.js';
 
 const T = Date.UTC(2026, 0, 1, 12, 0, 0);
 let signatures = 0;

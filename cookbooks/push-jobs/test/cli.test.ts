@@ -1,6 +1,7 @@
 // `push-jobs-cookbook apply`: flags, attribute files, output, exit codes; in-process through
 // runCli, and once through the real executable (built lib).
 import { spawnSync } from 'node:child_process';
+import { stripVTControlCharacters } from 'node:util';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,7 +19,8 @@ async function cli(args: string[]): Promise<{ code: number; stdout: string; stde
     stdout: { write: (t: string) => (stdout += t) },
     stderr: { write: (t: string) => (stderr += t) },
   });
-  return { code, stdout, stderr };
+  // Colours, where the environment asks for them (FORCE_COLOR under a test runner), aside.
+  return { code, stdout: stripVTControlCharacters(stdout), stderr: stripVTControlCharacters(stderr) };
 }
 
 describe('push-jobs-cookbook apply', () => {

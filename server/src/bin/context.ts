@@ -7,7 +7,13 @@
 import { constants as fsConstants } from 'node:fs';
 import { access, chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { ERROR_CODES, errorMessage, EXIT_CODES, PushJobsError, UsageError } from '@push-jobs/protocol/internal';
+import {
+  ERROR_CODES,
+  errorMessage,
+  EXIT_CODES,
+  PushJobsError,
+  UsageError,
+} from '@push-jobs/protocol/internal';
 import { SERVER_SETTING_NAMES } from '../config/defaults.js';
 import { compileServerConfig, isPostgresUrl, resolveDatabaseUrl } from '../config/load.js';
 import type { ServerConfig } from '../config/types.js';

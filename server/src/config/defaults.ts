@@ -4,7 +4,11 @@
  *
  * @module
  */
-import { SERVER_CONFIG_DEFAULTS, SERVER_LOG_LEVELS, SERVER_SETTING_NAMES } from '@push-jobs/protocol/internal';
+import {
+  SERVER_CONFIG_DEFAULTS,
+  SERVER_LOG_LEVELS,
+  SERVER_SETTING_NAMES,
+} from '@push-jobs/protocol/internal';
 
 /** Every setting at its default; frozen (copy it before changing anything). */
 export const DEFAULT_SERVER_CONFIG = SERVER_CONFIG_DEFAULTS;

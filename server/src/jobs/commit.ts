@@ -1,10 +1,17 @@
 /**
  * The `commit` message of a job, built in one place: the job machine sends it, and job creation
- * measures it against what an agent accepts.
+ * measures it against what an agent accepts ({@link commitBodyBytes}).
  *
  * @module
  */
-import { commitMessage, type CommitBody } from '@push-jobs/protocol/internal';
+import {
+  commitMessage,
+  sealServerMessage,
+  type CommitBody,
+  type JobCreation,
+  type ServerEnvelope,
+} from '@push-jobs/protocol/internal';
+import type { ServerConfig } from '../config/types.js';
 import type { JobOptions } from '../store/types.js';
 
 /** What a `commit` carries from its job. */
@@ -35,4 +42,49 @@ export function jobCommit(job: CommitSource, serverName: string, votingTimeoutSe
     run_timeout: job.runTimeout,
     voting_timeout: votingTimeoutSeconds,
   });
+}
+
+/**
+ * Room kept in the commit size check for fields the server may add to `commit` later, so a
+ * job accepted today still fits the agents' limit then.
+ */
+const COMMIT_RESERVE_BYTES = 256;
+
+/** The longest value of each envelope field the broker adds to a message (sizes only). */
+const ENVELOPE_MAX: ServerEnvelope = {
+  sequence: Number.MAX_SAFE_INTEGER,
+  timestamp: 'Wed, 31 Dec 9999 23:59:59 GMT',
+};
+
+/**
+ * The size in bytes of the `commit` message body the server would send for `body`, at its
+ * longest (the sequence number and timestamp the broker adds, a 32-digit job id, `capture:
+ * false`). Linear in the
+ * command, file and env; independent of the node count.
+ */
+export function commitBodyBytes(body: JobCreation, config: ServerConfig): number {
+  const commit = jobCommit(
+    {
+      id: '0'.repeat(32),
+      command: body.command,
+      // `capture: false` is the longer spelling.
+      options: { ...jobOptions(body), capture: false },
+      runTimeout: body.run_timeout ?? config.default_running_timeout,
+    },
+    config.server_name,
+    config.voting_timeout,
+  );
+  const sealed = sealServerMessage(ENVELOPE_MAX, commit);
+  return Buffer.byteLength(JSON.stringify(sealed), 'utf8') + COMMIT_RESERVE_BYTES;
+}
+
+/** The options of a job request, as stored. */
+export function jobOptions(body: JobCreation): JobOptions {
+  const options: JobOptions = {};
+  if (body.user !== undefined) options.user = body.user;
+  if (body.dir !== undefined) options.dir = body.dir;
+  if (body.env !== undefined) options.env = body.env;
+  if (body.capture_output !== undefined) options.capture = body.capture_output;
+  if (body.file !== undefined) options.file = body.file;
+  return options;
 }

@@ -13,7 +13,7 @@
  * @module
  */
 import { SILENT_LOGGER, errorMessage, type Logger, type MessageBody } from '@push-jobs/protocol/internal';
-import type { JobEngine } from '../engine/types.js';
+import type { JobEngine } from './types.js';
 import type { JobEventSink } from '../feeds/types.js';
 import type { HeldJobVerdict, LiveNodeTracker, NodeEventListener } from '../nodes/tracker.js';
 import type { JobRecord, Store } from '../store/types.js';

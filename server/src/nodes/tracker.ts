@@ -38,7 +38,7 @@ import {
   type ServerCommandBody,
   type ServerCommandType,
 } from '@push-jobs/protocol/internal';
-import type { NodeStateEntry, NodeTracker } from '../engine/types.js';
+import type { NodeStateEntry, NodeTracker } from './types.js';
 import {
   countHeartbeat,
   initialLiveness,

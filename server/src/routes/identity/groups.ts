@@ -5,7 +5,7 @@
  * @module
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { RouteDeps } from '../../app.js';
+import type { RouteDeps } from '../deps.js';
 import { jsonObjectBody } from '../../http/body.js';
 import { badRequest, notFound } from '../../http/errors.js';
 import { defineRoute } from '../../http/routes.js';

@@ -4,7 +4,7 @@
  * @module
  */
 import type { FastifyInstance } from 'fastify';
-import type { RouteDeps } from '../../app.js';
+import type { RouteDeps } from '../deps.js';
 import { registerClientRoutes } from './clients.js';
 import { registerGroupRoutes } from './groups.js';
 import { registerNodeRoutes } from './nodes.js';

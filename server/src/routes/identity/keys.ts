@@ -6,7 +6,7 @@
  */
 import { KeyParamsSchema } from '@push-jobs/protocol/internal';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { RouteDeps } from '../../app.js';
+import type { RouteDeps } from '../deps.js';
 import { jsonObjectBody } from '../../http/body.js';
 import type { AccessCheck } from '../../http/context.js';
 import { badRequest, notFound } from '../../http/errors.js';

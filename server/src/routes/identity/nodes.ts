@@ -7,7 +7,7 @@
  */
 import { isPlainObject } from '@push-jobs/protocol/internal';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { RouteDeps } from '../../app.js';
+import type { RouteDeps } from '../deps.js';
 import { isAdmin } from '../../http/authorize.js';
 import { jsonBody, jsonObjectBody } from '../../http/body.js';
 import type { Requestor } from '../../http/context.js';

@@ -6,7 +6,7 @@
  */
 import { NodeSearchQuerySchema } from '@push-jobs/protocol/internal';
 import type { FastifyInstance } from 'fastify';
-import type { RouteDeps } from '../../app.js';
+import type { RouteDeps } from '../deps.js';
 import { badRequest } from '../../http/errors.js';
 import { defineRoute } from '../../http/routes.js';
 import { orgUrl } from '../../http/uri.js';

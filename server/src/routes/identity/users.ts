@@ -5,7 +5,7 @@
  * @module
  */
 import type { FastifyInstance } from 'fastify';
-import type { RouteDeps } from '../../app.js';
+import type { RouteDeps } from '../deps.js';
 import { notFound } from '../../http/errors.js';
 import { defineRoute } from '../../http/routes.js';
 import { NAMED, nameParam } from './common.js';

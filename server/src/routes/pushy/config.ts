@@ -26,7 +26,7 @@ import {
   type ConfigDocument,
 } from '@push-jobs/protocol/internal';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { RouteDeps } from '../../app.js';
+import type { RouteDeps } from '../deps.js';
 import { authorize } from '../../http/authorize.js';
 import type { AccessCheck } from '../../http/context.js';
 import { HttpError, badRequest, forbidden, unauthorized } from '../../http/errors.js';

@@ -11,9 +11,9 @@ import {
   NodeParamsSchema,
 } from '@push-jobs/protocol/internal';
 import type { FastifyInstance } from 'fastify';
-import type { RouteDeps } from '../../app.js';
+import type { RouteDeps } from '../deps.js';
 import { defineRoute } from '../../http/routes.js';
-import { createJob, jobRequestValidator } from '../../jobs/create.js';
+import { createJob, jobRequestValidator } from './create-job.js';
 import { registerConfigRoute } from './config.js';
 import { abortJob, getJob, getJobOutput, listJobs } from './jobs.js';
 import { getNodeState, listNodeStates } from './node-states.js';

@@ -15,7 +15,7 @@ import {
   type ListJobsQuerySchema,
 } from '@push-jobs/protocol/internal';
 import type { FastifyReply } from 'fastify';
-import type { RouteDeps } from '../../app.js';
+import type { RouteDeps } from '../deps.js';
 import { HttpError, badRequest, conflict, notFound } from '../../http/errors.js';
 import type { RequestOf } from '../../http/routes.js';
 import { formatJobChunked, formatJobSummary, type NodesPage } from '../../jobs/format.js';

@@ -6,7 +6,7 @@
  */
 import type { NodeParamsSchema, NodeState, NodeStateList } from '@push-jobs/protocol/internal';
 import type { FastifyRequest } from 'fastify';
-import type { RouteDeps } from '../../app.js';
+import type { RouteDeps } from '../deps.js';
 import type { RequestOf } from '../../http/routes.js';
 
 /** Every node of the org that has a node record. */

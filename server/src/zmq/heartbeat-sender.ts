@@ -6,8 +6,13 @@
  * @module
  */
 import { hostname } from 'node:os';
-import { encodeMessage, formatHttpDate, serverHeartbeatMessage, type RsaKeyInput } from '@push-jobs/protocol/internal';
-import type { HeartbeatTransport } from '../zmq/types.js';
+import {
+  encodeMessage,
+  formatHttpDate,
+  serverHeartbeatMessage,
+  type RsaKeyInput,
+} from '@push-jobs/protocol/internal';
+import type { HeartbeatTransport } from './types.js';
 
 /** Sends server heartbeats until stopped. */
 export class HeartbeatSender {

@@ -1,12 +1,12 @@
 /**
- * The stand-in engine and tracker used when no ZeroMQ broker runs (API-only tests, tools):
- * jobs stay `new` until aborted, and no node is ever connected.
+ * The stand-in job engine used when no ZeroMQ broker runs (API-only tests, tools): jobs stay
+ * `new` until aborted.
  *
  * @module
  */
 import { isFinalJobState, isTerminalNodeJobState } from '@push-jobs/protocol/internal';
 import type { JobRecord, Store } from '../store/types.js';
-import type { JobEngine, NodeStateEntry, NodeTracker } from './types.js';
+import type { JobEngine } from './types.js';
 
 /** A {@link JobEngine} that only records aborts. */
 export class IdleEngine implements JobEngine {
@@ -28,20 +28,5 @@ export class IdleEngine implements JobEngine {
 
   liveJobIds(): string[] {
     return [];
-  }
-}
-
-/** A {@link NodeTracker} with no nodes. */
-export class NoNodes implements NodeTracker {
-  listNodeStates(): NodeStateEntry[] {
-    return [];
-  }
-
-  nodeState(): { status: 'offline'; availability: 'unavailable' } {
-    return { status: 'offline', availability: 'unavailable' };
-  }
-
-  nodeCount(): number {
-    return 0;
   }
 }

@@ -34,7 +34,7 @@ import {
 import type { SessionKeyManager } from '../keys/session-keys.js';
 import { RateLimitedLog } from '../logging/rate-limited-log.js';
 import type { LiveNodeTracker, NodeRecord } from '../nodes/tracker.js';
-import type { CommandTransport, InboundMessage } from '../zmq/types.js';
+import type { CommandTransport, InboundMessage } from './types.js';
 import { NodeReplayTracker } from './replay-tracker.js';
 
 /** Why inbound messages were dropped, counted. */

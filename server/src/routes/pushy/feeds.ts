@@ -9,12 +9,12 @@
  * @module
  */
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import type { RouteDeps } from '../app.js';
-import { notFound } from '../http/errors.js';
-import { defineRoute } from '../http/routes.js';
-import { formatJob } from '../jobs/format.js';
-import { SSE_KEEPALIVE, eventData, formatSseEvent, type SseEvent } from './event-format.js';
-import type { FeedHub } from './feed-hub.js';
+import type { RouteDeps } from '../deps.js';
+import { notFound } from '../../http/errors.js';
+import { defineRoute } from '../../http/routes.js';
+import { formatJob } from '../../jobs/format.js';
+import { SSE_KEEPALIVE, eventData, formatSseEvent, type SseEvent } from '../../feeds/event-format.js';
+import type { FeedHub } from '../../feeds/feed-hub.js';
 
 /** What the feed routes need: the config (`keep_alive_time`), the store and the hub. */
 export type FeedRouteDeps = Pick<RouteDeps, 'config' | 'store'> & { feeds: FeedHub };

@@ -12,63 +12,15 @@ import {
   MAX_COMMIT_BODY_BYTES,
   checkJobRequest,
   makeJobId,
-  sealServerMessage,
   type JobCreation,
-  type ServerEnvelope,
 } from '@push-jobs/protocol/internal';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { RouteDeps } from '../app.js';
-import type { ServerConfig } from '../config/types.js';
-import { jsonBody } from '../http/body.js';
-import { invalidJob } from '../http/errors.js';
-import { orgUrl } from '../http/uri.js';
-import { jobCommit } from './commit.js';
-import type { JobOptions } from '../store/types.js';
-
-/**
- * Room kept in the commit size check for fields the server may add to `commit` later, so a
- * job accepted today still fits the agents' limit then.
- */
-const COMMIT_RESERVE_BYTES = 256;
-
-/** The longest value of each envelope field the broker adds to a message (sizes only). */
-const ENVELOPE_MAX: ServerEnvelope = {
-  sequence: Number.MAX_SAFE_INTEGER,
-  timestamp: 'Wed, 31 Dec 9999 23:59:59 GMT',
-};
-
-/**
- * The size in bytes of the `commit` message body the server would send for `body`, at its
- * longest (the sequence number and timestamp the broker adds, a 32-digit job id, `capture:
- * false`). Linear in the
- * command, file and env; independent of the node count.
- */
-export function commitBodyBytes(body: JobCreation, config: ServerConfig): number {
-  const commit = jobCommit(
-    {
-      id: '0'.repeat(32),
-      command: body.command,
-      // `capture: false` is the longer spelling.
-      options: { ...jobOptions(body), capture: false },
-      runTimeout: body.run_timeout ?? config.default_running_timeout,
-    },
-    config.server_name,
-    config.voting_timeout,
-  );
-  const sealed = sealServerMessage(ENVELOPE_MAX, commit);
-  return Buffer.byteLength(JSON.stringify(sealed), 'utf8') + COMMIT_RESERVE_BYTES;
-}
-
-/** The options of a job request, as stored. */
-function jobOptions(body: JobCreation): JobOptions {
-  const options: JobOptions = {};
-  if (body.user !== undefined) options.user = body.user;
-  if (body.dir !== undefined) options.dir = body.dir;
-  if (body.env !== undefined) options.env = body.env;
-  if (body.capture_output !== undefined) options.capture = body.capture_output;
-  if (body.file !== undefined) options.file = body.file;
-  return options;
-}
+import type { RouteDeps } from '../deps.js';
+import type { ServerConfig } from '../../config/types.js';
+import { jsonBody } from '../../http/body.js';
+import { invalidJob } from '../../http/errors.js';
+import { orgUrl } from '../../http/uri.js';
+import { commitBodyBytes, jobOptions } from '../../jobs/commit.js';
 
 /** The 400 of a job naming more distinct nodes than `max_job_nodes` (`count`: the names given). */
 export function tooManyNodesMessage(count: number, max: number): string {
