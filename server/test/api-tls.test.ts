@@ -1,9 +1,9 @@
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
+import { localhostCertificate } from '@push-jobs/testing';
 import { expect } from 'chai';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../src/app.js';
@@ -18,28 +18,8 @@ describe('API over HTTPS (tls_cert / tls_key)', function () {
   let cert: Buffer;
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'pj-tls-'));
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'rsa:2048',
-        '-nodes',
-        '-days',
-        '1',
-        '-subj',
-        '/CN=localhost',
-        '-addext',
-        'subjectAltName=IP:127.0.0.1,DNS:localhost',
-        '-keyout',
-        join(dir, 'key.pem'),
-        '-out',
-        join(dir, 'cert.pem'),
-      ],
-      { stdio: 'ignore' },
-    );
-    cert = readFileSync(join(dir, 'cert.pem'));
+    const tls = localhostCertificate(dir, 1);
+    cert = Buffer.from(tls.cert);
     store = await openStore(join(dir, 'db.sqlite'));
     app = await buildApp({
       config: { ...DEFAULT_SERVER_CONFIG },

@@ -1,20 +1,10 @@
-import type { JobEventFields } from '@push-jobs/protocol/internal';
 import { expect } from 'chai';
 import { formatEventTimestampMicros, parseEventTimestamp, type SseEvent } from '../src/feeds/event-format.js';
 import { MAX_CLOCK_DRIFT_US } from '../src/feeds/event-clock.js';
 import { FeedHub, type FeedHubOptions, type JobFeedListener } from '../src/feeds/feed-hub.js';
+import { START } from './helpers/feed-events.js';
 
 const T0 = Date.UTC(2025, 10, 24, 10, 0, 0, 123);
-
-/** A `start` event's fields, as the job machine emits them. */
-const START: JobEventFields['start'] = {
-  command: 'uptime',
-  run_timeout: 3600,
-  quorum: 1,
-  node_count: 1,
-  user: 'alice',
-  capture: false,
-};
 
 class FakeClock {
   ms = T0;

@@ -2,7 +2,7 @@
 // FeedHub passed in its options. Jobs are created through the API; events are emitted on the hub.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { signRequest, type JobEventFields } from '@push-jobs/protocol/internal';
+import { signRequest } from '@push-jobs/protocol/internal';
 import { until } from '@push-jobs/testing';
 import { expect } from 'chai';
 import { DEFAULT_SERVER_CONFIG } from '../src/config/defaults.js';
@@ -10,16 +10,7 @@ import type { ServerConfig } from '../src/config/types.js';
 import { parseEventTimestamp } from '../src/feeds/event-format.js';
 import { FeedHub } from '../src/feeds/feed-hub.js';
 import { startApi, type ApiHarness, type Principal } from './helpers/api.js';
-
-/** A `start` event's fields, as the job machine emits them. */
-const START: JobEventFields['start'] = {
-  command: 'uptime',
-  run_timeout: 3600,
-  quorum: 1,
-  node_count: 1,
-  user: 'alice',
-  capture: false,
-};
+import { START } from './helpers/feed-events.js';
 
 const JOB_FEED = '/organizations/:org/pushy/job_status_feed/:id';
 

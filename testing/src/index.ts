@@ -6,3 +6,4 @@ export { dropSchema, PG_URL, schemaName, schemaUrl, uniqueOrg, withPg } from './
 export { TcpProxy } from './tcp-proxy.js';
 export { signedRequest, type RequestSigner, type SignedResponse } from './signed-request.js';
 export { freePorts } from './ports.js';
+export { localhostCertificate, type LocalhostCertificate } from './tls.js';

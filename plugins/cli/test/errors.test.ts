@@ -1,11 +1,10 @@
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { freePorts } from '@push-jobs/testing';
+import { freePorts, localhostCertificate } from '@push-jobs/testing';
 import { CliTestServer, cli, cliJson, isolateEnv, restoreEnv } from './helpers/harness.js';
 
 function pretty(value: unknown): string {
@@ -178,32 +177,9 @@ describe('TLS: a custom CA, or no verification for labs', function () {
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'pj-cli-tls-'));
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'rsa:2048',
-        '-nodes',
-        '-days',
-        '2',
-        '-keyout',
-        join(dir, 'key.pem'),
-        '-out',
-        join(dir, 'cert.pem'),
-        '-subj',
-        '/CN=localhost',
-        '-addext',
-        'subjectAltName=DNS:localhost,IP:127.0.0.1',
-      ],
-      { stdio: 'ignore' },
-    );
+    const tls = localhostCertificate(dir);
     h = await CliTestServer.start({
-      https: {
-        cert: readFileSync(join(dir, 'cert.pem'), 'utf8'),
-        key: readFileSync(join(dir, 'key.pem'), 'utf8'),
-      },
+      https: { cert: tls.cert, key: tls.key },
     });
   });
   after(async () => {
