@@ -18,6 +18,10 @@ import {
   openMessage,
   SequenceTracker,
   liteValidators,
+  type AgentJobState,
+  type ClientEnvelope,
+  type ClientMessageType,
+  type ClientOutputFields,
   type CommitMessage,
   type ConfigDocument,
   type MessageBody,
@@ -348,10 +352,10 @@ export class AgentConnection {
   // -------------------------------------------------------------------------------------------
 
   private send(
-    type: string,
+    type: ClientMessageType,
     jobId: string | null,
-    fields: Record<string, unknown>,
-    jobState?: string,
+    fields: ClientOutputFields,
+    jobState?: AgentJobState,
   ): Promise<void> {
     if (this.closedValue) {
       this.log.warn(`[${this.identity.nodeName}] Dropping packet because client was stopped`);
@@ -432,26 +436,27 @@ export class AgentConnection {
    * JSON measured here is the JSON signed and sent: serialised once per message.
    */
   private envelope(
-    type: string,
+    type: ClientMessageType,
     jobId: string | null,
-    fields: Record<string, unknown>,
-    jobState: string | undefined,
+    fields: ClientOutputFields,
+    jobState: AgentJobState | undefined,
   ): string | undefined {
     const id = this.identity;
     const limit = id.maxBodySize;
     const extra = { ...fields };
     const outputBytes =
-      (typeof extra['stdout'] === 'string' ? Buffer.byteLength(extra['stdout']) : 0) +
-      (typeof extra['stderr'] === 'string' ? Buffer.byteLength(extra['stderr']) : 0);
+      (extra.stdout === undefined ? 0 : Buffer.byteLength(extra.stdout)) +
+      (extra.stderr === undefined ? 0 : Buffer.byteLength(extra.stderr));
     if (outputBytes > limit) {
       this.log.warn(
         `[${id.nodeName}] Command output ${outputBytes} is larger than the Client MAX_BODY_SIZE of ${limit}`,
       );
-      delete extra['stdout'];
-      delete extra['stderr'];
+      delete extra.stdout;
+      delete extra.stderr;
     }
     this.sequence += 1;
-    const body: MessageBody = {
+    // The envelope in the original client's order (A.9), then the job state, job id and output.
+    const body: ClientEnvelope & ClientOutputFields & { job_state?: AgentJobState } = {
       node: id.nodeName,
       client: id.hostname,
       protocol_version: PROTOCOL_VERSION,
@@ -467,8 +472,8 @@ export class AgentConnection {
     let json = JSON.stringify(body);
     let size = Buffer.byteLength(json);
     if (size > limit && ('stdout' in body || 'stderr' in body)) {
-      delete body['stdout'];
-      delete body['stderr'];
+      delete body.stdout;
+      delete body.stderr;
       this.log.warn(`[${id.nodeName}] Deleted packet output: message size ${size} over ${limit}`);
       json = JSON.stringify(body);
       size = Buffer.byteLength(json);

@@ -10,7 +10,12 @@ import { spawn as nodeSpawn, type ChildProcess, type SpawnOptions } from 'node:c
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { timerDelayMs, type AgentJobState, errorMessage } from '@push-jobs/protocol/lite';
+import {
+  timerDelayMs,
+  type AgentJobState,
+  type ClientOutputFields,
+  errorMessage,
+} from '@push-jobs/protocol/lite';
 import type { AllowList } from './allow-list.js';
 import { buildJobEnvironment, JobEnvironmentError } from './job-env.js';
 import { takeLock, type HeldLock } from './job-lock.js';
@@ -309,7 +314,7 @@ export function fitOutput(
   stderr: { text: string; truncated: boolean },
   maxBodySize: number,
   envelopeReserve: number,
-): Record<string, unknown> {
+): ClientOutputFields {
   const skeleton = {
     type,
     job_id: jobId,
@@ -342,9 +347,9 @@ export function fitOutput(
   }
   const out = fitJson(stdout.text, Math.max(2, outBudget));
   const err = fitJson(stderr.text, Math.max(2, errBudget));
-  const fields: Record<string, unknown> = { stdout: out, stderr: err };
-  if (stdout.truncated || out.length < stdout.text.length) fields['stdout_truncated'] = true;
-  if (stderr.truncated || err.length < stderr.text.length) fields['stderr_truncated'] = true;
+  const fields: ClientOutputFields = { stdout: out, stderr: err };
+  if (stdout.truncated || out.length < stdout.text.length) fields.stdout_truncated = true;
+  if (stderr.truncated || err.length < stderr.text.length) fields.stderr_truncated = true;
   return fields;
 }
 
@@ -721,7 +726,7 @@ export class JobRunner implements JobRunnerPort {
    */
   private reportResult(run: Running, type: 'succeeded' | 'failed', stderrNote: string): void {
     const { job } = run;
-    let fields: Record<string, unknown> | undefined;
+    let fields: ClientOutputFields | undefined;
     if (job.options.capture === true) {
       fields = fitOutput(
         type,
@@ -731,7 +736,7 @@ export class JobRunner implements JobRunnerPort {
         this.opts.maxBodySize,
         this.reserve,
       );
-      if (fields['stdout_truncated'] === true || fields['stderr_truncated'] === true) {
+      if (fields.stdout_truncated === true || fields.stderr_truncated === true) {
         this.log('warn', `Job ${job.jobId}: output truncated to fit max_body_size ${this.opts.maxBodySize}`);
       }
     }

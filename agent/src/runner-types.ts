@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { AgentJobState } from '@push-jobs/protocol/lite';
+import type { AgentJobState, ClientOutputFields } from '@push-jobs/protocol/lite';
 
 /** The optional parts of a `commit`. */
 export interface CommitOptions {
@@ -32,7 +32,7 @@ export interface RunnerReply {
   type: 'ack_commit' | 'nack_commit' | 'ack_run' | 'nack_run' | 'succeeded' | 'failed' | 'aborted';
   jobId: string | null;
   /** `stdout`, `stderr` (and `stdout_truncated`/`stderr_truncated`) for succeeded/failed. */
-  fields?: Record<string, unknown>;
+  fields?: ClientOutputFields;
 }
 
 /** What the connection needs from the job runner. */

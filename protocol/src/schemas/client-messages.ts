@@ -96,6 +96,11 @@ const outputFields = {
   stderr_truncated: Type.Optional(Type.Boolean()),
 };
 
+/** The output a `succeeded` or `failed` carries (all optional). */
+export const ClientOutputFieldsSchema = Type.Object(outputFields);
+/** The output fields of `succeeded`/`failed`. */
+export type ClientOutputFields = Static<typeof ClientOutputFieldsSchema>;
+
 /** `succeeded`: the command exited with code 0. */
 export const SucceededMessageSchema = envelope('succeeded', outputFields);
 /** `succeeded` message. */
