@@ -79,6 +79,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   app.decorateRequest('org', undefined);
   app.decorateRequest('requestor', undefined);
   app.decorateRequest('parsedBody', undefined);
+  app.decorateRequest('jobRequest', undefined);
 
   // Every body arrives as a string: the signature covers the exact bytes, and the content type
   // is checked after authentication, as the original did.

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import type { JobCreation } from '@push-jobs/protocol/internal';
 import type { FastifyRequest } from 'fastify';
 import type { OrgRecord } from '../store/types.js';
 
@@ -41,6 +42,8 @@ declare module 'fastify' {
     requestor: Requestor | undefined;
     /** The body's JSON value, once parsed by {@link jsonBody}. */
     parsedBody: unknown;
+    /** A `POST jobs` body, once checked (`checkJobRequest`) and its nodes made distinct. */
+    jobRequest: JobCreation | undefined;
   }
   interface FastifyContextConfig {
     access?: Access;

@@ -8,12 +8,7 @@
  *
  * @module
  */
-import {
-  MAX_COMMIT_BODY_BYTES,
-  checkJobRequest,
-  makeJobId,
-  type JobCreation,
-} from '@push-jobs/protocol/internal';
+import { MAX_COMMIT_BODY_BYTES, checkJobRequest, makeJobId } from '@push-jobs/protocol/internal';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { RouteDeps } from '../deps.js';
 import type { ServerConfig } from '../../config/types.js';
@@ -53,7 +48,7 @@ function distinctNodes(given: readonly string[], max: number): string[] {
  * preValidation: the job body checks, before authentication as in the original. Leaves the
  * body, with its nodes made distinct (the original failed on a repeated node name, a
  * unique-constraint error after a partial insert; a node is in a job once, however often it
- * is named), in `request.parsedBody`.
+ * is named), in `request.jobRequest`.
  */
 export function jobRequestValidator(config: ServerConfig): (request: FastifyRequest) => void {
   return (request) => {
@@ -63,7 +58,7 @@ export function jobRequestValidator(config: ServerConfig): (request: FastifyRequ
     const nodes = distinctNodes(result.value.nodes, config.max_job_nodes);
     const bytes = commitBodyBytes(result.value, config);
     if (bytes > MAX_COMMIT_BODY_BYTES) throw invalidJob(commitTooLargeMessage(bytes));
-    request.parsedBody = { ...result.value, nodes };
+    request.jobRequest = { ...result.value, nodes };
   };
 }
 
@@ -73,7 +68,9 @@ export async function createJob(
   request: FastifyRequest,
   reply: FastifyReply,
 ): Promise<unknown> {
-  const body = request.parsedBody as JobCreation;
+  const body = request.jobRequest;
+  // preValidation always sets it (or refuses the request).
+  if (body === undefined) throw new Error('job request not validated');
   const org = request.org!;
   const requestor = request.requestor!;
   const options = jobOptions(body);
