@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 import { STATE_DIR } from '../attributes/defaults.js';
 import type { InitSystem, PlatformFamily, RecipeName } from '../attributes/types.js';
 import type { CommandRunner } from './command.js';
-import type { ResourceOutcome } from './resource.js';
+import type { ResourceOutcome } from './outcome.js';
 
 /** Something a notification can run an action on (a service). */
 export interface NotificationTarget {
