@@ -11,11 +11,12 @@ import {
   ERROR_CODES,
   errorMessage,
   EXIT_CODES,
+  isPostgresUrl,
   PushJobsError,
   UsageError,
 } from '@push-jobs/protocol/internal';
 import { SERVER_SETTING_NAMES } from '../config/defaults.js';
-import { compileServerConfig, isPostgresUrl, resolveDatabaseUrl } from '../config/load.js';
+import { compileServerConfig, resolveDatabaseUrl } from '../config/load.js';
 import type { ServerConfig } from '../config/types.js';
 import { normalizePublicKey } from '../identity/keys.js';
 import type { Store } from '../store/types.js';

@@ -372,8 +372,6 @@ export function compileServerConfig(sources: ConfigSources = {}): ServerConfig {
   return compileServerConfigWithSources(sources).config;
 }
 
-export { isPostgresUrl };
-
 /**
  * The database URL to open: a PostgreSQL URL as is; `:memory:` as is; a SQLite path made
  * absolute, relative paths resolving against `data_dir` (itself relative to the working

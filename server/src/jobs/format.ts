@@ -57,8 +57,9 @@ export async function formatJobChunked(
   job: JobRecord,
   opts: { includeFile?: boolean; page?: NodesPage } = {},
 ): Promise<Job> {
-  if (job.nodes.length > FORMAT_CHUNK_NODES && !isSortedByName(job.nodes)) await nextTurn();
-  const all = inNameOrder(job.nodes);
+  const sorted = isSortedByName(job.nodes);
+  if (!sorted && job.nodes.length > FORMAT_CHUNK_NODES) await nextTurn();
+  const all = sorted ? job.nodes : sortByName(job.nodes);
   const list =
     opts.page === undefined ? all : all.slice(opts.page.offset, opts.page.offset + opts.page.limit);
   const groups = new StatusGroups();

@@ -10,7 +10,7 @@ import { pino, type Logger as PinoLogger, type LoggerOptions } from 'pino';
 
 /**
  * What the `logger` option of the server accepts: `false` (the default) logs nothing, `true`
- * logs at `info` to stdout, an options object configures pino (its `level` defaults to the
+ * logs at the configured `log_level` to stdout, an options object configures pino (its `level` defaults to the
  * configured `log_level`), and a pino logger is used as it is (tests pass one writing to a
  * stream).
  */

@@ -66,8 +66,6 @@ export interface ServerStepsInput {
   readonly runAs: RunAs;
 }
 
-export { isPostgresUrl };
-
 /** The TLS file paths on the host. */
 export function tlsPaths(layout: ServerLayout): { cert: string; key: string } {
   return { cert: posix.join(layout.tlsDir, 'server.crt'), key: posix.join(layout.tlsDir, 'server.key') };

@@ -68,7 +68,7 @@ async function runStart(values: Readonly<Record<string, unknown>>, command: stri
     server = await startPushServer({
       config,
       store,
-      logger: { level: config.log_level },
+      logger: true,
       ...(https === undefined ? {} : { https }),
     });
     await server.app.listen({ host: config.api_host, port: config.api_port });
