@@ -29,7 +29,8 @@ function guardFor<T extends string>(values: readonly T[]): (value: unknown) => v
  * Every job status, as reported in the REST job JSON (`status`).
  *
  * `aborted` is never set by the original server; ours sets it when a job is aborted through
- * `POST .../jobs/ID/abort` (a deliberate extension).
+ * `POST .../jobs/ID/abort` (a deliberate extension). `max_errors_exceeded` is ours too: a
+ * rollout (`max_errors`) had more failed nodes than its error budget allowed.
  */
 export const JOB_STATES = [
   'new',
@@ -40,6 +41,7 @@ export const JOB_STATES = [
   'aborted',
   'timed_out',
   'crashed',
+  'max_errors_exceeded',
 ] as const;
 
 /** A job status. */
@@ -61,6 +63,7 @@ export const JOB_STATE_IDS: Readonly<Record<JobState, number>> = Object.freeze({
   new: 5,
   timed_out: 6,
   crashed: 7,
+  max_errors_exceeded: 8,
 });
 
 /** The job status stored under a database id, or `undefined` for an unknown id. */
@@ -69,7 +72,14 @@ export function jobStateFromId(id: number): JobState | undefined {
 }
 
 /** Job statuses after which a job never changes again. */
-export const FINAL_JOB_STATES = ['complete', 'quorum_failed', 'aborted', 'timed_out', 'crashed'] as const;
+export const FINAL_JOB_STATES = [
+  'complete',
+  'quorum_failed',
+  'aborted',
+  'timed_out',
+  'crashed',
+  'max_errors_exceeded',
+] as const;
 
 /** A final job status. */
 export type FinalJobState = (typeof FINAL_JOB_STATES)[number];
@@ -83,7 +93,8 @@ export const isFinalJobState: (value: unknown) => value is FinalJobState = guard
 
 /**
  * Every status a node can have within one job, in database-id order (`new` = 0 ...
- * `timed_out` = 11). These are the keys of the `nodes` map of the REST job JSON.
+ * `timed_out` = 11, then ours: `skipped` = 12, a node of a rollout that never started because
+ * the job's error budget was spent). These are the keys of the `nodes` map of the REST job JSON.
  */
 export const NODE_JOB_STATES = [
   'new',
@@ -98,6 +109,7 @@ export const NODE_JOB_STATES = [
   'was_ready',
   'crashed',
   'timed_out',
+  'skipped',
 ] as const;
 
 /** A node-in-job status. */
@@ -130,6 +142,7 @@ export const TERMINAL_NODE_JOB_STATES = [
   'was_ready',
   'crashed',
   'timed_out',
+  'skipped',
 ] as const;
 
 /** A terminal node-in-job status. */
@@ -234,7 +247,8 @@ export const isClientMessageType: (value: unknown) => value is ClientMessageType
 
 /**
  * Event names of the per-job feed (`.../job_status_feed/JOBID`, spec 7.2). `summary` is the
- * single event sent for a job whose process is gone.
+ * single event sent for a job whose process is gone; `max_errors_exceeded` is ours (a rollout's
+ * error budget was spent).
  */
 export const JOB_FEED_EVENTS = [
   'start',
@@ -243,6 +257,7 @@ export const JOB_FEED_EVENTS = [
   'run_start',
   'run_complete',
   'rehab',
+  'max_errors_exceeded',
   'job_complete',
   'summary',
 ] as const;
@@ -322,7 +337,8 @@ export const isRunCompleteStatus: (value: unknown) => value is RunCompleteStatus
 /**
  * `status` values of the `job_complete` event. The original emits `complete`,
  * `quorum_failed` and `timed_out` (spec 7.2); ours may also emit `aborted` (the abort call)
- * and `crashed` (a job found in progress after a restart).
+ * and `crashed` (a job found in progress after a restart), and `max_errors_exceeded` (a
+ * rollout stopped by its error budget).
  */
 export const JOB_COMPLETE_STATUSES = [
   'complete',
@@ -330,6 +346,7 @@ export const JOB_COMPLETE_STATUSES = [
   'timed_out',
   'aborted',
   'crashed',
+  'max_errors_exceeded',
 ] as const;
 
 /** A `job_complete` event status. */

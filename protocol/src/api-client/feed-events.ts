@@ -11,6 +11,7 @@
  */
 import {
   jobFeed_job_complete,
+  jobFeed_max_errors_exceeded,
   jobFeed_quorum_succeeded,
   jobFeed_quorum_vote,
   jobFeed_rehab,
@@ -44,6 +45,7 @@ const JOB_FEED_CHECKS: Readonly<Record<JobFeedEventName, AjvValidateFunction>> =
   run_start: jobFeed_run_start as AjvValidateFunction,
   run_complete: jobFeed_run_complete as AjvValidateFunction,
   rehab: jobFeed_rehab as AjvValidateFunction,
+  max_errors_exceeded: jobFeed_max_errors_exceeded as AjvValidateFunction,
   job_complete: jobFeed_job_complete as AjvValidateFunction,
   summary: jobFeed_summary as AjvValidateFunction,
 };

@@ -96,18 +96,38 @@ const outputFields = {
   stderr_truncated: Type.Optional(Type.Boolean()),
 };
 
+/**
+ * Ours: how the command ended, sent with `succeeded`/`failed` (the original server ignores
+ * unknown fields). The server keeps them per node; a value of the wrong shape is taken as absent.
+ */
+const resultFields = {
+  /** The exit status, or null when a signal ended the command (or it never started). */
+  exit_status: Type.Optional(Type.Union([Type.Integer({ minimum: -2147483648, maximum: 2147483647 }), Type.Null()])),
+  /** The signal that ended the command (`SIGTERM`), or null. */
+  signal: Type.Optional(Type.Union([Type.String({ pattern: '^SIG[A-Z0-9+-]{1,12}$' }), Type.Null()])),
+  /** When the command started, ISO 8601 in UTC with milliseconds (the node's clock). */
+  started_at: Type.Optional(Type.String({ maxLength: 40 })),
+  /** When the command ended, ISO 8601 in UTC with milliseconds (the node's clock). */
+  ended_at: Type.Optional(Type.String({ maxLength: 40 })),
+};
+
+/** The result fields of `succeeded`/`failed` (all optional, ours). */
+export const ClientResultFieldsSchema = Type.Object(resultFields);
+/** The result fields of `succeeded`/`failed`. */
+export type ClientResultFields = Static<typeof ClientResultFieldsSchema>;
+
 /** The output a `succeeded` or `failed` carries (all optional). */
 export const ClientOutputFieldsSchema = Type.Object(outputFields);
 /** The output fields of `succeeded`/`failed`. */
 export type ClientOutputFields = Static<typeof ClientOutputFieldsSchema>;
 
 /** `succeeded`: the command exited with code 0. */
-export const SucceededMessageSchema = envelope('succeeded', outputFields);
+export const SucceededMessageSchema = envelope('succeeded', { ...outputFields, ...resultFields });
 /** `succeeded` message. */
 export type SucceededMessage = Static<typeof SucceededMessageSchema>;
 
 /** `failed`: the command exited with a non-zero code (or could not run). */
-export const FailedMessageSchema = envelope('failed', outputFields);
+export const FailedMessageSchema = envelope('failed', { ...outputFields, ...resultFields });
 /** `failed` message. */
 export type FailedMessage = Static<typeof FailedMessageSchema>;
 

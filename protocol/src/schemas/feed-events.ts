@@ -43,6 +43,12 @@ export const StartEventFieldsSchema = Type.Object({
   file_specified: Type.Optional(Type.Literal(true)),
   /** Whether the output is captured. */
   capture: Type.Boolean(),
+  /** Ours: the search query the nodes were chosen by. */
+  search: Type.Optional(Type.String()),
+  /** Ours, a rollout: at most this many nodes run at once (the job's value, resolved to a count). */
+  max_concurrency: Type.Optional(Type.Integer({ minimum: 1 })),
+  /** Ours, a rollout: failed nodes tolerated before no new node starts (resolved to a count). */
+  max_errors: Type.Optional(Type.Integer({ minimum: 0 })),
 });
 
 /**
@@ -79,6 +85,16 @@ export const RunCompleteEventFieldsSchema = Type.Object({
 /** `rehab`: a node is told to drop the job. */
 export const RehabEventFieldsSchema = Type.Object({ node: Type.String() });
 
+/**
+ * Ours: `max_errors_exceeded`: more nodes failed than the job's `max_errors`; no node starts any
+ * more. Nodes already running finish; `skipped` nodes never started.
+ */
+export const MaxErrorsExceededEventFieldsSchema = Type.Object({
+  failed: Type.Integer({ minimum: 0 }),
+  max_errors: Type.Integer({ minimum: 0 }),
+  skipped: Type.Integer({ minimum: 0 }),
+});
+
 /** `job_complete`: the job's final status; the last event of a job feed. */
 export const JobCompleteEventFieldsSchema = Type.Object({
   status: StringEnum(JOB_COMPLETE_STATUSES),
@@ -92,6 +108,7 @@ export const JOB_EVENT_FIELD_SCHEMAS = {
   run_start: RunStartEventFieldsSchema,
   run_complete: RunCompleteEventFieldsSchema,
   rehab: RehabEventFieldsSchema,
+  max_errors_exceeded: MaxErrorsExceededEventFieldsSchema,
   job_complete: JobCompleteEventFieldsSchema,
 } as const;
 
@@ -121,6 +138,7 @@ export const JOB_FEED_DATA_SCHEMAS = {
   run_start: withTimestamp(RunStartEventFieldsSchema),
   run_complete: withTimestamp(RunCompleteEventFieldsSchema),
   rehab: withTimestamp(RehabEventFieldsSchema),
+  max_errors_exceeded: withTimestamp(MaxErrorsExceededEventFieldsSchema),
   job_complete: withTimestamp(JobCompleteEventFieldsSchema),
   /** The one event of a feed whose job's log is gone: the job as `GET jobs/ID` reports it. */
   summary: withTimestamp(JobSchema),

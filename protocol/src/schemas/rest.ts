@@ -22,6 +22,27 @@ import { EnvSchema, StringEnum } from './common.js';
 /** A string without a NUL character (PostgreSQL text cannot hold one). */
 const NO_NUL = '^[^\\u0000]*$';
 
+/** Longest `search` query a job may carry, in characters. */
+export const MAX_JOB_SEARCH_LENGTH = 8192;
+
+/**
+ * A rollout size: a count, or a percentage of the job's nodes as `"N%"` (1 to 100). Counts
+ * start at `minimum`.
+ */
+function countOrPercent(minimum: 0 | 1, description: string) {
+  const percent = minimum === 0 ? '^(100|[1-9]?[0-9])%$' : '^(100|[1-9][0-9]?)%$';
+  return Type.Union([Type.Integer({ minimum, maximum: MAX_STORED_INTEGER }), Type.String({ pattern: percent })], {
+    description,
+  });
+}
+
+/** `max_concurrency` of a job: at most this many nodes run at once (a count, or `"N%"`). */
+export const MaxConcurrencySchema = countOrPercent(1, 'a count of at least 1, or a percentage "1%" to "100%"');
+/** `max_errors` of a job: failed nodes tolerated before no new node starts (a count, or `"N%"`). */
+export const MaxErrorsSchema = countOrPercent(0, 'a count of at least 0, or a percentage "0%" to "100%"');
+/** A rollout size as given: a count or `"N%"`. */
+export type RolloutSize = Static<typeof MaxConcurrencySchema>;
+
 /**
  * Body of `POST /organizations/ORG/pushy/jobs` (spec 1.5).
  *
@@ -33,8 +54,32 @@ const NO_NUL = '^[^\\u0000]*$';
 export const JobCreationSchema = Type.Object(
   {
     command: Type.String({ pattern: NO_NUL }),
-    /** Node names: non-empty, no NUL; at most the server's `max_job_nodes` (20,000 by default). */
-    nodes: Type.Array(Type.String({ minLength: 1, pattern: NO_NUL }), { minItems: 1 }),
+    /**
+     * Node names: non-empty, no NUL; at most the server's `max_job_nodes` (20,000 by default).
+     * Required unless `search` is given (ours); with both, the job runs on both, once each.
+     */
+    nodes: Type.Optional(Type.Array(Type.String({ minLength: 1, pattern: NO_NUL }), { minItems: 1 })),
+    /**
+     * Ours: a Chef node search query (`role:web AND platform:debian`). The server resolves it
+     * when the job is created and records the query and the nodes it matched in the job.
+     */
+    search: Type.Optional(Type.String({ minLength: 1, maxLength: MAX_JOB_SEARCH_LENGTH, pattern: NO_NUL })),
+    /**
+     * Ours: accept a job whose `search` (and `nodes`) matched no node; it completes at once
+     * with no nodes. Without it, an empty match is a 400.
+     */
+    allow_empty_search: Type.Optional(Type.Boolean()),
+    /**
+     * Ours: a rollout. After the quorum, at most this many nodes run at once; the next starts
+     * when one finishes. A percentage is of the job's nodes, rounded up (at least 1).
+     */
+    max_concurrency: Type.Optional(MaxConcurrencySchema),
+    /**
+     * Ours: the error budget. Once more nodes than this failed, no new node starts and the job
+     * ends `max_errors_exceeded`, the nodes that never started `skipped`. A percentage is of
+     * the job's nodes, rounded down.
+     */
+    max_errors: Type.Optional(MaxErrorsSchema),
     /** Seconds allowed for the run phase; default `default_running_timeout` (3600); at most 2,147,483. */
     run_timeout: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_TIMER_SECONDS })),
     /** Nodes that must commit; default every node. At most 2^31 - 1. */
@@ -86,6 +131,12 @@ const jobSummaryProperties = {
   file_specified: Type.Optional(Type.Boolean()),
   /** Our extension: the required node count (the original never returns it). */
   quorum: Type.Optional(Type.Integer({ minimum: 0 })),
+  /** Ours: the search query the job's nodes were chosen by, when it had one. */
+  search: Type.Optional(Type.String()),
+  /** Ours: the rollout's concurrency as given (a count or `"N%"`), when it had one. */
+  max_concurrency: Type.Optional(Type.Union([Type.Integer(), Type.String()])),
+  /** Ours: the rollout's error budget as given (a count or `"N%"`), when it had one. */
+  max_errors: Type.Optional(Type.Union([Type.Integer(), Type.String()])),
 };
 
 /** One element of `GET /organizations/ORG/pushy/jobs` (spec 1.6). */
@@ -120,9 +171,27 @@ export const JobNodesSchema = Type.Object({
   was_ready: nodeNames(),
   crashed: nodeNames(),
   timed_out: nodeNames(),
+  skipped: nodeNames(),
 });
 /** Nodes of a job, grouped by node-in-job status. */
 export type JobNodes = Static<typeof JobNodesSchema>;
+
+/**
+ * Ours: how the command ended on one node, as the node reported it with `succeeded`/`failed`.
+ * The original client sends none of it: every field is null for its nodes.
+ */
+export const NodeResultSchema = Type.Object({
+  /** The command's exit status; null when it was killed by a signal, or not reported. */
+  exit_status: Type.Union([Type.Integer(), Type.Null()]),
+  /** The signal that ended the command (`SIGKILL`), or null. */
+  signal: Type.Union([Type.String(), Type.Null()]),
+  /** When the command started on the node (ISO 8601, the node's clock), or null. */
+  started_at: Type.Union([Type.String(), Type.Null()]),
+  /** When it ended on the node (ISO 8601, the node's clock), or null. */
+  ended_at: Type.Union([Type.String(), Type.Null()]),
+});
+/** One node's result. */
+export type NodeResult = Static<typeof NodeResultSchema>;
 
 /** Body of `GET /organizations/ORG/pushy/jobs/JOBID` (spec 1.7). */
 export const JobSchema = Type.Object({
@@ -130,6 +199,11 @@ export const JobSchema = Type.Object({
   nodes: JobNodesSchema,
   /** The file with its prefix, only with `?include_file=true`. */
   file: Type.Optional(Type.String()),
+  /**
+   * Ours: by node name, how the command ended, for each node that reported `succeeded` or
+   * `failed` (fields null when the node did not say, as the original client does not).
+   */
+  results: Type.Optional(Type.Record(Type.String(), NodeResultSchema)),
 });
 /** One job. */
 export type Job = Static<typeof JobSchema>;

@@ -59,6 +59,12 @@ export const CommitMessageSchema = Type.Object({
    * to wait for `run` after acking; our agent releases a commit that waited longer.
    */
   voting_timeout: Type.Optional(Type.Integer({ minimum: 0 })),
+  /**
+   * Ours, sent for a rollout (`max_concurrency`): how long, in seconds after the commit, the node
+   * may have to wait for `run` (its turn may come late: up to the voting and run timeouts). Our
+   * agent waits this long instead of `voting_timeout`; the original client waits for ever.
+   */
+  run_wait_timeout: Type.Optional(Type.Integer({ minimum: 0 })),
 });
 /** `commit` message. */
 export type CommitMessage = Static<typeof CommitMessageSchema>;

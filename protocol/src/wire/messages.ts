@@ -79,6 +79,7 @@ export const COMMIT_FIELD_ORDER = fieldOrder<CommitBody>()([
   'capture',
   'run_timeout',
   'voting_timeout',
+  'run_wait_timeout',
 ]);
 
 /** `abort` fields in wire order. */
@@ -113,8 +114,8 @@ function inOrder<T extends object>(order: readonly (keyof T)[], source: T): T {
 export type CommitFields = Omit<CommitBody, 'type' | 'capture'> & { capture: boolean };
 
 /**
- * `commit`: the node votes on running the job. `user`, `dir`, `env`, `file`, `run_timeout` and
- * `voting_timeout` appear only when set; `capture` always does.
+ * `commit`: the node votes on running the job. `user`, `dir`, `env`, `file`, `run_timeout`,
+ * `voting_timeout` and `run_wait_timeout` appear only when set; `capture` always does.
  */
 export function commitMessage(fields: CommitFields): CommitBody {
   return inOrder<CommitBody>(COMMIT_FIELD_ORDER, { type: 'commit', ...fields });

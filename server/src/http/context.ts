@@ -43,7 +43,7 @@ declare module 'fastify' {
     /** The body's JSON value, once parsed by {@link jsonBody}. */
     parsedBody: unknown;
     /** A `POST jobs` body, once checked (`checkJobRequest`) and its nodes made distinct. */
-    jobRequest: JobCreation | undefined;
+    jobRequest: (JobCreation & { nodes: string[] }) | undefined;
   }
   interface FastifyContextConfig {
     access?: Access;

@@ -5,8 +5,8 @@
  * @module
  */
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { formatHttpDate, type Job, type JobSummary } from '@push-jobs/protocol/internal';
-import type { JobRecord, JobSummaryRecord } from '../store/types.js';
+import { formatHttpDate, type Job, type JobSummary, type NodeResult } from '@push-jobs/protocol/internal';
+import type { JobNodeRecord, JobRecord, JobSummaryRecord } from '../store/types.js';
 import { eachInTurns } from './turns.js';
 
 /** A job as `GET jobs` lists it. */
@@ -29,6 +29,9 @@ export function formatJobSummary(job: JobSummaryRecord, opts: { includeFile?: bo
     if (opts.includeFile === true) out.file = o.file;
     else out.file_specified = true;
   }
+  if (job.search !== undefined) out.search = job.search;
+  if (o.maxConcurrency !== undefined) out.max_concurrency = o.maxConcurrency;
+  if (o.maxErrors !== undefined) out.max_errors = o.maxErrors;
   return out as JobSummary;
 }
 
@@ -64,7 +67,7 @@ export async function formatJobChunked(
     opts.page === undefined ? all : all.slice(opts.page.offset, opts.page.offset + opts.page.limit);
   const groups = new StatusGroups();
   await eachInTurns(list, FORMAT_CHUNK_NODES, groups.add);
-  return { ...formatJobSummary(job, opts), nodes: groups.nodes } as Job;
+  return { ...formatJobSummary(job, opts), nodes: groups.nodes, ...groups.resultsField() } as Job;
 }
 
 /**
@@ -74,15 +77,37 @@ export async function formatJobChunked(
 export function formatJob(job: JobRecord, opts: { includeFile?: boolean } = {}): Job {
   const groups = new StatusGroups();
   for (const n of inNameOrder(job.nodes)) groups.add(n);
-  return { ...formatJobSummary(job, opts), nodes: groups.nodes } as Job;
+  return { ...formatJobSummary(job, opts), nodes: groups.nodes, ...groups.resultsField() } as Job;
 }
 
-/** Node names grouped by status, in the order they are added. */
+/** Statuses whose nodes have an entry in `results` (they reported how the command ended). */
+const REPORTED: ReadonlySet<string> = new Set(['succeeded', 'failed']);
+
+/**
+ * Node names grouped by status, in the order they are added, and the `results` of the nodes
+ * that reported (null fields for a node that did not say, as the original client).
+ */
 class StatusGroups {
   readonly nodes: Record<string, string[]> = {};
-  readonly add = (n: { name: string; status: string }): void => {
+  private readonly results: Record<string, NodeResult> = {};
+  private hasResults = false;
+  readonly add = (n: JobNodeRecord): void => {
     (this.nodes[n.status] ??= []).push(n.name);
+    if (n.result === undefined && !REPORTED.has(n.status)) return;
+    const r = n.result;
+    this.results[n.name] = {
+      exit_status: r?.exitStatus ?? null,
+      signal: r?.signal ?? null,
+      started_at: r?.startedAt?.toISOString() ?? null,
+      ended_at: r?.endedAt?.toISOString() ?? null,
+    };
+    this.hasResults = true;
   };
+
+  /** `{ results }` when any node reported, else nothing (a job that ran nowhere has none). */
+  resultsField(): { results?: Record<string, NodeResult> } {
+    return this.hasResults ? { results: this.results } : {};
+  }
 }
 
 /** `nodes` sorted by name (code units), copied only when the store's order is not already ours. */

@@ -28,6 +28,7 @@ import {
   type JobRecord,
   type JobSummaryRecord,
   type NewJob,
+  type NodeRunResult,
 } from './types.js';
 
 /**
@@ -49,7 +50,8 @@ function placeholders(n: number): string {
 }
 
 const JOB_SELECT = `SELECT j.id, j.command, j.status, j.run_timeout, j.quorum, j.created_by, j.last_updated_by,
-       j.created_at, j.updated_at, op.job_user, op.dir, op.env, op.capture, op.job_file
+       j.created_at, j.updated_at, j.search, op.job_user, op.dir, op.env, op.capture, op.job_file,
+       op.max_concurrency, op.max_errors
   FROM jobs j LEFT JOIN job_options op ON op.job_id = j.id`;
 
 /** Inserts a job, its nodes (all `new`) and its options; run in one transaction. */
@@ -59,8 +61,8 @@ export function* createJob(job: NewJob): Program<JobRecord> {
   const org = yield* requireOrg(job.orgName);
   try {
     yield* run(
-      `INSERT INTO jobs (id, org_id, command, status, run_timeout, quorum, last_updated_by, created_by, created_at, updated_at, owner)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO jobs (id, org_id, command, status, run_timeout, quorum, last_updated_by, created_by, created_at, updated_at, owner, search)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       job.id,
       org.guid,
       job.command,
@@ -72,6 +74,7 @@ export function* createJob(job: NewJob): Program<JobRecord> {
       job.createdAt,
       job.createdAt,
       job.owner ?? null,
+      job.search ?? null,
     );
   } catch (error) {
     rethrowConflict(error, 'job', job.id);
@@ -100,13 +103,16 @@ export function* createJob(job: NewJob): Program<JobRecord> {
   const options = optionsToColumns(job.options);
   if (options !== undefined) {
     yield* run(
-      'INSERT INTO job_options (job_id, job_user, dir, env, capture, job_file) VALUES (?, ?, ?, ?, ?, ?)',
+      `INSERT INTO job_options (job_id, job_user, dir, env, capture, job_file, max_concurrency, max_errors)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
       job.id,
       options.job_user,
       options.dir,
       options.env,
       options.capture,
       options.job_file,
+      options.max_concurrency,
+      options.max_errors,
     );
   }
   const at = job.createdAt.getTime();
@@ -122,6 +128,7 @@ export function* createJob(job: NewJob): Program<JobRecord> {
     createdAt: new Date(at),
     updatedAt: new Date(at),
     options: options === undefined ? {} : optionsFromColumns(options),
+    ...(job.search === undefined ? {} : { search: job.search }),
     nodes: sortNames(job.nodes).map((name) => ({
       name,
       status: 'new',
@@ -138,7 +145,8 @@ export function* getJob(org: string, id: string): Program<JobRecord | undefined>
   const row = yield* get<JobRow>(`${JOB_SELECT} WHERE j.id = ? AND j.org_id = ?`, id, orgRow.guid);
   if (row === undefined) return undefined;
   const nodes = yield* all<JobNodeRow>(
-    'SELECT node_name, status, created_at, updated_at FROM job_nodes WHERE job_id = ? ORDER BY node_name',
+    `SELECT node_name, status, created_at, updated_at, exit_status, signal, started_at, ended_at
+       FROM job_nodes WHERE job_id = ? ORDER BY node_name`,
     id,
   );
   return { ...jobSummaryFromRow(org, row), nodes: nodes.map(jobNodeFromRow) };
@@ -241,6 +249,32 @@ export function* updateJobNodes(
       id,
       ...UNFINISHED_NODE,
       ...batch,
+    );
+  }
+  return changed;
+}
+
+/** Stores how the command ended on some nodes of a job; run in one transaction. */
+export function* updateJobNodeResults(
+  org: string,
+  id: string,
+  results: ReadonlyMap<string, NodeRunResult>,
+): Program<number> {
+  const orgRow = yield* requireOrg(org);
+  const job = yield* get<{ id: string }>('SELECT id FROM jobs WHERE id = ? AND org_id = ?', id, orgRow.guid);
+  if (job === undefined) return 0;
+  let changed = 0;
+  for (const node of sortNames(results.keys())) {
+    const r = results.get(node)!;
+    changed += yield* run(
+      `UPDATE job_nodes SET exit_status = ?, signal = ?, started_at = ?, ended_at = ?
+        WHERE job_id = ? AND node_name = ?`,
+      r.exitStatus,
+      r.signal,
+      r.startedAt,
+      r.endedAt,
+      id,
+      node,
     );
   }
   return changed;

@@ -291,10 +291,56 @@ ALTER TABLE job_output
   ALTER COLUMN stderr TYPE bytea USING convert_to(stderr, 'UTF8');
 `;
 
+/**
+ * Version 3: targeting and rollouts. A job keeps the search query its nodes were chosen by and
+ * its rollout limits (`max_concurrency`, `max_errors`, as given: `"3"` or `"10%"`); a node of a
+ * job keeps how its command ended (exit status or signal, start and end on the node's clock).
+ * New statuses: job `max_errors_exceeded` (8), node-in-job `skipped` (12). SQLite cannot change
+ * a CHECK constraint, so `job_nodes` is rebuilt there.
+ */
+const SQLITE_V3 = `
+INSERT INTO job_status (id, description) VALUES (8, 'max_errors_exceeded');
+ALTER TABLE jobs ADD COLUMN search TEXT;
+ALTER TABLE job_options ADD COLUMN max_concurrency TEXT;
+ALTER TABLE job_options ADD COLUMN max_errors TEXT;
+CREATE TABLE job_nodes_v3 (
+  job_id TEXT NOT NULL REFERENCES jobs (id) ON UPDATE CASCADE ON DELETE CASCADE,
+  org_id TEXT NOT NULL REFERENCES orgs (guid) ON DELETE CASCADE,
+  node_name TEXT NOT NULL,
+  status INTEGER NOT NULL CHECK (status BETWEEN 0 AND 12),
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  exit_status INTEGER,
+  signal TEXT,
+  started_at INTEGER,
+  ended_at INTEGER,
+  UNIQUE (job_id, node_name)
+);
+INSERT INTO job_nodes_v3 (job_id, org_id, node_name, status, created_at, updated_at)
+  SELECT job_id, org_id, node_name, status, created_at, updated_at FROM job_nodes;
+DROP TABLE job_nodes;
+ALTER TABLE job_nodes_v3 RENAME TO job_nodes;
+CREATE INDEX job_nodes_org ON job_nodes (org_id);
+`;
+
+const POSTGRES_V3 = `
+INSERT INTO job_status (id, description) VALUES (8, 'max_errors_exceeded');
+ALTER TABLE jobs ADD COLUMN search text;
+ALTER TABLE job_options ADD COLUMN max_concurrency text, ADD COLUMN max_errors text;
+ALTER TABLE job_nodes
+  DROP CONSTRAINT job_nodes_status_check,
+  ADD CONSTRAINT job_nodes_status_check CHECK (status BETWEEN 0 AND 12),
+  ADD COLUMN exit_status integer,
+  ADD COLUMN signal text,
+  ADD COLUMN started_at timestamptz,
+  ADD COLUMN ended_at timestamptz;
+`;
+
 /** Every migration, in order. */
 export const MIGRATIONS: readonly Migration[] = Object.freeze([
   { version: 1, name: 'initial schema', sqlite: SQLITE_V1, postgres: POSTGRES_V1 },
   { version: 2, name: 'job owner, output as bytes', sqlite: SQLITE_V2, postgres: POSTGRES_V2 },
+  { version: 3, name: 'job search, rollouts, node results', sqlite: SQLITE_V3, postgres: POSTGRES_V3 },
 ]);
 
 /** The schema version once every migration is applied. */

@@ -14,6 +14,7 @@ import {
   nodeJobStateFromId,
   type JobState,
   type NodeJobState,
+  type RolloutSize,
 } from '@push-jobs/protocol/internal';
 import {
   StoreConflictError,
@@ -179,6 +180,18 @@ export interface JobOptionColumns {
   env: string | null;
   capture: boolean | null;
   job_file: string | null;
+  max_concurrency: string | null;
+  max_errors: string | null;
+}
+
+/** A rollout size as stored (`"3"` or `"10%"`, the text of what was given). */
+function rolloutToColumn(size: RolloutSize | undefined): string | null {
+  return size === undefined ? null : String(size);
+}
+
+/** A rollout size from its column: `"10%"` stays a string, a count is a number again. */
+function rolloutFromColumn(text: string): RolloutSize {
+  return text.endsWith('%') ? text : Number(text);
 }
 
 /**
@@ -192,6 +205,8 @@ export function optionsToColumns(options: JobOptions): JobOptionColumns | undefi
     env: options.env === undefined ? null : JSON.stringify(options.env),
     capture: options.capture ?? null,
     job_file: options.file ?? null,
+    max_concurrency: rolloutToColumn(options.maxConcurrency),
+    max_errors: rolloutToColumn(options.maxErrors),
   };
   return Object.values(columns).every((value) => value === null) ? undefined : columns;
 }
@@ -203,6 +218,8 @@ export function optionsFromColumns(row: {
   env: string | null;
   capture: DbBool | null;
   job_file: string | null;
+  max_concurrency: string | null;
+  max_errors: string | null;
 }): JobOptions {
   const options: JobOptions = {};
   if (row.job_user != null) options.user = row.job_user;
@@ -210,6 +227,8 @@ export function optionsFromColumns(row: {
   if (row.env != null) options.env = JSON.parse(row.env) as Record<string, string>;
   if (row.capture != null) options.capture = toBool(row.capture);
   if (row.job_file != null) options.file = row.job_file;
+  if (row.max_concurrency != null) options.maxConcurrency = rolloutFromColumn(row.max_concurrency);
+  if (row.max_errors != null) options.maxErrors = rolloutFromColumn(row.max_errors);
   return options;
 }
 
@@ -229,6 +248,9 @@ export interface JobRow {
   env: string | null;
   capture: DbBool | null;
   job_file: string | null;
+  max_concurrency: string | null;
+  max_errors: string | null;
+  search: string | null;
 }
 
 /** A job summary from its row and its org's name. */
@@ -245,6 +267,7 @@ export function jobSummaryFromRow(orgName: string, row: JobRow): JobSummaryRecor
     createdAt: toDate(row.created_at),
     updatedAt: toDate(row.updated_at),
     options: optionsFromColumns(row),
+    ...(row.search == null ? {} : { search: row.search }),
   };
 }
 
@@ -254,16 +277,29 @@ export interface JobNodeRow {
   status: number;
   created_at: DbTime;
   updated_at: DbTime;
+  exit_status: number | null;
+  signal: string | null;
+  started_at: DbTime | null;
+  ended_at: DbTime | null;
 }
 
 /** A job node record from its row. */
 export function jobNodeFromRow(row: JobNodeRow): JobNodeRecord {
-  return {
+  const record: JobNodeRecord = {
     name: row.node_name,
     status: nodeStatusFromDb(row.status),
     createdAt: toDate(row.created_at),
     updatedAt: toDate(row.updated_at),
   };
+  if (row.exit_status != null || row.signal != null || row.started_at != null || row.ended_at != null) {
+    record.result = {
+      exitStatus: row.exit_status == null ? null : Number(row.exit_status),
+      signal: row.signal,
+      startedAt: toDateOrNull(row.started_at),
+      endedAt: toDateOrNull(row.ended_at),
+    };
+  }
+  return record;
 }
 
 /** A `job_output` row. */

@@ -9,7 +9,13 @@
  *
  * @module
  */
-import { ERROR_CODES, PushJobsError, type JobState, type NodeJobState } from '@push-jobs/protocol/internal';
+import {
+  ERROR_CODES,
+  PushJobsError,
+  type JobState,
+  type NodeJobState,
+  type RolloutSize,
+} from '@push-jobs/protocol/internal';
 
 /** An organization. `guid` is 32 lowercase hex characters; job ids start with its last 12. */
 export interface OrgRecord {
@@ -97,6 +103,10 @@ export interface JobOptions {
   capture?: boolean;
   /** The file with its `raw:` or `base64:` prefix. */
   file?: string;
+  /** A rollout: at most this many nodes run at once (a count or `"N%"`, as given). */
+  maxConcurrency?: RolloutSize;
+  /** A rollout's error budget (a count or `"N%"`, as given). */
+  maxErrors?: RolloutSize;
 }
 
 /** A job to insert, with its nodes (all `new`) and options, in one transaction. */
@@ -112,11 +122,25 @@ export interface NewJob {
   createdAt: Date;
   nodes: string[];
   options: JobOptions;
+  /** The search query the nodes were chosen by, when the job had one. */
+  search?: string;
   /**
    * The id of the server that runs the job: only it marks the job `crashed` at its restart
    * ({@link Store.crashIncompleteJobs}). Undefined: no owner yet (the first status change sets it).
    */
   owner?: string;
+}
+
+/**
+ * How the command ended on one node, as the node reported it with `succeeded`/`failed` (ours;
+ * the original client reports none of it: all null).
+ */
+export interface NodeRunResult {
+  exitStatus: number | null;
+  signal: string | null;
+  /** On the node's clock. */
+  startedAt: Date | null;
+  endedAt: Date | null;
 }
 
 /** One node of a job. */
@@ -125,6 +149,8 @@ export interface JobNodeRecord {
   status: NodeJobState;
   createdAt: Date;
   updatedAt: Date;
+  /** Set once the node reported a result with any of its fields. */
+  result?: NodeRunResult;
 }
 
 /** A job as listed (no nodes). */
@@ -140,6 +166,8 @@ export interface JobSummaryRecord {
   createdAt: Date;
   updatedAt: Date;
   options: JobOptions;
+  /** The search query the nodes were chosen by, when the job had one. */
+  search?: string;
 }
 
 /** A job with its nodes. */
@@ -281,6 +309,11 @@ export interface Store {
    * node already in a final state keeps it.
    */
   updateJobNodes(org: string, id: string, nodes: string[], status: NodeJobState, at: Date): Promise<number>;
+  /**
+   * Stores how the command ended on some nodes of a job (one transaction); returns how many
+   * rows changed. A result already stored is replaced.
+   */
+  updateJobNodeResults(org: string, id: string, results: ReadonlyMap<string, NodeRunResult>): Promise<number>;
   /** Stores a node's output once; a second call for the same (job, node) resolves false and changes nothing. */
   putJobOutput(org: string, id: string, node: string, output: JobOutputRecord): Promise<boolean>;
   getJobOutput(org: string, id: string, node: string): Promise<JobOutputRecord | undefined>;

@@ -94,6 +94,7 @@ export class JobTracker {
         return state === undefined ? [] : this.#setNode(known.data.node, state);
       }
       case 'rehab':
+      case 'max_errors_exceeded':
         return [];
       case 'job_complete':
         return this.#setStatus(known.data.status);

@@ -55,7 +55,7 @@ export function jobRequestValidator(config: ServerConfig): (request: FastifyRequ
     const body = jsonBody(request, 'string', { allowNul: true });
     const result = checkJobRequest(body, request.rawBody);
     if (!result.ok) throw invalidJob(result.error);
-    const nodes = distinctNodes(result.value.nodes, config.max_job_nodes);
+    const nodes = distinctNodes(result.value.nodes ?? [], config.max_job_nodes);
     const bytes = commitBodyBytes(result.value, config);
     if (bytes > MAX_COMMIT_BODY_BYTES) throw invalidJob(commitTooLargeMessage(bytes));
     request.jobRequest = { ...result.value, nodes };
