@@ -6,7 +6,7 @@ import { makeJobId, type JobFeedEvent } from '@push-jobs/protocol/internal';
 import { createOrgWithDefaults } from '../src/identity/service.js';
 import { JobRun, type JobRunContext } from '../src/jobs/job-run.js';
 import { openStore } from '../src/store/index.js';
-import type { Store } from '../src/store/types.js';
+import type { JobOptions, Store } from '../src/store/types.js';
 import { StoreUnavailableError } from '../src/store/unavailable.js';
 
 /** Decides whether a store call fails: returns the error to throw, or undefined. */
@@ -16,6 +16,8 @@ interface Harness {
   store: Store;
   events: string[];
   sent: string[];
+  /** The bodies sent, in order. */
+  bodies: Record<string, unknown>[];
   rehabs: string[];
   available: Set<string>;
   /** What each node holds (for the busy details of a nack). */
@@ -32,7 +34,13 @@ interface Harness {
   fault: Fault | undefined;
   start(
     nodes: string[],
-    opts?: { quorum?: number; runTimeout?: number; votingTimeoutMs?: number; capture?: boolean },
+    opts?: {
+      quorum?: number;
+      runTimeout?: number;
+      votingTimeoutMs?: number;
+      capture?: boolean;
+      options?: JobOptions;
+    },
   ): Promise<JobRun>;
 }
 
@@ -47,6 +55,7 @@ describe('job state machine (spec 2, with early quorum decisions)', function () 
     guid = (await createOrgWithDefaults(store, { name: 'acme' })).guid;
     const events: string[] = [];
     const sent: string[] = [];
+    const bodies: Record<string, unknown>[] = [];
     const rehabs: string[] = [];
     const available = new Set<string>();
     const busy = new Map<string, { jobId: string; state: 'committed' | 'running' }>();
@@ -78,6 +87,7 @@ describe('job state machine (spec 2, with early quorum decisions)', function () 
       store,
       events,
       sent,
+      bodies,
       rehabs,
       available,
       busy,
@@ -107,6 +117,7 @@ describe('job state machine (spec 2, with early quorum decisions)', function () 
           send: (_org, node, message) => {
             if (!available.has(node)) return false;
             sent.push(`${message.type} ${node}`);
+            bodies.push({ ...message });
             return true;
           },
           release: (_org, node, jobId) => {
@@ -131,7 +142,7 @@ describe('job state machine (spec 2, with early quorum decisions)', function () 
           createdBy: 'alice',
           createdAt: new Date(),
           nodes,
-          options: opts.capture ? { capture: true } : {},
+          options: { ...(opts.capture ? { capture: true } : {}), ...opts.options },
         });
         const run = new JobRun(job, ctx);
         await run.begin('alice');
@@ -546,6 +557,223 @@ describe('job state machine (spec 2, with early quorum decisions)', function () 
       expect(await run.done).to.equal('crashed');
       expect([...h.rehabs].sort()).to.deep.equal(['a', 'b']);
       expect(h.sent).to.deep.equal(['commit a', 'commit b']);
+    });
+  });
+
+  describe('rollouts (max_concurrency, max_errors)', () => {
+    const five = ['n1', 'n2', 'n3', 'n4', 'n5'];
+    const runsSent = () => h.sent.filter((s) => s.startsWith('run ')).map((s) => s.slice(4));
+    const allAck = async (run: JobRun, nodes: string[]) => {
+      for (const n of nodes) await msg(run, n, 'ack_commit');
+    };
+
+    it('a window of 2: at most 2 nodes are sent run; the next starts when one ends', async () => {
+      for (const n of five) h.available.add(n);
+      const run = await h.start(five, { options: { maxConcurrency: 2 } });
+      await allAck(run, five);
+      expect(runsSent()).to.deep.equal(['n1', 'n2']);
+      await msg(run, 'n1', 'ack_run');
+      await msg(run, 'n2', 'ack_run');
+      expect(runsSent()).to.have.length(2);
+      await msg(run, 'n1', 'succeeded');
+      expect(runsSent()).to.deep.equal(['n1', 'n2', 'n3']);
+      await msg(run, 'n3', 'ack_run');
+      await msg(run, 'n2', 'failed');
+      expect(runsSent()).to.deep.equal(['n1', 'n2', 'n3', 'n4']);
+      for (const n of ['n4', 'n3']) {
+        await msg(run, n, 'ack_run');
+        await msg(run, n, 'succeeded');
+      }
+      await msg(run, 'n5', 'ack_run');
+      await msg(run, 'n5', 'succeeded');
+      expect(await run.done).to.equal('complete');
+      expect(await nodeStates(run)).to.deep.equal({
+        n1: 'succeeded',
+        n2: 'failed',
+        n3: 'succeeded',
+        n4: 'succeeded',
+        n5: 'succeeded',
+      });
+      const start = h.raw.find((e) => e.event === 'start')!;
+      expect(start.fields.max_concurrency).to.equal(2);
+      expect(start.fields).not.to.have.property('max_errors');
+    });
+
+    it('percentages: 40% of 5 nodes is a window of 2 (rounded up), 10% of errors is 0 (rounded down)', async () => {
+      for (const n of five) h.available.add(n);
+      const run = await h.start(five, { options: { maxConcurrency: '40%', maxErrors: '10%' } });
+      const start = h.raw.find((e) => e.event === 'start')!;
+      expect(start.fields).to.include({ max_concurrency: 2, max_errors: 0 });
+      await allAck(run, five);
+      expect(runsSent()).to.deep.equal(['n1', 'n2']);
+      await msg(run, 'n1', 'ack_run');
+      await msg(run, 'n1', 'failed');
+      // One failure is more than a budget of 0: nothing starts any more.
+      expect(runsSent()).to.deep.equal(['n1', 'n2']);
+      await msg(run, 'n2', 'ack_run');
+      await msg(run, 'n2', 'succeeded');
+      expect(await run.done).to.equal('max_errors_exceeded');
+    });
+
+    it('the error budget: after more failures than max_errors, the rest are skipped and released', async () => {
+      for (const n of five) h.available.add(n);
+      const run = await h.start(five, { options: { maxConcurrency: 1, maxErrors: 1 } });
+      await allAck(run, five);
+      await msg(run, 'n1', 'ack_run');
+      await msg(run, 'n1', 'failed');
+      // One failure is within the budget of 1.
+      expect(runsSent()).to.deep.equal(['n1', 'n2']);
+      await msg(run, 'n2', 'ack_run');
+      await msg(run, 'n2', 'failed');
+      expect(await run.done).to.equal('max_errors_exceeded');
+      expect(runsSent()).to.deep.equal(['n1', 'n2']);
+      expect(h.rehabs).to.include.members(['n3', 'n4', 'n5']);
+      const spent = h.raw.find((e) => e.event === 'max_errors_exceeded')!;
+      expect(spent.fields).to.deep.equal({ failed: 2, max_errors: 1, skipped: 3 });
+      expect(h.events.slice(-3)).to.deep.equal([
+        'max_errors_exceeded',
+        'job_complete(max_errors_exceeded)',
+        '<finish>',
+      ]);
+      expect(await nodeStates(run)).to.deep.equal({
+        n1: 'failed',
+        n2: 'failed',
+        n3: 'skipped',
+        n4: 'skipped',
+        n5: 'skipped',
+      });
+      expect((await h.store.getJob('acme', run.id))!.status).to.equal('max_errors_exceeded');
+    });
+
+    it('a skipped node answering its release is not a fault; running nodes finish after the budget is spent', async () => {
+      for (const n of five) h.available.add(n);
+      const run = await h.start(five, { options: { maxConcurrency: 3, maxErrors: 0 } });
+      await allAck(run, five);
+      expect(runsSent()).to.deep.equal(['n1', 'n2', 'n3']);
+      for (const n of ['n1', 'n2', 'n3']) await msg(run, n, 'ack_run');
+      await msg(run, 'n1', 'failed');
+      expect(h.raw.find((e) => e.event === 'max_errors_exceeded')!.fields).to.deep.equal({
+        failed: 1,
+        max_errors: 0,
+        skipped: 2,
+      });
+      await msg(run, 'n4', 'aborted');
+      await msg(run, 'n5', 'aborted');
+      expect(h.events.filter((e) => e.includes('client_died'))).to.deep.equal([]);
+      // The two still running finish, and the job ends once they did.
+      await msg(run, 'n2', 'succeeded');
+      await msg(run, 'n3', 'succeeded');
+      expect(await run.done).to.equal('max_errors_exceeded');
+      expect(await nodeStates(run)).to.deep.equal({
+        n1: 'failed',
+        n2: 'succeeded',
+        n3: 'succeeded',
+        n4: 'skipped',
+        n5: 'skipped',
+      });
+    });
+
+    it('a late ack waits for its turn; after the budget is spent a late ack is skipped', async () => {
+      for (const n of ['n1', 'n2', 'n3']) h.available.add(n);
+      const run = await h.start(['n1', 'n2', 'n3'], {
+        quorum: 1,
+        options: { maxConcurrency: 1, maxErrors: 0 },
+      });
+      await msg(run, 'n1', 'ack_commit');
+      expect(runsSent()).to.deep.equal(['n1']);
+      await msg(run, 'n2', 'ack_commit');
+      // The window is full: n2 waits.
+      expect(runsSent()).to.deep.equal(['n1']);
+      await msg(run, 'n1', 'ack_run');
+      await msg(run, 'n1', 'failed');
+      expect(await nodeStates(run)).to.include({ n1: 'failed', n2: 'skipped', n3: 'new' });
+      await msg(run, 'n3', 'ack_commit');
+      expect(runsSent()).to.deep.equal(['n1']);
+      expect(await run.done).to.equal('max_errors_exceeded');
+      expect(await nodeStates(run)).to.deep.equal({ n1: 'failed', n2: 'skipped', n3: 'skipped' });
+    });
+
+    it('a reconnected node waiting for its turn is owed nothing; a started one gets run again', async () => {
+      for (const n of ['n1', 'n2']) h.available.add(n);
+      const run = await h.start(['n1', 'n2'], { options: { maxConcurrency: 1 } });
+      await allAck(run, ['n1', 'n2']);
+      expect(runsSent()).to.deep.equal(['n1']);
+      await run.resendOwed('n2');
+      await run.resendOwed('n1');
+      expect(runsSent()).to.deep.equal(['n1', 'n1']);
+    });
+
+    it('a rollout commit carries run_wait_timeout (voting plus run timeout); a plain job none', async () => {
+      h.available.add('n1');
+      await h.start(['n1'], { runTimeout: 600, votingTimeoutMs: 30_000, options: { maxConcurrency: '50%' } });
+      expect(h.bodies[0]).to.include({
+        type: 'commit',
+        voting_timeout: 30,
+        run_timeout: 600,
+        run_wait_timeout: 630,
+      });
+      await h.start(['n1'], { runTimeout: 600, votingTimeoutMs: 30_000 });
+      expect(h.bodies[1]!.type).to.equal('commit');
+      expect(h.bodies[1]).not.to.have.property('run_wait_timeout');
+    });
+
+    it('the run timeout ends a rollout as today: nodes not started yet are timed_out too', async () => {
+      for (const n of ['n1', 'n2']) h.available.add(n);
+      const run = await h.start(['n1', 'n2'], { options: { maxConcurrency: 1 } });
+      await allAck(run, ['n1', 'n2']);
+      await msg(run, 'n1', 'ack_run');
+      await run.input({ kind: 'run_timeout' });
+      expect(await run.done).to.equal('timed_out');
+      expect(await nodeStates(run)).to.deep.equal({ n1: 'timed_out', n2: 'timed_out' });
+    });
+  });
+
+  describe('node results (exit status, signal, times)', () => {
+    it('stores what the node reports with succeeded/failed; a node that reports nothing has none', async () => {
+      for (const n of ['ours', 'killed', 'ruby']) h.available.add(n);
+      const run = await h.start(['ours', 'killed', 'ruby']);
+      for (const n of ['ours', 'killed', 'ruby']) await msg(run, n, 'ack_commit');
+      for (const n of ['ours', 'killed', 'ruby']) await msg(run, n, 'ack_run');
+      await msg(run, 'ours', 'failed', {
+        exit_status: 3,
+        signal: null,
+        started_at: '2026-12-08T01:02:03.000Z',
+        ended_at: '2026-12-08T01:02:04.500Z',
+      });
+      await msg(run, 'killed', 'failed', { exit_status: null, signal: 'SIGKILL' });
+      await msg(run, 'ruby', 'succeeded');
+      expect(await run.done).to.equal('complete');
+      const job = (await h.store.getJob('acme', run.id))!;
+      const byName = Object.fromEntries(job.nodes.map((n) => [n.name, n.result]));
+      expect(byName.ours).to.deep.equal({
+        exitStatus: 3,
+        signal: null,
+        startedAt: new Date('2026-12-08T01:02:03.000Z'),
+        endedAt: new Date('2026-12-08T01:02:04.500Z'),
+      });
+      expect(byName.killed).to.deep.equal({
+        exitStatus: null,
+        signal: 'SIGKILL',
+        startedAt: null,
+        endedAt: null,
+      });
+      expect(byName.ruby).to.equal(undefined);
+    });
+
+    it('fields of the wrong shape from a node are taken as absent', async () => {
+      h.available.add('odd');
+      const run = await h.start(['odd']);
+      await msg(run, 'odd', 'ack_commit');
+      await msg(run, 'odd', 'ack_run');
+      await msg(run, 'odd', 'succeeded', {
+        exit_status: 2 ** 40,
+        signal: 'rm -rf /',
+        started_at: 'yesterday',
+        ended_at: `2026-12-08T01:02:03.000Z${'x'.repeat(100)}`,
+      });
+      expect(await run.done).to.equal('complete');
+      const job = (await h.store.getJob('acme', run.id))!;
+      expect(job.nodes[0]!.result).to.equal(undefined);
     });
   });
 });

@@ -5,6 +5,7 @@
  * @module
  */
 import {
+  MAX_TIMER_SECONDS,
   commitMessage,
   sealServerMessage,
   type CommitBody,
@@ -26,7 +27,9 @@ export interface CommitSource {
 /**
  * The `commit` body of a job (before the broker adds its envelope), in the original's field
  * order. `run_timeout` and `voting_timeout` are ours (the original client ignores them): our
- * agent bounds the run and the wait for `run` by them, even when this server is gone.
+ * agent bounds the run and the wait for `run` by them, even when this server is gone. A
+ * rollout's node may wait for its turn until the job's run timeout: its commit also carries
+ * `run_wait_timeout` (voting plus run timeout), which our agent waits instead.
  */
 export function jobCommit(job: CommitSource, serverName: string, votingTimeoutSeconds: number): CommitBody {
   const o = job.options;
@@ -41,6 +44,10 @@ export function jobCommit(job: CommitSource, serverName: string, votingTimeoutSe
     capture: o.capture === true,
     run_timeout: job.runTimeout,
     voting_timeout: votingTimeoutSeconds,
+    run_wait_timeout:
+      o.maxConcurrency === undefined
+        ? undefined
+        : Math.min(votingTimeoutSeconds + job.runTimeout, MAX_TIMER_SECONDS),
   });
 }
 

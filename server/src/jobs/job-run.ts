@@ -51,8 +51,10 @@ import {
 } from '@push-jobs/protocol/internal';
 import type { JobEventSink } from '../feeds/types.js';
 import { jobCommit } from './commit.js';
+import { nodeResultOf } from './node-result.js';
+import { Rollout, rolloutLimits } from './rollout.js';
 import { eachInTurns } from './turns.js';
-import type { JobRecord, Store } from '../store/types.js';
+import type { JobRecord, NodeRunResult, Store } from '../store/types.js';
 import { StoreUnavailableError } from '../store/unavailable.js';
 
 /** Where a job reports status changes, store trouble and failures (a `Logger` of the protocol fits). */
@@ -169,6 +171,10 @@ export class JobRun {
   private resolveSettled!: () => void;
   /** The `commit` sent to every node (re-sent to a node that reconnects before it voted). */
   private commit: CommitBody | undefined;
+  /** Results reported with `succeeded`/`failed`, not yet written (written with node states). */
+  private readonly pendingResults = new Map<string, NodeRunResult>();
+  /** A rollout's window and error budget (`max_concurrency`, `max_errors`); see rollout.ts. */
+  private readonly rollout: Rollout | undefined;
 
   constructor(
     private readonly job: JobRecord,
@@ -177,6 +183,8 @@ export class JobRun {
     this.id = job.id;
     this.org = job.orgName;
     this.status = job.status;
+    const limits = rolloutLimits(job.options, job.nodes.length);
+    this.rollout = limits === undefined ? undefined : new Rollout(limits);
     for (const n of job.nodes) this.setNodeState(n.name, n.status);
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
     this.settled = new Promise((resolve) => (this.resolveSettled = resolve));
@@ -198,6 +206,8 @@ export class JobRun {
         ...(o.env === undefined ? {} : { env: o.env }),
         ...(o.file === undefined ? {} : { file_specified: true as const }),
         capture: o.capture === true,
+        ...(job.search === undefined ? {} : { search: job.search }),
+        ...this.rolloutFields(),
       });
       await this.setStatus('voting');
       const commit = jobCommit(job, this.ctx.serverName, Math.ceil(this.ctx.votingTimeoutMs / 1000));
@@ -263,7 +273,8 @@ export class JobRun {
       if (state === 'new' && (this.phase === 'voting' || this.phase === 'running')) {
         if (this.commit !== undefined) this.ctx.send(this.org, node, this.commit);
       } else if (state === 'ready' && this.phase === 'running') {
-        this.sendRun([node]);
+        // A rollout's node waiting for its turn is owed nothing yet.
+        if (this.rollout === undefined || this.rollout.isStarted(node)) this.sendRun([node]);
       }
     });
   }
@@ -459,7 +470,7 @@ export class JobRun {
    * once written (and only if it did not change meanwhile), so a failed write is not lost.
    */
   private async flushNodes(): Promise<void> {
-    if (this.pendingNodes.size === 0) return;
+    if (this.pendingNodes.size === 0) return this.flushResults();
     const byState = new Map<NodeJobState, string[]>();
     for (const [node, state] of this.pendingNodes) {
       const list = byState.get(state);
@@ -474,6 +485,15 @@ export class JobRun {
       // Written, or given up on (logged): either way not retried at every flush.
       for (const n of names) if (this.pendingNodes.get(n) === state) this.pendingNodes.delete(n);
     }
+    await this.flushResults();
+  }
+
+  /** Writes the node results reported since the last flush (given up on after retries, logged). */
+  private async flushResults(): Promise<void> {
+    if (this.pendingResults.size === 0) return;
+    const results = new Map(this.pendingResults);
+    this.pendingResults.clear();
+    await this.persist('node results', () => this.ctx.store.updateJobNodeResults(this.org, this.id, results));
   }
 
   /** The spec's "rehab": the node is told to drop this job (see {@link JobRunContext.release}). */
@@ -486,6 +506,9 @@ export class JobRun {
   private setNodeState(node: string, state: NodeJobState): void {
     const before = this.nodes.get(node);
     if (before !== undefined) this.counts.set(before, (this.counts.get(before) ?? 1) - 1);
+    if (this.rollout !== undefined && isTerminalNodeJobState(state) && !isTerminalNodeJobState(before)) {
+      this.rollout.ended(node, state === 'succeeded');
+    }
     this.counts.set(state, (this.counts.get(state) ?? 0) + 1);
     this.nodes.set(node, state);
   }
@@ -536,6 +559,7 @@ export class JobRun {
         const type = input.kind === 'down' ? 'down' : String(input.body.type);
         if (input.kind === 'message' && (type === 'succeeded' || type === 'failed')) {
           await this.captureOutput(input.node, input.body);
+          this.noteResult(input.node, state, input.body);
         }
         return this.nodeEvent(input.node, state, type);
       }
@@ -548,7 +572,7 @@ export class JobRun {
       if (type === 'ack_commit') {
         await this.setNodes([node], 'ready');
         this.emit('quorum_vote', { node, status: 'success' });
-        if (this.phase === 'running') this.sendRun([node]);
+        if (this.phase === 'running') await this.readyWhileRunning(node);
       } else if (type === 'nack_commit') {
         await this.setNodes([node], 'nacked');
         this.emit('quorum_vote', { node, status: 'failure', ...this.busyWith(node) });
@@ -587,6 +611,8 @@ export class JobRun {
       return;
     }
     // Running.
+    // A skipped node answers the abort that released it: expected, nothing to do.
+    if (state === 'skipped' && type === 'aborted') return;
     if (isTerminalNodeJobState(state)) {
       this.rehab(node, true);
       this.emit('run_complete', { node, status: 'client_died_while_running' });
@@ -639,16 +665,78 @@ export class JobRun {
       else if (ready + undecided < this.job.quorum) return this.quorumFailed();
       else return;
     }
-    if (this.phase === 'running' && this.countIn('new', 'ready', 'running') === 0) {
-      await this.finish('complete');
+    if (this.phase !== 'running') return;
+    if (this.rollout !== undefined) await this.advanceRollout(this.rollout);
+    if (this.countIn('new', 'ready', 'running') === 0) {
+      await this.finish(this.rollout?.spent === true ? 'max_errors_exceeded' : 'complete');
     }
+  }
+
+  /** The `start` event's rollout fields: the limits resolved to counts. */
+  private rolloutFields(): { max_concurrency?: number; max_errors?: number } {
+    const limits = this.rollout?.limits;
+    if (limits === undefined) return {};
+    return {
+      ...(Number.isFinite(limits.window) ? { max_concurrency: limits.window } : {}),
+      ...(Number.isFinite(limits.budget) ? { max_errors: limits.budget } : {}),
+    };
+  }
+
+  /** A node acked after the run began: it runs now, or (a rollout) when its turn comes. */
+  private async readyWhileRunning(node: string): Promise<void> {
+    if (this.rollout === undefined) return this.sendRun([node]);
+    if (!this.rollout.spent) return this.rollout.enqueue(node);
+    // The budget is spent: it will never start.
+    await this.setNodes([node], 'skipped');
+    this.ctx.release(this.org, node, this.id);
+  }
+
+  /**
+   * A rollout after every input while running: spends the budget once failures exceed it (the
+   * waiting nodes are `skipped` and released), else starts waiting nodes while the window has
+   * room.
+   */
+  private async advanceRollout(rollout: Rollout): Promise<void> {
+    const ready = (n: string): boolean => this.nodes.get(n) === 'ready';
+    if (rollout.checkBudget()) {
+      const skipped = rollout.drain(ready);
+      await this.setNodes(skipped, 'skipped');
+      await eachInTurns(skipped, NODES_PER_TURN, (n) => this.ctx.release(this.org, n, this.id));
+      this.log.info(
+        { job: this.id, org: this.org, failed: rollout.failures, skipped: skipped.length },
+        'error budget spent; no node starts any more',
+      );
+      this.emit('max_errors_exceeded', {
+        failed: rollout.failures,
+        max_errors: rollout.limits.budget,
+        skipped: skipped.length,
+      });
+      return;
+    }
+    const next = rollout.take(ready);
+    await eachInTurns(next, NODES_PER_TURN, (node) => this.sendRun([node]));
+  }
+
+  /**
+   * Keeps the result a `succeeded`/`failed` reports, when the node was running (a result from
+   * a node in any other state is a crash, see {@link nodeEvent}). Written with the node states.
+   */
+  private noteResult(node: string, state: NodeJobState, body: MessageBody): void {
+    if (this.phase !== 'running' || state !== 'running') return;
+    const result = nodeResultOf(body);
+    if (result !== undefined) this.pendingResults.set(node, result);
   }
 
   private async startRunning(): Promise<void> {
     this.emit('quorum_succeeded', {});
     await this.setStatus('running');
     this.phase = 'running';
-    await eachInTurns(this.nodesIn('ready'), NODES_PER_TURN, (node) => this.sendRun([node]));
+    if (this.rollout === undefined) {
+      await eachInTurns(this.nodesIn('ready'), NODES_PER_TURN, (node) => this.sendRun([node]));
+    } else {
+      // The window is filled by evaluate(), which runs next.
+      for (const node of this.nodesIn('ready')) this.rollout.enqueue(node);
+    }
     // A run_timeout beyond what a timer can wait (24.8 days) is that long.
     this.runTimer = setTimeout(
       () => void this.input({ kind: 'run_timeout' }),

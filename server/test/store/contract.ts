@@ -667,6 +667,39 @@ export function storeContract(
         expect(await store.updateJobNodes('acme', job.id, [], 'failed', at(8))).to.equal(0);
       });
 
+      it('keeps a job search, its rollout limits as given, skipped nodes and node results', async function () {
+        const job = await store.createJob(
+          newJob({
+            nodes: ['n1', 'n2', 'n3'],
+            search: 'role:web AND platform:debian',
+            options: { maxConcurrency: '10%', maxErrors: 2 },
+          }),
+        );
+        expect(job.search).to.equal('role:web AND platform:debian');
+        expect(job.options).to.deep.equal({ maxConcurrency: '10%', maxErrors: 2 });
+        expect(await store.updateJobNodes('acme', job.id, ['n3'], 'skipped', at(3))).to.equal(1);
+        expect(await store.updateJobStatus('acme', job.id, 'max_errors_exceeded', at(4), 'x')).to.equal(true);
+        const results = new Map([
+          ['n1', { exitStatus: 0, signal: null, startedAt: at(1), endedAt: at(2) }],
+          ['n2', { exitStatus: null, signal: 'SIGKILL', startedAt: null, endedAt: at(2) }],
+          ['ghost', { exitStatus: 1, signal: null, startedAt: null, endedAt: null }],
+        ]);
+        expect(await store.updateJobNodeResults('acme', job.id, results)).to.equal(2);
+        const read = (await store.getJob('acme', job.id))!;
+        expect(read.status).to.equal('max_errors_exceeded');
+        expect(read.search).to.equal('role:web AND platform:debian');
+        expect(read.options).to.deep.equal({ maxConcurrency: '10%', maxErrors: 2 });
+        const byName = Object.fromEntries(read.nodes.map((n) => [n.name, n]));
+        expect(byName.n1!.result).to.deep.equal(results.get('n1'));
+        expect(byName.n2!.result).to.deep.equal(results.get('n2'));
+        expect(byName.n3!.status).to.equal('skipped');
+        expect(byName.n3!.result).to.equal(undefined);
+        const listed = await store.listJobs('acme', { status: 'max_errors_exceeded' });
+        expect(listed.map((j) => [j.id, j.search])).to.deep.equal([[job.id, 'role:web AND platform:debian']]);
+        // A final status is final.
+        expect(await store.updateJobStatus('acme', job.id, 'complete', at(5), 'x')).to.equal(false);
+      });
+
       it('stores output once per node', async function () {
         const job = await store.createJob(newJob());
         const first = {
