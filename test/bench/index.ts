@@ -6,11 +6,14 @@
 //   BENCH_JOBS=5            no-op jobs per size (the p50 is over these)
 //   BENCH_FLEET_NICE=10     niceness of the fleet's worker processes: the server under test
 //                           gets the CPU it needs first (0 to let them compete as equals)
+//   BENCH_ROLLOUT=10%       after the plain jobs, the same no-op job as a rollout with this
+//                           max_concurrency (a count or a percentage; empty: none)
+//   BENCH_ROLLOUT_JOBS=3    rollout jobs per size (the rollout p50 is over these)
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { PushApiClient } from '@push-jobs/protocol';
+import type { JobCreation, PushApiClient } from '@push-jobs/protocol';
 import { sleep } from '@push-jobs/testing';
 import { startFleet } from '../fleet/fleet.js';
 import { ServerProcess } from '../helpers/server-process.js';
@@ -20,6 +23,10 @@ const SIZES = (process.env.BENCH_NODES ?? '1000,5000,10000').split(',').map(Numb
 const JOBS = Number(process.env.BENCH_JOBS ?? 5);
 const FLEET_NICE = Number(process.env.BENCH_FLEET_NICE ?? 10);
 const STEADY_SECONDS = Number(process.env.BENCH_STEADY_SECONDS ?? 10);
+const ROLLOUT = process.env.BENCH_ROLLOUT ?? '10%';
+const ROLLOUT_JOBS = ROLLOUT === '' ? 0 : Number(process.env.BENCH_ROLLOUT_JOBS ?? 3);
+/** `max_concurrency` of the rollout jobs: `"10%"` stays a string, a count is a number. */
+const ROLLOUT_SIZE: number | string = ROLLOUT.endsWith('%') ? ROLLOUT : Number(ROLLOUT);
 const RESULTS_DIR = fileURLToPath(new URL('../../bench-results/', import.meta.url));
 
 const median = (xs: number[]): number => {
@@ -49,6 +56,12 @@ interface Row {
   fleetLoopMaxMs: number;
   /** Nodes found unavailable before a job (summed over the jobs) and waited for. */
   nodesWaitedFor: number;
+  /** The same no-op job as a rollout (`max_concurrency` {@link ROLLOUT}): durations and p50. */
+  rolloutJobSeconds: number[];
+  rolloutP50Seconds: number;
+  rolloutFailures: string[];
+  /** Server CPU over the successful rollout jobs' durations (cores). */
+  rolloutCpuCores: number;
 }
 
 async function availableCount(api: PushApiClient): Promise<number> {
@@ -75,12 +88,19 @@ async function failureOutcomes(api: PushApiClient, id: string): Promise<Record<s
   return Object.fromEntries(outcomes);
 }
 
-/** Runs one no-op job on `nodes`; seconds from POST to the org feed's job_complete. */
-async function timedJob(api: PushApiClient, nodes: string[]): Promise<number> {
+/**
+ * Runs one no-op job on `nodes` (with `extra` in its body: a rollout's `max_concurrency`);
+ * seconds from POST to the org feed's job_complete.
+ */
+async function timedJob(
+  api: PushApiClient,
+  nodes: string[],
+  extra: Partial<JobCreation> = {},
+): Promise<number> {
   const feed = await api.orgEvents();
   try {
     const start = performance.now();
-    const { id } = await api.startJob({ command: 'noop', nodes, run_timeout: 120 });
+    const { id } = await api.startJob({ command: 'noop', nodes, run_timeout: 120, ...extra });
     for await (const event of feed) {
       const data = event.data as { job?: string; job_id?: string; status?: string };
       if (event.event === 'job_complete' && (data.job ?? data.job_id) === id) {
@@ -214,6 +234,24 @@ async function runSize(nodes: number, zmqRate: number): Promise<Row> {
         await waitAllAvailable(api, nodes);
       }
     }
+    const rolloutJobSeconds: number[] = [];
+    const rolloutFailures: string[] = [];
+    let rolloutCpuSeconds = 0;
+    for (let i = 0; i < ROLLOUT_JOBS; i++) {
+      await waitAllAvailable(api, nodes);
+      try {
+        const cpuBefore = server.usage().cpuSeconds;
+        rolloutJobSeconds.push(await timedJob(api, fleet.nodeNames, { max_concurrency: ROLLOUT_SIZE }));
+        rolloutCpuSeconds += server.usage().cpuSeconds - cpuBefore;
+        log(
+          `  ${nodes}: rollout job ${i + 1}/${ROLLOUT_JOBS} (max_concurrency ${ROLLOUT}) ${rolloutJobSeconds.at(-1)!.toFixed(2)} s`,
+        );
+      } catch (err) {
+        rolloutFailures.push(err instanceof Error ? err.message : String(err));
+        log(`  ${nodes}: rollout job ${i + 1}/${ROLLOUT_JOBS} FAILED: ${rolloutFailures.at(-1)!}`);
+        await waitAllAvailable(api, nodes);
+      }
+    }
     log(`  ${nodes}: fleet ${JSON.stringify(await fleet.stats())}`);
     const p50 = median(jobSeconds);
     const row: Row = {
@@ -234,6 +272,10 @@ async function runSize(nodes: number, zmqRate: number): Promise<Row> {
       nodeStatesP50Ms: median(nodeStatesMs),
       fleetLoopMaxMs,
       nodesWaitedFor,
+      rolloutJobSeconds,
+      rolloutP50Seconds: median(rolloutJobSeconds),
+      rolloutFailures,
+      rolloutCpuCores: rolloutCpuSeconds / rolloutJobSeconds.reduce((a, b) => a + b, 0),
     };
     log(`  ${nodes}: fan-out ${((row.fanOutMessagesPerSecond / zmqRate) * 100).toFixed(1)}% of raw ZeroMQ`);
     return row;
@@ -278,6 +320,9 @@ console.table(
     'node_states p50 (ms)': r.nodeStatesP50Ms.toFixed(1),
     'fleet loop max (ms)': r.fleetLoopMaxMs,
     'nodes waited for': r.nodesWaitedFor,
+    [`rollout ${ROLLOUT} p50 (s)`]: r.rolloutP50Seconds.toFixed(2),
+    'rollout jobs failed': `${r.rolloutFailures.length}/${r.rolloutJobSeconds.length + r.rolloutFailures.length}`,
+    'CPU in rollouts (cores)': r.rolloutCpuCores.toFixed(2),
     'shared SUB': r.sharedSub,
   })),
 );
@@ -286,6 +331,10 @@ mkdirSync(RESULTS_DIR, { recursive: true });
 const file = join(RESULTS_DIR, 'e2e-bench.json');
 writeFileSync(
   file,
-  JSON.stringify({ machine, date: new Date().toISOString(), zmqRate, rows, failures }, null, 2),
+  JSON.stringify(
+    { machine, date: new Date().toISOString(), zmqRate, rollout: ROLLOUT, rows, failures },
+    null,
+    2,
+  ),
 );
 console.log(`saved ${file}`);
