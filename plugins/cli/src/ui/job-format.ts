@@ -107,7 +107,8 @@ export function shortDate(text: string): string {
 }
 
 function field(name: string, value: string): string {
-  return `${`${name}:`.padEnd(16)}${value}`;
+  const label = `${name}:`;
+  return `${label.padEnd(16)}${label.length >= 16 ? ' ' : ''}${value}`;
 }
 
 /** The detail block of `push jobs status` (and of a finished `push jobs start`). */
