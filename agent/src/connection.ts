@@ -21,7 +21,6 @@ import {
   type AgentJobState,
   type ClientEnvelope,
   type ClientMessageType,
-  type ClientOutputFields,
   type CommitMessage,
   type ConfigDocument,
   type MessageBody,
@@ -35,7 +34,7 @@ import { Dealer, Subscriber } from 'zeromq';
 import { ReplayGuard } from './replay-guard.js';
 import { retryInterrupted, zmqErrorCode } from './zmq-retry.js';
 import { agentApiClient, type AgentTlsOptions } from './http.js';
-import type { CommitOptions, JobRunnerPort, RunnerReply } from './runner-types.js';
+import type { CommitOptions, JobRunnerPort, RunnerReply, RunnerResultFields } from './runner-types.js';
 import { SILENT_LOGGER, type AgentLogger } from './log.js';
 
 // The agent's logger role lives in log.ts; long exported from here too.
@@ -354,7 +353,7 @@ export class AgentConnection {
   private send(
     type: ClientMessageType,
     jobId: string | null,
-    fields: ClientOutputFields,
+    fields: RunnerResultFields,
     jobState?: AgentJobState,
   ): Promise<void> {
     if (this.closedValue) {
@@ -438,7 +437,7 @@ export class AgentConnection {
   private envelope(
     type: ClientMessageType,
     jobId: string | null,
-    fields: ClientOutputFields,
+    fields: RunnerResultFields,
     jobState: AgentJobState | undefined,
   ): string | undefined {
     const id = this.identity;
@@ -455,8 +454,9 @@ export class AgentConnection {
       delete extra.stderr;
     }
     this.sequence += 1;
-    // The envelope in the original client's order (A.9), then the job state, job id and output.
-    const body: ClientEnvelope & ClientOutputFields & { job_state?: AgentJobState } = {
+    // The envelope in the original client's order (A.9), then the job state, job id, output and
+    // (ours, which the original server ignores) how the command ended.
+    const body: ClientEnvelope & RunnerResultFields & { job_state?: AgentJobState } = {
       node: id.nodeName,
       client: id.hostname,
       protocol_version: PROTOCOL_VERSION,
@@ -605,8 +605,10 @@ function commitOptions(message: CommitMessage): CommitOptions {
   const { user, dir, env, capture, file } = message;
   const runTimeout = message.run_timeout;
   const votingTimeout = message.voting_timeout;
+  const runWaitTimeout = message.run_wait_timeout;
   if (runTimeout !== undefined && runTimeout > 0) options.runTimeout = runTimeout;
   if (votingTimeout !== undefined && votingTimeout > 0) options.votingTimeout = votingTimeout;
+  if (runWaitTimeout !== undefined && runWaitTimeout > 0) options.runWaitTimeout = runWaitTimeout;
   if (user !== undefined && user !== '') options.user = user;
   if (dir !== undefined && dir !== '') options.dir = dir;
   if (env !== undefined) options.env = { ...env };

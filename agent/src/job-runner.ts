@@ -14,13 +14,14 @@ import {
   timerDelayMs,
   type AgentJobState,
   type ClientOutputFields,
+  type ClientResultFields,
   errorMessage,
 } from '@push-jobs/protocol/lite';
 import type { AllowList } from './allow-list.js';
 import { buildJobEnvironment, JobEnvironmentError } from './job-env.js';
 import { takeLock, type HeldLock } from './job-lock.js';
 import type { RunningJobsFile } from './running-jobs.js';
-import type { CommitOptions, JobRunnerPort, RunnerReply } from './runner-types.js';
+import type { CommitOptions, JobRunnerPort, RunnerReply, RunnerResultFields } from './runner-types.js';
 
 /** Log levels the runner uses. */
 export type JobRunnerLogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -66,8 +67,9 @@ export interface JobRunnerOptions {
    */
   readonly runTimeoutGraceMs?: number;
   /**
-   * How long past the server's `voting_timeout` (when the commit carried one) a committed job
-   * waits for `run` before it is released, in ms. Default 30000.
+   * How long past the server's `voting_timeout` (or `run_wait_timeout`, which replaces it when
+   * the commit carried one) a committed job waits for `run` before it is released, in ms.
+   * Default 30000.
    */
   readonly commitGraceMs?: number;
   /** How long a committed job waits for `run` when the commit carried no `voting_timeout`, in ms. Default 600000. */
@@ -128,6 +130,8 @@ interface Running {
   readonly pgid: number | undefined;
   readonly stdout: OutputBuffer;
   readonly stderr: OutputBuffer;
+  /** When the process was started (ISO 8601, UTC, with milliseconds). */
+  readonly startedAt: string;
   /** Set when the runner stopped it (an abort, or its own run timeout): its end is not reported. */
   stoppedBy?: 'abort' | 'run_timeout';
   /** Resolves when the process has exited (and, after a kill, its group is gone). */
@@ -302,8 +306,8 @@ function fitJson(text: string, budget: number): string {
 }
 
 /**
- * Sizes captured output so the message `{ type, job_id, ...fields }` plus `envelopeReserve`
- * fits in `maxBodySize`: each stream is cut (never dropped) and marked `*_truncated` when cut
+ * Sizes captured output so the message `{ type, job_id, ...fields, ...result }` plus
+ * `envelopeReserve` fits in `maxBodySize`: each stream is cut (never dropped) and marked `*_truncated` when cut
  * here or when more than the capture limit arrived. The budget is shared fairly: a stream
  * smaller than half the room leaves the rest to the other one.
  */
@@ -314,6 +318,7 @@ export function fitOutput(
   stderr: { text: string; truncated: boolean },
   maxBodySize: number,
   envelopeReserve: number,
+  result: ClientResultFields = {},
 ): ClientOutputFields {
   const skeleton = {
     type,
@@ -322,6 +327,7 @@ export function fitOutput(
     stderr: '',
     stdout_truncated: true,
     stderr_truncated: true,
+    ...result,
   };
   const fixed = Buffer.byteLength(JSON.stringify(skeleton), 'utf8') - 4; // minus the two `""`
   const room = Math.max(0, maxBodySize - envelopeReserve - fixed);
@@ -508,9 +514,12 @@ export class JobRunner implements JobRunnerPort {
       lock = attempt.held;
     }
     const job: Committed = { jobId, command, commandLine: match.commandLine, options, user, lock };
+    // A rollout's node may wait for its turn far longer than the vote takes: the server then says
+    // how long (run_wait_timeout), and that bound replaces the voting timeout.
+    const serverWaitS = options.runWaitTimeout ?? options.votingTimeout;
     const waitMs =
-      options.votingTimeout !== undefined
-        ? options.votingTimeout * 1000 + (this.opts.commitGraceMs ?? COMMIT_GRACE_MS)
+      serverWaitS !== undefined
+        ? serverWaitS * 1000 + (this.opts.commitGraceMs ?? COMMIT_GRACE_MS)
         : (this.opts.commitPatienceMs ?? COMMIT_PATIENCE_MS);
     const timer = setTimeout(
       () => this.releaseIf(job, `no run within ${Math.round(waitMs / 1000)} s of the commit`),
@@ -624,8 +633,11 @@ export class JobRunner implements JobRunnerPort {
     this.log('error', `Job ${job.jobId}: ${message}`);
     job.lock?.release();
     this.current = { state: 'idle' };
-    const fields = job.options.capture === true ? { stdout: '', stderr: message } : undefined;
-    this.opts.reply({ type: 'failed', jobId: job.jobId, ...(fields ? { fields } : {}) });
+    // The command never started: no exit status, no signal, no times.
+    const result: ClientResultFields = { exit_status: null, signal: null };
+    const fields: RunnerResultFields =
+      job.options.capture === true ? { stdout: '', stderr: message, ...result } : result;
+    this.opts.reply({ type: 'failed', jobId: job.jobId, fields });
   }
 
   private start(job: Committed): void {
@@ -668,12 +680,13 @@ export class JobRunner implements JobRunnerPort {
     if (child.pid !== undefined) this.opts.runningJobs?.add(job.jobId, job.commandLine, child.pid);
     const stdout = new OutputBuffer(this.opts.maxBodySize);
     const stderr = new OutputBuffer(this.opts.maxBodySize);
+    const startedAt = new Date().toISOString();
     child.stdout?.on('data', (chunk: Buffer) => stdout.push(chunk));
     child.stderr?.on('data', (chunk: Buffer) => stderr.push(chunk));
 
     let resolveDone: () => void = () => undefined;
     const done = new Promise<void>((resolve) => (resolveDone = resolve));
-    const run: Running = { job, child, pgid: child.pid, stdout, stderr, done };
+    const run: Running = { job, child, pgid: child.pid, stdout, stderr, startedAt, done };
     this.current = { state: 'running', run };
 
     if (job.options.runTimeout !== undefined) {
@@ -717,30 +730,52 @@ export class JobRunner implements JobRunnerPort {
     job.lock?.release();
     this.current = { state: 'idle' };
     const type = code === 0 ? 'succeeded' : 'failed';
-    this.reportResult(run, type, error === undefined ? '' : `${error.message}\n`);
+    // A spawn error ('error' before any exit): the command never started, so no times.
+    this.reportResult(
+      run,
+      type,
+      error === undefined ? '' : `${error.message}\n`,
+      { exit_status: signal === null ? code : null, signal },
+      error === undefined,
+    );
   }
 
   /**
    * Sends `succeeded`/`failed` for `run`, with its captured output when the job asked for it
-   * (`stderrNote` appended to stderr), sized to fit `max_body_size`.
+   * (`stderrNote` appended to stderr), sized to fit `max_body_size`, then how it ended: `exit`
+   * (exit status, or the signal) and, when the command did start, its start time and now as its
+   * end time.
    */
-  private reportResult(run: Running, type: 'succeeded' | 'failed', stderrNote: string): void {
+  private reportResult(
+    run: Running,
+    type: 'succeeded' | 'failed',
+    stderrNote: string,
+    exit: { exit_status: number | null; signal: string | null },
+    started = true,
+  ): void {
     const { job } = run;
-    let fields: ClientOutputFields | undefined;
+    const result: ClientResultFields = { exit_status: exit.exit_status, signal: exit.signal };
+    if (started) {
+      result.started_at = run.startedAt;
+      result.ended_at = new Date().toISOString();
+    }
+    let output: ClientOutputFields = {};
     if (job.options.capture === true) {
-      fields = fitOutput(
+      output = fitOutput(
         type,
         job.jobId,
         { text: run.stdout.text(), truncated: run.stdout.truncated },
         { text: `${run.stderr.text()}${stderrNote}`, truncated: run.stderr.truncated },
         this.opts.maxBodySize,
         this.reserve,
+        result,
       );
-      if (fields.stdout_truncated === true || fields.stderr_truncated === true) {
+      if (output.stdout_truncated === true || output.stderr_truncated === true) {
         this.log('warn', `Job ${job.jobId}: output truncated to fit max_body_size ${this.opts.maxBodySize}`);
       }
     }
-    this.opts.reply({ type, jobId: job.jobId, ...(fields ? { fields } : {}) });
+    // The output first, then how the command ended (the protocol's field order).
+    this.opts.reply({ type, jobId: job.jobId, fields: { ...output, ...result } });
   }
 
   /**
@@ -755,7 +790,8 @@ export class JobRunner implements JobRunnerPort {
     this.log('warn', `Job ${job.jobId}: ${note}`);
     this.current = { state: 'idle' };
     this.killRun(run, 'run_timeout');
-    this.reportResult(run, 'failed', `${note}\n`);
+    // Reported as the agent ends it: by SIGTERM (SIGKILL after the grace period if need be).
+    this.reportResult(run, 'failed', `${note}\n`, { exit_status: null, signal: 'SIGTERM' });
   }
 
   /** SIGTERM the group, SIGKILL after the grace period; release the lock once it is gone. */

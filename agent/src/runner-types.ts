@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { AgentJobState, ClientOutputFields } from '@push-jobs/protocol/lite';
+import type { AgentJobState, ClientOutputFields, ClientResultFields } from '@push-jobs/protocol/lite';
 
 /** The optional parts of a `commit`. */
 export interface CommitOptions {
@@ -25,14 +25,29 @@ export interface CommitOptions {
    * waits for `run` after acking before it releases the commit.
    */
   votingTimeout?: number;
+  /**
+   * How long a committed job may have to wait for `run`, in seconds, when the server sent it (a
+   * rollout: the node's turn may come long after the vote). Replaces {@link votingTimeout} as the
+   * runner's patience for `run`.
+   */
+  runWaitTimeout?: number;
 }
+
+/**
+ * What `succeeded`/`failed` carry: the output (when captured), then how the command ended (ours:
+ * exit status or signal, start and end times), in the order the protocol lists them.
+ */
+export type RunnerResultFields = ClientOutputFields & ClientResultFields;
 
 /** A message the runner wants sent (the connection adds the envelope and signs it). */
 export interface RunnerReply {
   type: 'ack_commit' | 'nack_commit' | 'ack_run' | 'nack_run' | 'succeeded' | 'failed' | 'aborted';
   jobId: string | null;
-  /** `stdout`, `stderr` (and `stdout_truncated`/`stderr_truncated`) for succeeded/failed. */
-  fields?: ClientOutputFields;
+  /**
+   * For succeeded/failed: `stdout`, `stderr` (and `stdout_truncated`/`stderr_truncated`) when
+   * captured, then `exit_status`, `signal`, `started_at`, `ended_at`.
+   */
+  fields?: RunnerResultFields;
 }
 
 /** What the connection needs from the job runner. */

@@ -190,13 +190,15 @@ describe('agent connection against a raw ROUTER/PUB', function () {
         command: 'chef-client',
         capture: true,
         env: { A: 'b' },
+        voting_timeout: 60,
+        run_wait_timeout: 3660,
       }),
     );
     await until(() => received.some((b) => b['type'] === 'ack_commit'), 'ack_commit');
     expect(runner.commits[0]).to.deep.equal({
       jobId: 'j1',
       command: 'chef-client',
-      options: { capture: true, env: { A: 'b' } },
+      options: { capture: true, env: { A: 'b' }, votingTimeout: 60, runWaitTimeout: 3660 },
     });
     await command(body('run', { job_id: 'j1' }));
     await until(() => received.some((b) => b['type'] === 'succeeded'), 'succeeded');
@@ -504,6 +506,34 @@ describe('agent connection against a raw ROUTER/PUB', function () {
       await late.close();
       backRouter.close();
     }
+  });
+
+  it('sends the result fields after the output, in the protocol order, and keeps them when the output is dropped', async () => {
+    const result = {
+      exit_status: 3,
+      signal: null,
+      started_at: '2026-01-02T03:04:05.006Z',
+      ended_at: '2026-01-02T03:04:06.007Z',
+    };
+    await conn.sendReply({ type: 'failed', jobId: 'j1', fields: { stdout: 'o', stderr: 'e', ...result } });
+    await conn.sendReply({
+      type: 'failed',
+      jobId: 'j2',
+      fields: { stdout: 'x'.repeat(70_000), stderr: 'e', ...result },
+    });
+    await until(() => received.length === 3, 'the two failed messages');
+    expect(Object.keys(received[1]!).slice(-7)).to.deep.equal([
+      'job_id',
+      'stdout',
+      'stderr',
+      'exit_status',
+      'signal',
+      'started_at',
+      'ended_at',
+    ]);
+    expect(received[1]).to.deep.include({ job_id: 'j1', stdout: 'o', ...result });
+    expect(received[2]).to.not.have.property('stdout');
+    expect(received[2]).to.deep.include({ job_id: 'j2', ...result });
   });
 
   it('drops both outputs when they exceed max_body_size', async () => {

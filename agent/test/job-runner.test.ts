@@ -83,21 +83,58 @@ describe('JobRunner', () => {
     expect(t.runner.state()).to.deep.equal({ state: 'running', jobId: JOB });
     const done = await t.waitFor('succeeded');
     expect(t.types()).to.deep.equal(['ack_commit', 'ack_run', 'succeeded']);
-    expect(done).to.deep.equal({
-      type: 'succeeded',
-      jobId: JOB,
-      fields: { stdout: 'out\n', stderr: 'err\n' },
-    });
+    expect(done).to.deep.include({ type: 'succeeded', jobId: JOB });
+    // The output first, then how the command ended (the protocol's field order).
+    expect(Object.keys(done.fields ?? {})).to.deep.equal([
+      'stdout',
+      'stderr',
+      'exit_status',
+      'signal',
+      'started_at',
+      'ended_at',
+    ]);
+    expect(done.fields).to.deep.include({ stdout: 'out\n', stderr: 'err\n', exit_status: 0, signal: null });
     expect(t.runner.state()).to.deep.equal({ state: 'idle', jobId: null });
   });
 
-  it('reports failed for exit code 3, without output when capture was not requested', async () => {
-    const t = setup({ bad: 'echo x; exit 3' });
+  it('reports failed for exit code 3 with exit_status 3 and its times, without output when capture was not requested', async () => {
+    const t = setup({ bad: 'echo x; sleep 0.05; exit 3' });
     t.runner.commit(JOB, 'bad', {});
+    const before = new Date().toISOString();
     t.runner.run(JOB);
     const done = await t.waitFor('failed');
-    expect(done).to.deep.equal({ type: 'failed', jobId: JOB });
+    const after = new Date().toISOString();
+    expect(done).to.deep.include({ type: 'failed', jobId: JOB });
+    expect(done.fields).to.not.have.any.keys('stdout', 'stderr');
+    expect(done.fields).to.deep.include({ exit_status: 3, signal: null });
+    const { started_at: startedAt, ended_at: endedAt } = done.fields ?? {};
+    const iso = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+    expect(startedAt).to.match(iso);
+    expect(endedAt).to.match(iso);
+    // Ordered: the run was asked for, the command started, ended, and was reported.
+    expect(before <= startedAt! && startedAt! < endedAt! && endedAt! <= after).to.equal(
+      true,
+      `${before} <= ${startedAt} < ${endedAt} <= ${after}`,
+    );
     expect(t.logs.some((l) => l.includes('completed with exit code 3'))).to.equal(true);
+  });
+
+  it('reports the signal (and no exit status) of a command a signal ended', async () => {
+    const t = setup({ killed: 'kill -USR1 $$; sleep 5' });
+    t.runner.commit(JOB, 'killed', {});
+    t.runner.run(JOB);
+    const done = await t.waitFor('failed');
+    expect(done.fields).to.deep.include({ exit_status: null, signal: 'SIGUSR1' });
+    expect(done.fields?.started_at).to.be.a('string');
+    expect(done.fields?.ended_at).to.be.a('string');
+  });
+
+  it('a command that never started reports null exit status and signal, and no times', async () => {
+    const t = setup({ go: 'true' }, { fileDir: '/dev/null/not-a-dir' });
+    t.runner.commit(JOB, 'go', { file: 'raw:x' });
+    t.runner.run(JOB);
+    const done = await t.waitFor('failed');
+    expect(done.fields).to.deep.equal({ exit_status: null, signal: null });
   });
 
   it('nacks a command that is not in the allow-list, and it never runs', async () => {
@@ -229,6 +266,7 @@ describe('JobRunner', () => {
     expect(String(failed.fields?.['stderr'])).to.match(
       /run_timeout of 1 s passed; the agent stopped the job/,
     );
+    expect(failed.fields).to.deep.include({ exit_status: null, signal: 'SIGTERM' });
     expect(t.runner.state().state).to.equal('idle');
     const pid = Number(fs.readFileSync(pids, 'utf8'));
     for (let i = 0; i < 100 && !gone(pid); i++) await sleep(20);
@@ -260,6 +298,33 @@ describe('JobRunner', () => {
     expect(t.runner.releaseCommitted('the server restarted')).to.equal(true);
     expect(t.replies.at(-1)).to.deep.equal({ type: 'aborted', jobId: JOB2 });
     expect(t.runner.releaseCommitted('again')).to.equal(false);
+  });
+
+  it('a commit with run_wait_timeout waits that long for run, not the voting timeout', async () => {
+    const t = setup({ s: 'true' }, { commitGraceMs: 0 });
+    const committedAt = Date.now();
+    t.runner.commit(JOB, 's', { votingTimeout: 1, runWaitTimeout: 2 });
+    // The voting timeout alone would release it after 1 s; released only after run_wait_timeout.
+    const aborted = await t.waitFor('aborted', 30_000);
+    const waited = Date.now() - committedAt;
+    expect(aborted).to.deep.equal({ type: 'aborted', jobId: JOB });
+    expect(waited).to.be.at.least(1990); // a timer never fires early (1 ms of rounding aside)
+    expect(
+      t.logs.some((l) => l.includes(`Releasing job ${JOB}`) && l.includes('no run within 2 s')),
+    ).to.equal(true);
+  });
+
+  it('a commit with run_wait_timeout still runs when run comes after the voting timeout', async () => {
+    const t = setup({ s: 'true' }, { commitGraceMs: 0 });
+    t.runner.commit(JOB, 's', { votingTimeout: 1, runWaitTimeout: 30 });
+    // Wait past the voting timeout (plus its zero grace) by waiting on a voting-timeout job beside it.
+    const other = setup({ s: 'true' }, { commitGraceMs: 0 });
+    other.runner.commit(JOB2, 's', { votingTimeout: 1 });
+    await other.waitFor('aborted');
+    expect(t.runner.state()).to.deep.equal({ state: 'committed', jobId: JOB });
+    t.runner.run(JOB);
+    await t.waitFor('succeeded');
+    expect(t.types()).to.deep.equal(['ack_commit', 'ack_run', 'succeeded']);
   });
 
   it('abort when idle replies aborted with a null job id', () => {
@@ -404,6 +469,9 @@ describe('JobRunner', () => {
     const done = await t.waitFor('failed');
     expect(t.types()).to.deep.equal(['ack_commit', 'ack_run', 'failed']);
     expect(String(done.fields?.['stderr'])).to.match(/ENOENT/);
+    // It never started: no exit status, no signal, no times.
+    expect(done.fields).to.include({ exit_status: null, signal: null });
+    expect(done.fields).to.not.have.any.keys('started_at', 'ended_at');
     expect(t.runner.state()).to.deep.equal({ state: 'idle', jobId: null });
     expect(held()).to.equal(false);
     // A spawn that throws at once is reported the same way.
@@ -420,7 +488,7 @@ describe('JobRunner', () => {
     expect(thrower.replies).to.deep.equal([
       { type: 'ack_commit', jobId: JOB2 },
       { type: 'ack_run', jobId: JOB2 },
-      { type: 'failed', jobId: JOB2 },
+      { type: 'failed', jobId: JOB2, fields: { exit_status: null, signal: null } },
     ]);
     expect(thrower.runner.state().state).to.equal('idle');
     // The runner keeps working.

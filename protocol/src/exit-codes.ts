@@ -11,6 +11,7 @@
  * @module
  */
 import { API_ERROR_CODES } from './api-client/errors.js';
+import type { FinalJobState } from './constants.js';
 import { ERROR_CODES, isPushJobsError } from './errors.js';
 
 /** Exit codes, one per class of failure. Never renumber one: scripts rely on them. */
@@ -69,6 +70,22 @@ export const EXIT_CODE_OF_ERROR: Readonly<Record<string, ExitCode>> = {
   [ERROR_CODES.REPLAY]: EXIT_CODES.INTERNAL,
   [ERROR_CODES.CRYPTO]: EXIT_CODES.INTERNAL,
   [ERROR_CODES.INTERRUPTED]: EXIT_CODES.INTERRUPTED,
+};
+
+/**
+ * The exit code of a command that waited for a job, by the job's final status: only a
+ * `complete` job can exit {@link EXIT_CODES.OK} (and only when each node succeeded, nacked or was
+ * unavailable, knife-push's rule); every other final status, among them a rollout stopped by its
+ * error budget (`max_errors_exceeded`, its unstarted nodes `skipped`), is
+ * {@link EXIT_CODES.FAILED}. Typed by every final status, so a new one must be placed here.
+ */
+export const EXIT_CODE_OF_JOB_STATUS: Readonly<Record<FinalJobState, ExitCode>> = {
+  complete: EXIT_CODES.OK,
+  quorum_failed: EXIT_CODES.FAILED,
+  aborted: EXIT_CODES.FAILED,
+  timed_out: EXIT_CODES.FAILED,
+  crashed: EXIT_CODES.FAILED,
+  max_errors_exceeded: EXIT_CODES.FAILED,
 };
 
 /** How a binary reports failures, for {@link exitCodeFor}. */

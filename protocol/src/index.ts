@@ -191,6 +191,7 @@ export {
 } from './errors.js';
 export {
   EXIT_CODE_OF_ERROR,
+  EXIT_CODE_OF_JOB_STATUS,
   EXIT_CODES,
   exitCodeFor,
   type ExitCode,

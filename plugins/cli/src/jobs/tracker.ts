@@ -20,10 +20,19 @@ import {
   type RunCompleteStatus,
 } from '@push-jobs/protocol';
 import { busyOfVote, type Busy } from './busy.js';
+import { rolloutCount, type RolloutLimits } from './rollout.js';
 
-/** Something to report; a node that nacked because it is busy with another job has `busy`. */
+/**
+ * Something to report; a node that nacked because it is busy with another job has `busy`. Ours:
+ * `start` when the job has a search or is a rollout (from its `start` event), `started` when a
+ * node of a rollout starts, `budget` when a rollout's error budget is spent.
+ */
 export type ProgressChange =
-  { kind: 'status'; status: JobState } | { kind: 'node'; node: string; state: string; busy?: Busy };
+  | { kind: 'status'; status: JobState }
+  | { kind: 'node'; node: string; state: string; busy?: Busy }
+  | { kind: 'start'; search?: string; maxConcurrency?: number; maxErrors?: number }
+  | { kind: 'started'; node: string }
+  | { kind: 'budget'; failed: number; maxErrors: number; skipped: number };
 
 /** The node state each vote status means (`undefined`: the vote changes nothing we report). */
 const VOTE_STATES: Readonly<Record<QuorumVoteStatus, NodeJobState | undefined>> = {
@@ -60,6 +69,8 @@ export class JobTracker {
   readonly nodes = new Map<string, string>();
   /** Nodes that nacked because they were busy with another job (from the vote events). */
   readonly busy = new Map<string, Busy>();
+  /** A rollout's window and error budget (from the `start` event or the job), else undefined. */
+  rollout: RolloutLimits | undefined;
   readonly #reported = new Set<string>();
 
   constructor(nodes: readonly string[], status: JobState = 'new') {
@@ -75,8 +86,26 @@ export class JobTracker {
     const known = narrowJobFeedEvent(event);
     if (known === undefined) return [];
     switch (known.event) {
-      case 'start':
-        return this.#setStatus('voting');
+      case 'start': {
+        const { search, max_concurrency: maxConcurrency, max_errors: maxErrors } = known.data;
+        if (maxConcurrency !== undefined || maxErrors !== undefined) {
+          this.rollout = {
+            ...(maxConcurrency === undefined ? {} : { maxConcurrency }),
+            ...(maxErrors === undefined ? {} : { maxErrors }),
+          };
+        }
+        const changes = this.#setStatus('voting');
+        if (search === undefined && this.rollout === undefined) return changes;
+        return [
+          ...changes,
+          {
+            kind: 'start',
+            ...(search === undefined ? {} : { search }),
+            ...(maxConcurrency === undefined ? {} : { maxConcurrency }),
+            ...(maxErrors === undefined ? {} : { maxErrors }),
+          },
+        ];
+      }
       case 'quorum_vote': {
         const { node, status } = known.data;
         const state = VOTE_STATES[status];
@@ -87,15 +116,22 @@ export class JobTracker {
       }
       case 'quorum_succeeded':
         return this.#setStatus('running');
-      case 'run_start':
-        return this.#setNode(known.data.node, 'running');
+      case 'run_start': {
+        const changes = this.#setNode(known.data.node, 'running');
+        return this.rollout === undefined
+          ? changes
+          : [...changes, { kind: 'started', node: known.data.node }];
+      }
       case 'run_complete': {
         const state = RUN_STATES[known.data.status];
         return state === undefined ? [] : this.#setNode(known.data.node, state);
       }
       case 'rehab':
-      case 'max_errors_exceeded':
         return [];
+      case 'max_errors_exceeded': {
+        const { failed, max_errors: maxErrors, skipped } = known.data;
+        return [{ kind: 'budget', failed, maxErrors, skipped }];
+      }
       case 'job_complete':
         return this.#setStatus(known.data.status);
       case 'summary':
@@ -105,12 +141,31 @@ export class JobTracker {
     }
   }
 
+  /**
+   * Takes a rollout's window and error budget from the job (as given: a count or `"N%"` of the
+   * job's nodes) when no `start` event said them.
+   */
+  rolloutOf(job: Pick<Job, 'max_concurrency' | 'max_errors'>): void {
+    if (this.rollout !== undefined) return;
+    const n = this.nodes.size;
+    const c = job.max_concurrency === undefined ? undefined : rolloutCount(job.max_concurrency, n, 'up');
+    const e = job.max_errors === undefined ? undefined : rolloutCount(job.max_errors, n, 'down');
+    if (c === undefined && e === undefined) return;
+    this.rollout = {
+      ...(c === undefined ? {} : { maxConcurrency: c }),
+      ...(e === undefined ? {} : { maxErrors: e }),
+    };
+  }
+
   /** Applies the job as the server reports it (authoritative). */
-  applyJob(job: Pick<Job, 'status' | 'nodes'>): ProgressChange[] {
+  applyJob(
+    job: Pick<Job, 'status' | 'nodes'> & Partial<Pick<Job, 'max_concurrency' | 'max_errors'>>,
+  ): ProgressChange[] {
     const changes: ProgressChange[] = [];
     for (const [state, names] of Object.entries(job.nodes ?? {})) {
       for (const n of (names as string[] | undefined) ?? []) changes.push(...this.#setNode(n, state));
     }
+    this.rolloutOf(job);
     // A job document is not checked against its schema: a status missing from it changes nothing.
     if (typeof job.status === 'string') changes.push(...this.#setStatus(job.status));
     return changes;

@@ -5,17 +5,28 @@
  * @module
  */
 import { ux } from '@oclif/core';
-import { NODE_JOB_STATES, type Job, type JobSummary } from '@push-jobs/protocol';
+import {
+  EXIT_CODE_OF_JOB_STATUS,
+  EXIT_CODES,
+  isFinalJobState,
+  NODE_JOB_STATES,
+  type Job,
+  type JobSummary,
+  type NodeResult,
+} from '@push-jobs/protocol';
+import { renderTable } from './table.js';
 
 /** Node states that count as success for knife-push's exit code (QUIRK kept: intended). */
 export const OK_NODE_STATES: readonly string[] = ['succeeded', 'nacked', 'unavailable'];
 
 /**
  * knife-push's rule (spec B.2 step 10): a job succeeded when its status is `complete` and
- * every node is `succeeded`, `nacked` or `unavailable`.
+ * every node is `succeeded`, `nacked` or `unavailable` (so a `skipped` node, or a rollout that
+ * ended `max_errors_exceeded`, did not). The statuses come from the protocol's
+ * `EXIT_CODE_OF_JOB_STATUS`.
  */
 export function jobSucceeded(job: Pick<Job, 'status' | 'nodes'>): boolean {
-  if (job.status !== 'complete') return false;
+  if (!isFinalJobState(job.status) || EXIT_CODE_OF_JOB_STATUS[job.status] !== EXIT_CODES.OK) return false;
   return Object.entries(job.nodes ?? {}).every(
     ([state, nodes]) => OK_NODE_STATES.includes(state) || (nodes ?? []).length === 0,
   );
@@ -96,7 +107,8 @@ export function shortDate(text: string): string {
 }
 
 function field(name: string, value: string): string {
-  return `${`${name}:`.padEnd(16)}${value}`;
+  const label = `${name}:`;
+  return `${label.padEnd(16)}${label.length >= 16 ? ' ' : ''}${value}`;
 }
 
 /** The detail block of `push jobs status` (and of a finished `push jobs start`). */
@@ -117,6 +129,9 @@ export function jobDetailLines(job: Job | JobSummary): string[] {
     );
   }
   lines.push(field('run_timeout', `${job.run_timeout} s`));
+  if (job.search !== undefined) lines.push(field('search', job.search));
+  if (job.max_concurrency !== undefined) lines.push(field('max_concurrency', String(job.max_concurrency)));
+  if (job.max_errors !== undefined) lines.push(field('max_errors', String(job.max_errors)));
   if (job.user !== undefined) lines.push(field('user', job.user));
   if (job.dir !== undefined) lines.push(field('dir', job.dir));
   if (job.env !== undefined && Object.keys(job.env).length > 0)
@@ -133,4 +148,46 @@ export function jobDetailLines(job: Job | JobSummary): string[] {
     }
   }
   return lines;
+}
+
+/** `1.234 s`, `2m05s` or `-`: the time between two ISO 8601 dates (`-` when one is missing). */
+export function durationText(start: string | null | undefined, end: string | null | undefined): string {
+  if (typeof start !== 'string' || typeof end !== 'string') return '-';
+  const ms = Date.parse(end) - Date.parse(start);
+  if (!Number.isFinite(ms) || ms < 0) return '-';
+  if (ms < 60_000) return `${(ms / 1000).toFixed(3)} s`;
+  const s = Math.round(ms / 1000);
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+}
+
+/** The EXIT cell: the exit status, else the signal, else `-`. */
+export function exitText(result: Partial<NodeResult> | undefined): string {
+  if (typeof result?.exit_status === 'number') return String(result.exit_status);
+  if (typeof result?.signal === 'string') return result.signal;
+  return '-';
+}
+
+/**
+ * The per-node table of a job that reports `results` (ours): NODE, STATUS, EXIT (exit status or
+ * signal) and DURATION, `-` where a node did not say (the original client says nothing), in the
+ * order of the node states, then by name. Empty for a job without `results`.
+ */
+export function jobResultLines(job: Job, width?: number): string[] {
+  const results = (job.results ?? undefined) as Record<string, Partial<NodeResult> | undefined> | undefined;
+  if (results === undefined || typeof results !== 'object') return [];
+  const rows = nodesByState(job.nodes).flatMap(([state, names]) =>
+    [...names].sort().map((node) => ({ node, state, result: results[node] })),
+  );
+  if (rows.length === 0) return [];
+  return renderTable(
+    rows,
+    [
+      { header: 'NODE', get: (r) => r.node, shrink: true },
+      { header: 'STATUS', get: (r) => r.state, style: (t, r) => colorState(t, r.state) },
+      { header: 'EXIT', get: (r) => exitText(r.result) },
+      { header: 'DURATION', get: (r) => durationText(r.result?.started_at, r.result?.ended_at) },
+    ],
+    width,
+  );
 }

@@ -6,6 +6,8 @@
  * @module
  */
 import { ux } from '@oclif/core';
+import { isTerminalNodeJobState } from '@push-jobs/protocol';
+import { budgetText, windowText } from '../jobs/rollout.js';
 import type { JobTracker, ProgressChange } from '../jobs/tracker.js';
 import { activityText } from './busy.js';
 import { colorState, statusText } from './job-format.js';
@@ -39,17 +41,63 @@ function busySuffix(change: ProgressChange): string {
     : '';
 }
 
-/** One line per change: `Voting.`, `web1: succeeded`, `Complete.`. */
+/** The window line of a rollout being tracked (see {@link windowText}), else undefined. */
+export function trackerWindow(tracker: JobTracker): string | undefined {
+  return tracker.rollout === undefined
+    ? undefined
+    : windowText(tracker.rollout, tracker.nodes.values(), isTerminalNodeJobState);
+}
+
+/** `Search: roles:web. Rollout: window 2, max errors 1.` for a `start` change. */
+export function startText(c: Extract<ProgressChange, { kind: 'start' }>): string {
+  const parts: string[] = [];
+  if (c.search !== undefined) parts.push(`Search: ${c.search}.`);
+  const rollout: string[] = [];
+  if (c.maxConcurrency !== undefined)
+    rollout.push(
+      `window ${c.maxConcurrency} (at most ${c.maxConcurrency} node${c.maxConcurrency === 1 ? '' : 's'} at once)`,
+    );
+  if (c.maxErrors !== undefined) rollout.push(`max errors ${c.maxErrors}`);
+  if (rollout.length > 0) parts.push(`Rollout: ${rollout.join(', ')}.`);
+  return parts.join(' ');
+}
+
+/** `Error budget spent: 2 failed > max errors 1; 6 nodes skipped.` */
+function budgetLine(c: Extract<ProgressChange, { kind: 'budget' }>): string {
+  const text = budgetText(c.failed, c.maxErrors, c.skipped);
+  return `${text.charAt(0).toUpperCase()}${text.slice(1)}.`;
+}
+
+/**
+ * One line per change: `Voting.`, `web1: succeeded`, `Complete.`. In a rollout, a node's start
+ * and end lines end with the window (`[running 2/2 (window 2), done 5/10, failed 1 (max errors 1)]`).
+ */
 export class PlainProgress implements ProgressView {
   constructor(private readonly write: (text: string) => void) {}
 
   start(): void {}
 
-  update(changes: ProgressChange[]): void {
+  update(changes: ProgressChange[], tracker?: JobTracker): void {
+    const window = tracker === undefined ? undefined : trackerWindow(tracker);
+    const withWindow = (line: string): string => (window === undefined ? line : `${line}  [${window}]`);
     for (const c of changes) {
-      this.write(
-        c.kind === 'status' ? `${statusText(c.status)}\n` : `${c.node}: ${c.state}${busySuffix(c)}\n`,
-      );
+      switch (c.kind) {
+        case 'status':
+          this.write(`${statusText(c.status)}\n`);
+          break;
+        case 'node':
+          this.write(`${withWindow(`${c.node}: ${c.state}${busySuffix(c)}`)}\n`);
+          break;
+        case 'start':
+          this.write(`${startText(c)}\n`);
+          break;
+        case 'started':
+          this.write(`${withWindow(`${c.node}: started`)}\n`);
+          break;
+        case 'budget':
+          this.write(`${budgetLine(c)}\n`);
+          break;
+      }
     }
   }
 
@@ -79,7 +127,9 @@ export function liveLine(tracker: JobTracker, elapsedMs: number, frame: number, 
     .counts()
     .map(([state, n]) => `${state} ${n}`)
     .join(' · ');
-  const text = `${SPINNER[frame % SPINNER.length]} ${statusText(tracker.status).replace(/\.$/, '')}  ${formatElapsed(elapsedMs)}  ${tracker.finishedNodes()}/${total} done  ${counts}`;
+  const window = trackerWindow(tracker);
+  const tail = window === undefined ? `${tracker.finishedNodes()}/${total} done  ${counts}` : window;
+  const text = `${SPINNER[frame % SPINNER.length]} ${statusText(tracker.status).replace(/\.$/, '')}  ${formatElapsed(elapsedMs)}  ${tail}`;
   return text.length > width - 1 ? `${text.slice(0, Math.max(0, width - 2))}…` : text;
 }
 
@@ -118,6 +168,10 @@ export class LiveProgress implements ProgressView {
         out += `${colorState(`${mark} ${c.node}`, c.state)} ${c.state}${busySuffix(c)}\n`;
       } else if (c.kind === 'status' && !['new', 'voting', 'running'].includes(c.status)) {
         out += `${colorState(statusText(c.status), c.status)}\n`;
+      } else if (c.kind === 'start') {
+        out += `${startText(c)}\n`;
+      } else if (c.kind === 'budget') {
+        out += `${ux.colorize('red', budgetLine(c))}\n`;
       }
     }
     this.write(out);

@@ -4,6 +4,7 @@ import {
   ERROR_CODES,
   isPushApiError,
   parseQuorum,
+  parseQuorumSpec,
   type Job,
   type JobCreation,
   type PushApiClient,
@@ -13,6 +14,7 @@ import { CLI_ERROR_CODES, CliError, EXIT_CODES, usageError } from '../../../erro
 import { reconnectFlags, secondsFlag } from '../../../flags.js';
 import { busyNacks } from '../../../jobs/busy.js';
 import type { JobTracker } from '../../../jobs/tracker.js';
+import { parseRolloutSize } from '../../../jobs/rollout.js';
 import { waitForJob } from '../../../jobs/wait.js';
 import { searchNodeNames } from '../../../nodes.js';
 import { busyLines } from '../../../ui/busy.js';
@@ -80,6 +82,16 @@ function readJobFile(path: string): string {
   return Buffer.from(text, 'utf8').equals(bytes) ? `raw:${text}` : `base64:${bytes.toString('base64')}`;
 }
 
+/** A 400 `invalid key supplied`: the server does not know a field of the body (spec 1.5). */
+function isInvalidKey(err: unknown): boolean {
+  return isPushApiError(err) && err.status === 400 && err.serverMessage === 'invalid key supplied';
+}
+
+/** The names of a job's nodes, in every state. */
+function jobNodeNames(job: Job): string[] {
+  return nodesByState(job.nodes).flatMap(([, names]) => names);
+}
+
 /** Why a finished job counts as failed, in one line. */
 function failureSummary(job: Job): string {
   const bad = nodesByState(job.nodes)
@@ -91,20 +103,28 @@ function failureSummary(job: Job): string {
 export default class PushJobsStart extends BaseCommand<typeof PushJobsStart> {
   static override args = {
     command: Args.string({ description: 'Job name: a key of the nodes’ whitelist.', required: true }),
-    nodes: Args.string({ description: 'Nodes to run the job on (ignored with --search).', multiple: true }),
+    nodes: Args.string({
+      description: 'Nodes to run the job on (with --search, added to the nodes the search finds).',
+      multiple: true,
+    }),
   };
 
   static override description = `Creates a job on the named nodes (or the nodes a search finds) and, unless --nowait, waits for it to finish, following the job's event feed (or polling). On a terminal it shows the time, the number of nodes in each state and each node as it finishes; otherwise it prints one line per change.
+
+With --search, the server resolves the query when it creates the job and records it (push jobs status shows it); node arguments are added to its matches, each node once. A search that matches no node is refused unless --allow-empty. An original Push Jobs server does not know server-side search: it refuses the field, and the CLI then runs the search itself (every page) and says so on stderr.
+
+Rollouts (--concurrency, --max-errors): every node still votes and the quorum applies as usual; then at most --concurrency nodes run at once (the window), and the next node starts when one finishes. --max-errors is the error budget: once more nodes failed than it allows, no new node starts, the running ones finish, the nodes that never started end "skipped", and the job ends with status max_errors_exceeded (exit 1). Both take a count or a percentage of the job's nodes (a window rounds up, to at least 1; a budget rounds down). While waiting, the progress shows the window: "running 2/2 (window 2), done 5/10, failed 1 (max errors 1)", each node as it starts, and the moment the budget is spent. A server that does not know rollouts refuses them (exit 2); the job is never run without its window.
 
 A node that nacks because it is busy with another job is named with that job ("web1 nacked: busy running job ID"), from the vote event or, for older servers, from one look at the node states after the job ends.
 
 If the server becomes unreachable while waiting (a restart), the wait retries for --reconnect-timeout seconds (a notice on stderr says so), then reads the job again: a job the restarted server marked crashed ends as crashed (exit 1). When the server stays away longer, the command fails with exit 6 and names the job to check later with push jobs status.
 
-Exit code 0 only when the job completed and every node succeeded, nacked or was unavailable (as knife-push); 1 otherwise. Ctrl-C while waiting asks whether to abort the job (--abort-on-interrupt aborts without asking) and exits 130.`;
+Exit code 0 only when the job completed and every node succeeded, nacked or was unavailable (as knife-push); 1 otherwise (a skipped node, or max_errors_exceeded, included). Ctrl-C while waiting asks whether to abort the job (--abort-on-interrupt aborts without asking) and exits 130.`;
 
   static override examples = [
     '<%= config.bin %> <%= command.id %> chef-client web1 web2',
     '<%= config.bin %> <%= command.id %> chef-client --search "role:web" --quorum 80%',
+    '<%= config.bin %> <%= command.id %> chef-client --search "role:web" --concurrency 10% --max-errors 2',
     `<%= config.bin %> <%= command.id %> deploy web1 --capture --with-env '{"RELEASE":"42"}' --as-user deploy --in-dir /srv/app`,
     '<%= config.bin %> <%= command.id %> chef-client web1 --nowait --json',
     '<%= config.bin %> <%= command.id %> chef-client web1 --reconnect-timeout 300',
@@ -112,6 +132,21 @@ Exit code 0 only when the job completed and every node succeeded, nacked or was 
 
   static override flags = {
     'abort-on-interrupt': Flags.boolean({ summary: 'On Ctrl-C, abort the job without asking.' }),
+    'allow-empty': Flags.boolean({
+      dependsOn: ['search'],
+      summary:
+        'With --search: a search that matches no node starts an empty job (complete at once) instead of failing.',
+    }),
+    concurrency: Flags.string({
+      summary:
+        'Rollout window: at most N nodes (or N% of them) run at once; the next starts when one finishes.',
+      helpValue: 'N|N%',
+    }),
+    'max-errors': Flags.string({
+      summary:
+        'Rollout error budget: once more than N nodes (or N%) failed, no new node starts; unstarted nodes end skipped, the job max_errors_exceeded.',
+      helpValue: 'N|N%',
+    }),
     'as-user': Flags.string({ summary: 'User to run the command as on the nodes.' }),
     capture: Flags.boolean({ summary: 'Capture stdout and stderr of the nodes (see push jobs output).' }),
     feed: Flags.boolean({
@@ -136,7 +171,8 @@ Exit code 0 only when the job completed and every node succeeded, nacked or was 
     }),
     search: Flags.string({
       char: 's',
-      summary: 'Chef search query over nodes; its matches are the job’s nodes.',
+      summary:
+        'Chef search query over nodes, resolved by the server; node arguments are added to its matches.',
     }),
     timeout: Flags.integer({ min: 0, summary: 'Maximum run time in seconds (run_timeout).' }),
     'with-env': Flags.string({ summary: 'Environment of the command: a JSON object of strings.' }),
@@ -152,19 +188,30 @@ Exit code 0 only when the job completed and every node succeeded, nacked or was 
     const command = this.args.command;
     const client = this.client();
 
-    let nodes = [...new Set(argValues(this.args.nodes))];
-    if (flags.search !== undefined) {
-      if (nodes.length > 0) this.warning('node arguments are ignored when --search is given');
-      nodes = await searchNodeNames(client, flags.search);
-    }
-    if (nodes.length === 0) {
+    const named = [...new Set(argValues(this.args.nodes))];
+    const { search } = flags;
+    if (named.length === 0 && search === undefined) {
       throw usageError(
         'No nodes to run job on. Specify nodes as arguments or use -s to specify a search query.',
       );
     }
-    const quorum = parseQuorum(flags.quorum, nodes.length);
+    const maxConcurrency =
+      flags.concurrency === undefined ? undefined : parseRolloutSize('concurrency', flags.concurrency, 1);
+    const maxErrors =
+      flags['max-errors'] === undefined ? undefined : parseRolloutSize('max-errors', flags['max-errors'], 0);
     const env = parseEnv(flags['with-env']);
-    const body: JobCreation = { command, nodes, quorum };
+    const body: JobCreation = { command };
+    if (named.length > 0) body.nodes = named;
+    if (search === undefined) {
+      body.quorum = parseQuorum(flags.quorum, named.length);
+    } else {
+      body.search = search;
+      if (flags['allow-empty'] === true) body.allow_empty_search = true;
+      const quorum = await this.#searchQuorum(client, search, named);
+      if (quorum !== undefined) body.quorum = quorum;
+    }
+    if (maxConcurrency !== undefined) body.max_concurrency = maxConcurrency;
+    if (maxErrors !== undefined) body.max_errors = maxErrors;
     if (flags.timeout !== undefined) body.run_timeout = flags.timeout;
     if (flags.file !== undefined) body.file = readJobFile(flags.file);
     body.capture_output = flags.capture === true;
@@ -172,11 +219,13 @@ Exit code 0 only when the job completed and every node succeeded, nacked or was 
     if (flags['in-dir'] !== undefined) body.dir = flags['in-dir'];
     if (flags['as-user'] !== undefined) body.user = flags['as-user'];
 
-    const started = await this.#submit(client, body);
+    const { started, nodes: knownNodes } = await this.#create(client, body);
     this.errorContext = { subject: `job '${started.id}'` };
     this.log(`Started.  Job ID: ${started.id}`);
     if (flags.nowait === true) return started;
 
+    // Nodes the server chose (a search) are learnt from the job itself.
+    const nodes = knownNodes ?? jobNodeNames(await client.getJob(started.id));
     const { job, tracker } = await this.#wait(client, started.id, nodes);
     if (!this.jsonEnabled()) {
       this.log('');
@@ -203,6 +252,72 @@ Exit code 0 only when the job completed and every node succeeded, nacked or was 
   }
 
   /**
+   * The quorum of a job whose nodes a search chooses: a count as given; none for 100% (the
+   * server's default is every node); another percentage of the nodes the search finds now (one
+   * search from here, every page), with the node arguments.
+   */
+  async #searchQuorum(client: PushApiClient, search: string, named: string[]): Promise<number | undefined> {
+    const spec = parseQuorumSpec(this.flags.quorum);
+    if (spec.kind === 'count') return spec.count;
+    if (spec.percent === 100) return undefined;
+    const found = new Set([...named, ...(await searchNodeNames(client, search))]);
+    if (found.size === 0) return undefined;
+    const quorum = parseQuorum(this.flags.quorum, found.size);
+    this.#debug(`quorum ${this.flags.quorum} of the ${found.size} nodes the search finds now: ${quorum}`);
+    return quorum;
+  }
+
+  /**
+   * POSTs the job; `nodes` when they are known here (named, or searched here). A server that
+   * refuses our fields (`invalid key supplied`: an original server) gets, for a search, the nodes
+   * the CLI finds itself (a notice on stderr says so); a rollout is refused, never run without
+   * its window or error budget.
+   */
+  async #create(
+    client: PushApiClient,
+    body: JobCreation,
+  ): Promise<{ started: StartedJob; nodes?: string[] }> {
+    const {
+      search,
+      allow_empty_search: allowEmpty,
+      max_concurrency: window,
+      max_errors: budget,
+      ...rest
+    } = body;
+    if (search === undefined && allowEmpty === undefined && window === undefined && budget === undefined) {
+      return { started: await this.#submit(client, body), nodes: body.nodes ?? [] };
+    }
+    try {
+      return search === undefined
+        ? { started: await client.startJob(body), nodes: body.nodes ?? [] }
+        : { started: await client.startJob(body) };
+    } catch (err) {
+      if (!isInvalidKey(err)) throw err;
+    }
+    if (window !== undefined || budget !== undefined) {
+      throw usageError(
+        'the server does not support rollouts (--concurrency, --max-errors): it refused them as unknown fields (an original Push Jobs server); nothing was started',
+      );
+    }
+    const named = body.nodes ?? [];
+    const found = await searchNodeNames(client, search!);
+    const nodes = [...new Set([...named, ...found])].sort();
+    this.warning(
+      `the server does not resolve searches (an original Push Jobs server); the CLI ran the search itself: ${found.length} node${found.length === 1 ? '' : 's'} found`,
+    );
+    if (nodes.length === 0) {
+      throw usageError(`No nodes to run job on: the search '${search!}' matched no node.`);
+    }
+    const fallback: JobCreation = {
+      command: rest.command,
+      nodes,
+      quorum: parseQuorum(this.flags.quorum, nodes.length),
+    };
+    const { command: _command, nodes: _nodes, quorum: _quorum, ...options } = rest;
+    return { started: await this.#submit(client, { ...fallback, ...options }), nodes };
+  }
+
+  /**
    * POSTs the job. A 400 `invalid key supplied` is what a Push Jobs 1.0 server answers to the
    * 2.0 fields: then, like knife-push, fall back to the 1.0 body, refusing the 2.0-only options
    * (knife-push checked the wrong keys for `--in-dir` and `--as-user`; we check them).
@@ -211,8 +326,7 @@ Exit code 0 only when the job completed and every node succeeded, nacked or was 
     try {
       return await client.startJob(body);
     } catch (err) {
-      if (!(isPushApiError(err) && err.status === 400 && err.serverMessage === 'invalid key supplied'))
-        throw err;
+      if (!isInvalidKey(err)) throw err;
     }
     this.warning('Falling back to Push Jobs v1 mode.');
     if (body.env !== undefined && Object.keys(body.env).length > 0) {

@@ -4,6 +4,7 @@ import { BaseCommand } from '../../../base-command.js';
 import { reconnectFlags } from '../../../flags.js';
 import { busyNacks, busyOfVote, type Busy } from '../../../jobs/busy.js';
 import { FeedClosedError } from '../../../jobs/reconnect.js';
+import { budgetText } from '../../../jobs/rollout.js';
 import { activityText, busyLines } from '../../../ui/busy.js';
 import { colorState } from '../../../ui/job-format.js';
 
@@ -27,9 +28,16 @@ function value(v: unknown): string {
   return typeof v === 'string' ? v : JSON.stringify(v);
 }
 
+/** `(error budget spent: 2 failed > max errors 1; 6 nodes skipped)` for a `max_errors_exceeded` event. */
+function budgetSuffix(e: ParsedFeedEvent): string {
+  const known = narrowJobFeedEvent(e);
+  if (known?.event !== 'max_errors_exceeded') return '';
+  return ` (${budgetText(known.data.failed, known.data.max_errors, known.data.skipped)})`;
+}
+
 /**
  * An event as one line: `TIMESTAMP  EVENT  key=value ...`; a vote of a node busy with another
- * job ends with `(busy running job ID)`.
+ * job ends with `(busy running job ID)`, a spent error budget with what it means.
  */
 export function eventLine(e: ParsedFeedEvent): string {
   const data =
@@ -41,7 +49,7 @@ export function eventLine(e: ParsedFeedEvent): string {
   const fields = Object.entries(rest)
     .map(([k, v]) => `${k}=${k === 'status' && status !== undefined ? colorState(status, status) : value(v)}`)
     .join(' ');
-  const suffix = busy === undefined ? '' : ` (busy ${activityText(busy.state, busy.job_id)})`;
+  const suffix = busy === undefined ? budgetSuffix(e) : ` (busy ${activityText(busy.state, busy.job_id)})`;
   return `${typeof timestamp === 'string' ? timestamp : '-'}  ${e.event.padEnd(16)} ${fields}${suffix}`.trimEnd();
 }
 
@@ -58,7 +66,7 @@ export default class PushJobsWatch extends BaseCommand<typeof PushJobsWatch> {
 
   static override description = `Prints the events of a job as they happen (votes, runs, completion) until it ends, or, without a job ID, the start and end of every job of the organization until Ctrl-C or --count events. Ctrl-C ends watching normally (exit 0).
 
-A vote of a node that nacked because it is busy with another job ends with "(busy running job ID)". When a job's nacks did not say why, one look at the node states after the job names the nodes busy with another job.
+A vote of a node that nacked because it is busy with another job ends with "(busy running job ID)". A rollout's start event carries its search, max_concurrency and max_errors; run_start shows each node as its turn comes; max_errors_exceeded says when the error budget was spent ("error budget spent: 2 failed > max errors 1; 6 nodes skipped"), after which no node starts and the job ends max_errors_exceeded. When a job's nacks did not say why, one look at the node states after the job names the nodes busy with another job.
 
 If the server becomes unreachable (a restart) or closes the feed early, watching retries for --reconnect-timeout seconds (a notice on stderr says so) and resumes after the last event seen; after that it fails with exit 6.
 

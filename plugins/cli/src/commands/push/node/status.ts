@@ -74,6 +74,20 @@ async function namedStates(client: PushApiClient, names: string[]): Promise<Node
   });
 }
 
+/**
+ * The state of nodes a search found (each has a node object, so none is `unknown`): one
+ * `GET node_states` for all of them, however many; a node it does not list is offline.
+ */
+async function searchedStates(client: PushApiClient, names: string[]): Promise<NodeStatusRow[]> {
+  const listed = new Map((await client.listNodeStates()).map((s) => [s.node_name, s]));
+  return names.map((name) => {
+    const state = listed.get(name);
+    return state === undefined
+      ? { node_name: name, availability: 'unavailable', status: 'offline' }
+      : toRow(state, 'online');
+  });
+}
+
 export default class PushNodeStatus extends BaseCommand<typeof PushNodeStatus> {
   static override args = {
     nodes: Args.string({
@@ -84,7 +98,7 @@ export default class PushNodeStatus extends BaseCommand<typeof PushNodeStatus> {
 
   static override description = `Shows nodes' availability for jobs (available: connected and not in rehab), whether they are connected (online/offline) and, when the server reports it, what they are doing (STATE: idle, committed job ID, running job ID, rehab). A busy node can be available and still nack a new job until it is idle.
 
-Without arguments, every node that is connected or recently was. With names, those nodes; an unknown name is reported and exits 4. With --search (or an argument containing ':'), the nodes the Chef search finds.`;
+Without arguments, every node that is connected or recently was. With names, those nodes; an unknown name is reported and exits 4. With --search (or an argument containing ':'), the nodes the server's Chef search finds (GET search/node, every page), with the named nodes; their states come from one GET node_states, however many they are.`;
 
   static override examples = [
     '<%= config.bin %> <%= command.id %>',
@@ -111,10 +125,14 @@ Without arguments, every node that is connected or recently was. With names, tho
       // Every listed node has a node process on the server, so it is online (spec 1.9, 1.10).
       rows = (await client.listNodeStates()).map((s) => toRow(s, 'online'));
     } else {
-      const names = new Set(named);
-      for (const q of queries) for (const n of await searchNodeNames(client, q)) names.add(n);
+      const found = new Set<string>();
+      for (const q of queries) for (const n of await searchNodeNames(client, q)) found.add(n);
+      for (const n of named) found.delete(n);
       searched = queries.length > 0;
-      rows = await namedStates(client, [...names]);
+      rows = [
+        ...(await namedStates(client, named)),
+        ...(found.size === 0 ? [] : await searchedStates(client, [...found])),
+      ];
     }
     rows.sort((a, b) => (a.node_name < b.node_name ? -1 : a.node_name > b.node_name ? 1 : 0));
 

@@ -95,7 +95,8 @@ describe('push jobs list, status, output, abort, watch', function () {
     it('prints the job fields and the nodes grouped by state', async () => {
       const run = await cli(['push', 'jobs', 'status', failJob.id]);
       expect(run.exitCode).to.equal(0);
-      expect(run.stdout).to.equal(
+      const [details, results] = run.stdout.split('\n\n');
+      expect(`${details}\n`).to.equal(
         [
           `id:             ${failJob.id}`,
           'command:        fail',
@@ -110,6 +111,8 @@ describe('push jobs list, status, output, abort, watch', function () {
           '',
         ].join('\n'),
       );
+      // The node's result: exit 3 and its duration from a server that keeps them, else '-'.
+      expect(results).to.match(/^NODE +STATUS +EXIT +DURATION\nweb1 +failed +(3 +\d+\.\d{3} s|- +-)\n$/);
     });
 
     it('--json is the job (exact)', async () => {
