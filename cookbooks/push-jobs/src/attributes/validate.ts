@@ -232,6 +232,10 @@ function envVarList(value: unknown, attribute: string): string[] | null {
   return value.map((item, i) => str(`${attribute}[${i}]`, item));
 }
 
+/** 1-255 characters, no control character (tags, policy names). */
+// eslint-disable-next-line no-control-regex
+const PRINTABLE_NAME = /^[^\u0000-\u001f]{1,255}$/u;
+
 /** A list of names matching `pattern` (tags, roles), or null. */
 function nameList(value: unknown, attribute: string, pattern: RegExp, what: string): string[] | null {
   if (value === null || value === undefined) return null;
@@ -426,11 +430,11 @@ export function validateAttributesDetailed(
       'push_jobs.allowed_unsafe_job_env_vars',
     ),
     report_facts: optBool('push_jobs.report_facts', m['report_facts']),
-    tags: nameList(m['tags'], 'push_jobs.tags', /^[^\u0000-\u001f]{1,255}$/u, 'tags'),
+    tags: nameList(m['tags'], 'push_jobs.tags', PRINTABLE_NAME, 'tags'),
     roles: nameList(m['roles'], 'push_jobs.roles', /^[A-Za-z0-9_.-]{1,255}$/u, 'role names'),
     chef_environment: optName('push_jobs.chef_environment', m['chef_environment'], /^[A-Za-z0-9_-]{1,255}$/u),
-    policy_name: optName('push_jobs.policy_name', m['policy_name'], /^[^\u0000-\u001f]{1,255}$/u),
-    policy_group: optName('push_jobs.policy_group', m['policy_group'], /^[^\u0000-\u001f]{1,255}$/u),
+    policy_name: optName('push_jobs.policy_name', m['policy_name'], PRINTABLE_NAME),
+    policy_group: optName('push_jobs.policy_group', m['policy_group'], PRINTABLE_NAME),
     node_attributes: nodeAttributes(m['node_attributes']),
   };
   if (!SERVICE_NAME.test(attributes.service_name)) {
