@@ -28,6 +28,8 @@ import {
   type CompiledAgentOptions,
   type ConfigEnv,
 } from './config/index.js';
+import { configuredFacts, NodeFactsReporter } from './facts/index.js';
+import { agentApiClient } from './http.js';
 import { JobRunner, processGroupAlive } from './job-runner.js';
 import { createAgentLogger, type LogOutput } from './log.js';
 import { escapeControlCharacters } from './log-escape.js';
@@ -98,6 +100,42 @@ function finished(code: number): DaemonHandle {
     shutdown: () => Promise.resolve(),
     log: () => undefined,
   };
+}
+
+/** Milliseconds each node object request may take. */
+const FACTS_REQUEST_TIMEOUT_MS = 30_000;
+
+/**
+ * Starts writing the node object with the host's facts (unless `report_facts` is false).
+ * `PUSH_JOBS_CLIENT_FACTS_RECHECK_MS` overrides the re-check period (tests).
+ */
+function startFactsReporter(
+  options: CompiledAgentOptions,
+  agent: Agent,
+  logger: ReturnType<typeof createAgentLogger>,
+  env: ConfigEnv,
+): NodeFactsReporter | undefined {
+  const p = `[${options.node_name}]`;
+  if (options.report_facts === false) {
+    logger.info(`${p} Node facts reporting is off (report_facts false)`);
+    return undefined;
+  }
+  const recheck = Number(env.PUSH_JOBS_CLIENT_FACTS_RECHECK_MS);
+  const reporter = new NodeFactsReporter({
+    nodeName: options.node_name,
+    api: agentApiClient(
+      options.chef_server_url,
+      options.client_name,
+      agent.identity.clientKeyPem,
+      agent.identity.tls,
+      FACTS_REQUEST_TIMEOUT_MS,
+    ),
+    agentVersion: agentVersion(),
+    log: (level, message) => logger.at(level, message),
+    ...(Number.isInteger(recheck) && recheck > 0 ? { recheckMs: recheck } : {}),
+  });
+  void reporter.start(configuredFacts(options), AllowList.fromConfig(options.whitelist).keys());
+  return reporter;
 }
 
 /** Reads and compiles the options; `file` is the config file read, if any. */
@@ -208,6 +246,7 @@ export async function startDaemon(io: DaemonIo): Promise<DaemonHandle> {
     return finished(exitCodeFor(err, AGENT_EXIT_POLICY));
   }
 
+  const facts = startFactsReporter(options, agent, logger, io.env);
   let reloading = Promise.resolve(false);
   const reloadOnce = (): boolean => {
     if (configFile === undefined) {
@@ -218,6 +257,7 @@ export async function startDaemon(io: DaemonIo): Promise<DaemonHandle> {
       const next = loadOptions({ ...flags, config_file: configFile }, io.env);
       allowList = AllowList.fromConfig(next.whitelist);
       logger.info(`${p} Reloaded allow-list from ${configFile}: ${allowList.keys().join(', ')}`);
+      void facts?.update(configuredFacts(next), allowList.keys());
       return true;
     } catch (err) {
       logger.error(`${p} Keeping the current allow-list: ${errorMessage(err)}`);
@@ -263,6 +303,7 @@ export async function startDaemon(io: DaemonIo): Promise<DaemonHandle> {
       clearInterval(cleaner);
       if (configFile !== undefined) unwatchFile(configFile, onChange);
       await runner?.stop();
+      await facts?.stop();
       await agent.shutdown();
       logger.info(`${p} Stopped client.`);
       await closeLog();

@@ -243,8 +243,47 @@ describe('config: compileAgentOptions', function () {
     expect(ok.warnings).to.deep.equal([
       "c.rb:5: ignored require 'x'",
       "c.rb:3: ignored Chef setting 'chef_license' (not used by the push jobs client)",
-      "c.rb:4: ignored Chef environment name 'prod'",
     ]);
+    // chef-client's `environment 'NAME'` is the node's Chef environment.
+    expect(ok.chef_environment).to.equal('prod');
+  });
+
+  it('reads the node fact keys (tags, roles, policy, chef_environment, attributes) and checks them', function () {
+    const ok = compileAgentOptions({
+      flags: {},
+      file: {
+        path: 'c.rb',
+        text: [
+          `chef_server_url '${URL}'`,
+          "tags ['web', 'canary']",
+          'roles %w[web base]',
+          "policy_name 'webapp'",
+          "policy_group 'prod'",
+          "chef_environment 'production'",
+          "environment 'ignored-when-chef_environment-is-set'",
+          "attributes({ 'team' => 'payments', 'app' => { 'tier' => 1 } })",
+          'report_facts true',
+        ].join('\n'),
+      },
+      env: {},
+      host: HOST,
+    });
+    expect(ok.tags).to.deep.equal(['web', 'canary']);
+    expect(ok.roles).to.deep.equal(['web', 'base']);
+    expect(ok.policy_name).to.equal('webapp');
+    expect(ok.policy_group).to.equal('prod');
+    expect(ok.chef_environment).to.equal('production');
+    expect(ok.attributes).to.deep.equal({ team: 'payments', app: { tier: 1 } });
+    expect(ok.report_facts).to.equal(true);
+    expect(ok.warnings).to.deep.equal([]);
+    expect(() =>
+      compileAgentOptions({
+        flags: {},
+        file: { path: 'c.rb', text: `chef_server_url '${URL}'\nroles ['role[web]']` },
+        env: {},
+        host: HOST,
+      }),
+    ).to.throw(/roles\/0 \(from c\.rb:2\)/);
   });
 
   it('reads allowed_unsafe_job_env_vars from a Ruby or JSON file, and checks it against the shared schema', function () {

@@ -141,8 +141,6 @@ export const IGNORED_CHEF_CONFIG_KEYS: readonly string[] = Object.freeze([
   'ssl_client_key',
   'interval',
   'splay',
-  'policy_name',
-  'policy_group',
   'use_policyfile',
   'chef_zero',
   'local_mode',
@@ -233,7 +231,11 @@ export function compileAgentOptions(input: CompileAgentOptionsInput): CompiledAg
       const line = parsed.lines[key];
       const where = line === undefined ? file.path : `${file.path}:${line}`;
       if (key === 'environment' && typeof value === 'string') {
-        warnings.push(`${where}: ignored Chef environment name '${value}'`);
+        // chef-client's `environment 'NAME'`: the node's Chef environment, unless set explicitly.
+        if (!('chef_environment' in parsed.values)) {
+          merged.chef_environment = value;
+          origin.chef_environment = where;
+        }
       } else if (IGNORED_CHEF_CONFIG_KEYS.includes(key)) {
         warnings.push(`${where}: ignored Chef setting '${key}' (not used by the push jobs client)`);
       } else if (!KNOWN_KEYS.has(key)) {

@@ -161,6 +161,75 @@ describe('push-jobs-client.rb (spec C.5)', () => {
     ).to.throw('push_jobs.allowed_unsafe_job_env_vars must be an array of variable names');
   });
 
+  it('renders the node fact attributes, which the agent reads back as its tags, roles, policy and attributes', () => {
+    const attrs = validateAttributes(
+      {
+        chef: { node_name: 'web1', chef_server_url: SERVER_URL },
+        report_facts: true,
+        tags: ['web', "team's"],
+        roles: ['web', 'base'],
+        chef_environment: 'production',
+        policy_name: 'webapp',
+        policy_group: 'prod',
+        node_attributes: {
+          team: 'payments',
+          app: { tier: 1, canary: false, owner: null },
+          zones: ['a', 'b'],
+        },
+      },
+      'debian',
+    );
+    const text = renderClientRb(attrs);
+    expect(text).to.include(
+      [
+        '# Node facts the agent reports (push-jobs cookbook)',
+        'report_facts      true',
+        `tags(["web", "team's"])`,
+        'roles(["web", "base"])',
+        "chef_environment  'production'",
+        "policy_name       'webapp'",
+        "policy_group      'prod'",
+        'attributes({"team"=>"payments", "app"=>{"tier"=>1, "canary"=>false, "owner"=>nil}, "zones"=>["a", "b"]})',
+      ].join('\n'),
+    );
+    const compiled = compileAgentOptions({
+      flags: {},
+      file: { path: '/etc/chef/push-jobs-client.rb', text },
+      env: {},
+      host: { hostname: 'web1' },
+    });
+    expect(compiled).to.deep.include({
+      report_facts: true,
+      tags: ['web', "team's"],
+      roles: ['web', 'base'],
+      chef_environment: 'production',
+      policy_name: 'webapp',
+      policy_group: 'prod',
+      attributes: { team: 'payments', app: { tier: 1, canary: false, owner: null }, zones: ['a', 'b'] },
+    });
+    expect(compiled.warnings).to.deep.equal([]);
+    // Not set: nothing rendered (the default file is unchanged).
+    const plain = renderClientRb(
+      validateAttributes({ chef: { node_name: 'n', chef_server_url: SERVER_URL } }, 'debian'),
+    );
+    expect(plain).to.not.include('Node facts');
+    expect(() =>
+      validateAttributes(
+        { chef: { node_name: 'n', chef_server_url: SERVER_URL }, roles: ['role[web]'] },
+        'debian',
+      ),
+    ).to.throw('push_jobs.roles[0] is not a valid role name (got "role[web]")');
+    expect(() =>
+      validateAttributes(
+        { chef: { node_name: 'n', chef_server_url: SERVER_URL }, node_attributes: [1] },
+        'debian',
+      ),
+    ).to.throw('push_jobs.node_attributes must be a hash');
+    expect(() =>
+      validateAttributes({ chef: { node_name: 'n', chef_server_url: SERVER_URL }, tags: 'web' }, 'debian'),
+    ).to.throw('push_jobs.tags must be an array of tags');
+  });
+
   it('is read back by the agent as exactly the configuration it stands for, which the schema accepts', () => {
     const attrs = validateAttributes(RICH, 'debian');
     const text = renderClientRb(attrs);

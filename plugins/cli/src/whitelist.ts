@@ -100,3 +100,27 @@ export async function fetchNodes(client: PushApiClient, names: readonly string[]
   }
   return nodes as ChefNode[];
 }
+
+/** What a node's agent reports it allows (`automatic.push_jobs`, written by our agent). */
+export interface ReportedAllowList {
+  /** The allow-list keys of the agent's config, as written there (`/PATTERN/FLAGS` for a regex). */
+  allowed_commands: string[];
+  /** The agent cut the list to stay within its size bound. */
+  truncated: boolean;
+  /** The agent's version, when reported. */
+  client_version: string | null;
+}
+
+/**
+ * The allow-list a node's agent reported, or `null` when it reported none (an original Ruby
+ * client, an agent with `report_facts false`, or a node object written by hand).
+ */
+export function reportedAllowList(node: ChefNode): ReportedAllowList | null {
+  const pj = isObject(node.automatic) ? node.automatic['push_jobs'] : undefined;
+  if (!isObject(pj) || !Array.isArray(pj['allowed_commands'])) return null;
+  return {
+    allowed_commands: pj['allowed_commands'].filter((c): c is string => typeof c === 'string'),
+    truncated: pj['allowed_commands_truncated'] === true,
+    client_version: typeof pj['client_version'] === 'string' ? pj['client_version'] : null,
+  };
+}

@@ -109,6 +109,25 @@ export const AgentConfigSchema = Type.Object(
      * cookbook's `environment_variables`, which the original rendered as unused Ruby constants).
      */
     environment: Type.Optional(EnvSchema),
+    /**
+     * Ours: report node facts. With `true` (the default) the agent writes its node object at
+     * start and when its facts change: collected facts (ohai's names) in `automatic`, the keys
+     * below in `normal` (`tags`, `policy_name`, `policy_group`, `attributes`), `roles` as
+     * `role[NAME]` run-list entries and `automatic.roles`.
+     */
+    report_facts: Type.Optional(Type.Boolean()),
+    /** Ours: the node's tags (`normal.tags`, searched as `tags:NAME`). */
+    tags: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 255 }), { maxItems: 256 })),
+    /** Ours: the node's roles (`role[NAME]` in the run list and `automatic.roles`). */
+    roles: Type.Optional(Type.Array(Type.String({ pattern: '^[A-Za-z0-9_.-]{1,255}$' }), { maxItems: 256 })),
+    /** The node's Chef environment (the node's `chef_environment`). */
+    chef_environment: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{1,255}$' })),
+    /** Chef's policy name of the node (`normal.policy_name`). */
+    policy_name: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
+    /** Chef's policy group of the node (`normal.policy_group`). */
+    policy_group: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
+    /** Ours: more node attributes, merged into the node's `normal` level. */
+    attributes: Type.Optional(Type.Record(Type.String({ minLength: 1 }), Type.Unknown())),
   },
   { additionalProperties: false },
 );

@@ -121,6 +121,13 @@ function commonDefaults(): PushJobsAttributes {
     max_body_size: null,
     allowed_overwritable_env_vars: null,
     allowed_unsafe_job_env_vars: null,
+    report_facts: null,
+    tags: null,
+    roles: null,
+    chef_environment: null,
+    policy_name: null,
+    policy_group: null,
+    node_attributes: null,
   };
 }
 

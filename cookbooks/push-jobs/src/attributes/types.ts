@@ -134,6 +134,23 @@ export interface PushJobsAttributes {
    * the agent's default (none). @default null
    */
   allowed_unsafe_job_env_vars: string[] | null;
+  /**
+   * Whether the agent writes its node object with its facts (ohai-named facts, the keys below,
+   * its allowed command names); null leaves the agent's default (true). @default null
+   */
+  report_facts: boolean | null;
+  /** The node's tags, reported in `normal.tags` (`tags:web`); null reports none. @default null */
+  tags: string[] | null;
+  /** The node's roles, reported as `role[NAME]` run-list entries and `automatic.roles`. @default null */
+  roles: string[] | null;
+  /** The node's Chef environment (`chef_environment`). @default null */
+  chef_environment: string | null;
+  /** Chef policy name, reported in `normal.policy_name`. @default null */
+  policy_name: string | null;
+  /** Chef policy group, reported in `normal.policy_group`. @default null */
+  policy_group: string | null;
+  /** More attributes the agent reports in the node's `normal` level (the agent's `attributes`). @default null */
+  node_attributes: Record<string, unknown> | null;
 }
 
 /** A deep-partial attribute tree, as attribute files and node objects provide it. */

@@ -232,6 +232,42 @@ function envVarList(value: unknown, attribute: string): string[] | null {
   return value.map((item, i) => str(`${attribute}[${i}]`, item));
 }
 
+/** 1-255 characters, no control character (tags, policy names). */
+// eslint-disable-next-line no-control-regex
+const PRINTABLE_NAME = /^[^\u0000-\u001f]{1,255}$/u;
+
+/** A list of names matching `pattern` (tags, roles), or null. */
+function nameList(value: unknown, attribute: string, pattern: RegExp, what: string): string[] | null {
+  if (value === null || value === undefined) return null;
+  if (!Array.isArray(value)) fail(attribute, `must be an array of ${what} (got ${describe(value)})`);
+  if (value.length > 256) fail(attribute, `must have at most 256 entries (got ${value.length})`);
+  return value.map((item, i) => {
+    const name = noControl(`${attribute}[${i}]`, str(`${attribute}[${i}]`, item));
+    if (!pattern.test(name))
+      fail(`${attribute}[${i}]`, `is not a valid ${what.replace(/s$/u, '')} (got ${JSON.stringify(name)})`);
+    return name;
+  });
+}
+
+function optName(attribute: string, value: unknown, pattern: RegExp): string | null {
+  const v = optStr(attribute, value);
+  if (v !== null && !pattern.test(v)) fail(attribute, `is not valid (got ${JSON.stringify(v)})`);
+  return v;
+}
+
+function optBool(attribute: string, value: unknown): boolean | null {
+  return value === null || value === undefined ? null : bool(attribute, value);
+}
+
+function nodeAttributes(value: unknown): Record<string, unknown> | null {
+  const attribute = 'push_jobs.node_attributes';
+  if (value === null || value === undefined) return null;
+  const o = obj(attribute, value);
+  const size = Buffer.byteLength(JSON.stringify(o), 'utf8');
+  if (size > 64 * 1024) fail(attribute, `must be at most 65536 bytes of JSON (got ${size})`);
+  return o;
+}
+
 function initStyle(value: unknown): InitSystem | null {
   const attribute = 'push_jobs.init_style';
   if (value === null || value === undefined) return null;
@@ -291,6 +327,13 @@ const TOP_KEYS = [
   'max_body_size',
   'allowed_overwritable_env_vars',
   'allowed_unsafe_job_env_vars',
+  'report_facts',
+  'tags',
+  'roles',
+  'chef_environment',
+  'policy_name',
+  'policy_group',
+  'node_attributes',
 ] as const satisfies readonly (keyof PushJobsAttributes)[];
 
 const CHEF_KEYS = [
@@ -386,6 +429,13 @@ export function validateAttributesDetailed(
       m['allowed_unsafe_job_env_vars'],
       'push_jobs.allowed_unsafe_job_env_vars',
     ),
+    report_facts: optBool('push_jobs.report_facts', m['report_facts']),
+    tags: nameList(m['tags'], 'push_jobs.tags', PRINTABLE_NAME, 'tags'),
+    roles: nameList(m['roles'], 'push_jobs.roles', /^[A-Za-z0-9_.-]{1,255}$/u, 'role names'),
+    chef_environment: optName('push_jobs.chef_environment', m['chef_environment'], /^[A-Za-z0-9_-]{1,255}$/u),
+    policy_name: optName('push_jobs.policy_name', m['policy_name'], PRINTABLE_NAME),
+    policy_group: optName('push_jobs.policy_group', m['policy_group'], PRINTABLE_NAME),
+    node_attributes: nodeAttributes(m['node_attributes']),
   };
   if (!SERVICE_NAME.test(attributes.service_name)) {
     fail(

@@ -10,7 +10,7 @@ import { type AgentConfig, validators } from '@push-jobs/protocol';
 import { requireConnection } from '../attributes/validate.js';
 import type { PushJobsAttributes } from '../attributes/types.js';
 import { CookbookError } from '../errors.js';
-import { rubySingleQuoted, rubyStringArray, rubyWhitelist } from './ruby.js';
+import { rubyJson, rubySingleQuoted, rubyStringArray, rubyWhitelist } from './ruby.js';
 
 /**
  * The agent configuration the rendered file stands for: what the agent's config reader returns
@@ -51,6 +51,13 @@ export function agentConfigFromAttributes(attrs: PushJobsAttributes): AgentConfi
   if (attrs.allowed_unsafe_job_env_vars !== null) {
     config.allowed_unsafe_job_env_vars = [...attrs.allowed_unsafe_job_env_vars];
   }
+  if (attrs.report_facts !== null) config.report_facts = attrs.report_facts;
+  if (attrs.tags !== null) config.tags = [...attrs.tags];
+  if (attrs.roles !== null) config.roles = [...attrs.roles];
+  if (attrs.chef_environment !== null) config.chef_environment = attrs.chef_environment;
+  if (attrs.policy_name !== null) config.policy_name = attrs.policy_name;
+  if (attrs.policy_group !== null) config.policy_group = attrs.policy_group;
+  if (attrs.node_attributes !== null) config.attributes = structuredClone(attrs.node_attributes);
   const problems = validators.agentConfig.errors(config);
   if (problems.length > 0) {
     throw new CookbookError(`the rendered agent configuration is invalid: ${problems.join('; ')}`, {
@@ -102,6 +109,17 @@ export function renderClientRb(attrs: PushJobsAttributes): string {
     extra.push(`allowed_unsafe_job_env_vars(${rubyStringArray(attrs.allowed_unsafe_job_env_vars)})`);
   }
   if (extra.length > 0) lines.push('', '# Agent settings (push-jobs cookbook)', ...extra);
+  const facts: string[] = [];
+  if (attrs.report_facts !== null) facts.push(`report_facts      ${String(attrs.report_facts)}`);
+  if (attrs.tags !== null) facts.push(`tags(${rubyStringArray(attrs.tags)})`);
+  if (attrs.roles !== null) facts.push(`roles(${rubyStringArray(attrs.roles)})`);
+  if (attrs.chef_environment !== null) {
+    facts.push(`chef_environment  ${rubySingleQuoted(attrs.chef_environment)}`);
+  }
+  if (attrs.policy_name !== null) facts.push(`policy_name       ${rubySingleQuoted(attrs.policy_name)}`);
+  if (attrs.policy_group !== null) facts.push(`policy_group      ${rubySingleQuoted(attrs.policy_group)}`);
+  if (attrs.node_attributes !== null) facts.push(`attributes(${rubyJson(attrs.node_attributes)})`);
+  if (facts.length > 0) lines.push('', '# Node facts the agent reports (push-jobs cookbook)', ...facts);
   lines.push(
     '',
     "# The whitelist comes from node['push_jobs']['whitelist']",

@@ -123,3 +123,25 @@ export function rubyWhitelist(whitelist: WhitelistAttribute): string {
 export function rubyStringArray(values: readonly string[]): string {
   return `[${values.map(rubyInspectString).join(', ')}]`;
 }
+
+/**
+ * A JSON value as a Ruby literal, as `inspect` writes it: strings double-quoted, `nil`, hashes
+ * with string keys (`{"a"=>1}`). Non-finite numbers are refused.
+ */
+export function rubyJson(value: unknown): string {
+  if (value === null || value === undefined) return 'nil';
+  if (typeof value === 'string') return rubyInspectString(value);
+  if (typeof value === 'boolean') return String(value);
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) throw new CookbookError(`cannot write ${String(value)} to Ruby`);
+    return String(value);
+  }
+  if (Array.isArray(value)) return `[${value.map(rubyJson).join(', ')}]`;
+  if (typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>).map(
+      ([k, v]) => `${rubyInspectString(k)}=>${rubyJson(v)}`,
+    );
+    return `{${entries.join(', ')}}`;
+  }
+  throw new CookbookError(`cannot write a ${typeof value} to Ruby`);
+}

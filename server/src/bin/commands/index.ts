@@ -13,6 +13,7 @@ import GroupList from './group/list.js';
 import GroupRemove from './group/remove.js';
 import GroupShow from './group/show.js';
 import Init from './init.js';
+import NodeImport from './node/import.js';
 import OrgCreate from './org/create.js';
 import OrgDelete from './org/delete.js';
 import OrgList from './org/list.js';
@@ -38,4 +39,5 @@ export const COMMANDS = {
   'group:remove': GroupRemove,
   'group:show': GroupShow,
   'group:list': GroupList,
+  'node:import': NodeImport,
 };

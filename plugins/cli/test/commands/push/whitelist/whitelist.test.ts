@@ -94,6 +94,7 @@ describe('push whitelist add, remove, list', function () {
         'chef-client  normal  chef-client',
         'ntpdate      normal  ntpdate -u pool.ntp.org',
         'uptime       normal  uptime',
+        'The agent of web1 reports no allow-list (no facts from an agent of this version).',
         '',
       ].join('\n'),
     );
@@ -107,12 +108,52 @@ describe('push whitelist add, remove, list', function () {
             { name: 'ntpdate', command: 'ntpdate -u pool.ntp.org', level: 'normal' },
             { name: 'uptime', command: 'uptime', level: 'normal' },
           ],
+          agent: null,
         },
       }),
     );
     expect((await cli(['push', 'whitelist', 'list', 'db1'])).stdout).to.equal(
-      'Node db1 has no push_jobs.whitelist entries.\n',
+      'Node db1 has no push_jobs.whitelist entries.\n' +
+        'The agent of db1 reports no allow-list (no facts from an agent of this version).\n',
     );
+  });
+
+  it('shows what the agent reports it allows, and the differences with the attribute', async () => {
+    await h.createNode('app1', {
+      push_jobs: { whitelist: { 'chef-client': 'chef-client', ntpdate: 'ntpdate -u pool.ntp.org' } },
+    });
+    const client = h.client();
+    const doc = await client.getNode('app1');
+    await client.putNode({
+      ...doc,
+      automatic: {
+        platform: 'debian',
+        push_jobs: { client_version: '1.2.3', allowed_commands: ['chef-client', '/^restart (\\w+)$/'] },
+      },
+    });
+    client.close();
+    const run = await cli(['push', 'whitelist', 'list', 'app1']);
+    expect(run.exitCode).to.equal(0);
+    expect(run.stdout).to.equal(
+      [
+        'NAME         LEVEL   COMMAND',
+        'chef-client  normal  chef-client',
+        'ntpdate      normal  ntpdate -u pool.ntp.org',
+        'The agent of app1 allows: chef-client, /^restart (\\w+)$/',
+        'In the attribute but not allowed by the agent: ntpdate',
+        'Allowed by the agent but not in the attribute: /^restart (\\w+)$/',
+        '',
+      ].join('\n'),
+    );
+    const { run: jr } = await cliJson(['push', 'whitelist', 'list', 'app1']);
+    const data = (JSON.parse(jr.stdout) as { data: { agent: unknown } }).data;
+    expect(data.agent).to.deep.equal({
+      allowed_commands: ['chef-client', '/^restart (\\w+)$/'],
+      truncated: false,
+      client_version: '1.2.3',
+      not_allowed: ['ntpdate'],
+      not_in_attribute: ['/^restart (\\w+)$/'],
+    });
   });
 
   it('removes an entry; a node without it is unchanged', async () => {
