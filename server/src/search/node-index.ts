@@ -9,7 +9,7 @@ import { compileQuery } from './match.js';
 import { byName, resolvePaging, type SearchOptions, type SearchResult } from './search.js';
 
 interface Entry {
-  name: string;
+  readonly name: string;
   node: NodeDocument;
   flat: FlatNode;
   version: string | number | undefined;
@@ -50,10 +50,16 @@ export class NodeSearchIndex {
   upsert(node: NodeDocument, version?: string | number): boolean {
     const old = this.entries.get(node.name);
     if (old !== undefined && version !== undefined && old.version === version) return false;
-    const entry: Entry = { name: node.name, node, flat: flattenNode(node), version };
-    this.entries.set(node.name, entry);
-    if (old === undefined) this.sorted = null;
-    else if (this.sorted !== null) this.sorted[this.sorted.indexOf(old)] = entry;
+    const flat = flattenNode(node);
+    if (old !== undefined) {
+      // Replaced in place: the name, so the order, is the same (no search of the sorted list).
+      old.node = node;
+      old.flat = flat;
+      old.version = version;
+      return true;
+    }
+    this.entries.set(node.name, { name: node.name, node, flat, version });
+    this.sorted = null;
     return true;
   }
 
@@ -64,12 +70,12 @@ export class NodeSearchIndex {
     return had;
   }
 
-  /** Forget every node. */
   /** The names of the indexed nodes. */
   names(): string[] {
     return [...this.entries.keys()];
   }
 
+  /** Forget every node. */
   clear(): void {
     this.entries.clear();
     this.sorted = null;
@@ -92,6 +98,18 @@ export class NodeSearchIndex {
       total++;
     }
     return { total, start, rows: page };
+  }
+
+  /**
+   * The names of every node the query matches, in name order (no paging): what a job targets.
+   *
+   * @throws {SearchQueryError} when the query does not parse.
+   */
+  matchNames(q: string): string[] {
+    const matches = compileQuery(q);
+    const names: string[] = [];
+    for (const e of this.inOrder()) if (matches(e.flat)) names.push(e.name);
+    return names;
   }
 
   private inOrder(): Entry[] {
