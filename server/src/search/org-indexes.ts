@@ -65,7 +65,8 @@ export class OrgSearchIndexes {
   /**
    * The index of the org whose guid is `orgGuid` (a guid, not a name: an org deleted and made
    * again under its name is another org), holding every node change committed before this call.
-   * Search it synchronously: a later refresh changes it.
+   * A later refresh may change it while a search of it yields ({@link NodeSearchIndex.searchAsync}):
+   * such a search sees each node as it was at the call or newer.
    */
   async current(orgGuid: string): Promise<NodeSearchIndex> {
     this.sweep();

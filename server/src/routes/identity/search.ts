@@ -40,7 +40,7 @@ export function registerSearchRoutes(app: FastifyInstance, deps: RouteDeps): voi
         const rows = count('rows', q.rows, 1000);
         try {
           const index = await deps.searchIndexes.current(req.org!.guid);
-          return index.search(query, { start, rows });
+          return await index.searchAsync(query, { start, rows });
         } catch (err) {
           if (err instanceof SearchQueryError) throw badRequest(`invalid search query: ${err.message}`);
           throw err;

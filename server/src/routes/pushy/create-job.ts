@@ -109,7 +109,7 @@ async function targetNodes(
   if (search === undefined) return body.nodes;
   let matched: string[];
   try {
-    matched = (await deps.searchIndexes.current(org.guid)).matchNames(search);
+    matched = await (await deps.searchIndexes.current(org.guid)).matchNamesAsync(search);
   } catch (err) {
     if (err instanceof SearchQueryError) throw invalidJob(`invalid search query '${search}': ${err.message}`);
     throw err;
