@@ -158,7 +158,7 @@ async function benchStore(kind: 'sqlite' | 'postgres'): Promise<Row[]> {
       afterWrite.push((await timeRequests(selective.url, selective.init, 200, 1)).p50);
     }
     afterWrite.sort((a, b) => a - b);
-    add('search after one node write', {
+    add('search after one node write (new worker)', {
       p50: afterWrite[Math.floor(afterWrite.length / 2)]!,
       p99: afterWrite[Math.min(afterWrite.length - 1, Math.floor(0.99 * afterWrite.length))]!,
       n: afterWrite.length,
