@@ -10,6 +10,7 @@ import {
   StringEnum,
   UuidSchema,
 } from '../src/schemas/common.js';
+import { MAX_JOB_SEARCH_LENGTH } from '../src/schemas/rest.js';
 import {
   JOB_REQUEST_ERRORS,
   checkJobRequest,
@@ -300,6 +301,101 @@ describe('checkJobRequest', () => {
   it('accepts empty raw: and base64: payloads', () => {
     expect(checkJobRequest({ ...good, file: 'raw:' }).ok).to.equal(true);
     expect(checkJobRequest({ ...good, file: 'base64:' }).ok).to.equal(true);
+  });
+});
+
+describe('checkJobRequest: targeting and rollouts', () => {
+  const E = JOB_REQUEST_ERRORS;
+
+  it('accepts a search without nodes, with nodes, and with an empty nodes list (dropped)', () => {
+    const bodies = [
+      { command: 'chef-client', search: 'role:web AND platform:debian' },
+      { command: 'chef-client', nodes: ['a'], search: 'tags:canary', allow_empty_search: true },
+      { command: 'x', search: 'role:web', max_concurrency: '10%', max_errors: 0 },
+      { command: 'x', nodes: ['a'], max_concurrency: 1, max_errors: '100%' },
+      { command: 'x', search: 'a'.repeat(MAX_JOB_SEARCH_LENGTH) },
+    ];
+    for (const body of bodies) {
+      expect(checkJobRequest(body, JSON.stringify(body))).to.deep.equal({ ok: true, value: body });
+      expect(validators.jobCreation.check(body), JSON.stringify(body)).to.equal(true);
+    }
+    const emptyNodes = { command: 'x', nodes: [], search: 'role:web' };
+    expect(checkJobRequest(emptyNodes)).to.deep.equal({
+      ok: true,
+      value: { command: 'x', search: 'role:web' },
+    });
+    expect(emptyNodes.nodes).to.deep.equal([]);
+  });
+
+  it('keeps the original message for a body with neither nodes nor search', () => {
+    expect(checkJobRequest({ command: 'x' })).to.deep.equal({ ok: false, error: E.nodes });
+    expect(checkJobRequest({ command: 'x', nodes: [] })).to.deep.equal({ ok: false, error: E.nodes });
+    expect(checkJobRequest({ command: 'x', allow_empty_search: true })).to.deep.equal({
+      ok: false,
+      error: E.nodes,
+    });
+    // nodes of a wrong type stay a nodes error, search or not.
+    expect(checkJobRequest({ command: 'x', nodes: 'a', search: 'x:y' })).to.deep.equal({
+      ok: false,
+      error: E.nodes,
+    });
+  });
+
+  const table: [string, Record<string, unknown>, string][] = [
+    ['a numeric search', { command: 'x', search: 5 }, E.searchType],
+    ['a null search', { command: 'x', nodes: ['a'], search: null }, E.searchType],
+    ['an empty search', { command: 'x', search: '' }, E.searchEmpty],
+    ['a blank search', { command: 'x', search: ' \t ' }, E.searchEmpty],
+    [
+      'a search one past the limit',
+      { command: 'x', search: 'a'.repeat(MAX_JOB_SEARCH_LENGTH + 1) },
+      E.searchLength,
+    ],
+    ['a NUL in the search', { command: 'x', search: 'role:web\u0000' }, E.searchNul],
+    [
+      'allow_empty_search as a string',
+      { command: 'x', search: 'a:b', allow_empty_search: 'yes' },
+      E.allowEmptySearchType,
+    ],
+    ['max_concurrency 0', { command: 'x', nodes: ['a'], max_concurrency: 0 }, E.maxConcurrency],
+    ['max_concurrency 1.5', { command: 'x', nodes: ['a'], max_concurrency: 1.5 }, E.maxConcurrency],
+    ['max_concurrency "0%"', { command: 'x', nodes: ['a'], max_concurrency: '0%' }, E.maxConcurrency],
+    ['max_concurrency "101%"', { command: 'x', nodes: ['a'], max_concurrency: '101%' }, E.maxConcurrency],
+    ['max_concurrency "5"', { command: 'x', nodes: ['a'], max_concurrency: '5' }, E.maxConcurrency],
+    ['max_concurrency 2^31', { command: 'x', nodes: ['a'], max_concurrency: 2 ** 31 }, E.maxConcurrency],
+    ['max_errors -1', { command: 'x', nodes: ['a'], max_errors: -1 }, E.maxErrors],
+    ['max_errors "05%"', { command: 'x', nodes: ['a'], max_errors: '05%' }, E.maxErrors],
+    ['max_errors true', { command: 'x', nodes: ['a'], max_errors: true }, E.maxErrors],
+  ];
+  for (const [what, body, error] of table) {
+    it(`${what} gives "${error}"`, () => {
+      expect(checkJobRequest(body, JSON.stringify(body))).to.deep.equal({ ok: false, error });
+      // The schema has no rule for a blank query; the rest it refuses too.
+      if (error !== E.searchEmpty || body.search === '')
+        expect(validators.jobCreation.check(body)).to.equal(false);
+    });
+  }
+
+  it('accepts the rollout bounds the schema accepts', () => {
+    for (const [max_concurrency, max_errors] of [
+      [1, 0],
+      [MAX_STORED_INTEGER, MAX_STORED_INTEGER],
+      ['1%', '0%'],
+      ['100%', '100%'],
+      ['99%', '9%'],
+    ] as const) {
+      const body = { command: 'x', nodes: ['a'], max_concurrency, max_errors };
+      expect(checkJobRequest(body).ok, JSON.stringify(body)).to.equal(true);
+      expect(validators.jobCreation.check(body), JSON.stringify(body)).to.equal(true);
+    }
+  });
+
+  it('names the field and the accepted forms in its messages', () => {
+    expect(E.maxConcurrency).to.equal(
+      'invalid value for max_concurrency (expected a count from 1 to 2147483647, or a percentage "1%" to "100%")',
+    );
+    expect(E.maxErrors).to.contain('max_errors').and.contain('"0%" to "100%"');
+    expect(E.searchLength).to.contain(String(MAX_JOB_SEARCH_LENGTH));
   });
 });
 

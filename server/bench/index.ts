@@ -166,3 +166,6 @@ for (const r of engineRows) {
   const value = r.unit === 's' ? r.value.toFixed(2) : Math.round(r.value).toLocaleString('en-US');
   console.log(`${r.name.padEnd(60)} ${value.padStart(10)} ${r.unit}`);
 }
+
+// Search and job creation by search at 10,000 nodes (prints its own table, saves JSON).
+await import('./search.js');

@@ -28,6 +28,7 @@ import { HttpError, internalError } from './http/errors.js';
 import { accepts, isJsonContentType } from './http/negotiate.js';
 import { registerIdentityRoutes } from './routes/identity/index.js';
 import { registerPushyRoutes } from './routes/pushy/index.js';
+import { OrgSearchIndexes } from './search/org-indexes.js';
 import { StoreConflictError, StoreNotFoundError, type Store } from './store/types.js';
 import { StoreUnavailableError } from './store/unavailable.js';
 
@@ -73,6 +74,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     tracker: opts.tracker ?? new NoNodes(),
     incarnationId: opts.incarnationId ?? randomUUID(),
     runtime: opts.runtime,
+    searchIndexes: new OrgSearchIndexes(store),
   };
 
   app.decorateRequest('rawBody', undefined);

@@ -308,6 +308,35 @@ describe('search: NodeSearchIndex', () => {
     }
   });
 
+  it('searches the same in slices that yield to the event loop, ignoring case', async () => {
+    const index = new NodeSearchIndex();
+    // Many nodes, so that a slice of 0 ms yields between blocks of them.
+    const many = Array.from({ length: 600 }, (_, i) => ({
+      ...fixture[i % fixture.length]!,
+      name: `n${1000 + i}`,
+    }));
+    for (const n of many) index.upsert(n, 1);
+    let yielded = 0;
+    const timer = setInterval(() => yielded++, 0);
+    try {
+      for (const q of [
+        '*:*',
+        'ROLE:WEB',
+        'tags:BLUE AND NOT name:db*',
+        'platform:UBU*',
+        'memory_total_mb:[0 TO 8192]',
+      ]) {
+        const expected = searchNodes(many, q, { start: 3, rows: 50 });
+        expect(await index.searchAsync(q, { start: 3, rows: 50 }, 0)).to.deep.equal(expected);
+        expect(await index.matchNamesAsync(q, 0)).to.deep.equal(names(searchNodes(many, q, { rows: 1000 })));
+        expect(index.matchNames(q)).to.deep.equal(await index.matchNamesAsync(q));
+      }
+    } finally {
+      clearInterval(timer);
+    }
+    expect(yielded, 'the event loop ran during the slices').to.be.greaterThan(0);
+  });
+
   it('re-flattens only when the version changes', () => {
     const index = new NodeSearchIndex();
     const web = makeNode({

@@ -24,6 +24,7 @@ import {
   JobListSchema,
   JobSchema,
   JobSummarySchema,
+  MAX_JOB_SEARCH_LENGTH,
   NodeStateListSchema,
   NodeStateSchema,
   NodeStateSummarySchema,
@@ -161,6 +162,13 @@ export const JOB_REQUEST_ERRORS = {
   dirNul: 'invalid dir (it contains a NUL character)',
   envNul: 'invalid environment value (a name or value contains a NUL character)',
   fileNul: "invalid file contents (a raw: file contains a NUL character; send it as 'base64:...')",
+  searchType: 'invalid type supplied for search (expected a string: a Chef search query such as "role:web")',
+  searchEmpty: 'invalid search (the query is empty)',
+  searchLength: `invalid search (the query is longer than ${MAX_JOB_SEARCH_LENGTH} characters)`,
+  searchNul: 'invalid search (the query contains a NUL character)',
+  allowEmptySearchType: 'invalid type supplied for allow_empty_search (expected a boolean)',
+  maxConcurrency: `invalid value for max_concurrency (expected a count from 1 to ${MAX_STORED_INTEGER}, or a percentage "1%" to "100%")`,
+  maxErrors: `invalid value for max_errors (expected a count from 0 to ${MAX_STORED_INTEGER}, or a percentage "0%" to "100%")`,
 } as const;
 
 const JOB_REQUEST_KEYS = new Set([
@@ -173,6 +181,11 @@ const JOB_REQUEST_KEYS = new Set([
   'env',
   'file',
   'capture_output',
+  // Ours (targeting and rollouts).
+  'search',
+  'allow_empty_search',
+  'max_concurrency',
+  'max_errors',
 ]);
 
 /** The outcome of {@link checkJobRequest}. */
@@ -184,7 +197,11 @@ const has = (obj: object, key: string): boolean => Object.prototype.hasOwnProper
 function typeError(body: Record<string, unknown>): string | undefined {
   if (typeof body.command !== 'string') return JOB_REQUEST_ERRORS.command;
   const nodes = body.nodes;
-  if (!Array.isArray(nodes) || nodes.some((n) => typeof n !== 'string')) return JOB_REQUEST_ERRORS.nodes;
+  // With a `search` (ours), `nodes` may be left out.
+  const nodesOptional = has(body, 'search') && nodes === undefined;
+  if (!nodesOptional && (!Array.isArray(nodes) || nodes.some((n) => typeof n !== 'string'))) {
+    return JOB_REQUEST_ERRORS.nodes;
+  }
   if (has(body, 'run_timeout') && typeof body.run_timeout !== 'number')
     return JOB_REQUEST_ERRORS.runTimeoutType;
   if (has(body, 'quorum') && typeof body.quorum !== 'number') return JOB_REQUEST_ERRORS.quorumType;
@@ -200,6 +217,37 @@ function typeError(body: Record<string, unknown>): string | undefined {
       return JOB_REQUEST_ERRORS.unknown;
     }
   }
+  return undefined;
+}
+
+const COUNT_OR_PERCENT = (min: 0 | 1) => (min === 0 ? /^(100|[1-9]?[0-9])%$/ : /^(100|[1-9][0-9]?)%$/);
+
+/** A rollout size: an integer from `min` to {@link MAX_STORED_INTEGER}, or `"N%"` (`min`% to 100%). */
+function isRolloutSize(value: unknown, min: 0 | 1): boolean {
+  if (typeof value === 'number')
+    return Number.isSafeInteger(value) && value >= min && value <= MAX_STORED_INTEGER;
+  return typeof value === 'string' && COUNT_OR_PERCENT(min).test(value);
+}
+
+/**
+ * Step 1b (ours): the fields of targeting and rollouts, which the original did not have (a body
+ * of the original's shape never reaches a message of this step).
+ */
+function extensionError(body: Record<string, unknown>): string | undefined {
+  if (has(body, 'search')) {
+    const search = body.search;
+    if (typeof search !== 'string') return JOB_REQUEST_ERRORS.searchType;
+    if (search.trim() === '') return JOB_REQUEST_ERRORS.searchEmpty;
+    if (search.length > MAX_JOB_SEARCH_LENGTH) return JOB_REQUEST_ERRORS.searchLength;
+    if (search.includes(NUL)) return JOB_REQUEST_ERRORS.searchNul;
+  }
+  if (has(body, 'allow_empty_search') && typeof body.allow_empty_search !== 'boolean') {
+    return JOB_REQUEST_ERRORS.allowEmptySearchType;
+  }
+  if (has(body, 'max_concurrency') && !isRolloutSize(body.max_concurrency, 1)) {
+    return JOB_REQUEST_ERRORS.maxConcurrency;
+  }
+  if (has(body, 'max_errors') && !isRolloutSize(body.max_errors, 0)) return JOB_REQUEST_ERRORS.maxErrors;
   return undefined;
 }
 
@@ -240,6 +288,10 @@ function fileError(file: string): string | undefined {
  *    (`at least one node must be supplied`), `run_timeout`, `quorum`, `capture_output` (the
  *    `invalid type supplied for ...` messages), then `user`, `dir`, `file` and `env`
  *    (`an unknown validation error has occurred`);
+ *    1b. (ours) `search` (a string, not blank, at most {@link MAX_JOB_SEARCH_LENGTH} characters,
+ *    no NUL), `allow_empty_search` (a boolean), `max_concurrency` (a count from 1, or `"1%"` to
+ *    `"100%"`) and `max_errors` (a count from 0, or `"0%"` to `"100%"`), each with a message
+ *    naming the field and what it accepts;
  * 2. an unknown top-level key: `invalid key supplied`;
  * 3. an empty `nodes` array: `at least one node must be supplied`;
  * 4. a duplicate key in `env`: `invalid environment value (duplicate key)`; this needs
@@ -265,17 +317,25 @@ function fileError(file: string): string | undefined {
  *
  * A `quorum` larger than the node count is accepted, as in the original.
  *
+ * Targeting (ours): with a `search`, `nodes` may be left out (or be `[]`, which the returned
+ * value drops); with neither, the original's `at least one node must be supplied`. The search
+ * itself is resolved by the server, after authentication.
+ *
  * @param body - the parsed request body.
  * @param rawJson - the request body text, to detect duplicate keys in `env`.
  */
 export function checkJobRequest(body: unknown, rawJson?: string): JobRequestCheck {
   if (!isPlainObject(body)) return { ok: false, error: JOB_REQUEST_ERRORS.notAnObject };
-  const typeProblem = typeError(body);
+  const typeProblem = typeError(body) ?? extensionError(body);
   if (typeProblem !== undefined) return { ok: false, error: typeProblem };
   if (Object.keys(body).some((key) => !JOB_REQUEST_KEYS.has(key))) {
     return { ok: false, error: JOB_REQUEST_ERRORS.invalidKey };
   }
-  if ((body.nodes as unknown[]).length === 0) return { ok: false, error: JOB_REQUEST_ERRORS.nodes };
+  const nodes = body.nodes as string[] | undefined;
+  const searched = typeof body.search === 'string';
+  if (nodes !== undefined && nodes.length === 0 && !searched) {
+    return { ok: false, error: JOB_REQUEST_ERRORS.nodes };
+  }
   if (rawJson !== undefined && has(body, 'env') && hasDuplicateEnvKey(rawJson)) {
     return { ok: false, error: JOB_REQUEST_ERRORS.duplicateEnvKey };
   }
@@ -291,6 +351,11 @@ export function checkJobRequest(body: unknown, rawJson?: string): JobRequestChec
   }
   const limitProblem = limitError(body);
   if (limitProblem !== undefined) return { ok: false, error: limitProblem };
+  if (nodes !== undefined && nodes.length === 0) {
+    // `"nodes": []` beside a search: the same as no `nodes` (the schema wants one or more).
+    const { nodes: _empty, ...rest } = body;
+    return { ok: true, value: rest as JobCreation };
+  }
   return { ok: true, value: body as JobCreation };
 }
 
@@ -308,7 +373,7 @@ function limitError(body: Record<string, unknown>): string | undefined {
   }
   if (typeof body.quorum === 'number' && body.quorum > MAX_STORED_INTEGER)
     return JOB_REQUEST_ERRORS.quorumMax;
-  for (const node of body.nodes as string[]) {
+  for (const node of (body.nodes as string[] | undefined) ?? []) {
     if (node.length === 0 || node.includes(NUL)) return JOB_REQUEST_ERRORS.nodeName;
   }
   if ((body.command as string).includes(NUL)) return JOB_REQUEST_ERRORS.commandNul;

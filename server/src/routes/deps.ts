@@ -9,6 +9,7 @@ import type { ServerConfig } from '../config/types.js';
 import type { JobEngine } from '../jobs/types.js';
 import type { SessionKeyManager } from '../keys/session-keys.js';
 import type { NodeTracker } from '../nodes/types.js';
+import type { OrgSearchIndexes } from '../search/org-indexes.js';
 import type { Store } from '../store/types.js';
 import type { CurveAllowList } from '../zmq/types.js';
 
@@ -37,4 +38,6 @@ export interface RouteDeps {
   tracker: NodeTracker;
   incarnationId: string;
   runtime: PushRuntime | undefined;
+  /** The orgs' node search indexes, shared by node search and job creation by search. */
+  searchIndexes: OrgSearchIndexes;
 }

@@ -20,18 +20,40 @@ export type NodeMatcher = (flat: FlatNode) => boolean;
  *
  * @throws {SearchQueryError} when the query does not parse.
  */
-export function compileQuery(query: string): NodeMatcher {
-  return compileNode(parseQuery(query));
+export function compileQuery(query: string, opts: CompileOptions = {}): NodeMatcher {
+  return compileNode(parseQuery(query), opts);
+}
+
+/** Options of {@link compileQuery}. */
+export interface CompileOptions {
+  /**
+   * The flattened nodes matched have lowercased values (see {@link lowercaseValues}): an exact
+   * term is then one string comparison per value, with no lowercasing at match time.
+   */
+  lowercased?: boolean;
+}
+
+/** A flattened node with every value lowercased, for matchers compiled with `lowercased`. */
+export function lowercaseValues(flat: FlatNode): FlatNode {
+  const out: FlatNode = new Map();
+  for (const [k, values] of flat)
+    out.set(
+      k,
+      values.map((v) => v.toLowerCase()),
+    );
+  return out;
 }
 
 /** Compile an already parsed query. */
-export function compileNode(node: QueryNode): NodeMatcher {
+export function compileNode(node: QueryNode, opts: CompileOptions = {}): NodeMatcher {
+  const sub = (n: QueryNode): NodeMatcher => compileNode(n, opts);
   switch (node.kind) {
     case 'all':
       return () => true;
     case 'term': {
       const { field } = node;
       const want = node.value.toLowerCase();
+      if (opts.lowercased === true) return (flat) => includes(flat.get(field), want);
       return (flat) => some(flat.get(field), (v) => v === want || v.toLowerCase() === want);
     }
     case 'wildcard': {
@@ -46,21 +68,21 @@ export function compileNode(node: QueryNode): NodeMatcher {
       return (flat) => some(flat.get(field), inRange);
     }
     case 'not': {
-      const m = compileNode(node.operand);
+      const m = sub(node.operand);
       return (flat) => !m(flat);
     }
     case 'and': {
-      const ms = node.operands.map(compileNode);
+      const ms = node.operands.map(sub);
       return (flat) => ms.every((m) => m(flat));
     }
     case 'or': {
-      const ms = node.operands.map(compileNode);
+      const ms = node.operands.map(sub);
       return (flat) => ms.some((m) => m(flat));
     }
     case 'bool': {
-      const must = node.must.map(compileNode);
-      const should = node.should.map(compileNode);
-      const mustNot = node.mustNot.map(compileNode);
+      const must = node.must.map(sub);
+      const should = node.should.map(sub);
+      const mustNot = node.mustNot.map(sub);
       const needShould = must.length === 0 && should.length > 0;
       return (flat) =>
         must.every((m) => m(flat)) &&
@@ -68,6 +90,12 @@ export function compileNode(node: QueryNode): NodeMatcher {
         (!needShould || should.some((m) => m(flat)));
     }
   }
+}
+
+function includes(values: string[] | undefined, want: string): boolean {
+  if (values === undefined) return false;
+  for (const v of values) if (v === want) return true;
+  return false;
 }
 
 function some(values: string[] | undefined, test: (v: string) => boolean): boolean {

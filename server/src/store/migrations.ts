@@ -336,11 +336,126 @@ ALTER TABLE job_nodes
   ADD COLUMN ended_at timestamptz;
 `;
 
+/**
+ * Version 4: node revisions, so a search index refreshes by asking only what changed. Each org
+ * has a counter (`node_revisions`); every write of a node (insert, update, delete, by this
+ * server or any other writer of the database: triggers, not store code, keep it) takes the next
+ * value of its org's counter: the node's `revision`, or for a delete a row of `node_tombstones`
+ * (removed when a node of that name comes back). A reader that holds everything up to revision R
+ * reads `revision > R` from both tables and is current.
+ *
+ * Why a counter row and not a sequence: in PostgreSQL, sequence values are handed out at once
+ * but commit in any order, so a reader could see 7 before 6 commits and skip 6 for ever. The
+ * counter row is locked by the writer until it commits, so the next writer of the org takes its
+ * value only after the previous one committed: any snapshot holds every revision up to the
+ * highest it holds (a prefix). SQLite has one writer at a time anyway. Existing nodes get
+ * distinct revisions (their rowid in SQLite, their rank by name per org in PostgreSQL).
+ */
+const SQLITE_V4 = `
+ALTER TABLE nodes ADD COLUMN revision INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE node_revisions (
+  org_id TEXT PRIMARY KEY REFERENCES orgs (guid) ON DELETE CASCADE,
+  revision INTEGER NOT NULL
+);
+CREATE TABLE node_tombstones (
+  org_id TEXT NOT NULL REFERENCES orgs (guid) ON DELETE CASCADE,
+  name TEXT NOT NULL,
+  revision INTEGER NOT NULL,
+  PRIMARY KEY (org_id, name)
+);
+UPDATE nodes SET revision = rowid;
+INSERT INTO node_revisions (org_id, revision)
+  SELECT o.guid, coalesce((SELECT max(n.revision) FROM nodes n WHERE n.org_id = o.guid), 0) FROM orgs o;
+CREATE INDEX nodes_org_revision ON nodes (org_id, revision);
+CREATE INDEX node_tombstones_org_revision ON node_tombstones (org_id, revision);
+CREATE TRIGGER nodes_revision_insert AFTER INSERT ON nodes BEGIN
+  INSERT INTO node_revisions (org_id, revision)
+    SELECT NEW.org_id, 0 WHERE NOT EXISTS (SELECT 1 FROM node_revisions WHERE org_id = NEW.org_id);
+  UPDATE node_revisions SET revision = revision + 1 WHERE org_id = NEW.org_id;
+  UPDATE nodes SET revision = (SELECT revision FROM node_revisions WHERE org_id = NEW.org_id)
+    WHERE org_id = NEW.org_id AND name = NEW.name;
+  DELETE FROM node_tombstones WHERE org_id = NEW.org_id AND name = NEW.name;
+END;
+CREATE TRIGGER nodes_revision_update AFTER UPDATE OF org_id, name, document, updated_at ON nodes BEGIN
+  INSERT INTO node_revisions (org_id, revision)
+    SELECT NEW.org_id, 0 WHERE NOT EXISTS (SELECT 1 FROM node_revisions WHERE org_id = NEW.org_id);
+  UPDATE node_revisions SET revision = revision + 1 WHERE org_id = OLD.org_id;
+  INSERT INTO node_tombstones (org_id, name, revision)
+    SELECT OLD.org_id, OLD.name, revision FROM node_revisions
+    WHERE org_id = OLD.org_id AND (OLD.org_id <> NEW.org_id OR OLD.name <> NEW.name)
+    ON CONFLICT (org_id, name) DO UPDATE SET revision = excluded.revision;
+  UPDATE node_revisions SET revision = revision + 1 WHERE org_id = NEW.org_id;
+  UPDATE nodes SET revision = (SELECT revision FROM node_revisions WHERE org_id = NEW.org_id)
+    WHERE org_id = NEW.org_id AND name = NEW.name;
+  DELETE FROM node_tombstones WHERE org_id = NEW.org_id AND name = NEW.name;
+END;
+CREATE TRIGGER nodes_revision_delete AFTER DELETE ON nodes BEGIN
+  UPDATE node_revisions SET revision = revision + 1 WHERE org_id = OLD.org_id;
+  INSERT INTO node_tombstones (org_id, name, revision)
+    SELECT OLD.org_id, OLD.name, revision FROM node_revisions
+    WHERE org_id = OLD.org_id AND EXISTS (SELECT 1 FROM orgs WHERE guid = OLD.org_id)
+    ON CONFLICT (org_id, name) DO UPDATE SET revision = excluded.revision;
+END;
+`;
+
+const POSTGRES_V4 = `
+ALTER TABLE nodes ADD COLUMN revision bigint NOT NULL DEFAULT 0;
+CREATE TABLE node_revisions (
+  org_id char(32) PRIMARY KEY REFERENCES orgs (guid) ON DELETE CASCADE,
+  revision bigint NOT NULL
+);
+CREATE TABLE node_tombstones (
+  org_id char(32) NOT NULL REFERENCES orgs (guid) ON DELETE CASCADE,
+  name text COLLATE "C" NOT NULL,
+  revision bigint NOT NULL,
+  PRIMARY KEY (org_id, name)
+);
+UPDATE nodes n SET revision = r.rank
+  FROM (SELECT org_id, name, row_number() OVER (PARTITION BY org_id ORDER BY name) AS rank FROM nodes) r
+  WHERE n.org_id = r.org_id AND n.name = r.name;
+INSERT INTO node_revisions (org_id, revision)
+  SELECT o.guid, coalesce(max(n.revision), 0) FROM orgs o LEFT JOIN nodes n ON n.org_id = o.guid GROUP BY o.guid;
+CREATE INDEX nodes_org_revision ON nodes (org_id, revision);
+CREATE INDEX node_tombstones_org_revision ON node_tombstones (org_id, revision);
+CREATE FUNCTION nodes_revision() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $fn$
+DECLARE
+  rev bigint;
+BEGIN
+  IF TG_OP = 'DELETE' OR (TG_OP = 'UPDATE' AND (OLD.org_id, OLD.name) IS DISTINCT FROM (NEW.org_id, NEW.name)) THEN
+    -- No tombstone while the org itself is being deleted (its rows go with it).
+    IF EXISTS (SELECT 1 FROM orgs WHERE guid = OLD.org_id) THEN
+      UPDATE node_revisions SET revision = revision + 1 WHERE org_id = OLD.org_id RETURNING revision INTO rev;
+      IF FOUND THEN
+        INSERT INTO node_tombstones (org_id, name, revision) VALUES (OLD.org_id, OLD.name, rev)
+          ON CONFLICT (org_id, name) DO UPDATE SET revision = excluded.revision;
+      END IF;
+    END IF;
+  END IF;
+  IF TG_OP = 'DELETE' THEN
+    RETURN OLD;
+  END IF;
+  INSERT INTO node_revisions (org_id, revision) VALUES (NEW.org_id, 1)
+    ON CONFLICT (org_id) DO UPDATE SET revision = node_revisions.revision + 1
+    RETURNING revision INTO rev;
+  NEW.revision := rev;
+  IF TG_OP = 'INSERT' OR (OLD.org_id, OLD.name) IS DISTINCT FROM (NEW.org_id, NEW.name) THEN
+    DELETE FROM node_tombstones WHERE org_id = NEW.org_id AND name = NEW.name;
+  END IF;
+  RETURN NEW;
+END
+$fn$;
+CREATE TRIGGER nodes_revision_write BEFORE INSERT OR UPDATE ON nodes
+  FOR EACH ROW EXECUTE FUNCTION nodes_revision();
+CREATE TRIGGER nodes_revision_delete AFTER DELETE ON nodes
+  FOR EACH ROW EXECUTE FUNCTION nodes_revision();
+`;
+
 /** Every migration, in order. */
 export const MIGRATIONS: readonly Migration[] = Object.freeze([
   { version: 1, name: 'initial schema', sqlite: SQLITE_V1, postgres: POSTGRES_V1 },
   { version: 2, name: 'job owner, output as bytes', sqlite: SQLITE_V2, postgres: POSTGRES_V2 },
   { version: 3, name: 'job search, rollouts, node results', sqlite: SQLITE_V3, postgres: POSTGRES_V3 },
+  { version: 4, name: 'node revisions for search', sqlite: SQLITE_V4, postgres: POSTGRES_V4 },
 ]);
 
 /** The schema version once every migration is applied. */

@@ -8,6 +8,7 @@
 import type { JobState, NodeJobState } from '@push-jobs/protocol/internal';
 import * as identity from './identity.js';
 import * as jobs from './jobs.js';
+import { nodeChanges } from './node-changes.js';
 import type { Program } from './program.js';
 import type {
   ClientRecord,
@@ -20,6 +21,7 @@ import type {
   JobSummaryRecord,
   KeyRecord,
   NewJob,
+  NodeChange,
   NodeDocument,
   OrgRecord,
   PrincipalRecord,
@@ -166,6 +168,9 @@ export abstract class SqlStore implements Store {
   }
   deleteNode(org: string, name: string): Promise<boolean> {
     return this.write(identity.deleteNode(org, name));
+  }
+  nodeChanges(orgGuid: string, since: number, limit: number): Promise<NodeChange[]> {
+    return this.read(nodeChanges(orgGuid, since, limit));
   }
 
   // Jobs

@@ -95,6 +95,16 @@ export interface NodeDocument {
   automatic: Record<string, unknown>;
 }
 
+/**
+ * A change of one node of an org (schema version 4): written at `revision` (with its `node`
+ * document), or deleted at `revision` (no `node`).
+ */
+export interface NodeChange {
+  name: string;
+  revision: number;
+  node?: NodeDocument;
+}
+
 /** The optional parts of a job (the `job_options` row). Absent fields were not given. */
 export interface JobOptions {
   user?: string;
@@ -283,6 +293,13 @@ export interface Store {
   /** Every node document of the org, for search. */
   listNodes(org: string): Promise<NodeDocument[]>;
   deleteNode(org: string, name: string): Promise<boolean>;
+  /**
+   * The changes of the nodes of the org whose guid is `orgGuid` after revision `since` (0: every
+   * node), oldest first, at most `limit` (see {@link NodeChange}). Every writer of the database
+   * moves the revisions (triggers), so a reader current to revision R that reads until a page
+   * comes back short is current.
+   */
+  nodeChanges(orgGuid: string, since: number, limit: number): Promise<NodeChange[]>;
 
   // Jobs
   /** Inserts the job, its nodes and its options in one transaction. */

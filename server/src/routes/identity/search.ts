@@ -1,6 +1,7 @@
 /**
  * `/organizations/ORG/search[/node]`: Chef query syntax over node attributes, flattened as
- * Chef's index does, returning `{"total","start","rows"}`.
+ * Chef's index does, returning `{"total","start","rows"}`. The org's index is brought up to date
+ * from the store's node revisions first (see `search/org-indexes.ts`).
  *
  * @module
  */
@@ -10,30 +11,7 @@ import type { RouteDeps } from '../deps.js';
 import { badRequest } from '../../http/errors.js';
 import { defineRoute } from '../../http/routes.js';
 import { orgUrl } from '../../http/uri.js';
-import { NodeSearchIndex, SearchQueryError } from '../../search/index.js';
-import type { Store } from '../../store/types.js';
-
-/**
- * One index per org, refreshed from the store on every search: a node whose document did not
- * change (same JSON) keeps its flattened form, so a search over 10,000 nodes does not flatten
- * them all again.
- */
-class OrgSearchIndexes {
-  private readonly indexes = new Map<string, NodeSearchIndex>();
-
-  async refreshed(store: Store, org: string): Promise<NodeSearchIndex> {
-    let index = this.indexes.get(org);
-    if (index === undefined) this.indexes.set(org, (index = new NodeSearchIndex()));
-    const nodes = await store.listNodes(org);
-    const present = new Set<string>();
-    for (const node of nodes) {
-      present.add(node.name);
-      index.upsert(node, JSON.stringify(node));
-    }
-    for (const name of index.names()) if (!present.has(name)) index.remove(name);
-    return index;
-  }
-}
+import { SearchQueryError } from '../../search/index.js';
 
 function count(name: string, value: string | undefined, fallback: number): number {
   if (value === undefined) return fallback;
@@ -45,7 +23,6 @@ function count(name: string, value: string | undefined, fallback: number): numbe
 
 /** Registers the search routes. */
 export function registerSearchRoutes(app: FastifyInstance, deps: RouteDeps): void {
-  const indexes = new OrgSearchIndexes();
   defineRoute(app, '/organizations/:org/search', {
     GET: {
       access: 'member',
@@ -62,8 +39,8 @@ export function registerSearchRoutes(app: FastifyInstance, deps: RouteDeps): voi
         const start = count('start', q.start, 0);
         const rows = count('rows', q.rows, 1000);
         try {
-          const index = await indexes.refreshed(deps.store, req.org!.name);
-          return index.search(query, { start, rows });
+          const index = await deps.searchIndexes.current(req.org!.guid);
+          return await index.searchAsync(query, { start, rows });
         } catch (err) {
           if (err instanceof SearchQueryError) throw badRequest(`invalid search query: ${err.message}`);
           throw err;
