@@ -102,7 +102,9 @@ const outputFields = {
  */
 const resultFields = {
   /** The exit status, or null when a signal ended the command (or it never started). */
-  exit_status: Type.Optional(Type.Union([Type.Integer({ minimum: -2147483648, maximum: 2147483647 }), Type.Null()])),
+  exit_status: Type.Optional(
+    Type.Union([Type.Integer({ minimum: -2147483648, maximum: 2147483647 }), Type.Null()]),
+  ),
   /** The signal that ended the command (`SIGTERM`), or null. */
   signal: Type.Optional(Type.Union([Type.String({ pattern: '^SIG[A-Z0-9+-]{1,12}$' }), Type.Null()])),
   /** When the command started, ISO 8601 in UTC with milliseconds (the node's clock). */

@@ -31,13 +31,19 @@ export const MAX_JOB_SEARCH_LENGTH = 8192;
  */
 function countOrPercent(minimum: 0 | 1, description: string) {
   const percent = minimum === 0 ? '^(100|[1-9]?[0-9])%$' : '^(100|[1-9][0-9]?)%$';
-  return Type.Union([Type.Integer({ minimum, maximum: MAX_STORED_INTEGER }), Type.String({ pattern: percent })], {
-    description,
-  });
+  return Type.Union(
+    [Type.Integer({ minimum, maximum: MAX_STORED_INTEGER }), Type.String({ pattern: percent })],
+    {
+      description,
+    },
+  );
 }
 
 /** `max_concurrency` of a job: at most this many nodes run at once (a count, or `"N%"`). */
-export const MaxConcurrencySchema = countOrPercent(1, 'a count of at least 1, or a percentage "1%" to "100%"');
+export const MaxConcurrencySchema = countOrPercent(
+  1,
+  'a count of at least 1, or a percentage "1%" to "100%"',
+);
 /** `max_errors` of a job: failed nodes tolerated before no new node starts (a count, or `"N%"`). */
 export const MaxErrorsSchema = countOrPercent(0, 'a count of at least 0, or a percentage "0%" to "100%"');
 /** A rollout size as given: a count or `"N%"`. */

@@ -200,7 +200,11 @@ export abstract class SqlStore implements Store {
   updateJobNodes(org: string, id: string, nodes: string[], status: NodeJobState, at: Date): Promise<number> {
     return this.write(jobs.updateJobNodes(org, id, nodes, status, at));
   }
-  updateJobNodeResults(org: string, id: string, results: ReadonlyMap<string, NodeRunResult>): Promise<number> {
+  updateJobNodeResults(
+    org: string,
+    id: string,
+    results: ReadonlyMap<string, NodeRunResult>,
+  ): Promise<number> {
     return this.write(jobs.updateJobNodeResults(org, id, results));
   }
   putJobOutput(org: string, id: string, node: string, output: JobOutputRecord): Promise<boolean> {
