@@ -199,6 +199,12 @@ export {
 } from './exit-codes.js';
 export { isPlainObject } from './plain-object.js';
 export {
+  emptyNodeDocument,
+  NODE_ATTRIBUTE_LEVELS,
+  type NodeAttributeLevel,
+  type NodeDocument,
+} from './chef-node.js';
+export {
   describeQuorum,
   formatQuorum,
   parseQuorum,

@@ -16,6 +16,7 @@
  */
 export * from './index.js';
 export * from './chef-auth/index.js';
+export * from './chef-node.js';
 export * from './agent-config-helpers.js';
 export * from './constants.js';
 export * from './errors.js';

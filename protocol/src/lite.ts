@@ -7,6 +7,7 @@
  * @module
  */
 export * from './chef-auth/index.js';
+export * from './chef-node.js';
 export * from './agent-config-helpers.js';
 export * from './constants.js';
 export * from './errors.js';

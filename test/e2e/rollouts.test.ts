@@ -9,7 +9,6 @@ import type { Job } from '@push-jobs/protocol';
 import { E2eScope } from '../helpers/e2e-scope.js';
 import type { ServerProcess } from '../helpers/server-process.js';
 import { nodesByState, waitForAvailability, waitForJob } from '../helpers/wait.js';
-import { startFleet } from '../fleet/fleet.js';
 
 const names = (prefix: string, n: number): string[] =>
   Array.from({ length: n }, (_, i) => `${prefix}${String(i + 1).padStart(2, '0')}`);
@@ -104,19 +103,7 @@ describe('end to end: rollouts and node results', function () {
     const { server, api } = await scope.server();
     const ours = names('ours', 2);
     await agents(server, ours);
-    const fleet = await startFleet({
-      orgUrl: server.orgUrl,
-      nodes: 2,
-      processes: 1,
-      prefix: 'sim',
-      failureRate: 0,
-      durationMs: 10,
-      registrar: {
-        userId: server.validatorName,
-        privateKeyPem: readFileSync(server.validatorKeyPath, 'utf8'),
-      },
-    });
-    scope.defer(() => fleet.stop());
+    const fleet = await scope.simulatedAgents(server, 'sim', 2);
     const nodes = [...ours, ...fleet.nodeNames];
     await waitForAvailability(api, nodes, 'available', 60_000);
     const job = await waitForJob(api, (await api.startJob({ command: 'hello', nodes })).id);

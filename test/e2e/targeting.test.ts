@@ -3,12 +3,11 @@
 // import` while the server runs, and one job by search runs on exactly the matching nodes of
 // both kinds, recording its query.
 import { execFile } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { expect } from 'chai';
 import { until } from '@push-jobs/testing';
-import { startFleet } from '../fleet/fleet.js';
 import { E2eScope } from '../helpers/e2e-scope.js';
 import { SERVER_BIN } from '../helpers/server-process.js';
 import { nodesByState, waitForAvailability, waitForJob } from '../helpers/wait.js';
@@ -28,19 +27,7 @@ describe('end to end: targeting by search on a mixed fleet', function () {
         scope.agent(server, { node, whitelist, config: { tags } }),
       ),
     );
-    const fleet = await startFleet({
-      orgUrl: server.orgUrl,
-      nodes: 3,
-      processes: 1,
-      prefix: 'ruby',
-      failureRate: 0,
-      durationMs: 10,
-      registrar: {
-        userId: server.validatorName,
-        privateKeyPem: readFileSync(server.validatorKeyPath, 'utf8'),
-      },
-    });
-    scope.defer(() => fleet.stop());
+    const fleet = await scope.simulatedAgents(server, 'ruby', 3);
     const [rubyWeb, rubyDb, rubyUntagged] = fleet.nodeNames as [string, string, string];
 
     // Their node objects, as `knife node show -l -F json` would give them, imported while the

@@ -1,7 +1,9 @@
 // One test's world in the end-to-end suites: a scratch dir, and the servers, clients and agents
 // the test started, stopped in reverse order after it (whatever the test's outcome).
+import { readFileSync } from 'node:fs';
 import type { PushApiClient } from '@push-jobs/protocol';
 import { PG_URL, removeDir, tempDir, uniqueOrg } from '@push-jobs/testing';
+import { startFleet, type Fleet } from '../fleet/fleet.js';
 import { AgentProcess, type AgentProcessOptions } from './agent-process.js';
 import { ServerProcess, type ServerProcessOptions } from './server-process.js';
 
@@ -64,6 +66,28 @@ export class E2eScope {
     const agent = await AgentProcess.start(server, options);
     this.defer(() => agent.remove());
     return agent;
+  }
+
+  /**
+   * Starts `nodes` simulated agents named `PREFIX-...` in one fleet worker, registered with the
+   * server's validator: they answer every command (succeeded) as the original client does, with
+   * no result fields. Stopped after the test.
+   */
+  async simulatedAgents(server: ServerProcess, prefix: string, nodes: number): Promise<Fleet> {
+    const fleet = await startFleet({
+      orgUrl: server.orgUrl,
+      nodes,
+      processes: 1,
+      prefix,
+      failureRate: 0,
+      durationMs: 10,
+      registrar: {
+        userId: server.validatorName,
+        privateKeyPem: readFileSync(server.validatorKeyPath, 'utf8'),
+      },
+    });
+    this.defer(() => fleet.stop());
+    return fleet;
   }
 
   private withClient(server: ServerProcess): ServerAndClient {

@@ -15,20 +15,11 @@
  *
  * @module
  */
+import { emptyNodeDocument, type NodeDocument } from '@push-jobs/protocol/lite';
 import type { Json } from './collect.js';
 
 /** A Chef node object, as the server stores it. */
-export interface NodeObject {
-  name: string;
-  chef_environment: string;
-  json_class: 'Chef::Node';
-  chef_type: 'node';
-  run_list: string[];
-  normal: Json;
-  default: Json;
-  override: Json;
-  automatic: Json;
-}
+export type NodeObject = NodeDocument;
 
 /** What the agent reports: its parts of the node object. */
 export interface OwnedParts {
@@ -69,19 +60,7 @@ export function managedRecord(node: NodeObject | undefined): ManagedRecord {
 }
 
 /** A new, empty node object. */
-export function emptyNode(name: string): NodeObject {
-  return {
-    name,
-    chef_environment: '_default',
-    json_class: 'Chef::Node',
-    chef_type: 'node',
-    run_list: [],
-    normal: {},
-    default: {},
-    override: {},
-    automatic: {},
-  };
-}
+export const emptyNode = (name: string): NodeObject => emptyNodeDocument(name);
 
 /** Reads a node object the server returned; missing or bad parts are filled as empty. */
 export function asNodeObject(name: string, value: unknown): NodeObject {

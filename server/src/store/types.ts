@@ -13,6 +13,7 @@ import {
   ERROR_CODES,
   PushJobsError,
   type JobState,
+  type NodeDocument,
   type NodeJobState,
   type RolloutSize,
 } from '@push-jobs/protocol/internal';
@@ -79,21 +80,8 @@ export interface GroupRecord {
 /** The member kinds of a group. */
 export type GroupMemberType = 'user' | 'client' | 'group';
 
-/**
- * A Chef node object as stored: the attribute levels and run list, as the Chef API shows them.
- * `push_jobs.whitelist` normally lives under `normal` (or `default`/`override`).
- */
-export interface NodeDocument {
-  name: string;
-  chef_environment: string;
-  json_class: 'Chef::Node';
-  chef_type: 'node';
-  run_list: string[];
-  normal: Record<string, unknown>;
-  default: Record<string, unknown>;
-  override: Record<string, unknown>;
-  automatic: Record<string, unknown>;
-}
+/** A Chef node object as stored (the protocol's shape). */
+export type { NodeDocument };
 
 /**
  * A change of one node of an org (schema version 4): written at `revision` (with its `node`

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { isPlainObject } from '@push-jobs/protocol/internal';
+import { emptyNodeDocument, isPlainObject, NODE_ATTRIBUTE_LEVELS } from '@push-jobs/protocol/internal';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { RouteDeps } from '../deps.js';
 import { isAdmin } from '../../http/authorize.js';
@@ -18,7 +18,6 @@ import type { NodeDocument } from '../../store/types.js';
 import { adminOrSelfClient, NAMED, nameParam, urlMap, type NamedRequest } from './common.js';
 
 const NODE_NAME = /^[A-Za-z0-9_.:-]{1,255}$/;
-const LEVELS = ['normal', 'default', 'override', 'automatic'] as const;
 
 /** Validates a node body and fills Chef's defaults; a 400 naming the bad field otherwise. */
 export function toNodeDocument(body: Record<string, unknown>, pathName?: string): NodeDocument {
@@ -33,18 +32,8 @@ export function toNodeDocument(body: Record<string, unknown>, pathName?: string)
   if (!Array.isArray(runList) || runList.some((e) => typeof e !== 'string')) {
     throw badRequest("Field 'run_list' is not a valid run list");
   }
-  const doc: NodeDocument = {
-    name,
-    chef_environment: env,
-    json_class: 'Chef::Node',
-    chef_type: 'node',
-    run_list: runList as string[],
-    normal: {},
-    default: {},
-    override: {},
-    automatic: {},
-  };
-  for (const level of LEVELS) {
+  const doc: NodeDocument = emptyNodeDocument(name, env, runList as string[]);
+  for (const level of NODE_ATTRIBUTE_LEVELS) {
     const v = body[level];
     if (v === undefined || v === null) continue;
     if (!isPlainObject(v)) throw badRequest(`Field '${level}' invalid`);
