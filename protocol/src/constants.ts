@@ -285,6 +285,7 @@ export const FEED_EVENTS = [
   'run_start',
   'run_complete',
   'rehab',
+  'max_errors_exceeded',
   'job_complete',
   'summary',
   'start_of_history',

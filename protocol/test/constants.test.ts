@@ -70,27 +70,29 @@ describe('constants', () => {
       new: 5,
       timed_out: 6,
       crashed: 7,
+      max_errors_exceeded: 8,
     });
     expect(Object.keys(JOB_STATE_IDS).sort()).to.deep.equal([...JOB_STATES].sort());
   });
 
   it('jobStateFromId maps ids back to states and rejects unknown ids', () => {
     for (const state of JOB_STATES) expect(jobStateFromId(JOB_STATE_IDS[state])).to.equal(state);
-    expect(jobStateFromId(8)).to.equal(undefined);
+    expect(jobStateFromId(9)).to.equal(undefined);
     expect(jobStateFromId(-1)).to.equal(undefined);
     expect(jobStateFromId(1.5)).to.equal(undefined);
   });
 
-  it('node-in-job state ids run from new = 0 to timed_out = 11', () => {
-    expect(NODE_JOB_STATES).to.have.length(12);
+  it('node-in-job state ids run from new = 0 to timed_out = 11, then skipped = 12 (ours)', () => {
+    expect(NODE_JOB_STATES).to.have.length(13);
     expect(NODE_JOB_STATE_IDS.new).to.equal(0);
     expect(NODE_JOB_STATE_IDS.ready).to.equal(1);
     expect(NODE_JOB_STATE_IDS.unavailable).to.equal(6);
     expect(NODE_JOB_STATE_IDS.was_ready).to.equal(9);
     expect(NODE_JOB_STATE_IDS.timed_out).to.equal(11);
+    expect(NODE_JOB_STATE_IDS.skipped).to.equal(12);
     for (const state of NODE_JOB_STATES)
       expect(nodeJobStateFromId(NODE_JOB_STATE_IDS[state])).to.equal(state);
-    expect(nodeJobStateFromId(12)).to.equal(undefined);
+    expect(nodeJobStateFromId(13)).to.equal(undefined);
     expect(nodeJobStateFromId(-1)).to.equal(undefined);
     expect(nodeJobStateFromId(0.5)).to.equal(undefined);
   });
