@@ -64,10 +64,14 @@ describe('end to end: targeting by search on a mixed fleet', function () {
 
     const expected = ['web1', 'web2', rubyWeb].sort();
     // Our agents report their facts shortly after they start.
-    await until(async () => {
-      const found = (await api.searchNodes('tags:web')).rows;
-      return JSON.stringify(found.map((n) => n.name).sort()) === JSON.stringify(expected);
-    }, 'the web nodes are searchable');
+    await until(
+      async () => {
+        const found = (await api.searchNodes('tags:web')).rows;
+        return JSON.stringify(found.map((n) => n.name).sort()) === JSON.stringify(expected);
+      },
+      'the web nodes are searchable',
+      { timeoutMs: 60_000, intervalMs: 200 },
+    );
     const debian = (await api.searchNodes('platform:debian AND tags:web')).rows.map((n) => n.name).sort();
     expect(debian).to.deep.equal(['web1', 'web2']);
 
