@@ -264,17 +264,22 @@ export function* updateJobNodeResults(
   const job = yield* get<{ id: string }>('SELECT id FROM jobs WHERE id = ? AND org_id = ?', id, orgRow.guid);
   if (job === undefined) return 0;
   let changed = 0;
-  for (const node of sortNames(results.keys())) {
-    const r = results.get(node)!;
+  // One statement per batch of nodes, the same in both dialects: the values come as a VALUES
+  // list (columns column1..column5 in both), cast to the column types (in SQLite a cast to
+  // timestamptz keeps the millisecond integer the driver sends for a Date).
+  for (const batch of batches(sortNames(results.keys()))) {
+    const params: SqlParam[] = [];
+    for (const node of batch) {
+      const r = results.get(node)!;
+      params.push(node, r.exitStatus, r.signal, r.startedAt, r.endedAt);
+    }
     changed += yield* run(
-      `UPDATE job_nodes SET exit_status = ?, signal = ?, started_at = ?, ended_at = ?
-        WHERE job_id = ? AND node_name = ?`,
-      r.exitStatus,
-      r.signal,
-      r.startedAt,
-      r.endedAt,
+      `UPDATE job_nodes SET exit_status = CAST(v.column2 AS integer), signal = CAST(v.column3 AS text),
+              started_at = CAST(v.column4 AS timestamptz), ended_at = CAST(v.column5 AS timestamptz)
+         FROM (VALUES ${batch.map(() => placeholders(5)).join(', ')}) AS v
+        WHERE job_nodes.job_id = ? AND job_nodes.node_name = v.column1`,
+      ...params,
       id,
-      node,
     );
   }
   return changed;

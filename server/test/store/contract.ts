@@ -700,6 +700,22 @@ export function storeContract(
         expect(await store.updateJobStatus('acme', job.id, 'complete', at(5), 'x')).to.equal(false);
       });
 
+      it('stores the results of many nodes at once (several batches), leaving the others alone', async function () {
+        const nodes = Array.from({ length: 120 }, (_, i) => `node-${String(i).padStart(3, '0')}`);
+        const job = await store.createJob(newJob({ nodes }));
+        const results = new Map(
+          nodes
+            .filter((_, i) => i % 3 !== 0)
+            .map((n, i) => [
+              n,
+              { exitStatus: i, signal: i % 2 === 0 ? null : 'SIGTERM', startedAt: at(i), endedAt: null },
+            ]),
+        );
+        expect(await store.updateJobNodeResults('acme', job.id, results)).to.equal(results.size);
+        const read = (await store.getJob('acme', job.id))!;
+        for (const node of read.nodes) expect(node.result, node.name).to.deep.equal(results.get(node.name));
+      });
+
       it('stores output once per node', async function () {
         const job = await store.createJob(newJob());
         const first = {
