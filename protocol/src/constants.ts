@@ -232,6 +232,7 @@ export const CLIENT_MESSAGE_TYPES = [
   'succeeded',
   'failed',
   'aborted',
+  'output',
 ] as const;
 
 /** A client-to-server message type. */
@@ -258,6 +259,7 @@ export const JOB_FEED_EVENTS = [
   'run_complete',
   'rehab',
   'max_errors_exceeded',
+  'output',
   'job_complete',
   'summary',
 ] as const;
@@ -286,6 +288,7 @@ export const FEED_EVENTS = [
   'run_complete',
   'rehab',
   'max_errors_exceeded',
+  'output',
   'job_complete',
   'summary',
   'start_of_history',

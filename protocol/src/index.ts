@@ -251,6 +251,7 @@ export {
   JobCompleteEventFieldsSchema,
   MaxErrorsExceededEventFieldsSchema,
   ORG_FEED_DATA_SCHEMAS,
+  OutputEventFieldsSchema,
   QuorumSucceededEventFieldsSchema,
   QuorumVoteEventFieldsSchema,
   RehabEventFieldsSchema,

@@ -12,6 +12,7 @@
 import {
   jobFeed_job_complete,
   jobFeed_max_errors_exceeded,
+  jobFeed_output,
   jobFeed_quorum_succeeded,
   jobFeed_quorum_vote,
   jobFeed_rehab,
@@ -46,6 +47,7 @@ const JOB_FEED_CHECKS: Readonly<Record<JobFeedEventName, AjvValidateFunction>> =
   run_complete: jobFeed_run_complete as AjvValidateFunction,
   rehab: jobFeed_rehab as AjvValidateFunction,
   max_errors_exceeded: jobFeed_max_errors_exceeded as AjvValidateFunction,
+  output: jobFeed_output as AjvValidateFunction,
   job_complete: jobFeed_job_complete as AjvValidateFunction,
   summary: jobFeed_summary as AjvValidateFunction,
 };

@@ -133,6 +133,33 @@ export const FailedMessageSchema = envelope('failed', { ...outputFields, ...resu
 /** `failed` message. */
 export type FailedMessage = Static<typeof FailedMessageSchema>;
 
+/** The channels of job output. */
+export const OUTPUT_CHANNELS = ['stdout', 'stderr'] as const;
+/** A job output channel. */
+export type OutputChannel = (typeof OUTPUT_CHANNELS)[number];
+
+/** Most bytes of `data` (UTF-8) in one `output` message. */
+export const MAX_OUTPUT_CHUNK_BYTES = 16_384;
+
+/**
+ * Ours: `output`, a chunk of what a running command printed, sent while it runs (live output).
+ * Sent only for a job whose `commit` carried `output_stream_max_bytes` (the original server
+ * never sends it, and treats a message type it does not know as a fault), and only while the
+ * command runs. `seq` counts the job's chunks from 0, both channels together; the receiver
+ * appends in `seq` order and drops repeats. `truncated: true` on the last chunk sent: the cap was
+ * reached and nothing more of this job's output is streamed (the final `succeeded`/`failed`
+ * still carries the output as before).
+ */
+export const OutputMessageSchema = envelope('output', {
+  seq: Type.Integer({ minimum: 0, maximum: 2147483647 }),
+  channel: Type.Union(OUTPUT_CHANNELS.map((c) => Type.Literal(c))),
+  /** UTF-8 text; a chunk never splits a character. At most {@link MAX_OUTPUT_CHUNK_BYTES} bytes. */
+  data: Type.String(),
+  truncated: Type.Optional(Type.Boolean()),
+});
+/** `output` message. */
+export type OutputMessage = Static<typeof OutputMessageSchema>;
+
 /** `aborted`: reply to `abort`; `job_id` is the job the client was working on, or null. */
 export const AbortedMessageSchema = envelope('aborted', {});
 /** `aborted` message. */
@@ -147,7 +174,8 @@ export type ClientMessage =
   | NackRunMessage
   | SucceededMessage
   | FailedMessage
-  | AbortedMessage;
+  | AbortedMessage
+  | OutputMessage;
 
 /**
  * Any client-to-server message: `oneOf` with the OpenAPI `discriminator` keyword on `type`,
@@ -164,6 +192,7 @@ export const ClientMessageSchema: TUnsafe<ClientMessage> = Type.Unsafe<ClientMes
     SucceededMessageSchema,
     FailedMessageSchema,
     AbortedMessageSchema,
+    OutputMessageSchema,
   ],
   discriminator: { propertyName: 'type' },
 });

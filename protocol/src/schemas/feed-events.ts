@@ -95,6 +95,21 @@ export const MaxErrorsExceededEventFieldsSchema = Type.Object({
   skipped: Type.Integer({ minimum: 0 }),
 });
 
+/**
+ * Ours: `output`, a chunk of a node's live output (only for jobs with capture, from agents that
+ * stream). `sequence` is the node's chunk number for this job (from 0, both channels); a chunk
+ * the server dropped under pressure leaves a gap. Not kept for replay past the feed's bound: the
+ * whole output is at `GET .../output/NODE/stdout|stderr`.
+ */
+export const OutputEventFieldsSchema = Type.Object({
+  node: Type.String(),
+  channel: StringEnum(['stdout', 'stderr'] as const),
+  data: Type.String(),
+  sequence: Type.Integer({ minimum: 0 }),
+  /** Present (true) on the last chunk when the node hit the job's output cap. */
+  truncated: Type.Optional(Type.Literal(true)),
+});
+
 /** `job_complete`: the job's final status; the last event of a job feed. */
 export const JobCompleteEventFieldsSchema = Type.Object({
   status: StringEnum(JOB_COMPLETE_STATUSES),
@@ -109,6 +124,7 @@ export const JOB_EVENT_FIELD_SCHEMAS = {
   run_complete: RunCompleteEventFieldsSchema,
   rehab: RehabEventFieldsSchema,
   max_errors_exceeded: MaxErrorsExceededEventFieldsSchema,
+  output: OutputEventFieldsSchema,
   job_complete: JobCompleteEventFieldsSchema,
 } as const;
 
@@ -139,6 +155,7 @@ export const JOB_FEED_DATA_SCHEMAS = {
   run_complete: withTimestamp(RunCompleteEventFieldsSchema),
   rehab: withTimestamp(RehabEventFieldsSchema),
   max_errors_exceeded: withTimestamp(MaxErrorsExceededEventFieldsSchema),
+  output: withTimestamp(OutputEventFieldsSchema),
   job_complete: withTimestamp(JobCompleteEventFieldsSchema),
   /** The one event of a feed whose job's log is gone: the job as `GET jobs/ID` reports it. */
   summary: withTimestamp(JobSchema),

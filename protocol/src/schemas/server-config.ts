@@ -121,6 +121,13 @@ export const ServerConfigSchema = Type.Object(
       'Largest HTTP request body in bytes (413 above).',
     ),
     max_job_nodes: Positive(DEFAULT_MAX_JOB_NODES, 'Most nodes one job may name (a 400 above).'),
+    output_stream_max_bytes: Type.Integer({
+      minimum: 0,
+      maximum: 2147483647,
+      default: 1_048_576,
+      description:
+        'Live output: the most bytes one node may stream for one job (sent with the commit of jobs with capture); 0 turns live output off.',
+    }),
     auth_skew: Positive(
       DEFAULT_AUTH_SKEW_SECONDS,
       'Seconds of clock difference accepted on signed HTTP requests.',

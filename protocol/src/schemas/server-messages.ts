@@ -65,6 +65,14 @@ export const CommitMessageSchema = Type.Object({
    * agent waits this long instead of `voting_timeout`; the original client waits for ever.
    */
   run_wait_timeout: Type.Optional(Type.Integer({ minimum: 0 })),
+  /**
+   * Ours, live output: present when the job captures output and this server takes `output`
+   * messages. The most bytes of output (both channels, UTF-8) the node may stream for this job;
+   * past it the node marks the stream truncated and stops streaming. Our agent streams only when
+   * it is present, so against the original server (which never sends it) the message flow is
+   * the original's.
+   */
+  output_stream_max_bytes: Type.Optional(Type.Integer({ minimum: 1, maximum: 2147483647 })),
 });
 /** `commit` message. */
 export type CommitMessage = Static<typeof CommitMessageSchema>;

@@ -80,6 +80,7 @@ export const COMMIT_FIELD_ORDER = fieldOrder<CommitBody>()([
   'run_timeout',
   'voting_timeout',
   'run_wait_timeout',
+  'output_stream_max_bytes',
 ]);
 
 /** `abort` fields in wire order. */

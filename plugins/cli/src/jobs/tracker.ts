@@ -127,6 +127,7 @@ export class JobTracker {
         return state === undefined ? [] : this.#setNode(known.data.node, state);
       }
       case 'rehab':
+      case 'output':
         return [];
       case 'max_errors_exceeded': {
         const { failed, max_errors: maxErrors, skipped } = known.data;
