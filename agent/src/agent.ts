@@ -275,6 +275,8 @@ export class Agent {
       return;
     }
     if (conn === undefined) {
+      // Live output is not kept across a reconnect: the final reply carries the whole output.
+      if (reply.type === 'output') return;
       if (this.pendingReplies.length >= MAX_PENDING_REPLIES) {
         this.log.warn(`${this.prefix} Dropping '${reply.type}' packet because client was reconnecting`);
         return;

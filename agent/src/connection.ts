@@ -24,6 +24,7 @@ import {
   type CommitMessage,
   type ConfigDocument,
   type MessageBody,
+  type OutputMessage,
   type ServerMessage,
   type SignatureMemo,
   errorMessage,
@@ -35,6 +36,8 @@ import { ReplayGuard } from './replay-guard.js';
 import { retryInterrupted, zmqErrorCode } from './zmq-retry.js';
 import { agentApiClient, type AgentTlsOptions } from './http.js';
 import type { CommitOptions, JobRunnerPort, RunnerReply, RunnerResultFields } from './runner-types.js';
+import type { OutputChunk } from './output-stream.js';
+import { SendQueue, type Frames } from './send-queue.js';
 import { SILENT_LOGGER, type AgentLogger } from './log.js';
 
 // The agent's logger role lives in log.ts; long exported from here too.
@@ -219,6 +222,12 @@ const REPLY_SEND_PATIENCE_MS = 10_000;
 /** A reply that waited this long for room in the send queue is logged. */
 const SLOW_SEND_WARN_MS = 1000;
 
+/**
+ * An output chunk waiting for room in the send queue looks this often whether a control message
+ * came meanwhile (which then goes first), ms.
+ */
+const OUTPUT_WAIT_SLICE_MS = 20;
+
 /** The most {@link AgentConnection.dropped} entries kept. */
 const MAX_DROPPED_KEPT = 100;
 
@@ -254,7 +263,8 @@ export class AgentConnection {
   private readonly heartbeatSequences = new SequenceTracker({ maxPeers: 4 });
   /** Commands: the same signed message is never acted on twice. */
   private readonly replayGuard: ReplayGuard;
-  private sendChain: Promise<void> = Promise.resolve();
+  /** Control messages first, then live output (see {@link SendQueue}). */
+  private readonly queue: SendQueue;
   private closedValue = false;
   /** Whether the last send failed: a failing streak is logged once, and its end once. */
   private sendFailing = false;
@@ -268,6 +278,12 @@ export class AgentConnection {
     this.runner = options.runner;
     this.events = options.events;
     this.log = options.log ?? SILENT_LOGGER;
+    this.queue = new SendQueue({
+      transmit: (frames, deadline, yieldTo) => this.sendWithin(frames, deadline, yieldTo),
+      controlSent: (type, waited) => this.controlSent(type, waited),
+      controlFailed: (type, err) => this.controlFailed(err),
+      outputDropped: (count) => this.outputDropped(count),
+    });
     this.replayGuard = new ReplayGuard(
       this.config.max_message_skew > 0 ? this.config.max_message_skew : DEFAULT_MAX_MESSAGE_SKEW_SECONDS,
     );
@@ -331,9 +347,21 @@ export class AgentConnection {
     return this.send('heartbeat', jobId, {}, state);
   }
 
-  /** Sends a runner's reply in the envelope (A.9), applying the size limits (A.16). */
+  /**
+   * Sends a runner's reply in the envelope (A.9), applying the size limits (A.16). An `output`
+   * chunk is queued behind every control message and may be shed (it resolves at once).
+   */
   sendReply(reply: RunnerReply): Promise<void> {
+    if (reply.type === 'output') {
+      this.sendOutput(reply.jobId, reply.fields);
+      return Promise.resolve();
+    }
     return this.send(reply.type, reply.jobId, reply.fields ?? {});
+  }
+
+  /** Live output chunks handed to the socket, and shed (a full queue, or a socket that stayed full). */
+  outputCounts(): { sent: number; dropped: number } {
+    return { ...this.queue.outputCounts };
   }
 
   /** Closes both sockets and waits for the receive loops and pending sends. Idempotent. */
@@ -342,10 +370,11 @@ export class AgentConnection {
       this.closedValue = true;
       this.sub?.close();
       this.unsubscribe?.();
+      this.queue.close();
       this.dealer.close();
     }
     await Promise.all(this.loops);
-    await this.sendChain;
+    await this.queue.idle();
   }
 
   // -------------------------------------------------------------------------------------------
@@ -360,40 +389,59 @@ export class AgentConnection {
       this.log.warn(`[${this.identity.nodeName}] Dropping packet because client was stopped`);
       return Promise.resolve();
     }
-    const json = this.envelope(type, jobId, fields, jobState);
-    if (json === undefined) return Promise.resolve();
-    const frames = encodeMessage(json, { method: 'hmac_sha256', key: this.sessionKey });
     // Heartbeats are dropped when the small send queue is full (A.6: a restarted server is not
     // flooded with stale ones). A job's replies are not: losing `succeeded` would leave the job
     // running on the server until its timeout, so they wait for room for a while.
     const patienceMs = type === 'heartbeat' ? 0 : REPLY_SEND_PATIENCE_MS;
-    this.sendChain = this.sendChain.then(async () => {
-      const started = Date.now();
-      try {
-        await this.sendWithin(frames, started + patienceMs);
-        const waited = Date.now() - started;
-        if (waited >= SLOW_SEND_WARN_MS) {
-          this.log.warn(
-            `[${this.identity.nodeName}] '${type}' waited ${waited} ms for room in the send queue`,
-          );
-        }
-        if (this.sendFailing && !this.dealer.closed) {
-          this.sendFailing = false;
-          this.log.info(`[${this.identity.nodeName}] Sending on the command socket again`);
-        }
-      } catch (err) {
-        if (this.dealer.closed) return;
-        // One line per failing streak (a server that is gone makes every heartbeat fail).
-        if (this.sendFailing) {
-          this.log.debug(`[${this.identity.nodeName}] ZMQ socket enqueue error ${errorMessage(err)} (again)`);
-          return;
-        }
-        this.sendFailing = true;
-        this.log.error(`[${this.identity.nodeName}] ZMQ socket enqueue error ${errorMessage(err)}`);
-        this.events.sendFailed(err);
-      }
-    });
-    return this.sendChain;
+    // Enveloped and signed when its turn comes: the envelope `sequence` follows the send order.
+    return this.queue.sendControl(type, () => this.frames(type, jobId, fields, jobState), patienceMs);
+  }
+
+  /** Queues a live output chunk (ours; sent only for jobs whose commit allowed it). */
+  private sendOutput(jobId: string, chunk: OutputChunk): void {
+    if (this.closedValue) return;
+    const fields: OutputFields = { seq: chunk.seq, channel: chunk.channel, data: chunk.data };
+    if (chunk.truncated === true) fields.truncated = true;
+    this.queue.sendOutput(() => this.frames('output', jobId, fields, undefined));
+  }
+
+  private frames(
+    type: ClientMessageType,
+    jobId: string | null,
+    fields: RunnerResultFields | OutputFields,
+    jobState: AgentJobState | undefined,
+  ): Frames | undefined {
+    const json = this.envelope(type, jobId, fields, jobState);
+    return json === undefined
+      ? undefined
+      : encodeMessage(json, { method: 'hmac_sha256', key: this.sessionKey });
+  }
+
+  private controlSent(type: string, waited: number): void {
+    if (waited >= SLOW_SEND_WARN_MS) {
+      this.log.warn(`[${this.identity.nodeName}] '${type}' waited ${waited} ms for room in the send queue`);
+    }
+    if (this.sendFailing && !this.dealer.closed) {
+      this.sendFailing = false;
+      this.log.info(`[${this.identity.nodeName}] Sending on the command socket again`);
+    }
+  }
+
+  private controlFailed(err: unknown): void {
+    if (this.dealer.closed) return;
+    // One line per failing streak (a server that is gone makes every heartbeat fail).
+    if (this.sendFailing) {
+      this.log.debug(`[${this.identity.nodeName}] ZMQ socket enqueue error ${errorMessage(err)} (again)`);
+      return;
+    }
+    this.sendFailing = true;
+    this.log.error(`[${this.identity.nodeName}] ZMQ socket enqueue error ${errorMessage(err)}`);
+    this.events.sendFailed(err);
+  }
+
+  private outputDropped(count: number): void {
+    if (this.dealer.closed) return;
+    this.log.debug(`[${this.identity.nodeName}] Shed ${count} output chunk(s): the send queue is backed up`);
   }
 
   /**
@@ -403,23 +451,30 @@ export class AgentConnection {
    * writable, so the message leaves as soon as there is room, not at the next tick of a retry
    * timer (at 10,000 simulated agents on two cores, timer retries held replies back for over a
    * second). Other errors (EINTR) are tried again after a short pause. Resolves quietly when the
-   * socket closes.
+   * socket closes. With `yieldTo` (live output), the wait is cut in short slices and gives up
+   * ('yielded') once `yieldTo()` is true: a control message is waiting.
    */
-  private async sendWithin(frames: [Buffer, Buffer], deadline: number): Promise<void> {
+  private async sendWithin(
+    frames: Frames,
+    deadline: number,
+    yieldTo?: () => boolean,
+  ): Promise<'sent' | 'yielded'> {
     let waiting = false;
     try {
       for (;;) {
-        if (this.dealer.closed) return;
+        if (this.dealer.closed) return 'sent';
         try {
           await this.dealer.send(frames);
-          return;
+          return 'sent';
         } catch (err) {
           const left = deadline - Date.now();
-          if (this.dealer.closed) return;
+          if (this.dealer.closed) return 'sent';
           if (left <= 0) throw err;
+          if (waiting && yieldTo?.() === true) return 'yielded';
           if (zmqErrorCode(err) !== 'EAGAIN') await new Promise((resolve) => setTimeout(resolve, 5));
           else {
-            this.dealer.sendTimeout = left;
+            // Live output waits in short slices, so that a control message waits for it no longer.
+            this.dealer.sendTimeout = yieldTo === undefined ? left : Math.min(left, OUTPUT_WAIT_SLICE_MS);
             waiting = true;
           }
         }
@@ -437,12 +492,12 @@ export class AgentConnection {
   private envelope(
     type: ClientMessageType,
     jobId: string | null,
-    fields: RunnerResultFields,
+    fields: RunnerResultFields | OutputFields,
     jobState: AgentJobState | undefined,
   ): string | undefined {
     const id = this.identity;
     const limit = id.maxBodySize;
-    const extra = { ...fields };
+    const extra: RunnerResultFields & Partial<OutputFields> = { ...fields };
     const outputBytes =
       (extra.stdout === undefined ? 0 : Buffer.byteLength(extra.stdout)) +
       (extra.stderr === undefined ? 0 : Buffer.byteLength(extra.stderr));
@@ -456,19 +511,20 @@ export class AgentConnection {
     this.sequence += 1;
     // The envelope in the original client's order (A.9), then the job state, job id, output and
     // (ours, which the original server ignores) how the command ended.
-    const body: ClientEnvelope & RunnerResultFields & { job_state?: AgentJobState } = {
-      node: id.nodeName,
-      client: id.hostname,
-      protocol_version: PROTOCOL_VERSION,
-      org: id.orgName,
-      type,
-      sequence: this.sequence,
-      timestamp: formatHttpDate(new Date()),
-      incarnation_id: id.incarnationId,
-      ...(jobState === undefined ? {} : { job_state: jobState }),
-      job_id: jobId,
-      ...extra,
-    };
+    const body: ClientEnvelope & RunnerResultFields & Partial<OutputFields> & { job_state?: AgentJobState } =
+      {
+        node: id.nodeName,
+        client: id.hostname,
+        protocol_version: PROTOCOL_VERSION,
+        org: id.orgName,
+        type,
+        sequence: this.sequence,
+        timestamp: formatHttpDate(new Date()),
+        incarnation_id: id.incarnationId,
+        ...(jobState === undefined ? {} : { job_state: jobState }),
+        job_id: jobId,
+        ...extra,
+      };
     let json = JSON.stringify(body);
     let size = Buffer.byteLength(json);
     if (size > limit && ('stdout' in body || 'stderr' in body)) {
@@ -599,6 +655,9 @@ export class AgentConnection {
   }
 }
 
+/** The fields of an `output` message after the envelope. */
+type OutputFields = Pick<OutputMessage, 'seq' | 'channel' | 'data' | 'truncated'>;
+
 /** The optional fields of a `commit`, copied when set and not empty or zero (A.8). */
 function commitOptions(message: CommitMessage): CommitOptions {
   const options: CommitOptions = {};
@@ -614,5 +673,7 @@ function commitOptions(message: CommitMessage): CommitOptions {
   if (env !== undefined) options.env = { ...env };
   if (capture === true) options.capture = true;
   if (file !== undefined && file !== '') options.file = file;
+  const outputMax = message.output_stream_max_bytes;
+  if (outputMax !== undefined && outputMax > 0) options.outputStreamMaxBytes = outputMax;
   return options;
 }

@@ -45,4 +45,19 @@ export {
 export { SharedHeartbeatFeed } from './heartbeat-feed.js';
 export { agentTlsOptions, type AgentTlsOptions } from './http.js';
 export { loadOrRegisterClientKey } from './register.js';
-export { SimulatedJobRunner, type SimulatedJobRunnerOptions } from './simulated-runner.js';
+export { SimulatedJobRunner, simulatedLine, type SimulatedJobRunnerOptions } from './simulated-runner.js';
+export {
+  OutputStream,
+  OUTPUT_CHUNK_BYTES,
+  OUTPUT_FLUSH_MS,
+  type OutputChunk,
+  type OutputStreamOptions,
+} from './output-stream.js';
+export type {
+  CommitOptions,
+  JobRunnerPort,
+  RunnerControlReply,
+  RunnerOutput,
+  RunnerReply,
+  RunnerResultFields,
+} from './runner-types.js';

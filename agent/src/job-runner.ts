@@ -20,6 +20,7 @@ import {
 import type { AllowList } from './allow-list.js';
 import { buildJobEnvironment, JobEnvironmentError } from './job-env.js';
 import { takeLock, type HeldLock } from './job-lock.js';
+import { OutputStream } from './output-stream.js';
 import type { RunningJobsFile } from './running-jobs.js';
 import type { CommitOptions, JobRunnerPort, RunnerReply, RunnerResultFields } from './runner-types.js';
 
@@ -130,6 +131,8 @@ interface Running {
   readonly pgid: number | undefined;
   readonly stdout: OutputBuffer;
   readonly stderr: OutputBuffer;
+  /** Live output, when the commit allowed it and the job captures output. */
+  readonly stream: OutputStream | undefined;
   /** When the process was started (ISO 8601, UTC, with milliseconds). */
   readonly startedAt: string;
   /** Set when the runner stopped it (an abort, or its own run timeout): its end is not reported. */
@@ -603,6 +606,8 @@ export class JobRunner implements JobRunnerPort {
       c.job.lock?.release();
     } else if (c.state === 'running') {
       jobId = c.run.job.jobId;
+      // What it printed until now still goes out, before `aborted`; nothing after.
+      c.run.stream?.end();
       this.killRun(c.run);
     }
     this.opts.reply({ type: 'aborted', jobId });
@@ -616,7 +621,10 @@ export class JobRunner implements JobRunnerPort {
       clearTimeout(c.timer);
       c.job.lock?.release();
     }
-    if (c.state === 'running') this.killRun(c.run);
+    if (c.state === 'running') {
+      c.run.stream?.close();
+      this.killRun(c.run);
+    }
     await Promise.all([...this.dying]);
   }
 
@@ -680,13 +688,20 @@ export class JobRunner implements JobRunnerPort {
     if (child.pid !== undefined) this.opts.runningJobs?.add(job.jobId, job.commandLine, child.pid);
     const stdout = new OutputBuffer(this.opts.maxBodySize);
     const stderr = new OutputBuffer(this.opts.maxBodySize);
+    const stream = this.outputStream(job);
     const startedAt = new Date().toISOString();
-    child.stdout?.on('data', (chunk: Buffer) => stdout.push(chunk));
-    child.stderr?.on('data', (chunk: Buffer) => stderr.push(chunk));
+    child.stdout?.on('data', (chunk: Buffer) => {
+      stdout.push(chunk);
+      stream?.write('stdout', chunk);
+    });
+    child.stderr?.on('data', (chunk: Buffer) => {
+      stderr.push(chunk);
+      stream?.write('stderr', chunk);
+    });
 
     let resolveDone: () => void = () => undefined;
     const done = new Promise<void>((resolve) => (resolveDone = resolve));
-    const run: Running = { job, child, pgid: child.pid, stdout, stderr, startedAt, done };
+    const run: Running = { job, child, pgid: child.pid, stdout, stderr, stream, startedAt, done };
     this.current = { state: 'running', run };
 
     if (job.options.runTimeout !== undefined) {
@@ -715,6 +730,22 @@ export class JobRunner implements JobRunnerPort {
         clearTimeout(timer);
         finish(code, signal);
       });
+    });
+  }
+
+  /**
+   * The live output of `job`: only when it captures output and its commit carried
+   * `output_stream_max_bytes` (a server that takes `output` messages). Chunks are sized so that
+   * each message, with its envelope, fits `max_body_size`.
+   */
+  private outputStream(job: Committed): OutputStream | undefined {
+    const maxBytes = job.options.outputStreamMaxBytes;
+    if (job.options.capture !== true || maxBytes === undefined) return undefined;
+    const jobId = job.jobId;
+    return new OutputStream({
+      maxBytes,
+      maxJsonBytes: this.opts.maxBodySize - this.reserve,
+      send: (fields) => this.opts.reply({ type: 'output', jobId, fields }),
     });
   }
 
@@ -759,6 +790,8 @@ export class JobRunner implements JobRunnerPort {
       result.started_at = run.startedAt;
       result.ended_at = new Date().toISOString();
     }
+    // What is left of the live output goes first: the job's output arrives before its end.
+    run.stream?.end();
     let output: ClientOutputFields = {};
     if (job.options.capture === true) {
       output = fitOutput(

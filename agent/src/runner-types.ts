@@ -6,6 +6,7 @@
  * @module
  */
 import type { AgentJobState, ClientOutputFields, ClientResultFields } from '@push-jobs/protocol/lite';
+import type { OutputChunk } from './output-stream.js';
 
 /** The optional parts of a `commit`. */
 export interface CommitOptions {
@@ -31,6 +32,13 @@ export interface CommitOptions {
    * runner's patience for `run`.
    */
   runWaitTimeout?: number;
+  /**
+   * `output_stream_max_bytes`, when the server sent it (ours; the original never does): the
+   * server takes `output` messages for this job, up to this many bytes of output. With
+   * {@link capture}, the runner streams the command's output while it runs; without it, the
+   * agent sends no `output` message at all (the original message flow).
+   */
+  outputStreamMaxBytes?: number;
 }
 
 /**
@@ -39,8 +47,14 @@ export interface CommitOptions {
  */
 export type RunnerResultFields = ClientOutputFields & ClientResultFields;
 
-/** A message the runner wants sent (the connection adds the envelope and signs it). */
-export interface RunnerReply {
+/**
+ * A message the runner wants sent (the connection adds the envelope and signs it): a job-control
+ * reply, or a chunk of live output ({@link RunnerOutput}).
+ */
+export type RunnerReply = RunnerControlReply | RunnerOutput;
+
+/** A job-control reply: sent in order, never held back by output. */
+export interface RunnerControlReply {
   type: 'ack_commit' | 'nack_commit' | 'ack_run' | 'nack_run' | 'succeeded' | 'failed' | 'aborted';
   jobId: string | null;
   /**
@@ -48,6 +62,17 @@ export interface RunnerReply {
    * captured, then `exit_status`, `signal`, `started_at`, `ended_at`.
    */
   fields?: RunnerResultFields;
+}
+
+/**
+ * A chunk of a running job's output (`output`, ours). The connection sends it after any waiting
+ * control reply and sheds it first when the socket is backed up (the `seq` jump shows the gap);
+ * the agent drops it while it swaps connections.
+ */
+export interface RunnerOutput {
+  type: 'output';
+  jobId: string;
+  fields: OutputChunk;
 }
 
 /** What the connection needs from the job runner. */

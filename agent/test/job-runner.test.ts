@@ -10,7 +10,7 @@ import { sleep, waitForValue } from '@push-jobs/testing';
 import { AllowList } from '../src/allow-list.js';
 import { findProgram } from '../src/job-lock.js';
 import { cleanFileDir, JobRunner, SETPRIV, userCommand, type JobRunnerOptions } from '../src/job-runner.js';
-import type { RunnerReply } from '../src/runner-types.js';
+import type { RunnerControlReply, RunnerReply } from '../src/runner-types.js';
 
 const JOB = 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa';
 const JOB2 = 'bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb';
@@ -60,10 +60,10 @@ function setup(whitelist: Whitelist, extra: Partial<JobRunnerOptions> = {}) {
     ...extra,
   });
   runners.push(runner);
-  const waitFor = (type: RunnerReply['type'], timeoutMs?: number): Promise<RunnerReply> =>
+  const waitFor = (type: RunnerControlReply['type'], timeoutMs?: number): Promise<RunnerControlReply> =>
     waitForValue(
       () => `${type}; got ${JSON.stringify(replies)}`,
-      () => replies.find((r) => r.type === type),
+      () => replies.find((r): r is RunnerControlReply => r.type === type),
       timeoutMs,
     );
   const types = (): string[] => replies.map((r) => r.type);
