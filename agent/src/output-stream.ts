@@ -113,6 +113,7 @@ export class OutputStream {
   private nextSeq = 0;
   private timer: NodeJS.Timeout | undefined;
   private state: 'open' | 'capped' | 'closed' = 'open';
+  private capped = false;
 
   constructor(private readonly options: OutputStreamOptions) {
     this.maxBytes = Math.max(0, Math.floor(options.maxBytes));
@@ -131,7 +132,7 @@ export class OutputStream {
 
   /** Whether the cap was reached (the last chunk carried `truncated: true`). */
   get truncated(): boolean {
-    return this.state === 'capped';
+    return this.capped;
   }
 
   /** Bytes the command wrote on `channel`. Ignored once capped or ended. */
@@ -173,6 +174,7 @@ export class OutputStream {
       const kept = text.slice(0, fitPrefix(text, room));
       if (kept !== '') this.append(channel, kept, Buffer.byteLength(kept, 'utf8'));
       this.state = 'capped';
+      this.capped = true;
       this.flush(channel);
       return;
     }

@@ -448,6 +448,185 @@ describe('agent connection against a raw ROUTER/PUB', function () {
     );
   });
 
+  it('passes output_stream_max_bytes of a commit to the runner, and nothing when the commit lacks it', async () => {
+    await command(
+      body('commit', {
+        job_id: 'j1',
+        server: 'push',
+        command: 'chef-client',
+        capture: true,
+        output_stream_max_bytes: 4096,
+      }),
+    );
+    await until(() => received.some((b) => b['type'] === 'ack_commit'), 'ack_commit');
+    await command(body('abort', { job_id: 'j1' }));
+    await until(() => received.some((b) => b['type'] === 'aborted'), 'aborted');
+    await command(body('commit', { job_id: 'j2', server: 'push', command: 'chef-client', capture: true }));
+    await until(() => runner.commits.length === 2, 'the second commit');
+    expect(runner.commits.map((c) => c.options)).to.deep.equal([
+      { capture: true, outputStreamMaxBytes: 4096 },
+      { capture: true },
+    ]);
+  });
+
+  it('sends output chunks signed, in the envelope, with seq, channel, data and truncated', async () => {
+    const before = received.length;
+    await conn.sendReply({
+      type: 'output',
+      jobId: 'j1',
+      fields: { seq: 0, channel: 'stdout', data: 'héllo\n' },
+    });
+    await conn.sendReply({
+      type: 'output',
+      jobId: 'j1',
+      fields: { seq: 1, channel: 'stderr', data: 'cut', truncated: true },
+    });
+    await until(() => received.length - before === 2, 'two output messages');
+    const [first, second] = received.slice(before);
+    // Verified by the ROUTER with the session key (HMAC), like every client message.
+    expect(Object.keys(first!)).to.deep.equal([
+      'node',
+      'client',
+      'protocol_version',
+      'org',
+      'type',
+      'sequence',
+      'timestamp',
+      'incarnation_id',
+      'job_id',
+      'seq',
+      'channel',
+      'data',
+    ]);
+    expect(first).to.deep.include({
+      type: 'output',
+      job_id: 'j1',
+      seq: 0,
+      channel: 'stdout',
+      data: 'héllo\n',
+    });
+    expect(second).to.deep.include({
+      type: 'output',
+      seq: 1,
+      channel: 'stderr',
+      data: 'cut',
+      truncated: true,
+    });
+  });
+
+  it('sends control replies and heartbeats before a flood of output, shedding the oldest chunks', async () => {
+    const before = received.length;
+    const flood = 200;
+    for (let seq = 0; seq < flood; seq++) {
+      void conn.sendReply({
+        type: 'output',
+        jobId: 'j1',
+        fields: { seq, channel: 'stdout', data: `${seq}\n` },
+      });
+    }
+    void conn.sendReply({ type: 'ack_run', jobId: 'j1' });
+    void conn.sendHeartbeat();
+    await until(
+      () => received.slice(before).some((b) => b['type'] === 'output' && b['seq'] === flood - 1),
+      'the last chunk',
+    );
+    const got = received.slice(before);
+    const types = got.map((b) => b['type']);
+    // At most the one chunk already handed to the socket goes before them.
+    expect(types.indexOf('ack_run')).to.be.at.most(1);
+    expect(types.indexOf('heartbeat')).to.be.at.most(2);
+    const seqs = got.filter((b) => b['type'] === 'output').map((b) => b['seq'] as number);
+    // The lane kept the newest chunks; the gap shows in seq; what arrived is in order.
+    expect(seqs.length).to.be.below(flood);
+    expect(seqs).to.deep.equal([...seqs].sort((a, b) => a - b));
+    expect(conn.outputCounts().dropped).to.equal(flood - seqs.length);
+    // Built when sent: the envelope sequence goes forward in the order received.
+    const sequences = got.map((b) => b['sequence'] as number);
+    expect(sequences).to.deep.equal([...sequences].sort((a, b) => a - b));
+  });
+
+  it("sends a job's queued output before its final reply", async () => {
+    const before = received.length;
+    for (let seq = 0; seq < 10; seq++) {
+      void conn.sendReply({
+        type: 'output',
+        jobId: 'j1',
+        fields: { seq, channel: 'stdout', data: `line ${seq}\n` },
+      });
+    }
+    await conn.sendReply({ type: 'succeeded', jobId: 'j1', fields: { stdout: 'all', stderr: '' } });
+    await until(() => received.slice(before).some((b) => b['type'] === 'succeeded'), 'succeeded');
+    const got = received.slice(before);
+    expect(got.map((b) => (b['type'] === 'output' ? b['seq'] : b['type']))).to.deep.equal([
+      ...Array.from({ length: 10 }, (_, i) => i),
+      'succeeded',
+    ]);
+  });
+
+  it('while the socket is backed up, sheds output and sends a control reply as soon as there is room', async () => {
+    // No ROUTER listens yet: the DEALER holds SNDHWM (3) messages, then has no room.
+    const [port] = await freePorts(1);
+    const serverCurve = curveKeyPair();
+    const late = AgentConnection.open({
+      identity,
+      fetched: {
+        config: {
+          ...config,
+          curve_public_key: serverCurve.publicKey,
+          push_jobs: {
+            heartbeat: { ...config.push_jobs.heartbeat, command_addr: `tcp://127.0.0.1:${port}` },
+          },
+        },
+        sessionKey,
+        legacy: false,
+      },
+      runner,
+      events: {
+        serverHeartbeat: () => undefined,
+        commandReceived: () => undefined,
+        sendFailed: () => undefined,
+      },
+    });
+    const backRouter = new Router({ linger: 0, curveServer: true, curveSecretKey: serverCurve.secretKey });
+    try {
+      const flood = 100;
+      for (let seq = 0; seq < flood; seq++) {
+        void late.sendReply({
+          type: 'output',
+          jobId: 'j9',
+          fields: { seq, channel: 'stdout', data: `${seq}\n` },
+        });
+      }
+      await until(() => late.outputCounts().dropped > 0, 'output shed from the full lane');
+      const ackRun = late.sendReply({ type: 'ack_run', jobId: 'j9' });
+      await backRouter.bind(`tcp://127.0.0.1:${port}`);
+      const got: MessageBody[] = [];
+      const reading = (async () => {
+        for await (const frames of backRouter) {
+          const split = splitRouterFrames(frames);
+          if ('code' in split) continue;
+          const opened = openMessage(split.frames, () => sessionKey);
+          if (opened.ok) got.push(opened.body);
+          if (got.some((b) => b['seq'] === flood - 1)) return;
+        }
+      })();
+      await ackRun;
+      await reading;
+      const types = got.map((b) => b['type']);
+      // Only what the DEALER already held (SNDHWM 3) went before the reply.
+      expect(types.indexOf('ack_run')).to.be.within(0, 3);
+      expect(types.slice(0, types.indexOf('ack_run')).every((t) => t === 'output')).to.equal(true);
+      const seqs = got.filter((b) => b['type'] === 'output').map((b) => b['seq'] as number);
+      expect(seqs).to.deep.equal([...seqs].sort((a, b) => a - b));
+      expect(seqs.length).to.be.below(flood);
+      const sequences = got.map((b) => b['sequence'] as number);
+      expect(sequences).to.deep.equal([...sequences].sort((a, b) => a - b));
+    } finally {
+      await late.close();
+      backRouter.close();
+    }
+  });
+
   it('holds replies while the server is unreachable and sends them, in order, once it is back', async () => {
     // No ROUTER listens on the port yet: the DEALER queues SNDHWM (3) messages, then has no room.
     const [port] = await freePorts(1);
