@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { until, waitForValue } from '@push-jobs/testing';
 import type { RunnerReply } from '../src/runner-types.js';
 import { SimulatedJobRunner } from '../src/simulated-runner.js';
 
@@ -62,5 +63,57 @@ describe('SimulatedJobRunner', () => {
     runner.commit('j1', 'x', {});
     expect(replies.map((r) => r.type)).to.deep.equal(['ack_commit', 'ack_commit', 'ack_run']);
     runner.stop();
+  });
+
+  it('prints a line every outputIntervalMs through the live output path when the commit allows it', async () => {
+    const replies: RunnerReply[] = [];
+    const runner = new SimulatedJobRunner((r) => replies.push(r), {
+      durationMs: 60_000,
+      outputIntervalMs: 10,
+    });
+    runner.commit('j1', 'x', { capture: true, outputStreamMaxBytes: 1 << 20 });
+    runner.run('j1');
+    await until(() => replies.filter((r) => r.type === 'output').length >= 2, 'two output chunks');
+    runner.abort('j1');
+    const outputs = replies.flatMap((r) => (r.type === 'output' ? [r.fields] : []));
+    expect(outputs.map((o) => o.seq)).to.deep.equal(outputs.map((_, i) => i));
+    const lines = outputs
+      .map((o) => o.data)
+      .join('')
+      .split('\n')
+      .filter(Boolean);
+    expect(lines[0]).to.match(/^simulated line 0 at \d{13}$/);
+    expect(lines[1]).to.match(/^simulated line 1 at \d{13}$/);
+    expect(runner.printed.chunks).to.equal(outputs.length);
+  });
+
+  it('sends its lines with the final reply when capturing, and no output message as the original client or without the commit field', async () => {
+    const run = async (options: { originalClient?: boolean }, outputStreamMaxBytes?: number) => {
+      const replies: RunnerReply[] = [];
+      const runner = new SimulatedJobRunner((r) => replies.push(r), {
+        durationMs: 200,
+        outputIntervalMs: 20,
+        ...options,
+      });
+      runner.commit('j1', 'x', {
+        capture: true,
+        ...(outputStreamMaxBytes === undefined ? {} : { outputStreamMaxBytes }),
+      });
+      runner.run('j1');
+      const done = await waitForValue('succeeded', () => replies.find((r) => r.type === 'succeeded'));
+      return { replies, done, runner };
+    };
+    for (const { replies, done, runner } of [await run({ originalClient: true }, 1 << 20), await run({})]) {
+      expect(replies.map((r) => r.type)).to.deep.equal(['ack_commit', 'ack_run', 'succeeded']);
+      const stdout = done.type === 'succeeded' ? (done.fields?.stdout ?? '') : '';
+      expect(stdout.split('\n').filter(Boolean)).to.have.length(runner.printed.lines);
+      expect(runner.printed.lines).to.be.above(0);
+    }
+    // The same, streaming: the chunks carry exactly what the final message carries, before it.
+    const streamed = await run({}, 1 << 20);
+    const types = streamed.replies.map((r) => r.type);
+    expect(types[types.length - 1]).to.equal('succeeded');
+    const data = streamed.replies.flatMap((r) => (r.type === 'output' ? [r.fields.data] : [])).join('');
+    expect(streamed.done.type === 'succeeded' && streamed.done.fields?.stdout).to.equal(data);
   });
 });

@@ -21,6 +21,10 @@ Options:
   --processes N        worker processes (default one per 2,500 agents)
   --duration-ms MS     how long each simulated job runs (default 0)
   --failure-rate R     share of jobs that fail, 0 to 1 (default 0)
+  --output-interval-ms MS
+                       while a job runs, print a line every MS ms (streamed as live output
+                       when the server allows it; default 0: print nothing)
+  --original-client    keep the original client's message flow: no live output messages
   --shared-sub         one heartbeat SUB socket per worker process instead of one per agent
   --nice N             run the worker processes at niceness N, 0 to 19 (default 0); on the
                        server's own machine, 10 lets the server have the CPU first
@@ -48,6 +52,8 @@ try {
       processes: { type: 'string' },
       'duration-ms': { type: 'string', default: '0' },
       'failure-rate': { type: 'string', default: '0' },
+      'output-interval-ms': { type: 'string', default: '0' },
+      'original-client': { type: 'boolean', default: false },
       'shared-sub': { type: 'boolean', default: false },
       nice: { type: 'string', default: '0' },
       help: { type: 'boolean', short: 'h', default: false },
@@ -85,6 +91,8 @@ const fleet = await startFleet({
   registrar: { userId: values.user ?? `${org}-validator`, privateKeyPem },
   durationMs: number('duration-ms', values['duration-ms'], 0, 86_400_000),
   failureRate: number('failure-rate', values['failure-rate'], 0, 1),
+  outputIntervalMs: number('output-interval-ms', values['output-interval-ms'], 0, 86_400_000),
+  originalClient: values['original-client'] === true,
   ...(values.processes === undefined ? {} : { processes: number('processes', values.processes, 1, 64) }),
   ...(values['shared-sub'] ? { sharedSub: true } : {}),
   niceness: number('nice', values.nice, 0, 19),

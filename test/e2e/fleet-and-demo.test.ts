@@ -63,6 +63,67 @@ describe('end to end: the fleet simulator', function () {
   });
 });
 
+describe('end to end: simulated agents print lines (live output)', function () {
+  this.timeout(120_000);
+  let server: ServerProcess;
+  const fleets: Fleet[] = [];
+
+  before(async () => {
+    server = await ServerProcess.start({ heartbeatIntervalMs: 500 });
+  });
+
+  after(async () => {
+    for (const f of fleets.splice(0)) await f.stop();
+    await server?.stop();
+  });
+
+  async function printingFleet(prefix: string, originalClient: boolean): Promise<Fleet> {
+    const fleet = await startFleet({
+      orgUrl: server.orgUrl,
+      nodes: 3,
+      processes: 1,
+      prefix,
+      durationMs: 1500,
+      outputIntervalMs: 100,
+      originalClient,
+      registrar: {
+        userId: server.validatorName,
+        privateKeyPem: readFileSync(server.validatorKeyPath, 'utf8'),
+      },
+    });
+    fleets.push(fleet);
+    return fleet;
+  }
+
+  it('stream their lines through the agent while the job runs; the original-client mode sends them at the end only', async () => {
+    const live = await printingFleet('live', false);
+    const ruby = await printingFleet('ruby-style', true);
+    const nodes = [...live.nodeNames, ...ruby.nodeNames];
+    const api = server.adminClient();
+    try {
+      await waitForAvailability(api, nodes, 'available', 60_000);
+      const job = await waitForJob(
+        api,
+        (await api.startJob({ command: 'anything', nodes, capture_output: true })).id,
+      );
+      expect(job.nodes).to.deep.equal({ succeeded: [...nodes].sort() });
+      const [liveStats, rubyStats] = await Promise.all([live.stats(), ruby.stats()]);
+      // Every node printed; only the live agents streamed chunks (through the agents' own path).
+      expect(liveStats.outputLines).to.be.at.least(3);
+      expect(liveStats.outputChunks).to.be.at.least(3);
+      expect(rubyStats.outputLines).to.be.at.least(3);
+      expect(rubyStats.outputChunks).to.equal(0);
+      for (const node of nodes) {
+        // Either way the server holds the whole output at the end.
+        const { output } = await api.getJobOutput(job.id, node, 'stdout');
+        expect(output).to.match(/^simulated line 0 at \d{13}\n/);
+      }
+    } finally {
+      api.close();
+    }
+  });
+});
+
 describe('end to end: npm run demo', function () {
   this.timeout(180_000);
 

@@ -27,6 +27,19 @@ export interface FleetOptions {
   /** Share of jobs that fail. @default 0 */
   failureRate?: number;
   /**
+   * While a job runs, each simulated command prints a line every this many ms
+   * (`simulated line N at EPOCH_MS`), for {@link durationMs}: streamed as live output when the
+   * commit allows it (through the agent's own output path), and in the final message when the
+   * job captures output. @default 0 (prints nothing)
+   */
+  outputIntervalMs?: number;
+  /**
+   * Every simulated agent keeps the original (Ruby) client's message flow: no `output` messages
+   * even when the commit allows them; captured output arrives with the final message only.
+   * @default false
+   */
+  originalClient?: boolean;
+  /**
    * One heartbeat SUB socket per worker process instead of one per agent ('auto': when one SUB
    * per agent would take more than half of this process's file-descriptor budget, which the
    * server shares). @default 'auto'
@@ -138,6 +151,8 @@ export class Fleet {
         clientKeyPem: privateKey,
         durationMs: options.durationMs ?? 0,
         failureRate: options.failureRate ?? 0,
+        outputIntervalMs: options.outputIntervalMs ?? 0,
+        originalClient: options.originalClient ?? false,
         sharedSub,
         startConcurrency: options.startConcurrency ?? 25,
       };
@@ -220,6 +235,8 @@ export class Fleet {
       succeeded: 0,
       failed: 0,
       aborted: 0,
+      outputLines: 0,
+      outputChunks: 0,
       reconfigures: 0,
       serverOnline: 0,
       serverOffline: 0,

@@ -12,6 +12,10 @@ export interface WorkerConfig {
   durationMs: number;
   /** Share of jobs that fail, 0 to 1. */
   failureRate: number;
+  /** A line printed every this many ms while a job runs (0: none). */
+  outputIntervalMs: number;
+  /** Behave like the original client: no `output` messages. */
+  originalClient: boolean;
   /** One SUB socket per process instead of one per agent. */
   sharedSub: boolean;
   /** Agents whose config fetch runs at the same time. */
@@ -30,6 +34,10 @@ export interface FleetStats {
   succeeded: number;
   failed: number;
   aborted: number;
+  /** Lines the simulated commands printed. */
+  outputLines: number;
+  /** Live output chunks the agents produced (`output` messages queued for sending). */
+  outputChunks: number;
   reconfigures: number;
   /** Agents that currently see the server online. */
   serverOnline: number;

@@ -51,6 +51,8 @@ async function startOne(node: string): Promise<void> {
         const runner = new SimulatedJobRunner(reply, {
           durationMs: config.durationMs,
           failureRate: config.failureRate,
+          outputIntervalMs: config.outputIntervalMs,
+          originalClient: config.originalClient,
         });
         runners.push(runner);
         return runner;
@@ -86,11 +88,13 @@ send({ type: 'ready', started: agents.length, failed, errors });
 process.on('disconnect', () => process.exit(0));
 process.on('message', (m: ParentMessage) => {
   if (m.type === 'stats') {
-    const total = { succeeded: 0, failed: 0, aborted: 0 };
+    const total = { succeeded: 0, failed: 0, aborted: 0, outputLines: 0, outputChunks: 0 };
     for (const r of runners) {
       total.succeeded += r.finished.succeeded;
       total.failed += r.finished.failed;
       total.aborted += r.finished.aborted;
+      total.outputLines += r.printed.lines;
+      total.outputChunks += r.printed.chunks;
     }
     const statuses = agents.map((a) => a.status());
     send({
