@@ -423,6 +423,11 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
  *
  * With {@link JobRunnerOptions.runningJobs}, every process group started is recorded until it
  * is gone, so that the next agent can stop what a killed one left running.
+ *
+ * Live output: for a job that captures output and whose commit carried `output_stream_max_bytes`,
+ * what the command prints is also sent while it runs, as `output` replies (see
+ * {@link OutputStream}); what is left is flushed before the final `succeeded`/`failed` (or
+ * `aborted`), which carries the whole output as before.
  */
 export class JobRunner implements JobRunnerPort {
   private readonly opts: JobRunnerOptions;

@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { Agent } from '../src/agent.js';
 import { AgentStartError } from '../src/connection.js';
 import { SharedHeartbeatFeed } from '../src/heartbeat-feed.js';
+import { SimulatedJobRunner } from '../src/simulated-runner.js';
 import { until } from '@push-jobs/testing';
 import { PushTestServer, TestRunner } from './helpers/agent-harness.js';
 
@@ -142,5 +143,31 @@ describe('agent against the real push server', function () {
     }
     expect(error).to.be.instanceOf(AgentStartError);
     expect((error as AgentStartError).exitCode).to.equal(2);
+  });
+
+  it('sends no output message to a server whose commit does not allow it; the output arrives at the end', async () => {
+    await h.close();
+    // Live output off: commits carry no output_stream_max_bytes, as the original server's never do.
+    h = await PushTestServer.start({ config: { output_stream_max_bytes: 0 } });
+    const types: string[] = [];
+    const options = await h.agentOptions('web1');
+    const agent = await Agent.create(options, {
+      runner: (reply) =>
+        new SimulatedJobRunner(
+          (r) => {
+            types.push(r.type);
+            reply(r);
+          },
+          { durationMs: 300, outputIntervalMs: 20 },
+        ),
+    });
+    agents.push(agent);
+    await until(() => h.isAvailable('web1'), 'web1 available');
+    const id = await h.startJob({ command: 'chef-client', nodes: ['web1'], capture_output: true });
+    const job = await h.waitForJob(id);
+    expect(job['nodes']).to.deep.equal({ succeeded: ['web1'] });
+    expect(types).to.include('succeeded');
+    expect(types).to.not.include('output');
+    expect(await h.stdout(id, 'web1')).to.match(/^simulated line 0 at \d{13}\n/);
   });
 });
