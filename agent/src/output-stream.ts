@@ -12,10 +12,10 @@
  * @module
  */
 import { StringDecoder } from 'node:string_decoder';
-import type { MAX_OUTPUT_CHUNK_BYTES, OutputChannel } from '@push-jobs/protocol/lite';
+import { MAX_OUTPUT_CHUNK_BYTES, type OutputChannel } from '@push-jobs/protocol/lite';
 
 /** Most UTF-8 bytes of `data` in one chunk: the protocol's `MAX_OUTPUT_CHUNK_BYTES`. */
-export const OUTPUT_CHUNK_BYTES: typeof MAX_OUTPUT_CHUNK_BYTES = 16_384;
+export const OUTPUT_CHUNK_BYTES = MAX_OUTPUT_CHUNK_BYTES;
 
 /** How long output waits to be coalesced with more before it is sent, ms. */
 export const OUTPUT_FLUSH_MS = 150;

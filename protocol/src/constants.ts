@@ -235,6 +235,14 @@ export const CLIENT_MESSAGE_TYPES = [
   'output',
 ] as const;
 
+/** The channels of job output (`output` messages, output endpoints). */
+export const OUTPUT_CHANNELS = ['stdout', 'stderr'] as const;
+/** A job output channel. */
+export type OutputChannel = (typeof OUTPUT_CHANNELS)[number];
+
+/** Most bytes of `data` (UTF-8) in one `output` message. */
+export const MAX_OUTPUT_CHUNK_BYTES = 16_384;
+
 /** A client-to-server message type. */
 export type ClientMessageType = (typeof CLIENT_MESSAGE_TYPES)[number];
 

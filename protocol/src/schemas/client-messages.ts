@@ -18,7 +18,12 @@
  * @module
  */
 import { Type, type Static, type TProperties, type TUnsafe } from '@sinclair/typebox';
-import { AGENT_JOB_STATES, type ClientMessageType } from '../constants.js';
+import {
+  AGENT_JOB_STATES,
+  MAX_OUTPUT_CHUNK_BYTES,
+  OUTPUT_CHANNELS,
+  type ClientMessageType,
+} from '../constants.js';
 import { NodeNameSchema, OrgNameSchema, StringEnum } from './common.js';
 
 const JobIdField = Type.Optional(
@@ -132,14 +137,6 @@ export type SucceededMessage = Static<typeof SucceededMessageSchema>;
 export const FailedMessageSchema = envelope('failed', { ...outputFields, ...resultFields });
 /** `failed` message. */
 export type FailedMessage = Static<typeof FailedMessageSchema>;
-
-/** The channels of job output. */
-export const OUTPUT_CHANNELS = ['stdout', 'stderr'] as const;
-/** A job output channel. */
-export type OutputChannel = (typeof OUTPUT_CHANNELS)[number];
-
-/** Most bytes of `data` (UTF-8) in one `output` message. */
-export const MAX_OUTPUT_CHUNK_BYTES = 16_384;
 
 /**
  * Ours: `output`, a chunk of what a running command printed, sent while it runs (live output).
