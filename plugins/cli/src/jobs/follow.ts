@@ -137,8 +137,7 @@ async function followStreams(opts: FollowOptions, streams: Map<string, FeedStrea
   const endings = [...streams].map(async ([node, feed]) => {
     try {
       if ((await printNodeStream(feed, node, printer, opts.debug)) === 'end') return;
-      if (!opts.signal.aborted)
-        opts.notice(`the output stream of ${node} closed before the node finished`);
+      if (!opts.signal.aborted) opts.notice(`the output stream of ${node} closed before the node finished`);
     } catch (err) {
       opts.notice(`the output stream of ${node} broke off (${(err as Error).message})`);
     }

@@ -143,7 +143,9 @@ Up to ${STREAM_NODES} nodes are read through their output streams (GET .../outpu
       .flatMap(([, names]) => names)
       .sort();
     if (node !== undefined && !jobNodes.includes(node)) {
-      throw notFoundError(`node '${node}' is not a node of job ${id} (its nodes: ${jobNodes.join(', ') || 'none'})`);
+      throw notFoundError(
+        `node '${node}' is not a node of job ${id} (its nodes: ${jobNodes.join(', ') || 'none'})`,
+      );
     }
     const nodes = node === undefined ? jobNodes : [node];
     const json = this.jsonEnabled();
@@ -173,6 +175,12 @@ Up to ${STREAM_NODES} nodes are read through their output streams (GET .../outpu
       },
     });
     if (!json) this.log(jobSummaryLine(outcome.job));
-    return { job: outcome.job, nodes, source: outcome.source, streamed: outcome.streamed, stored: outcome.stored };
+    return {
+      job: outcome.job,
+      nodes,
+      source: outcome.source,
+      streamed: outcome.streamed,
+      stored: outcome.stored,
+    };
   }
 }
