@@ -45,7 +45,8 @@ export interface FollowResult {
   stored: string[];
 }
 
-const NO_OUTPUT_HINT = 'output exists only for nodes that finished a job started with --capture';
+const NO_OUTPUT_HINT =
+  'output exists only for jobs started with --capture, once the node printed something (on an original server: once it finished)';
 
 export default class PushJobsOutput extends BaseCommand<typeof PushJobsOutput> {
   static override args = {
@@ -53,7 +54,7 @@ export default class PushJobsOutput extends BaseCommand<typeof PushJobsOutput> {
     node: Args.string({ description: 'Node whose output to print.' }),
   };
 
-  static override description = `Prints what a node's command wrote to stdout (or stderr), exactly as captured. The job must have been started with --capture, and the node must have finished.
+  static override description = `Prints what a node's command wrote to stdout (or stderr), exactly as captured. The job must have been started with --capture (or --tail). While the node runs, a server with live output returns what it printed so far; an original server has output only once the node finished.
 
 With --all-nodes, prints the output of every node of the job, each line prefixed with the node name.
 
