@@ -5,10 +5,9 @@
  * Up to {@link STREAM_NODES} nodes are read from their output streams (one connection each):
  * a stream starts with the output stored so far, each chunk carrying its sequence number, so
  * what was printed before the command started and what comes live join without a duplicate or
- * a hole. The job's feed tells when the job ends. More nodes are read from the job's feed alone,
- * replayed from its start (a server keeps a job's events, output included, up to its bound, so
- * the output printed so far comes first); a node whose first chunks are not in the replay shows
- * a gap notice.
+ * a hole. The job's feed tells when the job ends. More nodes are read from the job's feed alone, which
+ * carries output live only (a server does not replay it): a node that printed before following
+ * began shows a notice saying how many chunks are not shown (`push jobs output` has them).
  *
  * A server without live output (an original server: no stream endpoint, no `output` events;
  * ours with `output_stream_max_bytes` 0; an agent that does not stream) gives nothing live: the
@@ -115,7 +114,7 @@ async function waitJob(opts: FollowOptions, printer: OutputPrinter | undefined):
       : {
           onEvent: (event) => {
             const chunk = feedOutputChunk(event);
-            if (chunk !== undefined && targets.has(chunk.node)) printer.chunk(chunk, 'feed');
+            if (chunk !== undefined && targets.has(chunk.node)) printer.chunk(chunk, 'joined');
             const known = event.event === 'run_complete' ? narrowJobFeedEvent(event) : undefined;
             if (known?.event === 'run_complete' && targets.has(known.data.node))
               printer.nodeEnd(known.data.node);

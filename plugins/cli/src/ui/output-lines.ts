@@ -32,7 +32,8 @@ export const LINE_MARKS = { stdout: '|', stderr: '!', notice: '*' } as const;
 export type OutputEntry =
   | { kind: 'line'; node: string; channel: Channel; line: string }
   | { kind: 'gap'; node: string; first: number; last: number }
-  | { kind: 'truncated'; node: string };
+  | { kind: 'truncated'; node: string }
+  | { kind: 'earlier'; node: string; chunks: number };
 
 /** The JSON line of an entry (`--json`). */
 export function entryJson(e: OutputEntry): Record<string, unknown> {
@@ -43,6 +44,8 @@ export function entryJson(e: OutputEntry): Record<string, unknown> {
       return { node: e.node, notice: 'gap', first_missing: e.first, last_missing: e.last };
     case 'truncated':
       return { node: e.node, notice: 'truncated' };
+    case 'earlier':
+      return { node: e.node, notice: 'earlier', chunks: e.chunks };
   }
 }
 
@@ -55,6 +58,8 @@ export function noticeText(e: Exclude<OutputEntry, { kind: 'line' }>): string {
     }
     case 'truncated':
       return "output truncated: the node reached the job's output size limit";
+    case 'earlier':
+      return `${e.chunks} output chunk${e.chunks === 1 ? '' : 's'} printed before following began, not shown (push jobs output prints them)`;
   }
 }
 
@@ -162,8 +167,12 @@ export class LineAssembler {
   }
 }
 
-/** Where a chunk comes from: the job feed (one event per chunk), or a node's output stream. */
-export type ChunkSource = 'feed' | 'stream';
+/**
+ * Where a chunk comes from: the job feed followed from before the nodes ran (`feed`, one event
+ * per chunk), the job feed joined while nodes ran (`joined`: the feed does not replay output, so
+ * a node's first chunk may not be its first), or a node's output stream (`stream`).
+ */
+export type ChunkSource = 'feed' | 'joined' | 'stream';
 
 interface NodeSequence {
   /** The highest sequence seen (either channel), -1 for none. */
@@ -196,7 +205,7 @@ export class OutputSequencer {
     channel: Channel,
     sequence: number,
     source: ChunkSource,
-  ): { gap?: { first: number; last: number } } | undefined {
+  ): { gap?: { first: number; last: number }; earlier?: number } | undefined {
     let s = this.#nodes.get(node);
     if (s === undefined) {
       s = { max: -1, byChannel: { stdout: -1, stderr: -1 } };
@@ -204,8 +213,18 @@ export class OutputSequencer {
     }
     if (sequence <= s.byChannel[channel]) return undefined;
     const firstOfChannel = s.byChannel[channel] < 0;
-    const gapped = sequence > s.max + 1 && (source === 'feed' || !firstOfChannel);
-    const result = gapped ? { gap: { first: s.max + 1, last: sequence - 1 } } : {};
+    const firstOfNode = s.max < 0;
+    const gapped =
+      sequence > s.max + 1 &&
+      (source === 'feed' ||
+        (source === 'joined' && !firstOfNode) ||
+        (source === 'stream' && !firstOfChannel));
+    const result =
+      source === 'joined' && firstOfNode && sequence > 0
+        ? { earlier: sequence }
+        : gapped
+          ? { gap: { first: s.max + 1, last: sequence - 1 } }
+          : {};
     s.byChannel[channel] = sequence;
     s.max = Math.max(s.max, sequence);
     return result;
@@ -258,6 +277,8 @@ export class OutputPrinter {
       entries.push(...this.#flushEntries(c.node));
       entries.push({ kind: 'gap', node: c.node, ...accepted.gap });
     }
+    if (accepted.earlier !== undefined)
+      entries.push({ kind: 'earlier', node: c.node, chunks: accepted.earlier });
     for (const line of this.#lines.push(c.node, c.channel, c.data)) {
       entries.push({ kind: 'line', node: c.node, channel: c.channel, line });
     }

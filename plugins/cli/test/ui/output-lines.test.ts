@@ -108,6 +108,23 @@ describe('live output lines', () => {
     });
   });
 
+  it('a feed joined while nodes run: a first chunk past 0 says how many came before; later jumps are gaps', () => {
+    const { p, out } = printer();
+    p.chunk(chunk('web1', 'stdout', 5, 'six\n'), 'joined');
+    p.chunk(chunk('web1', 'stdout', 7, 'eight\n'), 'joined');
+    p.chunk(chunk('web2', 'stdout', 0, 'first\n'), 'joined');
+    expect(out.join('')).to.equal(
+      [
+        'web1 * 5 output chunks printed before following began, not shown (push jobs output prints them)',
+        'web1 | six',
+        'web1 * 1 output chunk missing here (#6, dropped by the server under load; the whole output is kept: push jobs output)',
+        'web1 | eight',
+        'web2 | first',
+        '',
+      ].join('\n'),
+    );
+  });
+
   it('a truncated chunk gives one truncation notice per node, after its lines', () => {
     const { p, out } = printer();
     p.chunk({ ...chunk('web1', 'stdout', 0, 'last line\n'), truncated: true }, 'feed');

@@ -322,7 +322,10 @@ describe('live output: start --tail, output --follow, watch --output (scripted s
       s.script = jobScript({
         job: job({ nodes: { succeeded: nodes } }),
         feed: feed(nodes, [
-          ...nodes.slice(0, 8).map((n, i) => output(n, i % 2 === 0 ? 'stdout' : 'stderr', 0, `from ${n}\n`)),
+          // The feed carries output live only: n1 printed 3 chunks before following began.
+          ...nodes
+            .slice(0, 8)
+            .map((n, i) => output(n, i % 2 === 0 ? 'stdout' : 'stderr', n === 'n1' ? 3 : 0, `from ${n}\n`)),
           ...nodes.map(done),
         ]),
         // n9 ran on an agent that does not stream: its output is stored at the end.
@@ -331,10 +334,11 @@ describe('live output: start --tail, output --follow, watch --output (scripted s
       const run = await cli(['push', 'jobs', 'output', ID, '--all-nodes', '--follow']);
       expect(run.exitCode, run.stderr).to.equal(0);
       const lines = run.stdout.trimEnd().split('\n');
-      expect(lines.slice(0, 8)).to.deep.equal(
-        nodes.slice(0, 8).map((n, i) => `${n} ${i % 2 === 0 ? '|' : '!'} from ${n}`),
-      );
-      expect(lines.slice(8)).to.deep.equal(['n9 | at the end', `Job ${ID} complete: 9 succeeded.`]);
+      expect(lines.slice(0, 9)).to.deep.equal([
+        'n1 * 3 output chunks printed before following began, not shown (push jobs output prints them)',
+        ...nodes.slice(0, 8).map((n, i) => `${n} ${i % 2 === 0 ? '|' : '!'} from ${n}`),
+      ]);
+      expect(lines.slice(9)).to.deep.equal(['n9 | at the end', `Job ${ID} complete: 9 succeeded.`]);
       expect(s.requests.filter((r) => path(r).endsWith('/stream'))).to.deep.equal([]);
       expect(s.find('GET', '/output/n9/stdout')).to.have.length(1);
       expect(s.find('GET', '/output/n1/stdout')).to.have.length(0);
