@@ -67,6 +67,11 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   protected args!: CommandArgs<T>;
   /** Describes what the command works on, to word a 404. */
   protected errorContext: ApiErrorContext = {};
+  /**
+   * `--json` as JSON lines (live output): the final envelope is printed on one line, after the
+   * lines the command printed while it ran.
+   */
+  protected jsonLines = false;
 
   #connection?: ResolvedConnection;
   #client?: PushApiClient;
@@ -170,6 +175,11 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
         : { user: this.#connection.user, server: this.#connection.orgUrl }),
       ...ctx,
     });
+  }
+
+  override logJson(json: unknown): void {
+    if (this.jsonLines) process.stdout.write(`${JSON.stringify(json)}\n`);
+    else super.logJson(json);
   }
 
   protected override toSuccessJson(result: unknown): SuccessEnvelope<unknown> {

@@ -8,7 +8,7 @@
  * @module
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { isFinalJobState, type Job, type PushApiClient } from '@push-jobs/protocol';
+import { isFinalJobState, type Job, type ParsedFeedEvent, type PushApiClient } from '@push-jobs/protocol';
 import type { Reconnector } from './reconnect.js';
 import { JobTracker, type ProgressChange } from './tracker.js';
 
@@ -31,6 +31,10 @@ export interface WaitOptions {
   onStart?: (tracker: JobTracker) => void;
   /** Called with each batch of changes. */
   onChange: (changes: ProgressChange[], tracker: JobTracker) => void;
+  /** Called with every feed event before it is applied (live output). */
+  onEvent?: (event: ParsedFeedEvent) => void;
+  /** Called once when the feed is left before the job ended (waiting then polls), with why. */
+  onFeedLost?: (reason: string) => void;
   /** Debug messages (why the feed was left). */
   debug?: (message: string) => void;
   /** Retries the GETs of the job on connection errors; without it they throw at once. */
@@ -58,6 +62,7 @@ export async function waitForJob(opts: WaitOptions): Promise<Job | undefined> {
       let ended = false;
       for await (const event of feed) {
         opts.debug?.(`event ${event.event} ${event.id ?? ''} ${event.rawData}`);
+        opts.onEvent?.(event);
         report(tracker.applyEvent(event));
         if (event.event === 'job_complete' || event.event === 'summary') {
           ended = true;
@@ -67,12 +72,14 @@ export async function waitForJob(opts: WaitOptions): Promise<Job | undefined> {
       }
       if (!ended && !signal.aborted) {
         opts.debug?.(`the event feed ended before the job did; polling every ${opts.pollIntervalMs} ms`);
+        opts.onFeedLost?.('the event feed ended before the job did');
       }
     } catch (err) {
       if (isAbort(err, signal)) return undefined;
       opts.debug?.(
         `the event feed failed (${(err as Error).message}); polling every ${opts.pollIntervalMs} ms`,
       );
+      opts.onFeedLost?.(`the event feed failed: ${(err as Error).message}`);
     }
   }
   const getJob = (): Promise<Job> => client.getJob(jobId, { signal });

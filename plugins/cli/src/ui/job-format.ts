@@ -191,3 +191,9 @@ export function jobResultLines(job: Job, width?: number): string[] {
     width,
   );
 }
+
+/** `Job ID complete: 2 succeeded, 1 failed.`: a job's status and its nodes per state, in one line. */
+export function jobSummaryLine(job: Pick<Job, 'id' | 'status' | 'nodes'>): string {
+  const groups = nodesByState(job.nodes).map(([state, names]) => `${names.length} ${state}`);
+  return `Job ${job.id} ${colorState(job.status, job.status)}${groups.length > 0 ? `: ${groups.join(', ')}` : ''}.`;
+}

@@ -205,10 +205,16 @@ export interface CliRun<T = unknown> {
 
 /**
  * Runs the CLI (`['push', 'jobs', 'list', ...]`) in this process, as @oclif/test's runCommand
- * does, but with the arguments as given (runCommand joins and re-splits them on spaces).
+ * does, but with the arguments as given (runCommand joins and re-splits them on spaces); ANSI
+ * codes are stripped unless `stripAnsi` is false.
  */
-export async function cli<T = unknown>(args: string[]): Promise<CliRun<T>> {
-  const { error, result, stderr, stdout } = await captureOutput<T>(() => run(args, { root: CLI_ROOT }));
+export async function cli<T = unknown>(
+  args: string[],
+  options: { stripAnsi?: boolean } = {},
+): Promise<CliRun<T>> {
+  const { error, result, stderr, stdout } = await captureOutput<T>(() => run(args, { root: CLI_ROOT }), {
+    stripAnsi: options.stripAnsi ?? true,
+  });
   process.exitCode = undefined;
   const exitCode = error === undefined ? 0 : ((error as { oclif?: { exit?: number } }).oclif?.exit ?? 1);
   return { stdout, stderr, exitCode, result, error };

@@ -16,9 +16,14 @@ export interface RecordedRequest {
   body: unknown;
 }
 
-/** An answer: a status and a JSON body, or a list of feed events (`event`, `data`). */
+/**
+ * An answer: a status and a JSON body, a status and a text body (with headers), or a list of
+ * feed events (`event`, `data`).
+ */
 export type ScriptedAnswer =
-  { status: number; body: unknown } | { events: { event: string; data: Record<string, unknown> }[] };
+  | { status: number; body: unknown }
+  | { status: number; text: string; headers?: Record<string, string> }
+  | { events: { event: string; data: Record<string, unknown> }[] };
 
 /** Chooses the answer of a request; `undefined` answers 404. */
 export type Script = (req: RecordedRequest) => ScriptedAnswer | undefined;
@@ -98,6 +103,9 @@ export class ScriptedServer {
         res.write(`event: ${e.event}\nid: job-${++id}\ndata: ${JSON.stringify(e.data)}\n\n`);
       }
       res.end();
+    } else if ('text' in answer) {
+      res.writeHead(answer.status, { 'content-type': 'application/octet-stream', ...answer.headers });
+      res.end(answer.text);
     } else {
       res.writeHead(answer.status, { 'content-type': 'application/json' });
       res.end(JSON.stringify(answer.body));

@@ -3,6 +3,7 @@ import { Args, Flags } from '@oclif/core';
 import {
   ERROR_CODES,
   isPushApiError,
+  narrowJobFeedEvent,
   parseQuorum,
   parseQuorumSpec,
   type Job,
@@ -13,6 +14,7 @@ import { argValues, BaseCommand } from '../../../base-command.js';
 import { CLI_ERROR_CODES, CliError, EXIT_CODES, usageError } from '../../../errors.js';
 import { reconnectFlags, secondsFlag } from '../../../flags.js';
 import { busyNacks } from '../../../jobs/busy.js';
+import { feedOutputChunk, printStoredOutput } from '../../../jobs/live-output.js';
 import type { JobTracker } from '../../../jobs/tracker.js';
 import { parseRolloutSize } from '../../../jobs/rollout.js';
 import { waitForJob } from '../../../jobs/wait.js';
@@ -27,6 +29,7 @@ import {
 } from '../../../ui/job-format.js';
 import { LiveProgress, NO_PROGRESS, PlainProgress, type ProgressView } from '../../../ui/progress.js';
 import { confirm } from '../../../ui/prompt.js';
+import { nameWidth, OutputPrinter, useColor } from '../../../ui/output-lines.js';
 
 /** `--json` data of `push jobs start --nowait`. */
 export interface StartedJob {
@@ -119,6 +122,8 @@ A node that nacks because it is busy with another job is named with that job ("w
 
 If the server becomes unreachable while waiting (a restart), the wait retries for --reconnect-timeout seconds (a notice on stderr says so), then reads the job again: a job the restarted server marked crashed ends as crashed (exit 1). When the server stays away longer, the command fails with exit 6 and names the job to check later with push jobs status.
 
+With --tail (which implies --capture), the nodes' output is printed as it comes, one line at a time with the node name in front: "web1 | text" for stdout, "web1 ! text" for stderr, "web1 * ..." for a notice (chunks the server dropped under load, output cut at the job's size limit). On a terminal each node name has its own colour (always the same for a name), and the live progress line stays below the output; on a pipe the lines are plain. With --json, each line is a JSON object on its own line ({"node","channel","line"}, or {"node","notice":"gap"|"truncated",...}) and the last line is the usual envelope with the job. A line still open when its node finishes is printed then. A server without live output (an original Push Jobs server, or ours with output_stream_max_bytes 0) or an agent that does not stream sends none: then each node's stored output is printed when the job ends, and a line on stderr says so.
+
 Exit code 0 only when the job completed and every node succeeded, nacked or was unavailable (as knife-push); 1 otherwise (a skipped node, or max_errors_exceeded, included). Ctrl-C while waiting asks whether to abort the job (--abort-on-interrupt aborts without asking) and exits 130.`;
 
   static override examples = [
@@ -127,6 +132,8 @@ Exit code 0 only when the job completed and every node succeeded, nacked or was 
     '<%= config.bin %> <%= command.id %> chef-client --search "role:web" --concurrency 10% --max-errors 2',
     `<%= config.bin %> <%= command.id %> deploy web1 --capture --with-env '{"RELEASE":"42"}' --as-user deploy --in-dir /srv/app`,
     '<%= config.bin %> <%= command.id %> chef-client web1 --nowait --json',
+    '<%= config.bin %> <%= command.id %> chef-client --search "role:web" --tail',
+    '<%= config.bin %> <%= command.id %> chef-client web1 web2 --tail --json | jq -r \'select(.line) | .node + ": " + .line\'',
     '<%= config.bin %> <%= command.id %> chef-client web1 --reconnect-timeout 300',
   ];
 
@@ -174,6 +181,11 @@ Exit code 0 only when the job completed and every node succeeded, nacked or was 
       summary:
         'Chef search query over nodes, resolved by the server; node arguments are added to its matches.',
     }),
+    tail: Flags.boolean({
+      exclusive: ['nowait'],
+      summary:
+        "Print the nodes' output live, each line prefixed with its node (implies --capture); see the description.",
+    }),
     timeout: Flags.integer({ min: 0, summary: 'Maximum run time in seconds (run_timeout).' }),
     'with-env': Flags.string({ summary: 'Environment of the command: a JSON object of strings.' }),
   };
@@ -214,7 +226,9 @@ Exit code 0 only when the job completed and every node succeeded, nacked or was 
     if (maxErrors !== undefined) body.max_errors = maxErrors;
     if (flags.timeout !== undefined) body.run_timeout = flags.timeout;
     if (flags.file !== undefined) body.file = readJobFile(flags.file);
-    body.capture_output = flags.capture === true;
+    const tail = flags.tail === true;
+    body.capture_output = flags.capture === true || tail;
+    if (tail) this.jsonLines = this.jsonEnabled();
     body.env = env;
     if (flags['in-dir'] !== undefined) body.dir = flags['in-dir'];
     if (flags['as-user'] !== undefined) body.user = flags['as-user'];
@@ -226,7 +240,7 @@ Exit code 0 only when the job completed and every node succeeded, nacked or was 
 
     // Nodes the server chose (a search) are learnt from the job itself.
     const nodes = knownNodes ?? jobNodeNames(await client.getJob(started.id));
-    const { job, tracker } = await this.#wait(client, started.id, nodes);
+    const { job, tracker } = await this.#wait(client, started.id, nodes, tail);
     if (!this.jsonEnabled()) {
       this.log('');
       for (const line of jobDetailLines(job)) this.log(line);
@@ -361,12 +375,29 @@ Exit code 0 only when the job completed and every node succeeded, nacked or was 
     return new LiveProgress(write, () => process.stdout.columns ?? 80);
   }
 
+  /** The printer of `--tail`: output lines above the live progress line, on stdout. */
+  #outputPrinter(view: ProgressView, nodes: readonly string[]): OutputPrinter {
+    return new OutputPrinter({
+      json: this.jsonEnabled(),
+      color: !this.jsonEnabled() && useColor(process.stdout),
+      nameWidth: nameWidth(nodes),
+      write: (text) => view.aside(() => process.stdout.write(text)),
+    });
+  }
+
+  /** A line on stderr, also under `--json` (whose lines stay alone on stdout), around the view. */
+  #notice(view: ProgressView, line: string): void {
+    view.aside(() => process.stderr.write(`${line}\n`));
+  }
+
   async #wait(
     client: PushApiClient,
     id: string,
     nodes: string[],
+    tail: boolean,
   ): Promise<{ job: Job; tracker: JobTracker }> {
     const view = this.#progressView();
+    const printer = tail ? this.#outputPrinter(view, nodes) : undefined;
     this.#shownProgress = view !== NO_PROGRESS;
     const controller = new AbortController();
     const onSigint = (): void => controller.abort();
@@ -393,8 +424,37 @@ Exit code 0 only when the job completed and every node succeeded, nacked or was 
         onChange: (changes, t) => {
           if (changes.length > 0) view.update(changes, t);
         },
+        ...(printer === undefined
+          ? {}
+          : {
+              onEvent: (event) => {
+                const chunk = feedOutputChunk(event);
+                if (chunk !== undefined) printer.chunk(chunk, 'feed');
+                const known = event.event === 'run_complete' ? narrowJobFeedEvent(event) : undefined;
+                if (known?.event === 'run_complete') printer.nodeEnd(known.data.node);
+              },
+              onFeedLost: (reason) =>
+                this.#notice(
+                  view,
+                  `live output stopped (${reason}); waiting goes on by polling, and the output of the nodes that showed none is printed at the end`,
+                ),
+            }),
         debug: (message) => this.#debug(message),
       });
+      if (printer !== undefined && job !== undefined) {
+        printer.finish();
+        await printStoredOutput({
+          client,
+          jobId: id,
+          nodes: jobNodeNames(job),
+          printer,
+          before: () =>
+            this.#notice(
+              view,
+              'no live output came from some nodes (an original server, live output turned off on the server, or an agent that does not stream); their output as stored:',
+            ),
+        });
+      }
     } finally {
       view.stop();
       process.off('SIGINT', onSigint);

@@ -3,10 +3,12 @@ import { narrowJobFeedEvent, type ParsedFeedEvent } from '@push-jobs/protocol';
 import { BaseCommand } from '../../../base-command.js';
 import { reconnectFlags } from '../../../flags.js';
 import { busyNacks, busyOfVote, type Busy } from '../../../jobs/busy.js';
+import { feedOutputChunk } from '../../../jobs/live-output.js';
 import { FeedClosedError } from '../../../jobs/reconnect.js';
 import { budgetText } from '../../../jobs/rollout.js';
 import { activityText, busyLines } from '../../../ui/busy.js';
 import { colorState } from '../../../ui/job-format.js';
+import { OutputPrinter, useColor } from '../../../ui/output-lines.js';
 
 /** One event as `--json` reports it. */
 export interface WatchedEvent {
@@ -19,7 +21,10 @@ export interface WatchedEvent {
 export interface WatchResult {
   /** The job followed, or `null` for the organization feed. */
   job: string | null;
-  events: WatchedEvent[];
+  /** The events; left out with `--output`, whose events were the JSON lines before. */
+  events?: WatchedEvent[];
+  /** With `--output --json`: how many events were printed as JSON lines. */
+  count?: number;
   /** Why watching stopped. */
   ended: 'job_complete' | 'feed_end' | 'count' | 'interrupted';
 }
@@ -70,18 +75,25 @@ A vote of a node that nacked because it is busy with another job ends with "(bus
 
 If the server becomes unreachable (a restart) or closes the feed early, watching retries for --reconnect-timeout seconds (a notice on stderr says so) and resumes after the last event seen; after that it fails with exit 6.
 
-With --json, the events are printed as one envelope when watching ends.`;
+A job's output events (live output, from a job started with --capture on a server and agents that stream it) are left out unless --output: then each is shown as the lines it completes, "web1 | text" for stdout and "web1 ! text" for stderr (a line still open is printed when its node finishes), with notices for chunks the server dropped under load and for output cut at the job's size limit ("web1 * ..."). Node names are coloured on a terminal.
+
+With --json, the events are printed as one envelope when watching ends. With --json and --output, each event is printed as it arrives, one JSON object per line ({"event","id","data"}, as the server sent it), and the last line is the envelope, without the events.`;
 
   static override examples = [
     '<%= config.bin %> <%= command.id %> 5d6d1f6e2a8c4a4e9b0c1d2e3f405162',
     '<%= config.bin %> <%= command.id %>',
     '<%= config.bin %> <%= command.id %> --count 2 --json',
+    '<%= config.bin %> <%= command.id %> 5d6d1f6e2a8c4a4e9b0c1d2e3f405162 --output',
     '<%= config.bin %> <%= command.id %> 5d6d1f6e2a8c4a4e9b0c1d2e3f405162 --reconnect-timeout 0',
   ];
 
   static override flags = {
     count: Flags.integer({ min: 1, summary: 'Stop after this many events.' }),
     'last-event-id': Flags.string({ summary: 'Resume after this event id (job-N, org-N).' }),
+    output: Flags.boolean({
+      summary:
+        "Show the job's output events (live output) as lines prefixed with the node; with --json, print every event as a JSON line as it arrives.",
+    }),
     ...reconnectFlags,
   };
 
@@ -100,7 +112,19 @@ With --json, the events are printed as one envelope when watching ends.`;
       id,
       signal,
     );
+    const withOutput = this.flags.output === true;
+    const json = this.jsonEnabled();
+    this.jsonLines = json && withOutput;
+    const printer = new OutputPrinter({
+      json: false,
+      color: useColor(process.stdout),
+      nameWidth: 0,
+      write: (text) => {
+        process.stdout.write(text);
+      },
+    });
     const events: WatchedEvent[] = [];
+    let seen = 0;
     const nacks: string[] = [];
     const known = new Map<string, Busy>();
     let lastEventId = this.flags['last-event-id'];
@@ -117,8 +141,18 @@ With --json, the events are printed as one envelope when watching ends.`;
           try {
             for await (const e of feed) {
               lastEventId = feed.lastEventId ?? lastEventId;
-              events.push({ event: e.event, id: e.id, data: e.data });
-              this.log(eventLine(e));
+              if (e.event === 'output' && !withOutput) continue;
+              seen++;
+              const watched = { event: e.event, id: e.id, data: e.data };
+              if (this.jsonLines) process.stdout.write(`${JSON.stringify(watched)}\n`);
+              else if (json) events.push(watched);
+              const chunk = withOutput && !json ? feedOutputChunk(e) : undefined;
+              if (chunk !== undefined) printer.chunk(chunk, 'feed');
+              else if (!json && e.event !== 'output') this.log(eventLine(e));
+              if (withOutput && e.event === 'run_complete') {
+                const node = (e.data as { node?: unknown } | null)?.node;
+                if (typeof node === 'string') printer.nodeEnd(node);
+              }
               const nacked = nackedNode(e);
               if (nacked !== undefined) {
                 nacks.push(nacked);
@@ -129,7 +163,7 @@ With --json, the events are printed as one envelope when watching ends.`;
                 ended = 'job_complete';
                 break;
               }
-              if (count !== undefined && events.length >= count) {
+              if (count !== undefined && seen >= count) {
                 ended = 'count';
                 break;
               }
@@ -162,6 +196,7 @@ With --json, the events are printed as one envelope when watching ends.`;
     } finally {
       process.off('SIGINT', onSigint);
     }
+    printer.finish();
     if (id !== undefined && ended === 'job_complete' && nacks.length > 0 && !this.jsonEnabled()) {
       // The event lines showed the busy nodes the votes named; name the others if node states can.
       const busy = await busyNacks({
@@ -176,6 +211,10 @@ With --json, the events are printed as one envelope when watching ends.`;
       });
       for (const line of busyLines(busy)) this.log(line);
     }
-    return { job: id ?? null, events, ended: ended ?? 'feed_end' };
+    return {
+      job: id ?? null,
+      ...(this.jsonLines ? { count: seen } : { events }),
+      ended: ended ?? 'feed_end',
+    };
   }
 }

@@ -189,7 +189,7 @@ describe('push jobs list, status, output, abort, watch', function () {
       const run = await cli(['push', 'jobs', 'output', okJob.id, 'web9']);
       expect(run.exitCode).to.equal(4);
       expect(run.stderr).to.equal(
-        `Error: no output for node 'web9' in job '${okJob.id}'; output exists only for nodes that finished a job started with --capture\n`,
+        `Error: no output for node 'web9' in job '${okJob.id}'; output exists only for jobs started with --capture, once the node printed something (on an original server: once it finished)\n`,
       );
     });
 
