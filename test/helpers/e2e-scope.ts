@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import type { PushApiClient } from '@push-jobs/protocol';
 import { PG_URL, removeDir, tempDir, uniqueOrg } from '@push-jobs/testing';
-import { startFleet, type Fleet } from '../fleet/fleet.js';
+import { startFleet, type Fleet, type FleetOptions } from '../fleet/fleet.js';
 import { AgentProcess, type AgentProcessOptions } from './agent-process.js';
 import { ServerProcess, type ServerProcessOptions } from './server-process.js';
 
@@ -71,9 +71,15 @@ export class E2eScope {
   /**
    * Starts `nodes` simulated agents named `PREFIX-...` in one fleet worker, registered with the
    * server's validator: they answer every command (succeeded) as the original client does, with
-   * no result fields. Stopped after the test.
+   * no result fields. Stopped after the test. `options` override the fleet's (e.g. make them
+   * print lines).
    */
-  async simulatedAgents(server: ServerProcess, prefix: string, nodes: number): Promise<Fleet> {
+  async simulatedAgents(
+    server: ServerProcess,
+    prefix: string,
+    nodes: number,
+    options: Partial<FleetOptions> = {},
+  ): Promise<Fleet> {
     const fleet = await startFleet({
       orgUrl: server.orgUrl,
       nodes,
@@ -81,6 +87,7 @@ export class E2eScope {
       prefix,
       failureRate: 0,
       durationMs: 10,
+      ...options,
       registrar: {
         userId: server.validatorName,
         privateKeyPem: readFileSync(server.validatorKeyPath, 'utf8'),
