@@ -50,7 +50,7 @@ export interface LiveOutputOptions {
   log?: Logger;
   /** A job's buffered chunks are written at least this often, ms. @default 200 */
   flushMs?: number;
-  /** ... or as soon as this many are buffered. @default 256 */
+  /** ... or as soon as this many are buffered (a write is a store transaction: few and large keeps the jobs' own writes from waiting behind them). @default 4096 */
   flushChunks?: number;
   /** Chunks accepted and not yet published, over all jobs; beyond, chunks are shed. @default 8192 */
   maxQueuedChunks?: number;
@@ -176,7 +176,7 @@ export class LiveOutput {
     this.log = opts.log ?? SILENT_LOGGER;
     this.drops = new RateLimitedLog(this.log);
     this.flushMs = opts.flushMs ?? 200;
-    this.flushChunks = opts.flushChunks ?? 256;
+    this.flushChunks = opts.flushChunks ?? 4096;
     this.maxQueued = opts.maxQueuedChunks ?? 8192;
     this.maxBuffered = opts.maxBufferedBytes ?? 16 * 1024 * 1024;
     this.perTurn = opts.publishPerTurn ?? 256;
