@@ -43,13 +43,13 @@ export async function benchOutput(): Promise<OutputBenchRow[]> {
   let delivering = false;
   const seq = new Map<string, number>();
   const flood = new Set<string>();
-  let broker!: Broker;
+  const wired: { broker?: Broker } = {};
 
   const deliver = (): void => {
     if (delivering) return;
     delivering = true;
     const slice = (): void => {
-      for (const m of inbox.splice(0, 256)) broker.receive(m);
+      for (const m of inbox.splice(0, 256)) wired.broker!.receive(m);
       if (inbox.length > 0) setImmediate(slice);
       else delivering = false;
     };
@@ -114,7 +114,7 @@ export async function benchOutput(): Promise<OutputBenchRow[]> {
     ...(process.env.FLUSH_CHUNKS === undefined ? {} : { flushChunks: Number(process.env.FLUSH_CHUNKS) }),
   });
   const budget = new OutputBudget(() => output.queued);
-  broker = new Broker({
+  const broker = new Broker({
     transport,
     sessionKeys,
     maxMessageSkewSeconds: 300,
@@ -136,6 +136,7 @@ export async function benchOutput(): Promise<OutputBenchRow[]> {
     output,
   });
   tracker.setListener(engine);
+  wired.broker = broker;
   broker.start(tracker);
 
   const floodNodes = Array.from({ length: FLOOD_NODES }, (_, i) => `flood-${i}`);
