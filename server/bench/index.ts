@@ -13,6 +13,7 @@ import { signRequest } from '@push-jobs/protocol/internal';
 import pg from 'pg';
 import { buildApp } from '../src/app.js';
 import { benchHeartbeats, benchJobFanOut } from './engine.js';
+import { benchOutput } from './output.js';
 import { DEFAULT_SERVER_CONFIG } from '../src/config/defaults.js';
 import type { NodeStateEntry, NodeTracker } from '../src/nodes/types.js';
 import { associateUser, createOrgWithDefaults, createUserWithKey } from '../src/identity/service.js';
@@ -165,6 +166,11 @@ console.log('\nengine benchmarks');
 for (const r of engineRows) {
   const value = r.unit === 's' ? r.value.toFixed(2) : Math.round(r.value).toLocaleString('en-US');
   console.log(`${r.name.padEnd(60)} ${value.padStart(10)} ${r.unit}`);
+}
+
+console.log('\nlive output (in process: broker, tracker, engine, collector, feeds, SQLite)');
+for (const r of await benchOutput()) {
+  console.log(`${r.name.padEnd(60)} ${r.value.toFixed(1).padStart(10)} ${r.unit}`);
 }
 
 // Search and job creation by search at 10,000 nodes (prints its own table, saves JSON).

@@ -18,6 +18,7 @@ import { NoNodes } from './nodes/no-nodes.js';
 import { createServerLogger, type ServerLoggerOption } from './logging/server-logger.js';
 import { FeedHub } from './feeds/feed-hub.js';
 import { registerFeedRoutes } from './routes/pushy/feeds.js';
+import type { UnwrittenOutput } from './routes/pushy/output-stream.js';
 import type { JobEngine } from './jobs/types.js';
 import type { NodeTracker } from './nodes/types.js';
 import type { PushRuntime, RouteDeps } from './routes/deps.js';
@@ -55,6 +56,8 @@ export interface AppOptions {
   runtime?: PushRuntime;
   /** Job and org event logs behind the SSE feeds. @default an empty hub */
   feeds?: FeedHub;
+  /** Live output chunks not yet written (the per-node output stream). @default none */
+  output?: UnwrittenOutput;
 }
 
 /** Builds the app (routes, auth, error handling) without listening. */
@@ -158,6 +161,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   registerFeedRoutes(app, {
     config,
     store,
+    ...(opts.output === undefined ? {} : { output: opts.output }),
     feeds:
       opts.feeds ??
       new FeedHub({

@@ -25,6 +25,7 @@ import { HeartbeatSender } from './zmq/heartbeat-sender.js';
 import type { ServerConfig } from './config/types.js';
 import { FeedHub } from './feeds/feed-hub.js';
 import { PushJobEngine } from './jobs/engine.js';
+import { LiveOutput, type LiveOutputStats } from './jobs/live-output.js';
 import { loadOrCreateServerId } from './keys/server-id.js';
 import { loadOrCreateServerKey } from './keys/server-key.js';
 import { SessionKeyManager } from './keys/session-keys.js';
@@ -39,6 +40,7 @@ import { ZmqCommandTransport } from './zmq/command-socket.js';
 import { ZmqHeartbeatTransport } from './zmq/heartbeat-socket.js';
 import type { TransportStats } from './zmq/types.js';
 import { ZapHandler } from './zmq/zap-handler.js';
+import { OutputBudget, type OutputShedStats } from './zmq/output-budget.js';
 
 /** What {@link startPushServer} needs. */
 export interface PushServerOptions {
@@ -68,9 +70,26 @@ export interface PushServer {
   crashedAtStart: string[];
   /** Counters of the command socket (frames dropped, rate limited, ZAP refusals). */
   transportStats(): TransportStats;
+  /** The live output collector; undefined when `output_stream_max_bytes` is 0. */
+  output: LiveOutput | undefined;
+  /** Counters of live output: taken, shed, dropped, written (see the README). */
+  outputStats(): OutputStats;
   /** Stops sockets, timers and the HTTP server (not the store). */
   close(): Promise<void>;
 }
+
+/** Counters of live output, from the socket to the store. */
+export interface OutputStats {
+  /** Shedding on the command socket (before and after verification). */
+  socket: OutputShedStats;
+  /** Dropped by the tracker and the engine (node not running the job, unknown job), by reason. */
+  routed: Record<string, number>;
+  /** The collector (accepted, duplicates, capped, shed, dropped unwritten, written). */
+  collector: LiveOutputStats | undefined;
+}
+
+/** How often output drop counts are logged when they changed, ms. */
+const OUTPUT_STATS_LOG_MS = 60_000;
 
 function portOf(endpoint: string): number {
   const m = /:(\d+)$/.exec(endpoint);
@@ -117,22 +136,30 @@ export async function startPushServer(opts: PushServerOptions): Promise<PushServ
 
   // The core, each part built on the ones before it.
   const sessionKeys = new SessionKeyManager({ lifetimeMs: config.config_lifetime * 1000 });
+  const feeds = new FeedHub({
+    orgFeedExpiration: config.org_feed_expiration,
+    waitCompleteTime: config.wait_complete_time,
+  });
+  // Live output (off when the cap is 0): the collector, and its shedding on the socket.
+  const outputLog = log.child({ component: 'output' });
+  const output =
+    config.output_stream_max_bytes > 0
+      ? new LiveOutput({ store, events: feeds, capBytes: config.output_stream_max_bytes, log: outputLog })
+      : undefined;
+  const outputBudget = new OutputBudget(() => output?.queued ?? 0);
   const broker = new Broker({
     transport: command,
     sessionKeys,
     maxMessageSkewSeconds: config.max_message_skew,
     maxBodySize: config.max_body_size,
     log: log.child({ component: 'broker' }),
+    outputBudget,
   });
   const tracker = new LiveNodeTracker({
     settings: config,
     send: (record, message) => broker.send(record, message),
     receiveLag: () => command.receiveLagMs(),
     log: log.child({ component: 'nodes' }),
-  });
-  const feeds = new FeedHub({
-    orgFeedExpiration: config.org_feed_expiration,
-    waitCompleteTime: config.wait_complete_time,
   });
   const engine = new PushJobEngine({
     store,
@@ -143,6 +170,7 @@ export async function startPushServer(opts: PushServerOptions): Promise<PushServ
     votingTimeoutMs: config.voting_timeout * 1000,
     waitCompleteMs: config.wait_complete_time * 1000,
     log: log.child({ component: 'jobs' }),
+    ...(output === undefined ? {} : { output }),
   });
   const crashedAtStart = await engine.recover();
   // The one link back: node events reach the engine, which is built on the tracker.
@@ -164,6 +192,7 @@ export async function startPushServer(opts: PushServerOptions): Promise<PushServ
     tracker,
     incarnationId,
     feeds,
+    ...(output === undefined ? {} : { output }),
     logger: log,
     ...(opts.https === undefined ? {} : { https: opts.https }),
     runtime: {
@@ -183,14 +212,33 @@ export async function startPushServer(opts: PushServerOptions): Promise<PushServ
       );
   }
 
+  const outputStats = (): OutputStats => ({
+    socket: { ...outputBudget.stats },
+    routed: { ...tracker.outputDrops, ...engine.outputDrops },
+    collector: output === undefined ? undefined : { ...output.stats },
+  });
+  // Drops of live output are expected under load: one line a minute with the counts, when they moved.
+  let loggedStats = '';
+  const statsTimer = setInterval(() => {
+    const stats = outputStats();
+    const text = JSON.stringify(stats);
+    if (text !== loggedStats && stats.collector !== undefined && stats.collector.accepted > 0) {
+      loggedStats = text;
+      outputLog.info(stats, 'live output counters');
+    }
+  }, OUTPUT_STATS_LOG_MS);
+  statsTimer.unref();
+
   let closed = false;
   const close = async (): Promise<void> => {
     if (closed) return;
     closed = true;
     heartbeats.stop();
     tracker.stop();
+    clearInterval(statsTimer);
     allowList.stop();
     await app.close();
+    output?.close();
     feeds.close();
     await command.close();
     await heartbeat.close();
@@ -208,6 +256,8 @@ export async function startPushServer(opts: PushServerOptions): Promise<PushServ
     endpoints: { command: command.endpoint, heartbeat: heartbeat.endpoint },
     crashedAtStart,
     transportStats: () => command.stats(),
+    output,
+    outputStats,
     close,
   };
 }

@@ -149,12 +149,14 @@ describe('job engine end to end (real sockets, fake agents)', function () {
       'capture',
       'run_timeout',
       'voting_timeout',
+      'output_stream_max_bytes',
     ]);
     expect(commit.body).to.deep.include({
       job_id: id,
       server: '127.0.0.1',
       command: 'deploy',
       capture: true,
+      output_stream_max_bytes: 1_048_576,
     });
     await h.waitForJob(id);
   });

@@ -9,6 +9,14 @@
  * real microseconds and strictly later than any the hub issued before, so the events of a feed
  * never share a timestamp and their timestamps increase in the order of the feed.
  *
+ * Live output (`output` events, one per chunk a node streams) goes to the job's listeners only:
+ * it is not kept in the job's log, so it takes no replay memory however much the nodes print. An
+ * `output` event carries the id of the last event kept (`job-N`, `job-0` before any), so a reader
+ * that reconnects with it as `Last-Event-ID` gets the kept events after it and misses no control
+ * event; the output it missed is in the store (`GET .../output/NODE/CHANNEL`, and the per-node
+ * output stream, which replays it). A late reader of the job feed gets the kept events, no
+ * output.
+ *
  * @module
  */
 import type {
@@ -169,6 +177,14 @@ export class FeedHub implements JobEventSink {
     }
     const now = this.#now();
     const timestamp = this.nextTimestamp();
+    if (event === 'output') {
+      // Live output is streamed, never kept for replay (see the module documentation).
+      const data = eventData(timestamp, fields as JobEventFields['output']);
+      const sse: JobFeedMessage = { event, id: `job-${log.seq}`, data };
+      const listeners = [...log.listeners];
+      this.#deliver(() => listeners.forEach((l) => safely(() => l.onEvent(sse))));
+      return;
+    }
     log.seq += 1;
     // The signature ties `fields` to `event`; the union member is the one `event` names.
     const sse = { event, id: `job-${log.seq}`, data: eventData(timestamp, fields) } as JobFeedMessage;
@@ -269,6 +285,11 @@ export class FeedHub implements JobEventSink {
       events,
       unsubscribe: () => void log.listeners.delete(listener),
     };
+  }
+
+  /** Number of events kept for replay in a job's log (for tests and diagnostics). */
+  jobEventCount(org: string, jobId: string): number {
+    return this.#jobs.get(jobKey(org, jobId))?.events.length ?? 0;
   }
 
   /** Number of live listeners on a job feed (for tests and diagnostics). */

@@ -29,10 +29,19 @@ export interface CommitSource {
  * order. `run_timeout` and `voting_timeout` are ours (the original client ignores them): our
  * agent bounds the run and the wait for `run` by them, even when this server is gone. A
  * rollout's node may wait for its turn until the job's run timeout: its commit also carries
- * `run_wait_timeout` (voting plus run timeout), which our agent waits instead.
+ * `run_wait_timeout` (voting plus run timeout), which our agent waits instead. A job with capture
+ * on, when live output is on (`outputStreamMaxBytes` > 0, the `output_stream_max_bytes`
+ * setting), carries `output_stream_max_bytes`: the agent's permission to stream `output`
+ * messages and the cap on what one node streams for the job.
  */
-export function jobCommit(job: CommitSource, serverName: string, votingTimeoutSeconds: number): CommitBody {
+export function jobCommit(
+  job: CommitSource,
+  serverName: string,
+  votingTimeoutSeconds: number,
+  outputStreamMaxBytes = 0,
+): CommitBody {
   const o = job.options;
+  const capture = o.capture === true;
   return commitMessage({
     job_id: job.id,
     server: serverName,
@@ -41,13 +50,14 @@ export function jobCommit(job: CommitSource, serverName: string, votingTimeoutSe
     dir: o.dir,
     env: o.env,
     file: o.file,
-    capture: o.capture === true,
+    capture,
     run_timeout: job.runTimeout,
     voting_timeout: votingTimeoutSeconds,
     run_wait_timeout:
       o.maxConcurrency === undefined
         ? undefined
         : Math.min(votingTimeoutSeconds + job.runTimeout, MAX_TIMER_SECONDS),
+    output_stream_max_bytes: capture && outputStreamMaxBytes > 0 ? outputStreamMaxBytes : undefined,
   });
 }
 
@@ -66,7 +76,7 @@ const ENVELOPE_MAX: ServerEnvelope = {
 /**
  * The size in bytes of the `commit` message body the server would send for `body`, at its
  * longest (the sequence number and timestamp the broker adds, a 32-digit job id, `capture:
- * false`). Linear in the
+ * false`, and `output_stream_max_bytes` when live output is on, as if the job captured). Linear in the
  * command, file and env; independent of the node count.
  */
 export function commitBodyBytes(body: JobCreation, config: ServerConfig): number {
@@ -81,7 +91,12 @@ export function commitBodyBytes(body: JobCreation, config: ServerConfig): number
     config.server_name,
     config.voting_timeout,
   );
-  const sealed = sealServerMessage(ENVELOPE_MAX, commit);
+  // The cap field comes only with `capture: true`; counted with `capture: false`, the longer spelling.
+  const longest: CommitBody =
+    config.output_stream_max_bytes > 0
+      ? { ...commit, output_stream_max_bytes: config.output_stream_max_bytes }
+      : commit;
+  const sealed = sealServerMessage(ENVELOPE_MAX, longest);
   return Buffer.byteLength(JSON.stringify(sealed), 'utf8') + COMMIT_RESERVE_BYTES;
 }
 

@@ -18,6 +18,8 @@ import type { JobEventSink } from '../feeds/types.js';
 import type { HeldJobVerdict, LiveNodeTracker, NodeEventListener } from '../nodes/tracker.js';
 import type { JobRecord, Store } from '../store/types.js';
 import { JobRun, type JobInput, type JobRunContext, type StoreRetryPolicy } from './job-run.js';
+import type { LiveOutput } from './live-output.js';
+import { RateLimitedLog } from '../logging/rate-limited-log.js';
 
 /** `last_updated_by` of jobs crashed by a restart (the original's 32 zeros). */
 export const RESTART_UPDATER = '0'.repeat(32);
@@ -48,7 +50,16 @@ export interface PushJobEngineOptions {
   now?: () => Date;
   /** @default DEFAULT_STORE_RETRY (job-run.ts) */
   storeRetry?: StoreRetryPolicy;
+  /**
+   * Live output: where `output` chunks go. With it, the commit of a job with capture carries
+   * `output_stream_max_bytes` (its cap), and a node's final output is settled by it. Without
+   * it, live output is off. @default none
+   */
+  output?: LiveOutput;
 }
+
+/** Why the engine dropped an `output` chunk the tracker passed on. */
+export type EngineOutputDrop = 'unknown job' | 'not a node of the job' | 'node not running';
 
 /** The live {@link JobEngine}. */
 export class PushJobEngine implements JobEngine, NodeEventListener {
@@ -58,11 +69,22 @@ export class PushJobEngine implements JobEngine, NodeEventListener {
   private readonly ctx: JobRunContext;
   private readonly waitCompleteMs: number;
   private readonly log: Logger;
+  private readonly output: LiveOutput | undefined;
+  private readonly outputLog: RateLimitedLog;
+  /** `output` chunks dropped here, by reason. */
+  readonly outputDrops: Record<EngineOutputDrop, number> = {
+    'unknown job': 0,
+    'not a node of the job': 0,
+    'node not running': 0,
+  };
 
   constructor(options: PushJobEngineOptions) {
     const { nodes } = options;
     this.waitCompleteMs = options.waitCompleteMs;
     this.log = options.log ?? SILENT_LOGGER;
+    this.output = options.output;
+    this.outputLog = new RateLimitedLog(this.log);
+    const output = options.output;
     this.ctx = {
       store: options.store,
       events: options.events,
@@ -78,6 +100,12 @@ export class PushJobEngine implements JobEngine, NodeEventListener {
       voteDone: (org, node, jobId) => nodes.voteDone(org, node, jobId),
       isAvailable: (org, node) => nodes.isAvailable(org, node),
       holding: (org, node) => nodes.holding(org, node),
+      ...(output === undefined
+        ? {}
+        : {
+            outputStreamMaxBytes: output.capBytes,
+            settleOutput: (org, jobId, node, final) => output.settle(org, jobId, node, final),
+          }),
     };
   }
 
@@ -144,6 +172,32 @@ export class PushJobEngine implements JobEngine, NodeEventListener {
     return true;
   }
 
+  /**
+   * A chunk of live output: handed to the output collector when the node runs the job (it is
+   * `ready` with its `ack_run` on the way to the machine, or `running`), never to the job's
+   * machine. Anything else is dropped, counted and logged rate-limited at `debug`.
+   */
+  jobOutput(org: string, node: string, jobId: string, body: MessageBody): void {
+    if (this.output === undefined) return;
+    const run = this.runs.get(jobId);
+    const state = run?.org === org ? run.nodes.get(node) : undefined;
+    let why: EngineOutputDrop | undefined;
+    if (run === undefined || run.org !== org) why = 'unknown job';
+    else if (state === undefined) why = 'not a node of the job';
+    else if (run.phase !== 'running' || (state !== 'ready' && state !== 'running')) why = 'node not running';
+    if (why !== undefined) {
+      this.outputDrops[why]++;
+      this.outputLog.write(
+        'debug',
+        `${why}\u0000${org}/${node}`,
+        { org, node, job: jobId, reason: why },
+        'output dropped',
+      );
+      return;
+    }
+    this.output.accept(org, jobId, node, body);
+  }
+
   jobHeld(org: string, node: string, jobId: string, state: 'committed' | 'running'): HeldJobVerdict {
     const run = this.runs.get(jobId);
     if (run === undefined || run.org !== org) return state === 'running' ? 'orphan' : 'release';
@@ -172,6 +226,7 @@ export class PushJobEngine implements JobEngine, NodeEventListener {
   }
 
   private retire(run: JobRun): void {
+    this.output?.jobEnded(run.org, run.id);
     for (const node of run.nodes.keys()) {
       const k = `${run.org}\u0000${node}`;
       const set = this.byNode.get(k);

@@ -54,7 +54,7 @@ import { jobCommit } from './commit.js';
 import { nodeResultOf } from './node-result.js';
 import { Rollout, rolloutLimits } from './rollout.js';
 import { eachInTurns } from './turns.js';
-import type { JobRecord, NodeRunResult, Store } from '../store/types.js';
+import type { JobOutputRecord, JobRecord, NodeRunResult, Store } from '../store/types.js';
 import { StoreUnavailableError } from '../store/unavailable.js';
 
 /** Where a job reports status changes, store trouble and failures (a `Logger` of the protocol fits). */
@@ -97,6 +97,13 @@ export interface JobRunContext {
   log?: JobRunLog;
   /** Back-off between attempts of a failed store write. @default {@link DEFAULT_STORE_RETRY} */
   storeRetry?: StoreRetryPolicy;
+  /** Live output: the per-node cap sent with the commit of a job with capture. @default 0 (off) */
+  outputStreamMaxBytes?: number;
+  /**
+   * Live output: what to store for a node whose final message carried `final` (the streamed
+   * output or `final`, see live-output.ts). Never rejects. @default `final`
+   */
+  settleOutput?(org: string, jobId: string, node: string, final: JobOutputRecord): Promise<JobOutputRecord>;
 }
 
 /** How a job retries store writes; see {@link JobRun}. */
@@ -210,7 +217,12 @@ export class JobRun {
         ...this.rolloutFields(),
       });
       await this.setStatus('voting');
-      const commit = jobCommit(job, this.ctx.serverName, Math.ceil(this.ctx.votingTimeoutMs / 1000));
+      const commit = jobCommit(
+        job,
+        this.ctx.serverName,
+        Math.ceil(this.ctx.votingTimeoutMs / 1000),
+        this.ctx.outputStreamMaxBytes,
+      );
       this.commit = commit;
       const down: string[] = [];
       await eachInTurns(this.nodes.keys(), NODES_PER_TURN, (node) => {
@@ -533,12 +545,15 @@ export class JobRun {
   private async captureOutput(node: string, body: MessageBody): Promise<void> {
     const { stdout, stderr } = body;
     if (typeof stdout !== 'string' && typeof stderr !== 'string') return;
-    const output = {
+    const final = {
       stdout: Buffer.from(typeof stdout === 'string' ? stdout : '', 'utf8'),
       stderr: Buffer.from(typeof stderr === 'string' ? stderr : '', 'utf8'),
       stdoutTruncated: body.stdout_truncated === true,
       stderrTruncated: body.stderr_truncated === true,
     };
+    // Live output: the streamed output may be the better record (see live-output.ts).
+    const settle = this.ctx.settleOutput;
+    const output = settle === undefined ? final : await settle(this.org, this.id, node, final);
     await this.persist(`output of ${node}`, () =>
       this.ctx.store.putJobOutput(this.org, this.id, node, output),
     );

@@ -38,6 +38,7 @@ import {
   type ServerCommandBody,
   type ServerCommandType,
 } from '@push-jobs/protocol/internal';
+import { RateLimitedLog } from '../logging/rate-limited-log.js';
 import type { NodeStateEntry, NodeTracker } from './types.js';
 import {
   countHeartbeat,
@@ -110,7 +111,15 @@ export interface NodeEventListener {
   jobHeld(org: string, node: string, jobId: string, state: HeldJob['state']): HeldJobVerdict;
   /** The node reconnected from a new address (what was sent to the old one may be lost). */
   nodeReconnected(org: string, node: string): void;
+  /**
+   * A chunk of live output (`output`) from a node that said it runs `jobId` (see
+   * {@link LiveNodeTracker.handleOutput}). Never a fault: what the engine does not take it drops.
+   */
+  jobOutput?(org: string, node: string, jobId: string, body: MessageBody): void;
 }
+
+/** Why the tracker dropped an `output` message (counted in {@link LiveNodeTracker.outputDrops}). */
+export type OutputDropReason = 'unknown node' | 'in rehab' | 'no job id' | 'not running the job';
 
 /** Settings, named as the original's. */
 export interface TrackerSettings extends LivenessSettings {
@@ -196,6 +205,14 @@ export class LiveNodeTracker implements NodeTracker {
   private readonly log: Logger;
   private listener: NodeEventListener | undefined;
   private timers: NodeJS.Timeout[] = [];
+  /** `output` messages dropped here, by reason. */
+  readonly outputDrops: Record<OutputDropReason, number> = {
+    'unknown node': 0,
+    'in rehab': 0,
+    'no job id': 0,
+    'not running the job': 0,
+  };
+  private readonly outputLog: RateLimitedLog;
 
   constructor(options: LiveNodeTrackerOptions) {
     this.settings = options.settings;
@@ -203,6 +220,7 @@ export class LiveNodeTracker implements NodeTracker {
     this.now = options.now ?? Date.now;
     this.receiveLag = options.receiveLag ?? (() => 0);
     this.log = options.log ?? SILENT_LOGGER;
+    this.outputLog = new RateLimitedLog(this.log);
   }
 
   /**
@@ -336,6 +354,7 @@ export class LiveNodeTracker implements NodeTracker {
    * forwards job messages.
    */
   handle(org: string, node: string, address: Buffer, addressKey: string, body: MessageBody): void {
+    if (body.type === 'output') return this.handleOutput(org, node, body);
     const now = this.now();
     const incarnation = typeof body.incarnation_id === 'string' ? body.incarnation_id : '';
     let record = this.get(org, node);
@@ -389,6 +408,31 @@ export class LiveNodeTracker implements NodeTracker {
         }
       // Unknown types are ignored.
     }
+  }
+
+  /**
+   * An `output` message (live output), kept apart from {@link handle}: it never creates a record,
+   * moves an address, counts as a heartbeat, sends a node to rehab or changes what the node
+   * holds. It goes to the engine only when the node's record says it runs that job (its
+   * `ack_run`, or a heartbeat, said so; its `succeeded`/`failed` ended that); anything else
+   * (a node not connected, in rehab, without a job id, running another job or none) is dropped,
+   * counted in {@link outputDrops} and logged rate-limited at `debug`.
+   */
+  handleOutput(org: string, node: string, body: MessageBody): void {
+    const record = this.get(org, node);
+    const jobId = jobIdOf(body);
+    let why: OutputDropReason | undefined;
+    if (record === undefined) why = 'unknown node';
+    else if (record.state === 'rehab') why = 'in rehab';
+    else if (typeof jobId !== 'string') why = 'no job id';
+    else if (record.job?.jobId !== jobId || record.job.state !== 'running') why = 'not running the job';
+    if (why !== undefined || typeof jobId !== 'string') {
+      const reason = why ?? 'no job id';
+      this.outputDrops[reason]++;
+      this.outputLog.write('debug', `${reason}\u0000${org}/${node}`, { org, node, reason }, 'output dropped');
+      return;
+    }
+    this.listener?.jobOutput?.(org, node, jobId, body);
   }
 
   /**

@@ -8,6 +8,8 @@ import type { JobState, NodeJobState } from '@push-jobs/protocol/internal';
 import { requireOrg, findOrg } from './identity.js';
 import { all, get, run, type Program, type SqlParam } from './program.js';
 import {
+  channelId,
+  chunkFromRow,
   jobNodeFromRow,
   jobStatusId,
   jobSummaryFromRow,
@@ -18,12 +20,14 @@ import {
   rethrowConflict,
   sortNames,
   type JobNodeRow,
+  type JobOutputChunkRow,
   type JobOutputRow,
   type JobRow,
 } from './rows.js';
 import {
   StoreNotFoundError,
   type JobListQuery,
+  type JobOutputChunk,
   type JobOutputRecord,
   type JobRecord,
   type JobSummaryRecord,
@@ -319,6 +323,82 @@ export function* getJobOutput(org: string, id: string, node: string): Program<Jo
     node,
   );
   return row && outputFromRow(row);
+}
+
+/** Appends chunks of live output (skipping any stored already); run in one transaction. */
+export function* appendJobOutputChunks(
+  org: string,
+  id: string,
+  chunks: readonly JobOutputChunk[],
+): Program<number> {
+  const orgRow = yield* requireOrg(org);
+  const job = yield* get<{ id: string }>('SELECT id FROM jobs WHERE id = ? AND org_id = ?', id, orgRow.guid);
+  if (job === undefined) throw new StoreNotFoundError('job', id);
+  let stored = 0;
+  for (const batch of batches(chunks)) {
+    const params: SqlParam[] = batch.flatMap((c) => [
+      id,
+      c.node,
+      c.seq,
+      channelId(c.channel),
+      c.data,
+      c.truncated,
+    ]);
+    stored += yield* run(
+      `INSERT INTO job_output_chunks (job_id, node_name, seq, channel, data, truncated)
+       VALUES ${batch.map(() => placeholders(6)).join(', ')}
+       ON CONFLICT (job_id, node_name, seq) DO NOTHING`,
+      ...params,
+    );
+  }
+  return stored;
+}
+
+const CHUNK_SELECT = `SELECT c.node_name, c.seq, c.channel, c.data, c.truncated
+  FROM job_output_chunks c JOIN jobs j ON j.id = c.job_id JOIN orgs o ON o.guid = j.org_id
+ WHERE o.name = ? AND c.job_id = ? AND c.node_name = ?`;
+
+/** A node's chunks of a job after `afterSeq`, in `seq` order, at most `limit`. */
+export function* getJobOutputChunks(
+  org: string,
+  id: string,
+  node: string,
+  afterSeq: number,
+  limit: number,
+): Program<JobOutputChunk[]> {
+  const rows = yield* all<JobOutputChunkRow>(
+    `${CHUNK_SELECT} AND c.seq > ? ORDER BY c.seq LIMIT ?`,
+    org,
+    id,
+    node,
+    afterSeq,
+    limit,
+  );
+  return rows.map(chunkFromRow);
+}
+
+/** A node's streamed output so far, each channel joined in `seq` order; undefined without chunks. */
+export function* getStreamedOutput(
+  org: string,
+  id: string,
+  node: string,
+): Program<JobOutputRecord | undefined> {
+  const rows = yield* all<JobOutputChunkRow>(`${CHUNK_SELECT} ORDER BY c.seq`, org, id, node);
+  if (rows.length === 0) return undefined;
+  const stdout: Buffer[] = [];
+  const stderr: Buffer[] = [];
+  let truncated = false;
+  for (const chunk of rows.map(chunkFromRow)) {
+    (chunk.channel === 'stdout' ? stdout : stderr).push(chunk.data);
+    truncated ||= chunk.truncated;
+  }
+  // The cap stops both channels: each is marked, as nothing more of either was streamed.
+  return {
+    stdout: Buffer.concat(stdout),
+    stderr: Buffer.concat(stderr),
+    stdoutTruncated: truncated,
+    stderrTruncated: truncated,
+  };
 }
 
 /**

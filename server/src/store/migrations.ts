@@ -450,12 +450,43 @@ CREATE TRIGGER nodes_revision_delete AFTER DELETE ON nodes
   FOR EACH ROW EXECUTE FUNCTION nodes_revision();
 `;
 
+/**
+ * Version 5: live output. `job_output_chunks` keeps each chunk of a node's output the server
+ * took while the job ran (`seq` from the agent, unique per job and node, so a repeat is stored
+ * once), so `GET .../output/NODE/CHANNEL` can answer before the node's final message; `truncated`
+ * marks the chunk at which the node reached the job's cap.
+ */
+const SQLITE_V5 = `
+CREATE TABLE job_output_chunks (
+  job_id TEXT NOT NULL REFERENCES jobs (id) ON UPDATE CASCADE ON DELETE CASCADE,
+  node_name TEXT NOT NULL,
+  seq INTEGER NOT NULL CHECK (seq >= 0),
+  channel INTEGER NOT NULL CHECK (channel IN (1, 2)),
+  data BLOB NOT NULL,
+  truncated INTEGER NOT NULL DEFAULT 0 CHECK (truncated IN (0, 1)),
+  UNIQUE (job_id, node_name, seq)
+);
+`;
+
+const POSTGRES_V5 = `
+CREATE TABLE job_output_chunks (
+  job_id char(32) NOT NULL REFERENCES jobs (id) ON UPDATE CASCADE ON DELETE CASCADE,
+  node_name text COLLATE "C" NOT NULL,
+  seq integer NOT NULL CHECK (seq >= 0),
+  channel smallint NOT NULL CHECK (channel IN (1, 2)),
+  data bytea NOT NULL,
+  truncated boolean NOT NULL DEFAULT false,
+  UNIQUE (job_id, node_name, seq)
+);
+`;
+
 /** Every migration, in order. */
 export const MIGRATIONS: readonly Migration[] = Object.freeze([
   { version: 1, name: 'initial schema', sqlite: SQLITE_V1, postgres: POSTGRES_V1 },
   { version: 2, name: 'job owner, output as bytes', sqlite: SQLITE_V2, postgres: POSTGRES_V2 },
   { version: 3, name: 'job search, rollouts, node results', sqlite: SQLITE_V3, postgres: POSTGRES_V3 },
   { version: 4, name: 'node revisions for search', sqlite: SQLITE_V4, postgres: POSTGRES_V4 },
+  { version: 5, name: 'live output chunks', sqlite: SQLITE_V5, postgres: POSTGRES_V5 },
 ]);
 
 /** The schema version once every migration is applied. */

@@ -22,6 +22,7 @@ import {
   type GroupRecord,
   type JobNodeRecord,
   type JobOptions,
+  type JobOutputChunk,
   type JobOutputRecord,
   type JobSummaryRecord,
   type KeyRecord,
@@ -322,5 +323,31 @@ export function outputFromRow(row: JobOutputRow): JobOutputRecord {
     stderr: toBytes(row.stderr),
     stdoutTruncated: toBool(row.stdout_truncated),
     stderrTruncated: toBool(row.stderr_truncated),
+  };
+}
+
+/** A `job_output_chunks` row. */
+export interface JobOutputChunkRow {
+  node_name: string;
+  seq: number | string;
+  /** 1 stdout, 2 stderr. */
+  channel: number | string;
+  data: Buffer | string;
+  truncated: DbBool;
+}
+
+/** The stored code of an output channel. */
+export function channelId(channel: 'stdout' | 'stderr'): number {
+  return channel === 'stdout' ? 1 : 2;
+}
+
+/** A chunk from its row. */
+export function chunkFromRow(row: JobOutputChunkRow): JobOutputChunk {
+  return {
+    node: row.node_name,
+    seq: Number(row.seq),
+    channel: Number(row.channel) === 1 ? 'stdout' : 'stderr',
+    data: toBytes(row.data),
+    truncated: toBool(row.truncated),
   };
 }

@@ -15,6 +15,7 @@ import type {
   GroupMemberType,
   GroupRecord,
   JobListQuery,
+  JobOutputChunk,
   JobOutputRecord,
   NodeRunResult,
   JobRecord,
@@ -212,6 +213,21 @@ export abstract class SqlStore implements Store {
   }
   getJobOutput(org: string, id: string, node: string): Promise<JobOutputRecord | undefined> {
     return this.read(jobs.getJobOutput(org, id, node));
+  }
+  appendJobOutputChunks(org: string, id: string, chunks: readonly JobOutputChunk[]): Promise<number> {
+    return this.write(jobs.appendJobOutputChunks(org, id, chunks));
+  }
+  getJobOutputChunks(
+    org: string,
+    id: string,
+    node: string,
+    afterSeq: number,
+    limit: number,
+  ): Promise<JobOutputChunk[]> {
+    return this.read(jobs.getJobOutputChunks(org, id, node, afterSeq, limit));
+  }
+  getStreamedOutput(org: string, id: string, node: string): Promise<JobOutputRecord | undefined> {
+    return this.read(jobs.getStreamedOutput(org, id, node));
   }
   crashIncompleteJobs(at: Date, by: string, owner: string): Promise<string[]> {
     return this.write(jobs.crashIncompleteJobs(at, by, owner));

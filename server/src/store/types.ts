@@ -190,6 +190,18 @@ export interface JobOutputRecord {
   stderrTruncated: boolean;
 }
 
+/** One chunk of a node's live output (see {@link Store.appendJobOutputChunks}). */
+export interface JobOutputChunk {
+  node: string;
+  /** The agent's chunk number for this job, from 0, both channels together. */
+  seq: number;
+  channel: 'stdout' | 'stderr';
+  /** The chunk's text as UTF-8 bytes. */
+  data: Buffer;
+  /** The node reached the job's output cap with this chunk: nothing more was streamed. */
+  truncated: boolean;
+}
+
 /** Thrown by a store when a create would duplicate a unique name; carries what clashed. */
 export class StoreConflictError extends PushJobsError {
   readonly entity: string;
@@ -322,6 +334,28 @@ export interface Store {
   /** Stores a node's output once; a second call for the same (job, node) resolves false and changes nothing. */
   putJobOutput(org: string, id: string, node: string, output: JobOutputRecord): Promise<boolean>;
   getJobOutput(org: string, id: string, node: string): Promise<JobOutputRecord | undefined>;
+  /**
+   * Appends chunks of live output of a job (any nodes) in one transaction; a chunk whose (job,
+   * node, seq) is stored already is skipped. Resolves how many were stored.
+   * @throws StoreNotFoundError when the job is not in this org
+   */
+  appendJobOutputChunks(org: string, id: string, chunks: readonly JobOutputChunk[]): Promise<number>;
+  /**
+   * A node's stored chunks of a job of this org with `seq` above `afterSeq` (-1: all), in `seq`
+   * order, at most `limit`.
+   */
+  getJobOutputChunks(
+    org: string,
+    id: string,
+    node: string,
+    afterSeq: number,
+    limit: number,
+  ): Promise<JobOutputChunk[]>;
+  /**
+   * A node's streamed output so far: its chunks of each channel joined in `seq` order, each
+   * channel truncated when the node reached the cap; undefined when no chunk is stored.
+   */
+  getStreamedOutput(org: string, id: string, node: string): Promise<JobOutputRecord | undefined>;
   /**
    * At server start: every job of `owner` (or of no owner) in `new`, `voting` or `running` becomes
    * `crashed` (with `by` as `last_updated_by`), and their nodes still `new`, `ready` or `running`

@@ -36,6 +36,7 @@ import { RateLimitedLog } from '../logging/rate-limited-log.js';
 import type { LiveNodeTracker, NodeRecord } from '../nodes/tracker.js';
 import type { CommandTransport, InboundMessage } from './types.js';
 import { NodeReplayTracker } from './replay-tracker.js';
+import type { OutputBudget } from './output-budget.js';
 
 /** Why inbound messages were dropped, counted. */
 export interface BrokerStats {
@@ -49,8 +50,9 @@ export interface BrokerStats {
   unsendable: number;
 }
 
-/** Who gets the verified messages: the node tracker. */
-export type VerifiedMessageSink = Pick<LiveNodeTracker, 'handle'>;
+/** Who gets the verified messages: the node tracker (`output` goes to its `handleOutput`). */
+export type VerifiedMessageSink = Pick<LiveNodeTracker, 'handle'> &
+  Partial<Pick<LiveNodeTracker, 'handleOutput'>>;
 
 /** Settings of the broker. */
 export interface BrokerOptions {
@@ -63,6 +65,11 @@ export interface BrokerOptions {
   /** Where drops are logged (rate-limited). @default silent */
   log?: Logger;
   now?: () => number;
+  /**
+   * Shedding of live output (see output-budget.ts): `output` messages past it are dropped and
+   * counted. Without it, every verified `output` message is delivered. @default none
+   */
+  outputBudget?: OutputBudget;
 }
 
 /** Longest org or node name a drop's log line quotes (an unverified message names them). */
@@ -114,6 +121,9 @@ export class Broker {
     if (typeof org !== 'string' || typeof node !== 'string') {
       return this.drop('malformed', { peer }, 'no org or node');
     }
+    // Live output is shed first: before its signature is even checked when output backs up.
+    const output = body.type === 'output';
+    if (output && this.opts.outputBudget?.saturated() === true) return this.shedOutput('backlog', org, node);
     const who = { peer, org: clip(org), node: clip(node) };
     if (decoded.header.signingMethod !== 'hmac_sha256')
       return this.drop('badSignature', who, 'not hmac_sha256');
@@ -138,8 +148,30 @@ export class Broker {
     });
     if (verdict !== 'ok') return this.drop('replayed', who, `${verdict} ${String(body.sequence)}`);
 
+    if (output) {
+      const budget = this.opts.outputBudget;
+      if (budget !== undefined && !budget.take(org, node, decoded.bodyBytes.length)) {
+        return this.shedOutput('budget', org, node);
+      }
+      this.stats.accepted++;
+      // Never through handle(): an output message must not create a record or move an address.
+      return this.receiver?.handleOutput?.(org, node, body as MessageBody);
+    }
     this.stats.accepted++;
     this.receiver?.handle(org, node, message.identity, addressKey, body as MessageBody);
+  }
+
+  /** An `output` message shed (counted in the budget's stats): one line a minute per cause. */
+  private shedOutput(why: 'backlog' | 'budget', org: string, node: string): void {
+    const key = why === 'backlog' ? 'output\u0000backlog' : `output\u0000${clip(org)}/${clip(node)}`;
+    this.drops.write(
+      'warn',
+      key,
+      why === 'backlog'
+        ? { reason: 'output shed', why }
+        : { reason: 'output shed', why, org: clip(org), node: clip(node) },
+      'message dropped',
+    );
   }
 
   /**

@@ -757,6 +757,69 @@ export function storeContract(
         expect(read?.stderr.equals(output.stderr)).to.equal(true);
       });
 
+      it('appends output chunks once per seq, reads them in seq order, joins them per channel', async function () {
+        const job = await store.createJob(newJob());
+        const chunk = (
+          node: string,
+          seq: number,
+          channel: 'stdout' | 'stderr',
+          text: string,
+          truncated = false,
+        ) => ({
+          node,
+          seq,
+          channel,
+          data: Buffer.from(text),
+          truncated,
+        });
+        expect(await store.getStreamedOutput('acme', job.id, 'n1')).to.equal(undefined);
+        // Out of order, a repeat, another node, in several batches (60 chunks).
+        const many = Array.from({ length: 60 }, (_, i) => chunk('n2', i, 'stdout', `${i},`));
+        expect(
+          await store.appendJobOutputChunks('acme', job.id, [
+            chunk('n1', 2, 'stdout', 'c'),
+            chunk('n1', 0, 'stdout', 'a'),
+            chunk('n1', 1, 'stderr', 'E'),
+            ...many,
+          ]),
+        ).to.equal(63);
+        expect(
+          await store.appendJobOutputChunks('acme', job.id, [
+            chunk('n1', 1, 'stderr', 'repeat'),
+            chunk('n1', 3, 'stdout', '\u00e9\u0000', true),
+          ]),
+        ).to.equal(1);
+        const all = await store.getJobOutputChunks('acme', job.id, 'n1', -1, 100);
+        expect(all.map((c) => [c.seq, c.channel, c.data.toString(), c.truncated])).to.deep.equal([
+          [0, 'stdout', 'a', false],
+          [1, 'stderr', 'E', false],
+          [2, 'stdout', 'c', false],
+          [3, 'stdout', '\u00e9\u0000', true],
+        ]);
+        const after = await store.getJobOutputChunks('acme', job.id, 'n1', 1, 1);
+        expect(after.map((c) => c.seq)).to.deep.equal([2]);
+        expect(await store.getStreamedOutput('acme', job.id, 'n1')).to.deep.equal({
+          stdout: Buffer.from('ac\u00e9\u0000'),
+          stderr: Buffer.from('E'),
+          stdoutTruncated: true,
+          stderrTruncated: true,
+        });
+        const n2 = await store.getStreamedOutput('acme', job.id, 'n2');
+        expect(n2?.stdout.toString()).to.equal(many.map((c) => c.data.toString()).join(''));
+        expect(n2?.stdoutTruncated).to.equal(false);
+        // Org-scoped: another org sees nothing and cannot write.
+        expect(await store.getJobOutputChunks('nope', job.id, 'n1', -1, 100)).to.deep.equal([]);
+        expect(await store.getStreamedOutput('nope', job.id, 'n1')).to.equal(undefined);
+        await rejectsWith(
+          store.appendJobOutputChunks('nope', job.id, [chunk('n1', 9, 'stdout', 'x')]),
+          StoreNotFoundError,
+        );
+        await rejectsWith(
+          store.appendJobOutputChunks('acme', makeJobId(org.guid), [chunk('n1', 9, 'stdout', 'x')]),
+          StoreNotFoundError,
+        );
+      });
+
       it('a final status is final, for the job and for each node', async function () {
         const job = await store.createJob(newJob({ nodes: ['a', 'b'] }));
         expect(await store.updateJobStatus('acme', job.id, 'running', at(1), 'x')).to.equal(true);

@@ -107,7 +107,12 @@ export async function abortJob(
   return formatJobChunked(after);
 }
 
-/** `GET jobs/ID/output/NODE/{stdout|stderr}`: the stored text; a truncated one says so in a header. */
+/**
+ * `GET jobs/ID/output/NODE/{stdout|stderr}`: the stored text; a truncated one says so in a header.
+ * Before the node's final message (live output), what it streamed so far, with
+ * `x-push-jobs-output-partial: true` (the chunks taken in the last fraction of a second may not be
+ * written yet).
+ */
 export async function getJobOutput(
   deps: RouteDeps,
   request: RequestOf<{ params: typeof JobOutputParamsSchema }>,
@@ -117,9 +122,12 @@ export async function getJobOutput(
   if (channel !== 'stdout' && channel !== 'stderr') {
     throw new HttpError(404, `no such output channel '${channel}' (expected stdout or stderr)`);
   }
-  const output = await deps.store.getJobOutput(request.org!.name, id, node);
+  const org = request.org!.name;
+  const final = await deps.store.getJobOutput(org, id, node);
+  const output = final ?? (await deps.store.getStreamedOutput(org, id, node));
   if (output === undefined) throw notFound(`no output for node '${node}' in job '${id}'`);
   const truncated = channel === 'stdout' ? output.stdoutTruncated : output.stderrTruncated;
+  if (final === undefined) void reply.header('x-push-jobs-output-partial', 'true');
   return reply
     .type('application/octet-stream')
     .header('x-push-jobs-output-truncated', String(truncated))
