@@ -18,7 +18,7 @@ import { NoNodes } from './nodes/no-nodes.js';
 import { createServerLogger, type ServerLoggerOption } from './logging/server-logger.js';
 import { FeedHub } from './feeds/feed-hub.js';
 import { registerFeedRoutes } from './routes/pushy/feeds.js';
-import type { UnwrittenOutput } from './routes/pushy/output-stream.js';
+import type { UnwrittenOutput } from './jobs/output-so-far.js';
 import type { JobEngine } from './jobs/types.js';
 import type { NodeTracker } from './nodes/types.js';
 import type { PushRuntime, RouteDeps } from './routes/deps.js';
@@ -78,6 +78,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     incarnationId: opts.incarnationId ?? randomUUID(),
     runtime: opts.runtime,
     searchIndexes: new OrgSearchIndexes(store),
+    ...(opts.output === undefined ? {} : { output: opts.output }),
   };
 
   app.decorateRequest('rawBody', undefined);

@@ -6,6 +6,7 @@
  * @module
  */
 import type { ServerConfig } from '../config/types.js';
+import type { UnwrittenOutput } from '../jobs/output-so-far.js';
 import type { JobEngine } from '../jobs/types.js';
 import type { SessionKeyManager } from '../keys/session-keys.js';
 import type { NodeTracker } from '../nodes/types.js';
@@ -40,4 +41,6 @@ export interface RouteDeps {
   runtime: PushRuntime | undefined;
   /** The orgs' node search indexes, shared by node search and job creation by search. */
   searchIndexes: OrgSearchIndexes;
+  /** Live output taken and not written yet (the output endpoints include it). */
+  output?: UnwrittenOutput;
 }

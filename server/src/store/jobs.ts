@@ -11,6 +11,7 @@ import {
   channelId,
   chunkFromRow,
   jobNodeFromRow,
+  joinChunks,
   jobStatusId,
   jobSummaryFromRow,
   nodeStatusId,
@@ -384,21 +385,7 @@ export function* getStreamedOutput(
   node: string,
 ): Program<JobOutputRecord | undefined> {
   const rows = yield* all<JobOutputChunkRow>(`${CHUNK_SELECT} ORDER BY c.seq`, org, id, node);
-  if (rows.length === 0) return undefined;
-  const stdout: Buffer[] = [];
-  const stderr: Buffer[] = [];
-  let truncated = false;
-  for (const chunk of rows.map(chunkFromRow)) {
-    (chunk.channel === 'stdout' ? stdout : stderr).push(chunk.data);
-    truncated ||= chunk.truncated;
-  }
-  // The cap stops both channels: each is marked, as nothing more of either was streamed.
-  return {
-    stdout: Buffer.concat(stdout),
-    stderr: Buffer.concat(stderr),
-    stdoutTruncated: truncated,
-    stderrTruncated: truncated,
-  };
+  return joinChunks(rows.map(chunkFromRow));
 }
 
 /**

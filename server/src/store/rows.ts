@@ -351,3 +351,21 @@ export function chunkFromRow(row: JobOutputChunkRow): JobOutputChunk {
     truncated: toBool(row.truncated),
   };
 }
+
+/** The chunks joined per channel; a truncated stream marks both channels (nothing more came). */
+export function joinChunks(chunks: readonly JobOutputChunk[]): JobOutputRecord | undefined {
+  if (chunks.length === 0) return undefined;
+  const stdout: Buffer[] = [];
+  const stderr: Buffer[] = [];
+  let truncated = false;
+  for (const chunk of chunks) {
+    (chunk.channel === 'stdout' ? stdout : stderr).push(chunk.data);
+    truncated ||= chunk.truncated;
+  }
+  return {
+    stdout: Buffer.concat(stdout),
+    stderr: Buffer.concat(stderr),
+    stdoutTruncated: truncated,
+    stderrTruncated: truncated,
+  };
+}

@@ -16,7 +16,8 @@ import { defineRoute } from '../../http/routes.js';
 import { formatJob } from '../../jobs/format.js';
 import { eventData } from '../../feeds/event-format.js';
 import type { FeedHub } from '../../feeds/feed-hub.js';
-import { registerOutputStreamRoute, type UnwrittenOutput } from './output-stream.js';
+import type { UnwrittenOutput } from '../../jobs/output-so-far.js';
+import { registerOutputStreamRoute } from './output-stream.js';
 
 export { EVENT_STREAM } from './sse-connection.js';
 

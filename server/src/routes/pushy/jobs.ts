@@ -19,6 +19,7 @@ import type { RouteDeps } from '../deps.js';
 import { HttpError, badRequest, conflict, notFound } from '../../http/errors.js';
 import type { RequestOf } from '../../http/routes.js';
 import { formatJobChunked, formatJobSummary, type NodesPage } from '../../jobs/format.js';
+import { chunksSoFar, joinChunks } from '../../jobs/output-so-far.js';
 import type { JobListQuery } from '../../store/types.js';
 
 const MAX_PAGE = 10_000;
@@ -109,9 +110,8 @@ export async function abortJob(
 
 /**
  * `GET jobs/ID/output/NODE/{stdout|stderr}`: the stored text; a truncated one says so in a header.
- * Before the node's final message (live output), what it streamed so far, with
- * `x-push-jobs-output-partial: true` (the chunks taken in the last fraction of a second may not be
- * written yet).
+ * Before the node's final message (live output), what it streamed so far (written or not yet
+ * written), with `x-push-jobs-output-partial: true`.
  */
 export async function getJobOutput(
   deps: RouteDeps,
@@ -124,7 +124,7 @@ export async function getJobOutput(
   }
   const org = request.org!.name;
   const final = await deps.store.getJobOutput(org, id, node);
-  const output = final ?? (await deps.store.getStreamedOutput(org, id, node));
+  const output = final ?? joinChunks(await chunksSoFar(deps.store, deps.output, org, id, node));
   if (output === undefined) throw notFound(`no output for node '${node}' in job '${id}'`);
   const truncated = channel === 'stdout' ? output.stdoutTruncated : output.stderrTruncated;
   if (final === undefined) void reply.header('x-push-jobs-output-partial', 'true');

@@ -29,15 +29,11 @@ import { notFound } from '../../http/errors.js';
 import { defineRoute } from '../../http/routes.js';
 import { cutUtf8 } from '../../jobs/live-output.js';
 import { eventData, type SseEvent } from '../../feeds/event-format.js';
+import type { UnwrittenOutput } from '../../jobs/output-so-far.js';
 import type { JobOutputChunk } from '../../store/types.js';
 import type { FeedHub } from '../../feeds/feed-hub.js';
 import type { RouteDeps } from '../deps.js';
 import { EVENT_STREAM, SseConnection } from './sse-connection.js';
-
-/** The chunks of a node that the output collector took and has not written yet. */
-export interface UnwrittenOutput {
-  unwritten(org: string, jobId: string, node: string): JobOutputChunk[];
-}
 
 /** What the output stream needs: the feeds' deps. */
 export type OutputStreamDeps = Pick<RouteDeps, 'config' | 'store'> & {
