@@ -18,6 +18,7 @@ import {
   AgentConfigSchema,
   ConfigDocumentSchema,
   JOB_FEED_DATA_SCHEMAS,
+  NODE_OUTPUT_DATA_SCHEMAS,
   ORG_FEED_DATA_SCHEMAS,
   ServerMessageSchema,
   WhitelistSchema,
@@ -33,6 +34,7 @@ const SCHEMAS: Record<string, object> = {
 // Feed event data, one validator per event: `jobFeed_start`, `orgFeed_job_complete`, ...
 for (const [event, schema] of Object.entries(JOB_FEED_DATA_SCHEMAS)) SCHEMAS[`jobFeed_${event}`] = schema;
 for (const [event, schema] of Object.entries(ORG_FEED_DATA_SCHEMAS)) SCHEMAS[`orgFeed_${event}`] = schema;
+for (const [event, schema] of Object.entries(NODE_OUTPUT_DATA_SCHEMAS)) SCHEMAS[`nodeOutput_${event}`] = schema;
 
 const here = dirname(fileURLToPath(import.meta.url));
 const target = join(here, '..', 'src', 'generated', 'validators.ts');

@@ -10,6 +10,8 @@
  * @module
  */
 import {
+  nodeOutput_end,
+  nodeOutput_output,
   jobFeed_job_complete,
   jobFeed_max_errors_exceeded,
   jobFeed_output,
@@ -28,6 +30,8 @@ import { ajvErrors, type AjvValidateFunction } from '../schemas/ajv-shared.js';
 import type {
   JobFeedEventName,
   JobFeedMessage,
+  NodeOutputEventName,
+  NodeOutputMessage,
   OrgFeedEventName,
   OrgFeedMessage,
 } from '../schemas/feed-events.js';
@@ -50,6 +54,11 @@ const JOB_FEED_CHECKS: Readonly<Record<JobFeedEventName, AjvValidateFunction>> =
   output: jobFeed_output as AjvValidateFunction,
   job_complete: jobFeed_job_complete as AjvValidateFunction,
   summary: jobFeed_summary as AjvValidateFunction,
+};
+
+const NODE_OUTPUT_CHECKS: Readonly<Record<NodeOutputEventName, AjvValidateFunction>> = {
+  output: nodeOutput_output as AjvValidateFunction,
+  end: nodeOutput_end as AjvValidateFunction,
 };
 
 const ORG_FEED_CHECKS: Readonly<Record<OrgFeedEventName, AjvValidateFunction>> = {
@@ -75,6 +84,18 @@ export function narrowJobFeedEvent(event: ParsedFeedEvent): ReadJobFeedEvent | u
 export function narrowOrgFeedEvent(event: ParsedFeedEvent): ReadOrgFeedEvent | undefined {
   const check = checkOf(ORG_FEED_CHECKS, event.event);
   return check?.(event.data) === true ? (event as ReadOrgFeedEvent) : undefined;
+}
+
+/** An event of a node's output stream as read: typed by its name, with the data text as received. */
+export type ReadNodeOutputEvent = NodeOutputMessage<string | undefined> & { rawData: string };
+
+/**
+ * `event` typed as an event of a node's output stream (`output` or `end`), or `undefined` when it
+ * is not a known, well-formed one.
+ */
+export function narrowNodeOutputEvent(event: ParsedFeedEvent): ReadNodeOutputEvent | undefined {
+  const check = checkOf(NODE_OUTPUT_CHECKS, event.event);
+  return check?.(event.data) === true ? (event as ReadNodeOutputEvent) : undefined;
 }
 
 /**

@@ -62,7 +62,9 @@ export {
 export {
   feedEventErrors,
   narrowJobFeedEvent,
+  narrowNodeOutputEvent,
   narrowOrgFeedEvent,
   type ReadJobFeedEvent,
+  type ReadNodeOutputEvent,
   type ReadOrgFeedEvent,
 } from './feed-events.js';

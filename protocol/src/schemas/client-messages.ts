@@ -151,7 +151,7 @@ export const OutputMessageSchema = envelope('output', {
   seq: Type.Integer({ minimum: 0, maximum: 2147483647 }),
   channel: Type.Union(OUTPUT_CHANNELS.map((c) => Type.Literal(c))),
   /** UTF-8 text; a chunk never splits a character. At most {@link MAX_OUTPUT_CHUNK_BYTES} bytes. */
-  data: Type.String(),
+  data: Type.String({ maxLength: MAX_OUTPUT_CHUNK_BYTES }),
   truncated: Type.Optional(Type.Boolean()),
 });
 /** `output` message. */

@@ -171,6 +171,36 @@ export const ORG_FEED_DATA_SCHEMAS = {
   start_of_history: Type.Object({ timestamp: Timestamp }),
 } as const;
 
+/**
+ * Ours: the end of a node's output stream (`GET .../jobs/ID/output/NODE/stream`): the node's
+ * status in the job when it finished, and whether its output was cut at the job's cap.
+ */
+export const NodeOutputEndFieldsSchema = Type.Object({
+  node: Type.String(),
+  status: Type.String(),
+  stdout_truncated: Type.Boolean(),
+  stderr_truncated: Type.Boolean(),
+});
+
+/**
+ * The data of each event of a node's output stream: `output` chunks (as on the job feed), then
+ * one `end`.
+ */
+export const NODE_OUTPUT_DATA_SCHEMAS = {
+  output: withTimestamp(OutputEventFieldsSchema),
+  end: withTimestamp(NodeOutputEndFieldsSchema),
+} as const;
+
+type NodeOutputDataSchemas = typeof NODE_OUTPUT_DATA_SCHEMAS;
+/** The name of an event of a node's output stream. */
+export type NodeOutputEventName = keyof NodeOutputDataSchemas;
+/** The data of each event of a node's output stream, by name. */
+export type NodeOutputData = { [K in NodeOutputEventName]: Static<NodeOutputDataSchemas[K]> };
+/** One event of a node's output stream, discriminated on `event` (see {@link JobFeedMessage}). */
+export type NodeOutputMessage<Id extends string | undefined = string> = {
+  [K in NodeOutputEventName]: { event: K; id: Id; data: NodeOutputData[K] };
+}[NodeOutputEventName];
+
 type JobFeedDataSchemas = typeof JOB_FEED_DATA_SCHEMAS;
 type OrgFeedDataSchemas = typeof ORG_FEED_DATA_SCHEMAS;
 

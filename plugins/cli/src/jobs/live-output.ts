@@ -13,6 +13,7 @@
 import {
   isPushApiError,
   narrowJobFeedEvent,
+  narrowNodeOutputEvent,
   type FeedStream,
   type ParsedFeedEvent,
   type PushApiClient,
@@ -36,40 +37,22 @@ export interface NodeStreamEnd {
   stderrTruncated: boolean;
 }
 
-function isChannel(v: unknown): v is Channel {
-  return v === 'stdout' || v === 'stderr';
-}
-
 /**
  * An event of `node`'s output stream: an `output` chunk, the `end`, or `undefined` (another
- * event, or one whose data is malformed).
+ * event, one of another node, or one whose data is malformed).
  */
 export function nodeStreamEvent(
   event: ParsedFeedEvent,
   node: string,
 ): { chunk: OutputChunk } | { end: NodeStreamEnd } | undefined {
-  const d = event.data;
-  if (typeof d !== 'object' || d === null) return undefined;
-  const data = d as Record<string, unknown>;
-  if (event.event === 'output') {
-    const { channel, sequence, truncated } = data;
-    if (!isChannel(channel) || typeof data.data !== 'string') return undefined;
-    if (typeof sequence !== 'number' || !Number.isSafeInteger(sequence) || sequence < 0) return undefined;
-    if (data.node !== undefined && data.node !== node) return undefined;
-    return {
-      chunk: { node, channel, data: data.data, sequence, ...(truncated === true ? { truncated } : {}) },
-    };
+  const known = narrowNodeOutputEvent(event);
+  if (known === undefined || known.data.node !== node) return undefined;
+  if (known.event === 'output') {
+    const { channel, data, sequence, truncated } = known.data;
+    return { chunk: { node, channel, data, sequence, ...(truncated === true ? { truncated } : {}) } };
   }
-  if (event.event === 'end') {
-    return {
-      end: {
-        status: typeof data.status === 'string' ? data.status : undefined,
-        stdoutTruncated: data.stdout_truncated === true,
-        stderrTruncated: data.stderr_truncated === true,
-      },
-    };
-  }
-  return undefined;
+  const { status, stdout_truncated: stdoutTruncated, stderr_truncated: stderrTruncated } = known.data;
+  return { end: { status, stdoutTruncated, stderrTruncated } };
 }
 
 /** `pushy/jobs/ID/output/NODE/stream`, relative to the organization. */

@@ -22,6 +22,7 @@ import {
   MAX_OUTPUT_CHUNK_BYTES,
   type JobEventFields,
   type NodeJobState,
+  type NodeOutputData,
   type RunCompleteStatus,
 } from '@push-jobs/protocol/internal';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -118,12 +119,13 @@ async function outputStream(
     }
     const streamed = final ?? (await deps.store.getStreamedOutput(org, id, node));
     const status = known ?? stored?.nodes.find((n) => n.name === node)?.status ?? 'new';
-    const data = eventData(deps.feeds.nextTimestamp(), {
+    const fields: Omit<NodeOutputData['end'], 'timestamp'> = {
       node,
       status,
       stdout_truncated: streamed?.stdoutTruncated ?? false,
       stderr_truncated: streamed?.stderrTruncated ?? false,
-    });
+    };
+    const data = eventData(deps.feeds.nextTimestamp(), fields);
     // `end` is this stream's own event (not a job feed event).
     conn.send([{ event: 'end', id: 'end', data } as unknown as SseEvent]);
     conn.end();

@@ -121,8 +121,12 @@ function jobScript(opts: {
     if (m === null) return undefined;
     const [, node, what] = m;
     if (what === 'stream') {
-      const events = opts.streams?.[decodeURIComponent(node!)];
-      return events === undefined ? undefined : { events };
+      const name = decodeURIComponent(node!);
+      const events = opts.streams?.[name];
+      // As the server writes them: every event names its node and has a timestamp.
+      return events === undefined
+        ? undefined
+        : { events: events.map((e) => ({ ...e, data: { timestamp: T, node: name, ...e.data } })) };
     }
     const stored = opts.stored?.[`${node}/${what}`];
     return stored === undefined ? undefined : text(stored);
