@@ -113,6 +113,31 @@ describe('end to end: live output', function () {
     expect((await waitForJob(api, id)).status).to.equal('complete');
   });
 
+  it('a cap set on the server cuts the stream and marks it truncated; the final output is still whole', async () => {
+    const { server, api } = await scope.server({ settings: { 'output-stream-max-bytes': 1000 } });
+    const big = `sh -c 'head -c 3000 /dev/zero | tr "\\0" x; echo'`;
+    await scope.agent(server, { node: 'web1', whitelist: { big } });
+    await waitForAvailability(api, ['web1'], 'available', 60_000);
+    const { id } = await api.startJob({ command: 'big', nodes: ['web1'], capture_output: true });
+    const chunks: OutputEvent[] = [];
+    const feed = await api.jobEvents(id);
+    try {
+      for await (const e of feed) {
+        if (e.event === 'output') chunks.push(e.data as unknown as OutputEvent);
+        if (e.event === 'job_complete') break;
+      }
+    } finally {
+      feed.close();
+    }
+    expect((await waitForJob(api, id)).status).to.equal('complete');
+    const streamed = chunks.map((c) => c.data).join('');
+    expect(streamed).to.equal('x'.repeat(1000));
+    expect(chunks.at(-1)?.truncated).to.equal(true);
+    // The stream was cut; the final message carried the whole output, which is what is kept.
+    const stored = await api.getJobOutput(id, 'web1', 'stdout');
+    expect(stored.output).to.equal(`${'x'.repeat(3000)}\n`);
+  });
+
   it('a flood of output from 60 simulated agents leaves another job and every node untouched', async () => {
     const { server, api } = await scope.server({ heartbeatIntervalMs: 500 });
     const noisy = await scope.simulatedAgents(server, 'noisy', 60, {
