@@ -34,7 +34,8 @@ const SCHEMAS: Record<string, object> = {
 // Feed event data, one validator per event: `jobFeed_start`, `orgFeed_job_complete`, ...
 for (const [event, schema] of Object.entries(JOB_FEED_DATA_SCHEMAS)) SCHEMAS[`jobFeed_${event}`] = schema;
 for (const [event, schema] of Object.entries(ORG_FEED_DATA_SCHEMAS)) SCHEMAS[`orgFeed_${event}`] = schema;
-for (const [event, schema] of Object.entries(NODE_OUTPUT_DATA_SCHEMAS)) SCHEMAS[`nodeOutput_${event}`] = schema;
+for (const [event, schema] of Object.entries(NODE_OUTPUT_DATA_SCHEMAS))
+  SCHEMAS[`nodeOutput_${event}`] = schema;
 
 const here = dirname(fileURLToPath(import.meta.url));
 const target = join(here, '..', 'src', 'generated', 'validators.ts');
