@@ -4,7 +4,7 @@ import { expect } from 'chai';
 import { Dealer } from 'zeromq';
 import { encodeMessage, formatHttpDate, signRequest } from '@push-jobs/protocol/internal';
 import { generateCurveKeyPair } from '../src/zmq/curve-keys.js';
-import { type Behavior, FakeAgent } from './helpers/fake-agent.js';
+import { availableFakeAgent, type Behavior, type FakeAgent } from './helpers/fake-agent.js';
 import { until } from '@push-jobs/testing';
 import { PushFixture } from '@push-jobs/testing/push-server';
 
@@ -13,20 +13,8 @@ describe('job engine end to end (real sockets, fake agents)', function () {
   let h: PushFixture;
   const agents: FakeAgent[] = [];
 
-  async function agent(node: string, behavior: Partial<Behavior> = {}): Promise<FakeAgent> {
-    const key = await h.createClient(node);
-    const a = await FakeAgent.start({
-      apiUrl: h.apiUrl,
-      org: h.org,
-      node,
-      clientKeyPem: key,
-      behavior,
-      heartbeatIntervalMs: 100,
-    });
-    agents.push(a);
-    await until(() => h.server.tracker.isAvailable(h.org, node), `${node} available`);
-    return a;
-  }
+  const agent = (node: string, behavior: Partial<Behavior> = {}): Promise<FakeAgent> =>
+    availableFakeAgent(h, agents, node, behavior);
 
   const nodeStates = (job: Record<string, unknown>) => job.nodes as Record<string, string[]>;
 

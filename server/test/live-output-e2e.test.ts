@@ -6,7 +6,7 @@ import { until } from '@push-jobs/testing';
 import { PushFixture } from '@push-jobs/testing/push-server';
 import { expect } from 'chai';
 import type { SseEvent } from '../src/feeds/event-format.js';
-import { type Behavior, FakeAgent } from './helpers/fake-agent.js';
+import { availableFakeAgent, type Behavior, type FakeAgent } from './helpers/fake-agent.js';
 
 interface ParsedEvent {
   event: string;
@@ -41,20 +41,8 @@ describe('live output end to end (real sockets, fake agents)', function () {
   const agents: FakeAgent[] = [];
   const streams: Stream[] = [];
 
-  async function agent(node: string, behavior: Partial<Behavior> = {}): Promise<FakeAgent> {
-    const key = await h.createClient(node);
-    const a = await FakeAgent.start({
-      apiUrl: h.apiUrl,
-      org: h.org,
-      node,
-      clientKeyPem: key,
-      behavior,
-      heartbeatIntervalMs: 100,
-    });
-    agents.push(a);
-    await until(() => h.server.tracker.isAvailable(h.org, node), `${node} available`);
-    return a;
-  }
+  const agent = (node: string, behavior: Partial<Behavior> = {}): Promise<FakeAgent> =>
+    availableFakeAgent(h, agents, node, behavior);
 
   /** Starts a capture job on `nodes` and waits until every one of them runs it. */
   async function running(nodes: string[], capture = true): Promise<string> {

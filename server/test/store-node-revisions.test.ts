@@ -10,7 +10,12 @@ import pg from 'pg';
 import { makeOrgGuid } from '@push-jobs/protocol/internal';
 import { dropSchema, PG_URL, schemaName, waitForValue } from '@push-jobs/testing';
 import { OrgSearchIndexes } from '../src/search/org-indexes.js';
-import { CREATE_MIGRATIONS_TABLE, MIGRATIONS, RECORD_MIGRATION } from '../src/store/migrations.js';
+import {
+  CREATE_MIGRATIONS_TABLE,
+  LATEST_VERSION,
+  MIGRATIONS,
+  RECORD_MIGRATION,
+} from '../src/store/migrations.js';
 import { PostgresStore, SqliteStore, type Store } from '../src/store/index.js';
 import type { NodeDocument } from '../src/store/types.js';
 
@@ -163,7 +168,7 @@ describe('store: node revisions (sqlite)', function () {
     db.close();
     const store = new SqliteStore(file);
     try {
-      expect(await store.migrate()).to.equal(4);
+      expect(await store.migrate()).to.equal(LATEST_VERSION);
       await checkMigrated(store);
     } finally {
       await store.close();
@@ -214,7 +219,7 @@ describe('store: node revisions (postgres)', function () {
     }
     const store = new PostgresStore(PG_URL, { schema });
     try {
-      expect(await store.migrate()).to.equal(4);
+      expect(await store.migrate()).to.equal(LATEST_VERSION);
       await checkMigrated(store);
     } finally {
       await store.close();

@@ -31,6 +31,8 @@ import {
   type ConfigDocument,
   type MessageBody,
 } from '@push-jobs/protocol/internal';
+import { until } from '@push-jobs/testing';
+import type { PushFixture } from '@push-jobs/testing/push-server';
 import { Dealer, Subscriber } from 'zeromq';
 import { generateCurveKeyPair, type CurveKeyPair } from '../../src/zmq/curve-keys.js';
 
@@ -630,4 +632,29 @@ export class FakeAgent {
     this.currentJob = null;
     this.capture = false;
   }
+}
+
+/**
+ * Starts a fake agent for `node` of a fixture's org (its client created first, heartbeats every
+ * 100 ms), adds it to `started` (for the test's clean-up) and waits until the server holds the
+ * node available.
+ */
+export async function availableFakeAgent(
+  h: PushFixture,
+  started: FakeAgent[],
+  node: string,
+  behavior: Partial<Behavior> = {},
+): Promise<FakeAgent> {
+  const key = await h.createClient(node);
+  const agent = await FakeAgent.start({
+    apiUrl: h.apiUrl,
+    org: h.org,
+    node,
+    clientKeyPem: key,
+    behavior,
+    heartbeatIntervalMs: 100,
+  });
+  started.push(agent);
+  await until(() => h.server.tracker.isAvailable(h.org, node), `${node} available`);
+  return agent;
 }
