@@ -138,6 +138,22 @@ describe('end to end: live output', function () {
     expect(stored.output).to.equal(`${'x'.repeat(3000)}\n`);
   });
 
+  it('with live output off, output over the agent limit is truncated and marked, not dropped', async () => {
+    const { server, api } = await scope.server({ settings: { 'output-stream-max-bytes': 0 } });
+    const big = "head -c 200000 /dev/zero | tr '\\0' x";
+    await scope.agent(server, { node: 'web1', whitelist: { big } });
+    await waitForAvailability(api, ['web1'], 'available', 60_000);
+    const job = await waitForJob(
+      api,
+      (await api.startJob({ command: 'big', nodes: ['web1'], capture_output: true })).id,
+    );
+    expect(job.status).to.equal('complete');
+    const out = await api.getJobOutput(job.id, 'web1', 'stdout');
+    expect(out.truncated).to.equal(true);
+    expect(out.output.length).to.be.greaterThan(1000).and.lessThan(63_000);
+    expect(/^x+$/.test(out.output)).to.equal(true);
+  });
+
   it('a flood of output from 60 simulated agents leaves another job and every node untouched', async () => {
     const { server, api } = await scope.server({ heartbeatIntervalMs: 500 });
     const noisy = await scope.simulatedAgents(server, 'noisy', 60, {

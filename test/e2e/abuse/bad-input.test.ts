@@ -5,6 +5,7 @@
 import { expect } from 'chai';
 import {
   MAX_COMMIT_BODY_BYTES,
+  SERVER_CONFIG_DEFAULTS,
   commitMessage,
   sealServerMessage,
   type JobCreation,
@@ -35,6 +36,8 @@ function largestRawFile(body: JobCreation, serverName: string): number {
       capture: false,
       run_timeout: body.run_timeout ?? 3600,
       voting_timeout: 60,
+      // Counted whenever live output is on (the default setting).
+      output_stream_max_bytes: SERVER_CONFIG_DEFAULTS.output_stream_max_bytes,
     }),
   );
   return MAX_COMMIT_BODY_BYTES - Buffer.byteLength(JSON.stringify(commit)) - 256;
