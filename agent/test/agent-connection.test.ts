@@ -49,6 +49,33 @@ describe('agent connection against a raw ROUTER/PUB', function () {
     maxBodySize: 63000,
   };
 
+  /**
+   * A connection whose command address has no ROUTER yet (`port` is free): its DEALER queues
+   * SNDHWM (3) messages, then has no room until a ROUTER with `serverPublicKey` binds the port.
+   */
+  function openUnreachable(
+    port: number,
+    serverPublicKey: string,
+    sendFailed: (error: unknown) => void = () => undefined,
+  ): AgentConnection {
+    return AgentConnection.open({
+      identity,
+      fetched: {
+        config: {
+          ...config,
+          curve_public_key: serverPublicKey,
+          push_jobs: {
+            heartbeat: { ...config.push_jobs.heartbeat, command_addr: `tcp://127.0.0.1:${port}` },
+          },
+        },
+        sessionKey,
+        legacy: false,
+      },
+      runner,
+      events: { serverHeartbeat: () => undefined, commandReceived: () => undefined, sendFailed },
+    });
+  }
+
   let sentSequence = 0;
   /**
    * A server message: the envelope (`sequence`, `timestamp`), a heartbeat's `server`, `type`, then
@@ -567,26 +594,7 @@ describe('agent connection against a raw ROUTER/PUB', function () {
     // No ROUTER listens yet: the DEALER holds SNDHWM (3) messages, then has no room.
     const [port] = await freePorts(1);
     const serverCurve = curveKeyPair();
-    const late = AgentConnection.open({
-      identity,
-      fetched: {
-        config: {
-          ...config,
-          curve_public_key: serverCurve.publicKey,
-          push_jobs: {
-            heartbeat: { ...config.push_jobs.heartbeat, command_addr: `tcp://127.0.0.1:${port}` },
-          },
-        },
-        sessionKey,
-        legacy: false,
-      },
-      runner,
-      events: {
-        serverHeartbeat: () => undefined,
-        commandReceived: () => undefined,
-        sendFailed: () => undefined,
-      },
-    });
+    const late = openUnreachable(port!, serverCurve.publicKey);
     const backRouter = new Router({ linger: 0, curveServer: true, curveSecretKey: serverCurve.secretKey });
     try {
       const flood = 100;
@@ -632,26 +640,7 @@ describe('agent connection against a raw ROUTER/PUB', function () {
     const [port] = await freePorts(1);
     const serverCurve = curveKeyPair();
     const failed: unknown[] = [];
-    const late = AgentConnection.open({
-      identity,
-      fetched: {
-        config: {
-          ...config,
-          curve_public_key: serverCurve.publicKey,
-          push_jobs: {
-            heartbeat: { ...config.push_jobs.heartbeat, command_addr: `tcp://127.0.0.1:${port}` },
-          },
-        },
-        sessionKey,
-        legacy: false,
-      },
-      runner,
-      events: {
-        serverHeartbeat: () => undefined,
-        commandReceived: () => undefined,
-        sendFailed: (e) => failed.push(e),
-      },
-    });
+    const late = openUnreachable(port!, serverCurve.publicKey, (e) => failed.push(e));
     const backRouter = new Router({ linger: 0, curveServer: true, curveSecretKey: serverCurve.secretKey });
     try {
       // Three heartbeats fill the queue; the fourth finds no room and is dropped, not kept waiting.
