@@ -70,19 +70,18 @@ export function fitPrefix(text: string, maxBytes: number, maxJsonBytes = Infinit
     } else if (c < 0x800) {
       b = 2;
       j = 2;
-    } else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
+    } else if (c >= 0xd800 && c <= 0xdfff) {
+      // NaN past the end: no pair.
       const next = text.charCodeAt(i + 1);
-      if (next >= 0xdc00 && next <= 0xdfff) {
+      if (c <= 0xdbff && next >= 0xdc00 && next <= 0xdfff) {
         units = 2;
         b = 4;
         j = 4;
       } else {
-        b = 3; // a lone surrogate: U+FFFD in UTF-8, \uXXXX in JSON
+        // A lone surrogate: U+FFFD (3 bytes) in UTF-8, `\uXXXX` (6) in JSON.
+        b = 3;
         j = 6;
       }
-    } else if (c >= 0xd800 && c <= 0xdfff) {
-      b = 3;
-      j = 6;
     } else {
       b = 3;
       j = 3;

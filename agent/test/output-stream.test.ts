@@ -128,7 +128,17 @@ describe('OutputStream', () => {
   });
 
   it('fitPrefix measures UTF-8 and JSON bytes exactly, never splitting a surrogate pair', () => {
-    const samples = ['plain', 'é€😀', '"\\\n\t\b\f\r', '\u0000\u000b\u001f\u007f', 'a😀b'];
+    // Lone surrogates too (a high one before a letter or at the end, a low one alone).
+    const samples = [
+      'plain',
+      'é€😀',
+      '"\\\n\t\b\f\r',
+      '\u0000\u000b\u001f\u007f',
+      'a😀b',
+      'a\ud800b',
+      'x\udc00',
+      'y\ud83d',
+    ];
     for (const s of samples) {
       for (let max = 0; max <= 40; max++) {
         const n = fitPrefix(s, max);
