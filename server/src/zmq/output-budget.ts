@@ -15,7 +15,7 @@
  *
  * @module
  */
-import { SecondChanceMap, type SecondChance } from '@push-jobs/protocol/internal';
+import { TokenBuckets } from './rate-limiter.js';
 
 /** Settings of {@link OutputBudget}. */
 export interface OutputBudgetOptions {
@@ -45,38 +45,27 @@ export interface OutputShedStats {
   shedBudget: number;
 }
 
-interface Bucket extends SecondChance {
-  messages: number;
-  bytes: number;
-  last: number;
-}
-
 /** See the module documentation. */
 export class OutputBudget {
   readonly stats: OutputShedStats = { passed: 0, shedBacklog: 0, shedBudget: 0 };
-  private readonly buckets: SecondChanceMap<string, Bucket>;
-  private readonly messagesPerMs: number;
-  private readonly bytesPerMs: number;
-  private readonly burstMessages: number;
-  private readonly burstBytes: number;
+  private readonly buckets: TokenBuckets;
   private readonly maxBacklog: number;
-  private readonly now: () => number;
 
-  /** `backlog` says how many chunks the collector has waiting (its `queued`). */
+  /**
+   * `backlog` says how many chunks the collector has waiting (its `queued`).
+   * @throws {RangeError} for a rate or burst that is not positive
+   */
   constructor(
     private readonly backlog: () => number,
     options: OutputBudgetOptions = {},
   ) {
-    this.messagesPerMs = (options.messagesPerSecond ?? 16) / 1000;
-    this.burstMessages = options.burstMessages ?? 32;
-    this.bytesPerMs = (options.bytesPerSecond ?? 128 * 1024) / 1000;
-    this.burstBytes = options.burstBytes ?? 512 * 1024;
+    const messages = { perSecond: options.messagesPerSecond ?? 16, burst: options.burstMessages ?? 32 };
+    const bytes = {
+      perSecond: options.bytesPerSecond ?? 128 * 1024,
+      burst: options.burstBytes ?? 512 * 1024,
+    };
     this.maxBacklog = options.maxBacklog ?? 4096;
-    this.buckets = new SecondChanceMap(options.maxNodes ?? 100_000);
-    this.now = options.now ?? (() => performance.now());
-    if (!(this.messagesPerMs > 0 && this.bytesPerMs > 0 && this.burstMessages >= 1 && this.burstBytes >= 1)) {
-      throw new RangeError('output budget rates and bursts must be positive');
-    }
+    this.buckets = new TokenBuckets([messages, bytes], options.maxNodes ?? 100_000, options.now);
   }
 
   /** Whether output must be shed before verification (counts the drop when it must). */
@@ -88,25 +77,10 @@ export class OutputBudget {
 
   /** Takes one message of `bytes` from the node's budget; false (counted) when it is over. */
   take(org: string, node: string, bytes: number): boolean {
-    const key = `${org}\u0000${node}`;
-    const now = this.now();
-    let bucket = this.buckets.get(key);
-    if (bucket === undefined) {
-      bucket = { messages: this.burstMessages, bytes: this.burstBytes, last: now, referenced: false };
-      this.buckets.set(key, bucket);
-    } else {
-      bucket.referenced = true;
-      const elapsed = now - bucket.last;
-      bucket.messages = Math.min(this.burstMessages, bucket.messages + elapsed * this.messagesPerMs);
-      bucket.bytes = Math.min(this.burstBytes, bucket.bytes + elapsed * this.bytesPerMs);
-      bucket.last = now;
-    }
-    if (bucket.messages < 1 || bucket.bytes < bytes) {
+    if (!this.buckets.take(`${org}\u0000${node}`, [1, bytes])) {
       this.stats.shedBudget++;
       return false;
     }
-    bucket.messages -= 1;
-    bucket.bytes -= bytes;
     this.stats.passed++;
     return true;
   }

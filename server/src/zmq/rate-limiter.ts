@@ -20,49 +20,100 @@ export interface RateLimitOptions {
 /** Default per-peer limit of the command socket. */
 export const DEFAULT_RATE_LIMIT: RateLimitOptions = { messagesPerSecond: 200, burst: 400 };
 
-interface Bucket extends SecondChance {
-  tokens: number;
+/** One kind of token: its sustained rate and its bucket size. */
+export interface TokenLimit {
+  /** Tokens added per second. */
+  perSecond: number;
+  /** Most tokens a bucket holds (and a new key starts with). */
+  burst: number;
+}
+
+interface Buckets extends SecondChance {
+  /** Tokens of each limit, in the order of the limits. */
+  tokens: number[];
   last: number;
 }
 
-/** Token buckets keyed by peer (a string naming the ROUTER identity; the command socket uses hex). */
-export class PeerRateLimiter {
-  private readonly buckets: SecondChanceMap<string, Bucket>;
-  private readonly ratePerMs: number;
-  private readonly burst: number;
+/**
+ * Token buckets keyed by a string, one per {@link TokenLimit} for each key (messages and bytes,
+ * say), refilled from the elapsed time; see the module documentation. A take is all or nothing:
+ * it takes its cost from every bucket of the key, or from none.
+ */
+export class TokenBuckets {
+  private readonly buckets: SecondChanceMap<string, Buckets>;
+  private readonly perMs: number[];
+  private readonly bursts: number[];
 
   /**
-   * @param options rate and burst (both positive)
+   * @param limits the kinds of token (positive rates, bursts of at least 1)
+   * @param maxKeys how many keys to keep at most
+   * @param now monotonic clock in milliseconds
+   */
+  constructor(
+    limits: readonly TokenLimit[],
+    maxKeys: number,
+    private readonly now: () => number = () => performance.now(),
+  ) {
+    if (limits.length === 0 || limits.some((l) => !(l.perSecond > 0) || !(l.burst >= 1))) {
+      throw new RangeError('token limits need a rate above 0 and a burst of at least 1');
+    }
+    this.perMs = limits.map((l) => l.perSecond / 1000);
+    this.bursts = limits.map((l) => l.burst);
+    this.buckets = new SecondChanceMap(maxKeys);
+  }
+
+  /** Takes `costs` (one per limit) from `key`'s buckets; false, taking nothing, when one is short. */
+  take(key: string, costs: readonly number[]): boolean {
+    const now = this.now();
+    let bucket = this.buckets.get(key);
+    if (bucket === undefined) {
+      bucket = { tokens: [...this.bursts], last: now, referenced: false };
+      this.buckets.set(key, bucket);
+    } else {
+      bucket.referenced = true;
+      const elapsed = now - bucket.last;
+      for (let i = 0; i < bucket.tokens.length; i++) {
+        bucket.tokens[i] = Math.min(this.bursts[i]!, bucket.tokens[i]! + elapsed * this.perMs[i]!);
+      }
+      bucket.last = now;
+    }
+    for (let i = 0; i < bucket.tokens.length; i++) if (bucket.tokens[i]! < costs[i]!) return false;
+    for (let i = 0; i < bucket.tokens.length; i++) bucket.tokens[i]! -= costs[i]!;
+    return true;
+  }
+
+  /** How many keys are tracked. */
+  get size(): number {
+    return this.buckets.size;
+  }
+}
+
+const ONE = [1] as const;
+
+/** Token buckets keyed by peer (a string naming the ROUTER identity; the command socket uses hex). */
+export class PeerRateLimiter {
+  private readonly buckets: TokenBuckets;
+
+  /**
+   * @param options rate and burst (both positive, else a RangeError)
    * @param maxPeers how many buckets to keep at most
    * @param now monotonic clock in milliseconds
    */
   constructor(
     options: RateLimitOptions = DEFAULT_RATE_LIMIT,
     maxPeers = 100_000,
-    private readonly now: () => number = () => performance.now(),
+    now: () => number = () => performance.now(),
   ) {
-    if (!(options.messagesPerSecond > 0) || !(options.burst >= 1)) {
-      throw new RangeError('rate limit needs messagesPerSecond > 0 and burst >= 1');
-    }
-    this.ratePerMs = options.messagesPerSecond / 1000;
-    this.burst = options.burst;
-    this.buckets = new SecondChanceMap(maxPeers);
+    this.buckets = new TokenBuckets(
+      [{ perSecond: options.messagesPerSecond, burst: options.burst }],
+      maxPeers,
+      now,
+    );
   }
 
   /** Takes one token from `peer`'s bucket; false when the bucket is empty (drop the message). */
   take(peer: string): boolean {
-    const now = this.now();
-    const bucket = this.buckets.get(peer);
-    if (bucket === undefined) {
-      this.buckets.set(peer, { tokens: this.burst - 1, last: now, referenced: false });
-      return true;
-    }
-    bucket.referenced = true;
-    bucket.tokens = Math.min(this.burst, bucket.tokens + (now - bucket.last) * this.ratePerMs);
-    bucket.last = now;
-    if (bucket.tokens < 1) return false;
-    bucket.tokens -= 1;
-    return true;
+    return this.buckets.take(peer, ONE);
   }
 
   /** How many peers are tracked. */
