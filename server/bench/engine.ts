@@ -23,6 +23,16 @@ import { startPushServer } from '../src/push-server.js';
 import { openStore } from '../src/store/index.js';
 import type { CommandTransport } from '../src/zmq/types.js';
 
+/** The stats of a bench's in-memory transport, which counts nothing. */
+export const noTransportStats = (): ReturnType<CommandTransport['stats']> => ({
+  received: 0,
+  sent: 0,
+  droppedMalformed: 0,
+  droppedRateLimited: 0,
+  sendFailures: 0,
+  zapDenied: 0,
+});
+
 export interface EngineBenchRow {
   name: string;
   value: number;
@@ -36,14 +46,7 @@ export function benchHeartbeats(nodes = 10_000, rounds = 20): EngineBenchRow {
     endpoint: 'bench',
     onMessage: () => undefined,
     send: async () => true,
-    stats: () => ({
-      received: 0,
-      sent: 0,
-      droppedMalformed: 0,
-      droppedRateLimited: 0,
-      sendFailures: 0,
-      zapDenied: 0,
-    }),
+    stats: noTransportStats,
     close: async () => undefined,
   };
   const broker = new Broker({

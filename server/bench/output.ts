@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodeMessage, formatHttpDate, makeJobId } from '@push-jobs/protocol/internal';
 import { DEFAULT_SERVER_CONFIG } from '../src/config/defaults.js';
+import { noTransportStats } from './engine.js';
 import { FeedHub } from '../src/feeds/feed-hub.js';
 import { createOrgWithDefaults } from '../src/identity/service.js';
 import { PushJobEngine } from '../src/jobs/engine.js';
@@ -93,14 +94,7 @@ export async function benchOutput(): Promise<OutputBenchRow[]> {
       }
       return true;
     },
-    stats: () => ({
-      received: 0,
-      sent: 0,
-      droppedMalformed: 0,
-      droppedRateLimited: 0,
-      sendFailures: 0,
-      zapDenied: 0,
-    }),
+    stats: noTransportStats,
     close: async () => undefined,
   };
   const feeds = new FeedHub({ orgFeedExpiration: 60, waitCompleteTime: 1 });
