@@ -30,9 +30,18 @@ describe('live output collector', function () {
   let appends = 0;
   let feeds: FeedHub;
 
+  /** Reads of a node's whole streamed output by the collector. */
+  let readBacks = 0;
+
   function collector(opts: Partial<ConstructorParameters<typeof LiveOutput>[0]> = {}): LiveOutput {
     const held = new Proxy(store, {
       get(target, prop, receiver) {
+        if (prop === 'getStreamedOutput') {
+          return (...args: Parameters<Store['getStreamedOutput']>) => {
+            readBacks++;
+            return target.getStreamedOutput(...args);
+          };
+        }
         if (prop !== 'appendJobOutputChunks') return Reflect.get(target, prop, receiver) as unknown;
         return async (...args: Parameters<Store['appendJobOutputChunks']>) => {
           appends++;
@@ -67,6 +76,7 @@ describe('live output collector', function () {
     gate = undefined;
     fail = false;
     appends = 0;
+    readBacks = 0;
     feeds = new FeedHub({ orgFeedExpiration: 60, waitCompleteTime: 1 });
   });
   afterEach(async () => {
@@ -99,6 +109,17 @@ describe('live output collector', function () {
     out.accept('acme', jobId, 'n2', chunk(2, 'ghi'));
     const final = { ...empty(), stdout: Buffer.from('whole') };
     expect(await out.settle('acme', jobId, 'n2', final)).to.equal(final);
+    expect(readBacks).to.equal(1);
+  });
+
+  it('a complete stream no longer than the final message is not read back: the final output is stored', async () => {
+    const out = collector();
+    out.accept('acme', jobId, 'n1', chunk(0, 'abc'));
+    out.accept('acme', jobId, 'n1', chunk(1, 'err', 'stderr'));
+    const final = { ...empty(), stdout: Buffer.from('abc'), stderr: Buffer.from('err') };
+    expect(await out.settle('acme', jobId, 'n1', final)).to.equal(final);
+    expect(out.stats.written).to.equal(2);
+    expect(readBacks).to.equal(0);
   });
 
   it('a slow store: unwritten chunks stay bounded (the oldest dropped, counted), the final output wins', async () => {

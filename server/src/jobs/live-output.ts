@@ -273,6 +273,9 @@ export class LiveOutput {
       this.drainAll();
       const written = await this.writtenWithin(job, this.settleWaitMs);
       if (!written || stream.lost > 0 || stream.written !== stream.lastSeq + 1) return final;
+      // A complete stream holds what the command printed, as the final message does unless that
+      // was cut: not longer, it is the same bytes (or fewer), so it is not read back.
+      if (stream.bytes <= final.stdout.length + final.stderr.length) return final;
       const streamed = await this.opts.store.getStreamedOutput(org, jobId, node);
       if (streamed === undefined) return final;
       if (streamed.stdout.length < final.stdout.length || streamed.stderr.length < final.stderr.length) {
