@@ -40,6 +40,9 @@ describe('ServerConfigSchema', () => {
       tls_cert: null,
       tls_key: null,
       log_level: 'info',
+      cluster: false,
+      instance_name: null,
+      cluster_lease_seconds: 15,
     });
   });
 
@@ -62,6 +65,10 @@ describe('ServerConfigSchema', () => {
     expect(validate({ ...SERVER_CONFIG_DEFAULTS, log_level: 'verbose' })).to.equal(false);
     expect(validate({ ...SERVER_CONFIG_DEFAULTS, tls_cert: '' })).to.equal(false);
     expect(validate({ ...SERVER_CONFIG_DEFAULTS, wait_complete_time: 0 })).to.equal(true);
+    expect(validate({ ...SERVER_CONFIG_DEFAULTS, instance_name: 'api-1.example:10003' })).to.equal(true);
+    expect(validate({ ...SERVER_CONFIG_DEFAULTS, instance_name: 'a b' })).to.equal(false);
+    expect(validate({ ...SERVER_CONFIG_DEFAULTS, instance_name: '' })).to.equal(false);
+    expect(validate({ ...SERVER_CONFIG_DEFAULTS, cluster_lease_seconds: 2 })).to.equal(false);
   });
 
   it("the agent's log levels are all server levels", () => {

@@ -147,6 +147,27 @@ export const ServerConfigSchema = Type.Object(
       'push-jobs.sqlite',
       'A SQLite file path (relative to data_dir unless absolute), or a postgres:// URL.',
     ),
+    cluster: Flag(
+      false,
+      'Run as one instance of a cluster: several servers sharing one PostgreSQL database_url, ' +
+        'each holding its own nodes, any of them serving the whole API (a load balancer in front). ' +
+        'Refused with SQLite.',
+    ),
+    instance_name: Type.Union(
+      [Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9][A-Za-z0-9._:-]*$' }), Type.Null()],
+      {
+        default: null,
+        description:
+          'This instance\'s name in the cluster (letters, digits, `.`, `_`, `:`, `-`; at most 64); ' +
+          'null: the host name and the API port. Unique among live instances.',
+      },
+    ),
+    cluster_lease_seconds: TimerSeconds(
+      15,
+      'Cluster: how long an instance\'s lease lasts without renewal (renewed every third of it); ' +
+        'when it expires, another instance clears the silent one\'s nodes and ends its jobs.',
+      3,
+    ),
     tls_cert: OptionalPath('PEM certificate file for HTTPS on the API port; with tls_key. null: plain HTTP.'),
     tls_key: OptionalPath('PEM private key file for HTTPS; with tls_cert.'),
     log_level: Type.Unsafe<ServerLogLevel>({
