@@ -58,6 +58,8 @@ export interface AppOptions {
   feeds?: FeedHub;
   /** Live output chunks not yet written (the per-node output stream). @default none */
   output?: UnwrittenOutput;
+  /** Cluster mode: the instance that answers (`/_status`). @default none (a single server) */
+  instanceStatus?: RouteDeps['instanceStatus'];
 }
 
 /** Builds the app (routes, auth, error handling) without listening. */
@@ -79,6 +81,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     runtime: opts.runtime,
     searchIndexes: new OrgSearchIndexes(store),
     ...(opts.output === undefined ? {} : { output: opts.output }),
+    ...(opts.instanceStatus === undefined ? {} : { instanceStatus: opts.instanceStatus }),
   };
 
   app.decorateRequest('rawBody', undefined);

@@ -41,6 +41,9 @@ import { ZmqHeartbeatTransport } from './zmq/heartbeat-socket.js';
 import type { TransportStats } from './zmq/types.js';
 import { ZapHandler } from './zmq/zap-handler.js';
 import { OutputBudget, type OutputShedStats } from './zmq/output-budget.js';
+import { Cluster, assertClusterStore } from './cluster/index.js';
+import type { ClusterRouter } from './cluster/router.js';
+import type { JobEventSink } from './feeds/types.js';
 
 /** What {@link startPushServer} needs. */
 export interface PushServerOptions {
@@ -74,8 +77,17 @@ export interface PushServer {
   output: LiveOutput | undefined;
   /** Counters of live output: taken, shed, dropped, written (see the README). */
   outputStats(): OutputStats;
+  /** Cluster mode: this instance's part of the cluster. */
+  cluster: Cluster | undefined;
+  /**
+   * Cluster mode: stops taking new jobs, waits (at most `timeoutMs`) for this instance's jobs to
+   * end, then closes; its nodes move to other instances with their jobs. A single server closes.
+   */
+  drainAndClose(timeoutMs: number, onProgress?: (liveJobs: number) => void): Promise<void>;
   /** Stops sockets, timers and the HTTP server (not the store). */
   close(): Promise<void>;
+  /** Stops as a crash would in cluster mode (no lease released; tests). Otherwise as {@link close}. */
+  kill(): Promise<void>;
 }
 
 /** Counters of live output, from the socket to the store. */
@@ -102,6 +114,7 @@ function portOf(endpoint: string): number {
  */
 export async function startPushServer(opts: PushServerOptions): Promise<PushServer> {
   const { config, store } = opts;
+  if (config.cluster) assertClusterStore(store);
   const log = createServerLogger(opts.logger, config.log_level);
   const incarnationId = randomUUID();
   const serverKey = await loadOrCreateServerKey(config.data_dir);
@@ -134,17 +147,37 @@ export async function startPushServer(opts: PushServerOptions): Promise<PushServ
     log: log.child({ component: 'heartbeat' }),
   });
 
+  // Cluster mode: this instance registers (a name held by another live server is refused).
+  const cluster = config.cluster
+    ? await Cluster.open({
+        config,
+        store,
+        serverId,
+        commandEndpoint: command.endpoint,
+        heartbeatEndpoint: heartbeat.endpoint,
+        log: log.child({ component: 'cluster' }),
+      }).catch(async (error: unknown) => {
+        await command.close();
+        await heartbeat.close();
+        await zap.close();
+        allowList.stop();
+        throw error;
+      })
+    : undefined;
+
   // The core, each part built on the ones before it.
   const sessionKeys = new SessionKeyManager({ lifetimeMs: config.config_lifetime * 1000 });
   const feeds = new FeedHub({
     orgFeedExpiration: config.org_feed_expiration,
     waitCompleteTime: config.wait_complete_time,
   });
+  // Where job events go: the feeds, and in cluster mode every other instance's feeds too.
+  const events: JobEventSink = cluster === undefined ? feeds : cluster.feedSink(feeds);
   // Live output (off when the cap is 0): the collector, and its shedding on the socket.
   const outputLog = log.child({ component: 'output' });
   const output =
     config.output_stream_max_bytes > 0
-      ? new LiveOutput({ store, events: feeds, capBytes: config.output_stream_max_bytes, log: outputLog })
+      ? new LiveOutput({ store, events, capBytes: config.output_stream_max_bytes, log: outputLog })
       : undefined;
   const outputBudget = new OutputBudget(() => output?.queued ?? 0);
   const broker = new Broker({
@@ -160,21 +193,31 @@ export async function startPushServer(opts: PushServerOptions): Promise<PushServ
     send: (record, message) => broker.send(record, message),
     receiveLag: () => command.receiveLagMs(),
     log: log.child({ component: 'nodes' }),
+    ...(cluster === undefined ? {} : { onChange: cluster.nodeChanged }),
   });
+  const router: ClusterRouter | undefined = cluster?.router(tracker, output);
   const engine = new PushJobEngine({
     store,
-    events: feeds,
-    nodes: tracker,
+    events,
+    nodes: router ?? tracker,
     serverName: config.server_name,
-    serverId,
+    // In cluster mode jobs belong to this instance (a restart is a new instance).
+    serverId: cluster?.id ?? serverId,
     votingTimeoutMs: config.voting_timeout * 1000,
     waitCompleteMs: config.wait_complete_time * 1000,
     log: log.child({ component: 'jobs' }),
     ...(output === undefined ? {} : { output }),
+    ...(router === undefined ? {} : { onSettled: (org: string, id: string) => router.jobSettled(org, id) }),
   });
-  const crashedAtStart = await engine.recover();
+  // A cluster instance crashes no job at start: dead instances' jobs are ended at lease expiry.
+  const crashedAtStart = cluster === undefined ? await engine.recover() : [];
   // The one link back: node events reach the engine, which is built on the tracker.
-  tracker.setListener(engine);
+  if (router === undefined) tracker.setListener(engine);
+  else {
+    router.setEngine(engine);
+    tracker.setListener(router);
+    await cluster!.start();
+  }
   broker.start(tracker);
   tracker.start();
   const heartbeats = new HeartbeatSender(
@@ -188,9 +231,19 @@ export async function startPushServer(opts: PushServerOptions): Promise<PushServ
   const app = await buildApp({
     config,
     store,
-    engine,
-    tracker,
+    engine: cluster === undefined ? engine : cluster.jobs(engine, store),
+    tracker: cluster === undefined ? tracker : cluster.nodeStates(tracker),
     incarnationId,
+    ...(cluster === undefined
+      ? {}
+      : {
+          instanceStatus: () => ({
+            id: cluster.id,
+            name: cluster.name,
+            state: cluster.lease.draining ? ('draining' as const) : ('active' as const),
+            live_instances: cluster.lease.others().length + 1,
+          }),
+        }),
     feeds,
     ...(output === undefined ? {} : { output }),
     logger: log,
@@ -230,9 +283,10 @@ export async function startPushServer(opts: PushServerOptions): Promise<PushServ
   statsTimer.unref();
 
   let closed = false;
-  const close = async (): Promise<void> => {
+  const close = async (crash = false): Promise<void> => {
     if (closed) return;
     closed = true;
+    if (cluster !== undefined) await (crash ? cluster.kill() : cluster.close());
     heartbeats.stop();
     tracker.stop();
     clearInterval(statsTimer);
@@ -244,10 +298,28 @@ export async function startPushServer(opts: PushServerOptions): Promise<PushServ
     await heartbeat.close();
     await zap.close();
   };
+  const drainAndClose = async (timeoutMs: number, onProgress?: (liveJobs: number) => void): Promise<void> => {
+    if (cluster !== undefined && !closed) {
+      await cluster.drain();
+      const deadline = Date.now() + timeoutMs;
+      let last = -1;
+      for (;;) {
+        const live = engine.liveJobIds().filter((id) => engine.run(id)?.phase !== 'done').length;
+        if (live !== last) onProgress?.(live);
+        last = live;
+        if (live === 0 || Date.now() >= deadline) break;
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    }
+    await close();
+  };
   return {
     app,
     config,
     incarnationId,
+    cluster,
+    drainAndClose,
+    kill: () => close(true),
     engine,
     tracker,
     broker,
@@ -258,6 +330,6 @@ export async function startPushServer(opts: PushServerOptions): Promise<PushServ
     transportStats: () => command.stats(),
     output,
     outputStats,
-    close,
+    close: () => close(),
   };
 }

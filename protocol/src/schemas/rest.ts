@@ -258,6 +258,19 @@ export const ServerStatusSchema = Type.Object({
   node_fsm_count: Type.Integer({ minimum: 0 }),
   /** Ids of jobs whose process is alive. */
   job_processes: Type.Array(Type.String()),
+  /**
+   * Cluster mode only (ours): the instance that answered. A draining instance answers 503 with
+   * this body, so a load balancer's health check takes it out of rotation.
+   */
+  instance: Type.Optional(
+    Type.Object({
+      id: Type.String(),
+      name: Type.String(),
+      state: StringEnum(['active', 'draining'] as const),
+      /** Live instances of the cluster, this one included. */
+      live_instances: Type.Integer({ minimum: 1 }),
+    }),
+  ),
 });
 /** Server status body. */
 export type ServerStatus = Static<typeof ServerStatusSchema>;

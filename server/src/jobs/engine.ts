@@ -56,6 +56,8 @@ export interface PushJobEngineOptions {
    * it, live output is off. @default none
    */
   output?: LiveOutput;
+  /** Called once a job settled (nothing about it changes any more): cluster mode tells the instances holding its nodes. */
+  onSettled?: (org: string, jobId: string) => void;
 }
 
 /** Why the engine dropped an `output` chunk the tracker passed on. */
@@ -71,6 +73,7 @@ export class PushJobEngine implements JobEngine, NodeEventListener {
   private readonly log: Logger;
   private readonly output: LiveOutput | undefined;
   private readonly outputLog: RateLimitedLog;
+  private readonly onSettled: ((org: string, jobId: string) => void) | undefined;
   /** `output` chunks dropped here, by reason. */
   readonly outputDrops: Record<EngineOutputDrop, number> = {
     'unknown job': 0,
@@ -81,6 +84,7 @@ export class PushJobEngine implements JobEngine, NodeEventListener {
   constructor(options: PushJobEngineOptions) {
     const { nodes } = options;
     this.waitCompleteMs = options.waitCompleteMs;
+    this.onSettled = options.onSettled;
     this.log = options.log ?? SILENT_LOGGER;
     this.output = options.output;
     this.outputLog = new RateLimitedLog(this.log);
@@ -227,6 +231,7 @@ export class PushJobEngine implements JobEngine, NodeEventListener {
 
   private retire(run: JobRun): void {
     this.output?.jobEnded(run.org, run.id);
+    this.onSettled?.(run.org, run.id);
     for (const node of run.nodes.keys()) {
       const k = `${run.org}\u0000${node}`;
       const set = this.byNode.get(k);

@@ -17,6 +17,8 @@ export interface JobEngine {
   abortJob(org: string, id: string, requestor: string): Promise<JobRecord | undefined>;
   /** Ids of the jobs that currently have a live state machine. */
   liveJobIds(): string[];
+  /** False while the server takes no new jobs (a draining cluster instance). @default true */
+  acceptsJobs?(): boolean;
   /** The id of the server running the jobs, recorded as their owner (none: jobs stay unowned). */
   readonly serverId?: string;
 }

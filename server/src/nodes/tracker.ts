@@ -143,6 +143,11 @@ export interface LiveNodeTrackerOptions {
   receiveLag?: () => number;
   /** Where node state changes are logged (at `debug`). @default silent */
   log?: Logger;
+  /**
+   * Called when a node's record is created or ends, or what it says of the node changes (rehab,
+   * the job it holds): cluster mode writes it for the other instances. @default none
+   */
+  onChange?: (org: string, node: string) => void;
 }
 
 /** Why a node's record ended (logged). */
@@ -213,8 +218,10 @@ export class LiveNodeTracker implements NodeTracker {
     'not running the job': 0,
   };
   private readonly outputLog: RateLimitedLog;
+  private readonly onChange: ((org: string, node: string) => void) | undefined;
 
   constructor(options: LiveNodeTrackerOptions) {
+    this.onChange = options.onChange;
     this.settings = options.settings;
     this.sender = options.send;
     this.now = options.now ?? Date.now;
@@ -393,9 +400,10 @@ export class LiveNodeTracker implements NodeTracker {
         }
         return;
       case 'aborted':
-        record.job = undefined;
+        this.setJob(record, undefined);
         if (record.state === 'rehab') {
           record.state = 'idle';
+          this.onChange?.(org, node);
           this.awaitingAbort.delete(record);
           this.log.debug({ org, node }, 'node out of rehab: available');
         }
@@ -449,9 +457,9 @@ export class LiveNodeTracker implements NodeTracker {
     now: number,
   ): void {
     if (typeof jobId === 'string') {
-      if (type === 'ack_commit') record.job = { jobId, state: 'committed' };
-      else if (type === 'ack_run') record.job = { jobId, state: 'running' };
-      else if (type !== 'nack_commit' && record.job?.jobId === jobId) record.job = undefined;
+      if (type === 'ack_commit') this.setJob(record, { jobId, state: 'committed' });
+      else if (type === 'ack_run') this.setJob(record, { jobId, state: 'running' });
+      else if (type !== 'nack_commit' && record.job?.jobId === jobId) this.setJob(record, undefined);
     }
     if (typeof jobId !== 'string') return this.rehab(record.org, record.node);
     if (this.listener?.jobMessage(record.org, record.node, jobId, body) === true) return;
@@ -461,7 +469,7 @@ export class LiveNodeTracker implements NodeTracker {
   /** A heartbeat of a known node: what it holds, and whether the jobs still want that. */
   private heartbeatJob(record: NodeRecord, body: MessageBody, jobId: string | null, now: number): void {
     const held = heldByHeartbeat(body, jobId);
-    record.job = held;
+    this.setJob(record, held);
     // Holding nothing, or another job: a pending release has nothing left to stop.
     if (record.releasing !== undefined && record.releasing !== held?.jobId) this.endRelease(record);
     if (held === undefined || this.listener === undefined) return;
@@ -485,7 +493,7 @@ export class LiveNodeTracker implements NodeTracker {
     const held =
       body.type === 'heartbeat' && typeof jobId === 'string' ? heldByHeartbeat(body, jobId) : undefined;
     if (held === undefined || this.listener === undefined) return this.enterRehab(record, now);
-    record.job = held;
+    this.setJob(record, held);
     if (this.listener.jobHeld(record.org, record.node, held.jobId, held.state) === 'release') {
       this.releaseRecord(record, held.jobId, now);
     } else {
@@ -521,6 +529,13 @@ export class LiveNodeTracker implements NodeTracker {
     }
     if (sent === deferred.length) record.deferred = undefined;
     else if (sent > 0) record.deferred = deferred.slice(sent);
+  }
+
+  /** Sets what the node holds, telling {@link LiveNodeTrackerOptions.onChange} when it changed. */
+  private setJob(record: NodeRecord, job: HeldJob | undefined): void {
+    const old = record.job;
+    record.job = job;
+    if (old?.jobId !== job?.jobId || old?.state !== job?.state) this.onChange?.(record.org, record.node);
   }
 
   /** Sends the node to rehab: `abort` now and every `rehab_timer` until it answers `aborted`. */
@@ -599,6 +614,7 @@ export class LiveNodeTracker implements NodeTracker {
     this.records.set(key(org, node), record);
     this.byAddress.set(addressKey, record);
     this.log.debug({ org, node, incarnation: incarnationId }, 'node connected');
+    this.onChange?.(org, node);
     return record;
   }
 
@@ -611,6 +627,7 @@ export class LiveNodeTracker implements NodeTracker {
     record.votes = undefined;
     this.awaitingAbort.add(record);
     this.log.debug({ org: record.org, node: record.node }, 'node in rehab');
+    this.onChange?.(record.org, record.node);
     this.sender(record, abortMessage());
     this.flushDeferred(record);
   }
@@ -621,6 +638,7 @@ export class LiveNodeTracker implements NodeTracker {
     this.records.delete(key(record.org, record.node));
     if (this.byAddress.get(record.addressKey) === record) this.byAddress.delete(record.addressKey);
     this.awaitingAbort.delete(record);
+    this.onChange?.(record.org, record.node);
     this.listener?.nodeDown(record.org, record.node);
   }
 }

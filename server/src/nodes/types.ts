@@ -12,9 +12,9 @@ export type NodeStateEntry = NodeStateSummary;
 /** Knows which nodes are connected and available. */
 export interface NodeTracker {
   /** Nodes of the org that currently have a node record (never-seen and dead nodes are absent). */
-  listNodeStates(org: string): NodeStateEntry[];
+  listNodeStates(org: string): NodeStateEntry[] | Promise<NodeStateEntry[]>;
   /** One node; an unknown node is `offline` and `unavailable`. */
-  nodeState(org: string, node: string): Omit<NodeState, 'node_name'>;
+  nodeState(org: string, node: string): Omit<NodeState, 'node_name'> | Promise<Omit<NodeState, 'node_name'>>;
   /** How many node records exist, across orgs. */
   nodeCount(): number;
 }

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import type { ServerStatus } from '@push-jobs/protocol/internal';
 import type { ServerConfig } from '../config/types.js';
 import type { UnwrittenOutput } from '../jobs/output-so-far.js';
 import type { JobEngine } from '../jobs/types.js';
@@ -43,4 +44,6 @@ export interface RouteDeps {
   searchIndexes: OrgSearchIndexes;
   /** Live output taken and not written yet (the output endpoints include it). */
   output?: UnwrittenOutput;
+  /** Cluster mode: the instance that answers, for `/_status` (503 while draining). */
+  instanceStatus?: () => NonNullable<ServerStatus['instance']>;
 }

@@ -389,11 +389,16 @@ export function* getStreamedOutput(
 }
 
 /**
- * Marks every incomplete job of `owner` (or of no owner) and its unfinished nodes `crashed`; run
- * in one transaction. Other servers' jobs are theirs to finish.
+ * Marks every incomplete job of `owner` (and, unless `includeUnowned` is false, of no owner) and
+ * its unfinished nodes `crashed`; run in one transaction. Other servers' jobs are theirs to finish.
  */
-export function* crashIncompleteJobs(at: Date, by: string, owner: string): Program<string[]> {
-  const mine = '(owner = ? OR owner IS NULL) AND status IN (?, ?, ?)';
+export function* crashIncompleteJobs(
+  at: Date,
+  by: string,
+  owner: string,
+  includeUnowned = true,
+): Program<string[]> {
+  const mine = `${includeUnowned ? '(owner = ? OR owner IS NULL)' : 'owner = ?'} AND status IN (?, ?, ?)`;
   yield* run(
     `UPDATE job_nodes SET status = ?, updated_at = ?
       WHERE status IN (?, ?, ?) AND job_id IN (SELECT id FROM jobs WHERE ${mine})`,

@@ -480,6 +480,66 @@ CREATE TABLE job_output_chunks (
 );
 `;
 
+/**
+ * Version 6: cluster mode (several servers on one PostgreSQL; see `server/src/cluster/`).
+ * `cluster_instances` holds each running instance with its lease; `cluster_nodes` which instance
+ * holds each connected node (written in batches by that instance); `cluster_messages` batches of
+ * relayed job traffic addressed to one instance (consumed by it); `cluster_feed` batches of feed
+ * events every other instance replays. Cluster mode needs PostgreSQL: SQLite gets no tables.
+ */
+const SQLITE_V6 = `
+-- cluster mode needs PostgreSQL
+SELECT 1;
+`;
+
+const POSTGRES_V6 = `
+CREATE TABLE cluster_instances (
+  id uuid PRIMARY KEY,
+  name text COLLATE "C" NOT NULL,
+  server_id text NOT NULL,
+  api_port integer NOT NULL,
+  command_endpoint text NOT NULL,
+  heartbeat_endpoint text NOT NULL,
+  host text NOT NULL,
+  pid integer NOT NULL,
+  state text NOT NULL CHECK (state IN ('active', 'draining', 'expired', 'gone')),
+  started_at timestamptz NOT NULL,
+  lease_until timestamptz NOT NULL,
+  node_count integer NOT NULL DEFAULT 0,
+  job_count integer NOT NULL DEFAULT 0,
+  ended_at timestamptz,
+  ended_by uuid
+);
+CREATE INDEX cluster_instances_name ON cluster_instances (name);
+CREATE INDEX cluster_instances_state ON cluster_instances (state, lease_until);
+CREATE TABLE cluster_nodes (
+  org_name text COLLATE "C" NOT NULL,
+  node_name text COLLATE "C" NOT NULL,
+  instance_id uuid NOT NULL,
+  incarnation text NOT NULL,
+  state text NOT NULL,
+  job_id text,
+  updated_at timestamptz NOT NULL,
+  PRIMARY KEY (org_name, node_name)
+);
+CREATE INDEX cluster_nodes_instance ON cluster_nodes (instance_id);
+CREATE TABLE cluster_messages (
+  id bigserial PRIMARY KEY,
+  to_instance uuid NOT NULL,
+  from_instance uuid NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  items jsonb NOT NULL
+);
+CREATE INDEX cluster_messages_to ON cluster_messages (to_instance, id);
+CREATE TABLE cluster_feed (
+  id bigserial PRIMARY KEY,
+  from_instance uuid NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  events jsonb NOT NULL
+);
+CREATE INDEX cluster_feed_created ON cluster_feed (created_at);
+`;
+
 /** Every migration, in order. */
 export const MIGRATIONS: readonly Migration[] = Object.freeze([
   { version: 1, name: 'initial schema', sqlite: SQLITE_V1, postgres: POSTGRES_V1 },
@@ -487,6 +547,7 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
   { version: 3, name: 'job search, rollouts, node results', sqlite: SQLITE_V3, postgres: POSTGRES_V3 },
   { version: 4, name: 'node revisions for search', sqlite: SQLITE_V4, postgres: POSTGRES_V4 },
   { version: 5, name: 'live output chunks', sqlite: SQLITE_V5, postgres: POSTGRES_V5 },
+  { version: 6, name: 'cluster mode', sqlite: SQLITE_V6, postgres: POSTGRES_V6 },
 ]);
 
 /** The schema version once every migration is applied. */

@@ -49,6 +49,8 @@ export class PostgresStore extends SqlStore implements Store {
   readonly kind = 'postgres' as const;
   /** The schema, when one was given. */
   readonly schema: string | undefined;
+  /** The connection URL (cluster mode opens its own connections with it). */
+  readonly connectionString: string;
   private readonly pool: pg.Pool;
   private readonly texts = new Map<string, { name: string; text: string }>();
 
@@ -56,6 +58,7 @@ export class PostgresStore extends SqlStore implements Store {
   constructor(connectionString: string, options: PostgresStoreOptions = {}) {
     super();
     this.schema = options.schema;
+    this.connectionString = connectionString;
     const searchPath = options.schema === undefined ? undefined : quoteIdentifier(options.schema);
     // The schema is chosen at connection start-up (`options=-c search_path=...`), so no query
     // has to run before the first one on a new connection.

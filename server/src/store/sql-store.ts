@@ -229,7 +229,7 @@ export abstract class SqlStore implements Store {
   getStreamedOutput(org: string, id: string, node: string): Promise<JobOutputRecord | undefined> {
     return this.read(jobs.getStreamedOutput(org, id, node));
   }
-  crashIncompleteJobs(at: Date, by: string, owner: string): Promise<string[]> {
-    return this.write(jobs.crashIncompleteJobs(at, by, owner));
+  crashIncompleteJobs(at: Date, by: string, owner: string, includeUnowned = true): Promise<string[]> {
+    return this.write(jobs.crashIncompleteJobs(at, by, owner, includeUnowned));
   }
 }

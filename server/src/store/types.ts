@@ -362,5 +362,5 @@ export interface Store {
    * become `crashed`, in one transaction. Jobs other servers own are left alone. Returns the ids
    * of the jobs changed.
    */
-  crashIncompleteJobs(at: Date, by: string, owner: string): Promise<string[]>;
+  crashIncompleteJobs(at: Date, by: string, owner: string, includeUnowned?: boolean): Promise<string[]>;
 }

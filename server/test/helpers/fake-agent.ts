@@ -164,6 +164,8 @@ export class FakeAgent {
   private serverIncarnationValue: string | undefined;
   private serverSequenceValue: number | undefined;
   private failedSends = 0;
+  /** The server the agent talks to after {@link moveTo}. */
+  private apiUrlOverride: string | undefined;
 
   private constructor(options: FakeAgentOptions) {
     this.options = options;
@@ -328,6 +330,20 @@ export class FakeAgent {
   }
 
   /**
+   * Moves to another server (another cluster instance) as an agent does when its server went
+   * silent: closes its sockets, fetches its config from `apiUrl` and connects there, keeping its
+   * incarnation, its keys and the job it holds (a running job goes on; its result goes to the
+   * new server).
+   */
+  async moveTo(apiUrl: string): Promise<void> {
+    await this.disconnect();
+    this.apiUrlOverride = apiUrl;
+    this.serverIncarnationValue = undefined;
+    this.serverSequenceValue = undefined;
+    await this.connect();
+  }
+
+  /**
    * Starts over as a new process would: a new incarnation ID and CURVE key pair, a fresh config
    * fetch, new sockets, sequence from 1, idle.
    */
@@ -356,7 +372,8 @@ export class FakeAgent {
 
   /** Fetches the config as a client does (client spec A.4). */
   private async fetchConfig(): Promise<{ config: ConfigDocument; sessionKey: Buffer }> {
-    const { apiUrl, org, node, clientKeyPem } = this.options;
+    const { org, node, clientKeyPem } = this.options;
+    const apiUrl = this.apiUrlOverride ?? this.options.apiUrl;
     const path = `/organizations/${encodeURIComponent(org)}/pushy/config/${encodeURIComponent(node)}`;
     const url = `${apiUrl.replace(/\/+$/, '')}${path}?ccpk=${encodeURIComponent(this.curve.publicKey)}&version=2.0`;
     const headers = signRequest({

@@ -25,7 +25,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { RouteDeps } from '../deps.js';
 import type { ServerConfig } from '../../config/types.js';
 import { jsonBody } from '../../http/body.js';
-import { invalidJob } from '../../http/errors.js';
+import { HttpError, invalidJob } from '../../http/errors.js';
 import { orgUrl } from '../../http/uri.js';
 import { commitBodyBytes, jobOptions } from '../../jobs/commit.js';
 import { SearchQueryError } from '../../search/errors.js';
@@ -146,6 +146,14 @@ export async function createJob(
   if (body === undefined) throw new Error('job request not validated');
   const org = request.org!;
   const requestor = request.requestor!;
+  if (deps.engine.acceptsJobs?.() === false) {
+    throw new HttpError(
+      503,
+      'this server instance is draining (shutting down); post the job to another instance',
+      'string',
+      { 'retry-after': '1' },
+    );
+  }
   const options = storedOptions(body);
   const nodes = await targetNodes(deps, org, body);
   const job = await deps.store.createJob({

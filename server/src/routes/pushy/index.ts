@@ -23,12 +23,18 @@ export function registerPushyRoutes(app: FastifyInstance, deps: RouteDeps): void
   defineRoute(app, '/pushy/_status', {
     GET: {
       access: 'public',
-      handler: async () => ({
-        status: "it's alive",
-        incarnation_id: deps.incarnationId,
-        node_fsm_count: deps.tracker.nodeCount(),
-        job_processes: deps.engine.liveJobIds(),
-      }),
+      handler: async (_req, reply) => {
+        const instance = deps.instanceStatus?.();
+        // A draining instance says so with a 503, so a load balancer's health check drops it.
+        if (instance?.state === 'draining') void reply.code(503);
+        return {
+          status: "it's alive",
+          incarnation_id: deps.incarnationId,
+          node_fsm_count: deps.tracker.nodeCount(),
+          job_processes: deps.engine.liveJobIds(),
+          ...(instance === undefined ? {} : { instance }),
+        };
+      },
     },
   });
   const base = '/organizations/:org/pushy';

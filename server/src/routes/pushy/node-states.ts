@@ -20,5 +20,5 @@ export async function getNodeState(
   request: RequestOf<{ params: typeof NodeParamsSchema }>,
 ): Promise<NodeState> {
   const { node } = request.params;
-  return { node_name: node, ...deps.tracker.nodeState(request.org!.name, node) };
+  return { node_name: node, ...(await deps.tracker.nodeState(request.org!.name, node)) };
 }
