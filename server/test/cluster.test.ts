@@ -130,7 +130,14 @@ describe('cluster mode (three instances, PostgreSQL)', function () {
     const agent = await c.agent('a', 'a1', { result: 'none' });
     await c.allAvailable(['a1']);
     const id = await c.startJob('b', { command: 'chef-client', nodes: ['a1'] });
-    await until(() => agent.state.jobState === 'running', 'a1 running');
+    let seen = '';
+    await until(
+      async () => {
+        seen = JSON.stringify(await c.job('b', id));
+        return agent.state.jobState === 'running';
+      },
+      () => `a1 running (job ${seen}, agent got ${agent.received().map((m) => m.type).join(',')})`,
+    );
     const b = c.get('b');
     const closing = b.server.drainAndClose(60_000);
     await until(() => b.server.cluster!.lease.draining, 'b draining');

@@ -172,13 +172,21 @@ export class Cluster {
       ...(output === undefined ? {} : { output }),
     });
     this.lease.onGone = (id) => this.routerRef?.instanceGone(id);
-    this.inbox = new RelayInbox(this.db, this.id, (from, item) => this.routerRef?.handle(from, item), this.log);
+    this.inbox = new RelayInbox(
+      this.db,
+      this.id,
+      (from, item) => {
+        this.lease.noteAlive(from);
+        this.routerRef?.handle(from, item);
+      },
+      this.log,
+    );
     return this.routerRef;
   }
 
   /** The routes' node states. */
   nodeStates(tracker: LiveNodeTracker): ClusterNodeStates {
-    return new ClusterNodeStates(this.id, tracker, this.db, (id) => this.lease.isLive(id));
+    return new ClusterNodeStates(this.id, tracker, this.db, (id) => this.lease.isLive(id), this.presence);
   }
 
   /** The routes' job engine. */
@@ -212,6 +220,8 @@ export class Cluster {
         return;
       }
       if (!Array.isArray(changes)) return;
+      // A node attached by an instance is news of that instance too (it may be newer than our lease read).
+      for (const change of changes) if (Array.isArray(change) && change[3] !== null) this.lease.noteAlive(change[2]);
       if (loaded) this.presence.apply(changes);
       else buffered.push(changes);
     };

@@ -138,9 +138,20 @@ export class InstanceLease {
     return this.registration.id;
   }
 
-  /** Whether `id` is a live instance (as of the last renewal). */
+  /** Instances seen expired or gone: never taken for live again. */
+  private readonly ended = new Set<string>();
+
+  /** Whether `id` is a live instance (as of the last renewal, or since it was last heard from). */
   isLive(id: string): boolean {
     return this.live.has(id);
+  }
+
+  /**
+   * Instance `id` was just heard from (it wrote a relay row, a presence change, a feed batch): an
+   * instance that started after our last renewal is live before the next one.
+   */
+  noteAlive(id: string): void {
+    if (!this.ended.has(id)) this.live.add(id);
   }
 
   /** Ids of the live instances other than this one. */
@@ -256,14 +267,30 @@ export class InstanceLease {
       // and our nodes cleared. Nothing we hold can be trusted; say so loudly.
       this.log.error({ instance: this.id }, 'this instance lost its lease: another instance cleared it');
     }
+    const before = [...this.live];
     const rows = await this.db.query<{ id: string; state: InstanceState; live: boolean }>(
-      `SELECT id, state, lease_until > now() AS live FROM cluster_instances WHERE state <> 'gone'`,
+      `SELECT id, state, lease_until > now() AS live FROM cluster_instances
+        WHERE state <> 'gone' OR id = ANY($1::uuid[])`,
+      [before],
     );
-    const before = this.live;
-    this.live = new Set(rows.filter((r) => r.live && r.state !== 'expired').map((r) => r.id));
-    this.live.add(this.id);
-    for (const id of before) if (!this.live.has(id)) this.onGone?.(id);
-    for (const row of rows) if (!row.live && row.id !== this.id) await this.claimExpired(row.id);
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    const live = new Set<string>([this.id]);
+    for (const r of rows) if (r.live && (r.state === 'active' || r.state === 'draining')) live.add(r.id);
+    for (const r of rows) if ((r.state === 'expired' || r.state === 'gone') && r.id !== this.id) this.ended.add(r.id);
+    const gone: string[] = [];
+    for (const id of before) {
+      const row = byId.get(id);
+      // Heard from after our read started (no row yet in it): still live.
+      if (row === undefined) live.add(id);
+      else if (!live.has(id)) gone.push(id);
+    }
+    // Heard from while we read.
+    for (const id of this.live) if (!before.includes(id) && !this.ended.has(id)) live.add(id);
+    this.live = live;
+    for (const id of gone) this.onGone?.(id);
+    for (const row of rows) {
+      if (!row.live && row.id !== this.id && row.state !== 'gone') await this.claimExpired(row.id);
+    }
   }
 
   /**
@@ -285,6 +312,7 @@ export class InstanceLease {
       this.id,
     ]);
     this.live.delete(deadId);
+    this.ended.add(deadId);
     this.onGone?.(deadId);
     return true;
   }

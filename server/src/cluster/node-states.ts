@@ -1,7 +1,8 @@
 /**
  * `node_states` in cluster mode: this instance's nodes from its tracker, every other live
  * instance's nodes from `cluster_nodes` (written by their holders in batches, so a change shows a
- * moment after it happened there).
+ * moment after it happened there), each shown once this instance's presence map has it, so a node
+ * listed available here is one a job posted here can use.
  *
  * @module
  */
@@ -9,6 +10,7 @@ import type { NodeActivity, NodeState } from '@push-jobs/protocol/internal';
 import type { LiveNodeTracker } from '../nodes/tracker.js';
 import type { NodeStateEntry, NodeTracker } from '../nodes/types.js';
 import type { ClusterDb } from './db.js';
+import type { PresenceMap } from './presence.js';
 
 interface NodeRow {
   node_name: string;
@@ -30,7 +32,15 @@ export class ClusterNodeStates implements NodeTracker {
     private readonly tracker: LiveNodeTracker,
     private readonly db: Pick<ClusterDb, 'query'>,
     private readonly isLive: (instance: string) => boolean,
+    /** The presence map: a row shows only once this instance knows the node is there (jobs see it then). */
+    private readonly presence: Pick<PresenceMap, 'get'>,
   ) {}
+
+  /** Whether this instance's own view (the presence map) has the row's node where the row says. */
+  private known(org: string, row: NodeRow): boolean {
+    const entry = this.presence.get(org, row.node_name);
+    return entry !== undefined && entry.instance === row.instance_id && this.isLive(row.instance_id);
+  }
 
   async listNodeStates(org: string): Promise<NodeStateEntry[]> {
     const local = this.tracker.listNodeStates(org);
@@ -40,7 +50,7 @@ export class ClusterNodeStates implements NodeTracker {
     );
     const byName = new Map<string, NodeStateEntry>();
     for (const row of rows) {
-      if (this.isLive(row.instance_id)) byName.set(row.node_name, { node_name: row.node_name, ...entryOf(row) });
+      if (this.known(org, row)) byName.set(row.node_name, { node_name: row.node_name, ...entryOf(row) });
     }
     for (const entry of local) byName.set(entry.node_name, entry);
     return [...byName.values()].sort((a, b) => (a.node_name < b.node_name ? -1 : a.node_name > b.node_name ? 1 : 0));
@@ -53,7 +63,7 @@ export class ClusterNodeStates implements NodeTracker {
       [org, node],
     );
     const row = rows[0];
-    if (row === undefined || row.instance_id === this.self || !this.isLive(row.instance_id)) {
+    if (row === undefined || row.instance_id === this.self || !this.known(org, row)) {
       return { status: 'offline', availability: 'unavailable' };
     }
     return { status: 'online', ...entryOf(row) };
