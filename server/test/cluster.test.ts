@@ -1,6 +1,9 @@
 // Cluster mode on real parts: three instances in this process on one PostgreSQL schema, each
 // with its own pool, data directory, HTTP and ZeroMQ ports; protocol-level agents over real
 // sockets. Every wait is on an outcome (a job status, a node state, a lease), never a sleep.
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { expect } from 'chai';
 import { until } from '@push-jobs/testing';
 import { TestCluster } from './helpers/cluster.js';
@@ -151,6 +154,49 @@ describe('cluster mode (three instances, PostgreSQL)', function () {
     expect((await c.job('a', id)).status).to.equal('complete');
     c.instances.delete('b');
     await b.store.close();
+  });
+});
+
+describe('push-jobs-server instance list', function () {
+  this.timeout(60_000);
+  const main = fileURLToPath(new URL('../bin/push-jobs-server.js', import.meta.url));
+  const run = promisify(execFile);
+
+  it('lists the live instances with their nodes and leases; --json; an error on SQLite', async () => {
+    const c = await TestCluster.create();
+    try {
+      await c.start('east');
+      await c.start('west');
+      await c.agent('west', 'w1');
+      await c.allAvailable(['w1']);
+      // The counts are reported with each lease renewal.
+      await until(async () => {
+        const rows = await listInstances(c.get('east').server.cluster!.db);
+        return rows.find((r) => r.name === 'west')?.nodeCount === 1;
+      }, 'west reports its node');
+      const env = { ...process.env, PUSH_JOBS_DATABASE_URL: c.url, FORCE_COLOR: '0' };
+      const text = (await run(process.execPath, [main, 'instance', 'list'], { env })).stdout;
+      const lines = text.trimEnd().split('\n');
+      expect(lines[0]).to.match(/^NAME\s+STATE\s+NODES\s+JOBS\s+LEASE/);
+      expect(lines.find((l) => l.startsWith('west'))).to.match(/^west\s+active\s+1\s+0\s+\d+s left/);
+      expect(lines.find((l) => l.startsWith('east'))).to.match(/^east\s+active\s+0\s+0\s+/);
+      const json = JSON.parse((await run(process.execPath, [main, 'instance', 'list', '--json'], { env })).stdout) as {
+        name: string;
+        live: boolean;
+      }[];
+      expect(json.map((i) => i.name).sort()).to.deep.equal(['east', 'west']);
+      expect(json.every((i) => i.live)).to.equal(true);
+      let failed: { code?: number; stderr?: string } = {};
+      const sqliteEnv: NodeJS.ProcessEnv = { ...env };
+      delete sqliteEnv.PUSH_JOBS_DATABASE_URL;
+      await run(process.execPath, [main, 'instance', 'list', '--database-url', '/tmp/none.sqlite'], {
+        env: sqliteEnv,
+      }).catch((e: { code?: number; stderr?: string }) => (failed = e));
+      expect(failed.code, failed.stderr).to.equal(2);
+      expect(failed.stderr).to.match(/instances exist only in cluster mode, on a PostgreSQL database_url/);
+    } finally {
+      await c.close();
+    }
   });
 });
 

@@ -181,10 +181,14 @@ export class TestCluster {
   /** Waits until every instance's `node_states` shows every node of `nodes` available. */
   async allAvailable(nodes: readonly string[], on: readonly string[] = [...this.instances.keys()]): Promise<void> {
     for (const name of on) {
-      await until(async () => {
-        const states = await this.nodeStates(name);
-        return nodes.every((n) => states.get(n) === 'available');
-      }, `${nodes.join(',')} available on ${name}`);
+      let states = new Map<string, string>();
+      await until(
+        async () => {
+          states = await this.nodeStates(name);
+          return nodes.every((n) => states.get(n) === 'available');
+        },
+        () => `${nodes.join(',')} available on ${name} (it shows ${JSON.stringify([...states])})`,
+      );
     }
   }
 

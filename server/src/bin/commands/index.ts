@@ -13,6 +13,7 @@ import GroupList from './group/list.js';
 import GroupRemove from './group/remove.js';
 import GroupShow from './group/show.js';
 import Init from './init.js';
+import InstanceList from './instance/list.js';
 import NodeImport from './node/import.js';
 import OrgCreate from './org/create.js';
 import OrgDelete from './org/delete.js';
@@ -26,6 +27,7 @@ import UserList from './user/list.js';
 export const COMMANDS = {
   start: Start,
   init: Init,
+  'instance:list': InstanceList,
   'org:create': OrgCreate,
   'org:list': OrgList,
   'org:delete': OrgDelete,
