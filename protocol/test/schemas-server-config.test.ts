@@ -43,6 +43,7 @@ describe('ServerConfigSchema', () => {
       cluster: false,
       instance_name: null,
       cluster_lease_seconds: 15,
+      cluster_drain_seconds: 300,
     });
   });
 

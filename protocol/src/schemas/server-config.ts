@@ -168,6 +168,13 @@ export const ServerConfigSchema = Type.Object(
         'when it expires, another instance clears the silent one\'s nodes and ends its jobs.',
       3,
     ),
+    cluster_drain_seconds: TimerSeconds(
+      300,
+      'Cluster: on SIGTERM an instance stops taking jobs (503) and waits this long at most for its ' +
+        'running jobs to end before it exits; its nodes then move to other instances with their jobs. ' +
+        'A second SIGTERM exits at once.',
+      0,
+    ),
     tls_cert: OptionalPath('PEM certificate file for HTTPS on the API port; with tls_key. null: plain HTTP.'),
     tls_key: OptionalPath('PEM private key file for HTTPS; with tls_cert.'),
     log_level: Type.Unsafe<ServerLogLevel>({

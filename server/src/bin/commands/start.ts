@@ -97,15 +97,22 @@ async function runStart(values: Readonly<Record<string, unknown>>, command: stri
         return;
       }
       stopping = true;
-      process.stdout.write(`${PROGRAM}: ${signal} received, shutting down\n`);
+      const drainMs = config.cluster ? config.cluster_drain_seconds * 1000 : 0;
+      process.stdout.write(
+        config.cluster
+          ? `${PROGRAM}: ${signal} received, draining (no new jobs; waiting up to ${config.cluster_drain_seconds} s for this instance's jobs)\n`
+          : `${PROGRAM}: ${signal} received, shutting down\n`,
+      );
       const timer = setTimeout(() => {
-        process.stderr.write(`${PROGRAM}: shutdown took longer than ${SHUTDOWN_TIMEOUT_MS} ms, exiting\n`);
+        process.stderr.write(`${PROGRAM}: shutdown took longer than ${drainMs + SHUTDOWN_TIMEOUT_MS} ms, exiting\n`);
         resolveExit(1);
-      }, SHUTDOWN_TIMEOUT_MS);
+      }, drainMs + SHUTDOWN_TIMEOUT_MS);
       timer.unref();
       const close = async (): Promise<void> => {
         try {
-          await running.close();
+          await running.drainAndClose(drainMs, (jobs) => {
+            if (jobs > 0) process.stdout.write(`${PROGRAM}: draining: ${jobs} job(s) of this instance still running\n`);
+          });
         } finally {
           await store.close();
         }
