@@ -1,7 +1,8 @@
 /**
  * The agent's lifecycle (client spec A.4, A.14, A.15, A.18): start-up (config fetch, sockets,
  * heartbeats), reconfiguration (periodic, on server restart, when the command channel stays
- * silent, on request) and shutdown. Signals and `process.exit` belong to the executable, not here,
+ * silent, on request), failover when the server goes silent (ours: a config re-fetch, see
+ * {@link Agent}) and shutdown. Signals and `process.exit` belong to the executable, not here,
  * so several agents can live in one process.
  *
  * @module
@@ -20,6 +21,17 @@ import {
   type FetchedConfig,
   type HeartbeatFeed,
 } from './connection.js';
+import {
+  AllServersFailedError,
+  DEFAULT_REFETCH_BACKOFF,
+  fetchFirstAnswering,
+  LogThrottle,
+  RefetchLoop,
+  sameConnectionConfig,
+  ServerList,
+  withoutQuery,
+  type RefetchBackoffOptions,
+} from './failover.js';
 import { Heartbeater } from './heartbeater.js';
 import { agentTlsOptions } from './http.js';
 import { loadOrRegisterClientKey } from './register.js';
@@ -62,6 +74,13 @@ export interface AgentCreateOptions {
   signal?: AbortSignal;
   /** Where server heartbeats come from. @default a SUB socket per connection */
   heartbeatFeed?: HeartbeatFeed;
+  /**
+   * Bounds of the back-off between rounds of config re-fetches after the server went offline
+   * (each delay is drawn from its upper half). @default 1 s doubling to 30 s
+   */
+  refetchBackoff?: Partial<RefetchBackoffOptions>;
+  /** Milliseconds each server may take to answer a re-fetch after the server went offline. @default 10000 */
+  refetchTimeoutMs?: number;
 }
 
 /** What the agent is doing. */
@@ -84,6 +103,14 @@ export interface AgentStatus {
   heartbeatsSent: number;
   /** Messages dropped by the current connection because they did not verify. */
   droppedMessages: number;
+  /** The server URL the current config came from (one of `chef_server_urls`). */
+  serverUrl: string;
+  /** The server's host and command address, from the current config. */
+  server: { host: string; commandAddress: string };
+  /** Whether the agent is re-fetching its config because the server went offline. */
+  refetching: boolean;
+  /** Times the agent moved to another server instance (other ZeroMQ addresses). */
+  moves: number;
   /** The runner's state. */
   job: ReturnType<JobRunnerPort['state']>;
 }
@@ -92,6 +119,11 @@ export interface AgentStatus {
 const MAX_PENDING_REPLIES = 16;
 /** How often a reconfigure checks whether a committed job has started or been released, ms. */
 const COMMITTED_POLL_MS = 50;
+
+/** How long a config fetch (at start, or a reconfigure) may take per server, ms. */
+const FETCH_TIMEOUT_MS = 30_000;
+/** The same for the re-fetches after the server went offline, ms. */
+const REFETCH_TIMEOUT_MS = 10_000;
 
 /** A failed config fetch retries after this many seconds (A.15). */
 const FETCH_FAILURE_DELAY_S = 120;
@@ -139,7 +171,28 @@ function abortableDelay(ms: number, signal: AbortSignal | undefined): Promise<vo
   });
 }
 
-/** The push-jobs agent; see the module documentation. */
+/**
+ * The push-jobs agent; see the module documentation.
+ *
+ * **When the server goes offline** (missed heartbeats, A.14) the agent releases a job committed
+ * but not running (its `run` cannot come) and re-fetches its config (ours; the original only
+ * reopened its sockets on the cached config), from the server after the current one in
+ * `chef_server_urls` onwards (with one URL, a load balancer: that URL), so that it lands on a
+ * live server instance:
+ *
+ * - a config of another instance (other ZeroMQ addresses, or another server incarnation): the
+ *   sockets and heartbeater are rebuilt from it ("Moved to server ...");
+ * - a config of the same instance: the sockets are rebuilt once (the ones that went silent may
+ *   sit on a half-open TCP connection), and kept when they already were;
+ * - no answer from any server: the sockets are reopened on the cached config (as the original
+ *   did, so a server that comes back at the same address is found) and the fetch is tried again
+ *   after a back-off with jitter ({@link AgentCreateOptions.refetchBackoff}), until a fetch
+ *   succeeds or the server is back online.
+ *
+ * A running job runs on; its replies made while the server is offline are kept (up to 16) and
+ * sent once the agent is connected to a server that answers. The agent keeps its incarnation id
+ * and CURVE key pair for its whole life, so a server sees a node that moved, not a new one.
+ */
 export class Agent {
   /** The agent's identity (node, org, keys, incarnation). */
   readonly identity: AgentIdentity;
@@ -150,6 +203,13 @@ export class Agent {
   private readonly pollMs: number;
   private readonly random: () => number;
   private readonly heartbeatFeed: HeartbeatFeed | undefined;
+  private readonly refetchTimeoutMs: number;
+  /** The servers, in order, and which one the current config came from. */
+  private readonly servers: ServerList;
+  /** Re-fetches the config after the server went offline, with back-off. */
+  private readonly refetch: RefetchLoop;
+  /** Failure lines of the re-fetch: one a minute when nothing changes. */
+  private readonly refetchThrottle = new LogThrottle();
   private fetched: FetchedConfig;
   private conn: AgentConnection | undefined;
   private heartbeater: Heartbeater | undefined;
@@ -157,13 +217,16 @@ export class Agent {
   private silenceTimer: NodeJS.Timeout | undefined;
   private deadlineTimer: NodeJS.Timeout | undefined;
   private deadline = Number.POSITIVE_INFINITY;
-  private reconfiguring: Promise<void> | undefined;
+  private reconfiguring: Promise<boolean> | undefined;
   private reconfigureCount = 0;
+  private moveCount = 0;
+  /** Whether the sockets were rebuilt since the server last went offline. */
+  private reopenedSinceOffline = false;
   private stopping = false;
   private stoppedPromise: Promise<void> | undefined;
   private resolveRun: () => void = () => undefined;
   private readonly runPromise: Promise<void>;
-  /** Replies the runner made while no connection was open (sent once one is). */
+  /** Replies the runner made while no connection to a live server was open (sent once one is). */
   private pendingReplies: RunnerReply[] = [];
 
   private constructor(identity: AgentIdentity, fetched: FetchedConfig, create: AgentCreateOptions) {
@@ -175,6 +238,14 @@ export class Agent {
     this.pollMs = create.pollMs ?? 5000;
     this.random = create.random ?? Math.random;
     this.heartbeatFeed = create.heartbeatFeed;
+    this.refetchTimeoutMs = create.refetchTimeoutMs ?? REFETCH_TIMEOUT_MS;
+    this.servers = new ServerList(identity.chefServerUrls ?? [identity.chefServerUrl]);
+    this.refetch = new RefetchLoop({
+      round: (round) => this.refetchRound(round),
+      retrying: (_round, delayMs, error) => this.refetchFailed(delayMs, error),
+      backoff: { ...DEFAULT_REFETCH_BACKOFF, ...create.refetchBackoff },
+      random: this.random,
+    });
     this.runnerPort =
       typeof create.runner === 'function' ? create.runner((reply) => this.reply(reply)) : create.runner;
     this.runPromise = new Promise<void>((resolve) => {
@@ -194,15 +265,34 @@ export class Agent {
       delayMs: options.http_retry_delay * 1000,
     };
     const tls = agentTlsOptions(options);
+    // A caller that replaced chef_server_url in compiled options means that server alone.
+    const listed = options.chef_server_urls as readonly string[] | undefined;
+    const urls =
+      listed !== undefined && listed.length > 0 && listed[0] === options.chef_server_url
+        ? [...listed]
+        : [options.chef_server_url];
+    // Start-up goes to the first server that answers; an answer no other server can change
+    // (a 401, a bad document, a certificate) stops it, as with one server.
+    const firstAnswering = <T>(step: (url: string) => Promise<T>): Promise<{ value: T; url: string }> =>
+      fetchFirstAnswering(urls, step, {
+        tryNext: (err) => err instanceof AgentStartError && err.retryable,
+        describe: (err) => withoutQuery(errorMessage(err)),
+      }).catch((err: unknown) => {
+        if (!(err instanceof AllServersFailedError)) throw err;
+        throw new AgentStartError(`No server answered: ${err.message}`, 2, true);
+      });
     const clientKeyPem =
       create.clientKeyPem ??
-      (await withStartRetries(
-        () => loadOrRegisterClientKey(options, log, tls),
-        log,
-        options.node_name,
-        retries,
-        create.signal,
-      ));
+      (
+        await withStartRetries(
+          () =>
+            firstAnswering((url) => loadOrRegisterClientKey({ ...options, chef_server_url: url }, log, tls)),
+          log,
+          options.node_name,
+          retries,
+          create.signal,
+        )
+      ).value;
     const { publicKey, secretKey } = curveKeyPair();
     const identity: AgentIdentity = {
       nodeName: options.node_name,
@@ -210,7 +300,8 @@ export class Agent {
       clientKeyPem,
       hostname: options.hostname,
       orgName: options.org_name,
-      chefServerUrl: options.chef_server_url,
+      chefServerUrl: urls[0]!,
+      chefServerUrls: urls,
       incarnationId: create.incarnationId ?? randomUUID(),
       curve: { publicKey, secretKey },
       allowUnencrypted: options.allow_unencrypted,
@@ -222,17 +313,20 @@ export class Agent {
     log.info(`${p} Using node name: ${identity.nodeName}`);
     log.info(`${p} Using org name: ${identity.orgName}`);
     log.info(`${p} Using Chef server: ${identity.chefServerUrl}`);
+    if (urls.length > 1) log.info(`${p} Other servers, in order: ${urls.slice(1).join(', ')}`);
     log.info(`${p} Using private key: ${options.client_key}`);
     log.info(`${p} Incarnation ID: ${identity.incarnationId}`);
     log.info(`${p} Allowing fallback to unencrypted connection: ${String(identity.allowUnencrypted)}`);
-    const fetched = await withStartRetries(
-      () => fetchAgentConfig(identity, log),
+    const first = await withStartRetries(
+      () => firstAnswering((url) => fetchAgentConfig(identity, log, FETCH_TIMEOUT_MS, url)),
       log,
       identity.nodeName,
       retries,
       create.signal,
     );
-    const agent = new Agent(identity, fetched, create);
+    const agent = new Agent(identity, first.value, create);
+    agent.servers.use(first.url);
+    if (first.url !== identity.chefServerUrl) log.info(`${p} Using server ${first.url}`);
     agent.connect();
     log.info(`${p} Started client.`);
     return agent;
@@ -250,23 +344,29 @@ export class Agent {
 
   /** A snapshot of the agent's state. */
   status(): AgentStatus {
+    const { config } = this.fetched;
     return {
       state: this.stopping ? 'stopped' : this.reconfiguring !== undefined ? 'reconfiguring' : 'running',
       serverOnline: this.heartbeater?.online ?? false,
-      serverIncarnationId: this.heartbeater?.serverIncarnationId ?? this.fetched.config.incarnation_id,
+      serverIncarnationId: this.heartbeater?.serverIncarnationId ?? config.incarnation_id,
       incarnationId: this.identity.incarnationId,
       commandChannelVerified: this.commandSeen,
       reconfigures: this.reconfigureCount,
       heartbeatsSent: this.heartbeater?.heartbeatsSent ?? 0,
       droppedMessages: this.conn?.dropped().length ?? 0,
+      serverUrl: this.servers.current,
+      server: { host: config.host, commandAddress: config.push_jobs.heartbeat.command_addr },
+      refetching: this.refetch.active,
+      moves: this.moveCount,
       job: this.runnerPort.state(),
     };
   }
 
   /**
-   * Sends a runner's reply on the current connection. While the agent swaps connections it is
-   * kept and sent on the next one (a job's result must not be lost to a reconfigure); when
-   * stopped it is dropped with a warning.
+   * Sends a runner's reply on the current connection. While the agent swaps connections, or its
+   * server is offline, it is kept and sent once a connection to a live server is open (a job's
+   * result must not be lost to a reconfigure or a failover); when stopped it is dropped with a
+   * warning.
    */
   reply(reply: RunnerReply): void {
     const conn = this.conn;
@@ -274,7 +374,7 @@ export class Agent {
       this.log.warn(`${this.prefix} Dropping '${reply.type}' packet because client was stopped`);
       return;
     }
-    if (conn === undefined) {
+    if (conn === undefined || this.heartbeater?.online === false) {
       // Live output is not kept across a reconnect: the final reply carries the whole output.
       if (reply.type === 'output') return;
       if (this.pendingReplies.length >= MAX_PENDING_REPLIES) {
@@ -289,8 +389,9 @@ export class Agent {
 
   /**
    * A full reconfigure (A.15): refetches the config and rebuilds the sockets, the heartbeater
-   * and the reconfigure deadline. A failed fetch keeps the old sockets and retries in about
-   * 120 s. Concurrent calls share one reconfigure.
+   * and the reconfigure deadline. The config comes from the server it came from last, or else
+   * the next of `chef_server_urls` that answers. A failed fetch keeps the old sockets and
+   * retries in about 120 s. Concurrent calls share one reconfigure.
    *
    * Unlike the original it does not wait for a running job (the job goes on; its result goes
    * out on the new connection), so heartbeats, availability and aborts keep flowing while a long
@@ -299,12 +400,11 @@ export class Agent {
    * that stays silent, the server going offline) it is released first: its `run` can never come.
    */
   reconfigure(reason = 'requested'): Promise<void> {
-    if (this.stopping) return Promise.resolve();
-    if (this.reconfiguring !== undefined) return this.reconfiguring;
-    this.reconfiguring = this.doReconfigure(reason).finally(() => {
-      this.reconfiguring = undefined;
-    });
-    return this.reconfiguring;
+    // Shared with a re-fetch round, it may reject: that round's loop has logged it already.
+    return this.runReconfigure(reason, false).then(
+      () => undefined,
+      () => undefined,
+    );
   }
 
   /** Stops the heartbeats and timers and closes the sockets. Idempotent. */
@@ -314,6 +414,7 @@ export class Agent {
     this.log.info(`${this.prefix} Stopping client`);
     this.stoppedPromise = (async () => {
       this.clearTimers();
+      this.refetch.stop();
       this.heartbeater?.stop();
       const conn = this.conn;
       this.conn = undefined;
@@ -332,10 +433,17 @@ export class Agent {
     this.deadlineTimer = undefined;
   }
 
-  /** Opens sockets, heartbeater and deadline from {@link fetched}. */
-  private connect(): void {
+  /**
+   * Starts on {@link fetched}: opens the sockets (unless `keepSockets` and there are some),
+   * makes a new heartbeater (the server counts as online until it misses heartbeats) and sets the
+   * reconfigure deadline. Ends a re-fetch after the server went offline.
+   */
+  private connect(keepSockets = false): void {
     const { config } = this.fetched;
-    this.openSockets();
+    if (this.refetch.active) this.refetch.stop();
+    this.refetchThrottle.reset();
+    this.reopenedSinceOffline = false;
+    if (!keepSockets || this.conn === undefined) this.openSockets(true);
     const heartbeater = new Heartbeater({
       heartbeat: config.push_jobs.heartbeat,
       serverIncarnationId: config.incarnation_id,
@@ -345,7 +453,9 @@ export class Agent {
       hooks: {
         sendHeartbeat: () => void this.conn?.sendHeartbeat(),
         availabilityChanged: (online) => {
-          if (!online && this.heartbeater === heartbeater) void this.reopenSockets();
+          if (this.heartbeater !== heartbeater) return;
+          if (online) this.serverBackOnline();
+          else this.serverWentOffline();
         },
         serverRestarted: () => {
           if (this.heartbeater !== heartbeater) return;
@@ -355,6 +465,8 @@ export class Agent {
       },
     });
     this.heartbeater = heartbeater;
+    // Kept replies (a job's result) go before the first heartbeat, which reports the job's state.
+    this.flushPending();
     heartbeater.start();
     this.setDeadline(config.lifetime);
     if (this.deadlineTimer === undefined) {
@@ -367,8 +479,11 @@ export class Agent {
     }
   }
 
-  /** Opens a connection on the cached config and arms the command-silence check. */
-  private openSockets(): void {
+  /**
+   * Opens a connection on the cached config and, with `checkSilence`, arms the command-silence
+   * check (A.6).
+   */
+  private openSockets(checkSilence: boolean): void {
     const conn = AgentConnection.open({
       identity: this.identity,
       fetched: this.fetched,
@@ -392,12 +507,9 @@ export class Agent {
     });
     this.conn = conn;
     this.commandSeen = false;
-    const pending = this.pendingReplies;
-    this.pendingReplies = [];
-    for (const reply of pending) void conn.sendReply(reply);
     if (this.silenceTimer !== undefined) clearTimeout(this.silenceTimer);
     this.silenceTimer = undefined;
-    if (this.silenceMs > 0 && !conn.legacy) {
+    if (checkSilence && this.silenceMs > 0 && !conn.legacy) {
       this.silenceTimer = setTimeout(() => {
         this.silenceTimer = undefined;
         if (this.conn !== conn || this.commandSeen || this.stopping) return;
@@ -412,19 +524,76 @@ export class Agent {
     }
   }
 
+  /** Sends the replies kept while no live server was reachable, once one is. */
+  private flushPending(): void {
+    const conn = this.conn;
+    if (conn === undefined || this.heartbeater?.online !== true || this.pendingReplies.length === 0) return;
+    const pending = this.pendingReplies;
+    this.pendingReplies = [];
+    for (const reply of pending) void conn.sendReply(reply);
+  }
+
   /**
-   * The server went offline: rebuild the sockets from the cached config, no fetch (A.14). A job
-   * committed but not running is released: its `run` would go to the old connection.
+   * The server went offline (A.14): release a committed job (its `run` would go to the old
+   * connection) and re-fetch the config (see {@link Agent}).
    */
-  private async reopenSockets(): Promise<void> {
-    if (this.stopping || this.reconfiguring !== undefined) return;
+  private serverWentOffline(): void {
+    if (this.stopping) return;
     this.runnerPort.releaseCommitted('the server went offline');
+    if (this.refetch.active) return;
+    this.reopenedSinceOffline = false;
+    this.log.info(
+      `${this.prefix} Server offline, re-fetching config from ${this.servers.order('next').join(', then ')}`,
+    );
+    this.refetch.start();
+  }
+
+  /**
+   * Server heartbeats flow again: no more re-fetching (unless they come from a new incarnation:
+   * its config, with its new keys, is still to be fetched); send what was kept.
+   */
+  private serverBackOnline(): void {
+    const restarted = this.heartbeater?.serverIncarnationId !== this.fetched.config.incarnation_id;
+    if (this.refetch.active && !restarted) {
+      this.refetch.stop();
+      this.log.info(
+        `${this.prefix} Server back online at ${this.fetched.config.push_jobs.heartbeat.command_addr}; ` +
+          'stopped re-fetching config',
+      );
+    }
+    this.flushPending();
+  }
+
+  /**
+   * One round of the re-fetch: after any reconfigure under way (a restart, a silent command
+   * channel, periodic, requested), unless that one settled things.
+   */
+  private async refetchRound(round: number): Promise<boolean> {
+    while (this.reconfiguring !== undefined) await this.reconfiguring.catch(() => false);
+    if (this.stopping || !this.refetch.active) return true;
+    return this.runReconfigure(round === 1 ? 'server offline' : `server offline, try ${round}`, true);
+  }
+
+  /** A round of the re-fetch failed: one line (rate-limited), naming the servers and the next try. */
+  private refetchFailed(delayMs: number, error: unknown): void {
+    const what = error === undefined ? 'no config' : withoutQuery(errorMessage(error));
+    const urls = this.servers.order('next');
+    const from = urls.length === 1 ? urls[0]! : 'any server';
+    const line = `${this.prefix} Could not fetch config from ${from} (${what}); next try in ${(delayMs / 1000).toFixed(delayMs < 1000 ? 2 : 1)} s`;
+    if (this.refetchThrottle.shouldShow(what)) this.log.warn(line);
+    else this.log.debug(line);
+  }
+
+  /** The sockets that went silent are rebuilt on the cached config (A.14's fallback). */
+  private async reopenOnCachedConfig(): Promise<void> {
+    this.reopenedSinceOffline = true;
     this.log.info(`${this.prefix} Closing and reopening sockets since server is down ...`);
     const old = this.conn;
     this.conn = undefined;
     await old?.close();
-    if (this.stopping || this.reconfiguring !== undefined || this.conn !== undefined) return;
-    this.openSockets();
+    if (this.stopping || this.conn !== undefined) return;
+    // No silence check: the re-fetch is under way already.
+    this.openSockets(false);
     this.log.info(`${this.prefix} Done closing and reopening sockets.`);
   }
 
@@ -439,7 +608,25 @@ export class Agent {
     }
   }
 
-  private async doReconfigure(reason: string): Promise<void> {
+  /** One reconfigure at a time; resolves whether it is done (see {@link doReconfigure}). */
+  private runReconfigure(reason: string, afterOffline: boolean): Promise<boolean> {
+    if (this.stopping) return Promise.resolve(true);
+    if (this.reconfiguring !== undefined) return this.reconfiguring;
+    this.reconfiguring = this.doReconfigure(reason, afterOffline).finally(() => {
+      this.reconfiguring = undefined;
+    });
+    return this.reconfiguring;
+  }
+
+  /**
+   * Fetches the config and starts on it. Resolves true when done (or stopping), false when a
+   * fetch of an ordinary reconfigure failed (logged; the deadline retries it). With
+   * `afterOffline` (the server went offline) the servers are tried from the one after the
+   * current one, a failure reopens the sockets on the cached config once and rejects (the
+   * re-fetch loop logs it and tries again), and a config of the same server keeps sockets that
+   * were already rebuilt since the server went offline.
+   */
+  private async doReconfigure(reason: string, afterOffline: boolean): Promise<boolean> {
     let logged = false;
     // A committed job either runs soon, is aborted, or is released: by the runner's own bound,
     // or where the agent learns that its server is gone (a restart, silence, going offline).
@@ -448,26 +635,71 @@ export class Agent {
       logged = true;
       await new Promise((resolve) => setTimeout(resolve, COMMITTED_POLL_MS));
     }
-    if (this.stopping) return;
-    this.log.info(`${this.prefix} Reconfiguring client / reloading keys (${reason}) ...`);
-    this.setDeadline(FETCH_FAILURE_DELAY_S);
-    let fetched: FetchedConfig;
+    if (this.stopping) return true;
+    // The first line of a re-fetch says it all; its later rounds are quieter.
+    const quiet = afterOffline && this.refetch.roundsRun > 1;
+    const log = quiet ? debugOnly(this.log) : this.log;
+    log.info(`${this.prefix} Reconfiguring client / reloading keys (${reason}) ...`);
+    if (!afterOffline) this.setDeadline(FETCH_FAILURE_DELAY_S);
+    let next: { value: FetchedConfig; url: string };
     try {
-      fetched = await fetchAgentConfig(this.identity, this.log);
+      next = await fetchFirstAnswering(
+        this.servers.order(afterOffline ? 'next' : 'current'),
+        (url) =>
+          fetchAgentConfig(this.identity, log, afterOffline ? this.refetchTimeoutMs : FETCH_TIMEOUT_MS, url),
+        { describe: (err) => withoutQuery(errorMessage(err)) },
+      );
     } catch (err) {
-      this.log.error(`${this.prefix} Error reconfiguring: ${errorMessage(err)}`);
-      return;
+      if (!afterOffline) {
+        this.log.error(`${this.prefix} Error reconfiguring: ${withoutQuery(errorMessage(err))}`);
+        return false;
+      }
+      if (!this.reopenedSinceOffline && !this.stopping) await this.reopenOnCachedConfig();
+      throw err;
     }
-    if (this.stopping) return;
+    if (this.stopping) return true;
+    const previous = this.fetched;
+    const keepSockets =
+      afterOffline &&
+      this.reopenedSinceOffline &&
+      this.conn !== undefined &&
+      sameConnectionConfig(previous, next.value);
     this.heartbeater?.stop();
     this.heartbeater = undefined;
-    const old = this.conn;
-    this.conn = undefined;
-    await old?.close();
-    if (this.stopping) return;
-    this.fetched = fetched;
-    this.connect();
+    if (!keepSockets) {
+      const old = this.conn;
+      this.conn = undefined;
+      await old?.close();
+      if (this.stopping) return true;
+    }
+    const urlChanged = next.url !== this.servers.current;
+    this.fetched = next.value;
+    this.servers.use(next.url);
+    this.connect(keepSockets);
     this.reconfigureCount += 1;
+    const was = previous.config.push_jobs.heartbeat;
+    const now = next.value.config.push_jobs.heartbeat;
+    if (was.command_addr !== now.command_addr || was.out_addr !== now.out_addr) {
+      this.moveCount += 1;
+      this.log.info(
+        `${this.prefix} Moved to server ${next.value.config.host} (commands ${now.command_addr}, ` +
+          `heartbeats ${now.out_addr}, incarnation ${next.value.config.incarnation_id}) via ${next.url}`,
+      );
+    } else if (urlChanged) {
+      this.log.info(`${this.prefix} Now using server ${next.url} (same server ${next.value.config.host})`);
+    }
+    if (keepSockets) this.log.info(`${this.prefix} Same server; kept the reopened sockets`);
     this.log.info(`${this.prefix} Reconfigured client.`);
+    return true;
   }
+}
+
+/** A logger whose info lines go to debug level (the repeated rounds of a re-fetch). */
+function debugOnly(log: AgentLogger): AgentLogger {
+  return {
+    debug: (message) => log.debug(message),
+    info: (message) => log.debug(message),
+    warn: (message) => log.warn(message),
+    error: (message) => log.error(message),
+  };
 }

@@ -61,8 +61,13 @@ export interface AgentIdentity {
   hostname: string;
   /** The `org` field. */
   orgName: string;
-  /** `https://host/organizations/ORG`. */
+  /** `https://host/organizations/ORG`: the first of {@link chefServerUrls}. */
   chefServerUrl: string;
+  /**
+   * Every server URL the agent may use, in order (`chef_server_urls`); all of the same org.
+   * @default [chefServerUrl]
+   */
+  chefServerUrls?: readonly string[];
   /** The agent's per-process incarnation id (UUID). */
   incarnationId: string;
   /** The agent's per-process CURVE key pair. */
@@ -97,29 +102,34 @@ export interface FetchedConfig {
   legacy: boolean;
 }
 
-/** The URL of the config document (A.4): `pushy/config/NODE?ccpk=...&version=2.0`. */
-export function configUrl(identity: AgentIdentity): URL {
-  const base = identity.chefServerUrl.endsWith('/') ? identity.chefServerUrl : `${identity.chefServerUrl}/`;
+/**
+ * The URL of the config document (A.4): `pushy/config/NODE?ccpk=...&version=2.0`, under
+ * `serverUrl` (by default the identity's `chefServerUrl`).
+ */
+export function configUrl(identity: AgentIdentity, serverUrl = identity.chefServerUrl): URL {
+  const base = serverUrl.endsWith('/') ? serverUrl : `${serverUrl}/`;
   const url = new URL(`pushy/config/${encodeURIComponent(identity.nodeName)}`, base);
   url.search = `?ccpk=${encodeURIComponent(identity.curve.publicKey)}&version=2.0`;
   return url;
 }
 
 /**
- * Fetches the config with a signed GET (A.4), validates it, checks the encryption mode (A.5) and
- * decrypts the session key. Throws {@link AgentStartError}.
+ * Fetches the config with a signed GET (A.4) from `serverUrl` (by default the identity's
+ * `chefServerUrl`; one of `chef_server_urls`), validates it, checks the encryption mode (A.5)
+ * and decrypts the session key. Throws {@link AgentStartError}.
  */
 export async function fetchAgentConfig(
   identity: AgentIdentity,
   log: AgentLogger = SILENT_LOGGER,
   timeoutMs = 30_000,
+  serverUrl = identity.chefServerUrl,
 ): Promise<FetchedConfig> {
-  const url = configUrl(identity);
+  const url = configUrl(identity, serverUrl);
   log.info(`[${identity.nodeName}] Retrieving configuration from ${url.href}`);
   let status: number;
   let text: string;
   const client = agentApiClient(
-    identity.chefServerUrl,
+    serverUrl,
     identity.clientName,
     identity.clientKeyPem,
     identity.tls,

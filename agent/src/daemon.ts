@@ -14,7 +14,9 @@ import {
   errorMessage,
   exitCodeFor,
   EXIT_CODES,
+  type ApiRequestOptions,
   type LogLevel,
+  type PushApiClient,
 } from '@push-jobs/protocol/lite';
 import { Agent } from './agent.js';
 import { AllowList } from './allow-list.js';
@@ -28,7 +30,7 @@ import {
   type CompiledAgentOptions,
   type ConfigEnv,
 } from './config/index.js';
-import { configuredFacts, NodeFactsReporter } from './facts/index.js';
+import { configuredFacts, NodeFactsReporter, type NodeFactsApi } from './facts/index.js';
 import { agentApiClient } from './http.js';
 import { JobRunner, processGroupAlive } from './job-runner.js';
 import { createAgentLogger, type LogOutput } from './log.js';
@@ -106,6 +108,33 @@ function finished(code: number): DaemonHandle {
 const FACTS_REQUEST_TIMEOUT_MS = 30_000;
 
 /**
+ * A signed API client of whichever server the agent's current config came from (with
+ * `chef_server_urls`, the node object goes where the agent is connected); one client per URL,
+ * made when first used.
+ */
+function currentServerApi(agent: Agent, make: (url: string) => PushApiClient): NodeFactsApi {
+  const clients = new Map<string, PushApiClient>();
+  const current = (): PushApiClient => {
+    const url = agent.status().serverUrl;
+    let client = clients.get(url);
+    if (client === undefined) {
+      client = make(url);
+      clients.set(url, client);
+    }
+    return client;
+  };
+  return {
+    getNode: (name: string, options?: ApiRequestOptions) => current().getNode(name, options),
+    request: <T = unknown>(method: string, path: string, body?: unknown, options?: ApiRequestOptions) =>
+      current().request<T>(method, path, body, options),
+    close: () => {
+      for (const client of clients.values()) client.close();
+      clients.clear();
+    },
+  };
+}
+
+/**
  * Starts writing the node object with the host's facts (unless `report_facts` is false).
  * `PUSH_JOBS_CLIENT_FACTS_RECHECK_MS` overrides the re-check period (tests).
  */
@@ -123,12 +152,14 @@ function startFactsReporter(
   const recheck = Number(env.PUSH_JOBS_CLIENT_FACTS_RECHECK_MS);
   const reporter = new NodeFactsReporter({
     nodeName: options.node_name,
-    api: agentApiClient(
-      options.chef_server_url,
-      options.client_name,
-      agent.identity.clientKeyPem,
-      agent.identity.tls,
-      FACTS_REQUEST_TIMEOUT_MS,
+    api: currentServerApi(agent, (url) =>
+      agentApiClient(
+        url,
+        options.client_name,
+        agent.identity.clientKeyPem,
+        agent.identity.tls,
+        FACTS_REQUEST_TIMEOUT_MS,
+      ),
     ),
     agentVersion: agentVersion(),
     log: (level, message) => logger.at(level, message),

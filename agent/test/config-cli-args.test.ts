@@ -71,6 +71,16 @@ describe('config: parseAgentArgs', function () {
     expect(parseAgentArgs(['--client_key', '/a.pem']).flags.client_key).to.equal('/a.pem');
   });
 
+  it('adds up repeated --chef-server-urls, in order, across spellings', function () {
+    const a = 'https://a/organizations/o';
+    const b = 'https://b/organizations/o';
+    const c = 'https://c/organizations/o';
+    expect(
+      parseAgentArgs(['--chef-server-urls', a, '--chef_server_urls', b, `--chef-server-urls=${c}`]).flags,
+    ).to.deep.equal({ chef_server_urls: [a, b, c] });
+    expect(AGENT_USAGE).to.contain('--chef-server-urls URL');
+  });
+
   it('keeps the last value of a repeated flag, across spellings', function () {
     expect(
       parseAgentArgs(['-k', '/a', '--client_key', '/b', '--client-key', '/c']).flags.client_key,

@@ -39,6 +39,7 @@ describe('config: compileAgentOptions', function () {
       log_location: 'STDOUT',
       include_timestamp: false,
       allowed_unsafe_job_env_vars: [],
+      chef_server_urls: [URL],
       http_retry_count: 5,
       http_retry_delay: 30,
       org_name: 'acme',
@@ -319,6 +320,89 @@ describe('config: compileAgentOptions', function () {
       );
       expect(err.message).to.match(/allowed_unsafe_job_env_vars\S* \(from c\.json\) must/);
     }
+  });
+
+  describe('chef_server_urls', function () {
+    const A = 'https://push1.example.com/organizations/acme';
+    const B = 'https://push2.example.com:8443/organizations/acme/';
+    const C = 'http://10.0.0.3/organizations/acme';
+
+    function fromFile(text: string, flags = {}): ReturnType<typeof compileAgentOptions> {
+      return compileAgentOptions({ flags, file: { path: 'c.rb', text }, env: {}, host: HOST });
+    }
+
+    it('reads a Ruby list (or %w) or a JSON array; chef_server_url becomes its first entry', function () {
+      const ruby = fromFile(`chef_server_urls [\n  '${A}',\n  '${B}',\n]`);
+      expect(ruby.chef_server_urls).to.deep.equal([A, B]);
+      expect(ruby.chef_server_url).to.equal(A);
+      expect(ruby.org_name).to.equal('acme');
+      expect(ruby.warnings).to.deep.equal([]);
+      expect(fromFile(`chef_server_urls %w[${A} ${C}]`).chef_server_urls).to.deep.equal([A, C]);
+      const json = compileAgentOptions({
+        flags: {},
+        file: { path: 'c.json', text: JSON.stringify({ chef_server_urls: [B, C] }) },
+        env: {},
+        host: HOST,
+      });
+      expect(json.chef_server_urls).to.deep.equal([B, C]);
+      expect(json.chef_server_url).to.equal(B);
+    });
+
+    it('takes chef_server_url set beside the list when it is one of the list, keeping the list order', function () {
+      const both = fromFile(`chef_server_url '${B.slice(0, -1)}'\nchef_server_urls ['${A}', '${B}']`);
+      expect(both.chef_server_urls).to.deep.equal([A, B]);
+      expect(both.chef_server_url).to.equal(A);
+    });
+
+    it('refuses chef_server_url beside a list that does not hold it', function () {
+      const err = configError(() => fromFile(`chef_server_url '${C}'\nchef_server_urls ['${A}', '${B}']`));
+      expect(err.errors).to.deep.equal([
+        `chef_server_url '${C}' (from c.rb:1) is not one of chef_server_urls (from c.rb:2): list it there, or leave chef_server_url out`,
+      ]);
+    });
+
+    it('lets the command line win: -S names the one server, a list given there replaces the file', function () {
+      const single = fromFile(`chef_server_urls ['${A}', '${B}']`, { chef_server_url: C });
+      expect(single.chef_server_urls).to.deep.equal([C]);
+      expect(single.chef_server_url).to.equal(C);
+      expect(single.warnings).to.deep.equal([
+        'c.rb:1: ignored chef_server_urls: -S/--server on the command line names the server',
+      ]);
+      const list = fromFile(`chef_server_url '${A}'`, { chef_server_urls: [C, B] });
+      expect(list.chef_server_urls).to.deep.equal([C, B]);
+      expect(list.chef_server_url).to.equal(C);
+      expect(list.warnings).to.deep.equal([]);
+    });
+
+    it('names the problem and where the list came from', function () {
+      const cases: [string, string][] = [
+        [`chef_server_urls '${A}'`, 'chef_server_urls (from c.rb:1) must be a list of URLs, e.g.'],
+        [`chef_server_urls ['${A}', 5]`, 'chef_server_urls (from c.rb:1) must be a list of URLs'],
+        ['chef_server_urls []', 'chef_server_urls (from c.rb:1) is empty: list at least one URL'],
+        [
+          `chef_server_urls ['${A}', 'https://push2.example.com/']`,
+          `${CHEF_SERVER_URL_ERROR} (chef_server_urls entry 2, 'https://push2.example.com/', from c.rb:1)`,
+        ],
+        [
+          `chef_server_urls ['${A}', 'https://push2.example.com/organizations/other']`,
+          `chef_server_urls (from c.rb:1) must all name the same organization: '${A}' names acme, 'https://push2.example.com/organizations/other' names other`,
+        ],
+        [`chef_server_urls ['${A}', '${A}/']`, `chef_server_urls (from c.rb:1) lists '${A}/' twice`],
+      ];
+      for (const [text, message] of cases) {
+        expect(configError(() => fromFile(text)).message).to.contain(message);
+      }
+      const cli = configError(() =>
+        compileAgentOptions({ flags: { chef_server_urls: [A, 'x'] }, env: {}, host: HOST }),
+      );
+      expect(cli.message).to.contain("(chef_server_urls entry 2, 'x', from the command line)");
+    });
+
+    it('is not a key the shared schema knows, so it never reaches its validation', function () {
+      const options = compileAgentOptions({ flags: { chef_server_urls: [A] }, env: {}, host: HOST });
+      expect(options.chef_server_urls).to.deep.equal([A]);
+      expect(options.warnings).to.deep.equal([]);
+    });
   });
 
   it('passes config file syntax errors through', function () {

@@ -31,6 +31,9 @@ export const AGENT_USAGE = `Usage: push-jobs-client (options)
     -L, --logfile LOGLOCATION        Where to log: a file path, STDOUT or STDERR (default: STDOUT)
     -N, --node-name NODE_NAME        The node name (default: the host's FQDN, then its host name)
     -S, --server CHEFSERVERURL       The Chef server URL, ending in /organizations/ORG_NAME
+        --chef-server-urls URL       One of several server URLs, tried in the order given (repeat the
+                                     flag; each ends in the same /organizations/ORG_NAME); also
+                                     --chef_server_urls
     -v, --version                    Show the push jobs client version and exit
     -d, --file_dir DIR               Directory for files sent with jobs (default: /tmp/chef-push)
     -M, --max-body-size BYTES        Largest message the client sends, in bytes (default: 63000)
@@ -46,6 +49,8 @@ const OPTIONS = {
   logfile: { type: 'string', short: 'L' },
   'node-name': { type: 'string', short: 'N' },
   server: { type: 'string', short: 'S' },
+  'chef-server-urls': { type: 'string', multiple: true },
+  chef_server_urls: { type: 'string', multiple: true },
   version: { type: 'boolean', short: 'v' },
   file_dir: { type: 'string', short: 'd' },
   'max-body-size': { type: 'string', short: 'M' },
@@ -60,7 +65,8 @@ function isOptionName(name: string): name is OptionName {
 
 /**
  * Parses `push-jobs-client`'s arguments (without the node and script paths). A flag given
- * twice (or under two spellings) keeps its last value.
+ * twice (or under two spellings) keeps its last value, except `--chef-server-urls`, whose values
+ * add up to a list in the order given.
  *
  * @throws UsageError for an unknown flag, a missing value, a positional argument or a bad
  *   log level.
@@ -116,6 +122,10 @@ export function parseAgentArgs(argv: readonly string[]): ParsedAgentArgs {
         break;
       case 'server':
         flags.chef_server_url = value;
+        break;
+      case 'chef-server-urls':
+      case 'chef_server_urls':
+        (flags.chef_server_urls ??= []).push(value);
         break;
       case 'file_dir':
         flags.file_dir = value;

@@ -27,6 +27,8 @@ import { type ConfigEnv, parseConfigText } from './ruby-config.js';
  * be a string (it arrives as one from `-M`).
  */
 export type AgentOptions = Omit<Partial<AgentConfig>, 'max_body_size'> & {
+  /** See {@link CompiledAgentOptions.chef_server_urls}. */
+  chef_server_urls?: string[];
   /** See {@link CompiledAgentOptions.allowed_unsafe_job_env_vars}. */
   allowed_unsafe_job_env_vars?: string[];
   /** The config file named with `-c`/`--config`. */
@@ -55,6 +57,13 @@ export type CompiledAgentOptions = AgentConfig & {
    * A job that sets any other unsafe name is refused (`nack_commit`).
    */
   allowed_unsafe_job_env_vars: string[];
+  /**
+   * Ours: every server URL the agent may fetch its config from, in order, each ending in the
+   * same `/organizations/ORG` (the `chef_server_urls` key, or `chef_server_url` alone; then
+   * `chef_server_url` is its first entry). The agent uses the first that answers and, when its
+   * server goes silent, tries the others in order starting after it.
+   */
+  chef_server_urls: string[];
   /** The org name from `chef_server_url`. */
   org_name: string;
   /** The config file read, if any. */
@@ -166,6 +175,12 @@ export const IGNORED_CHEF_CONFIG_KEYS: readonly string[] = Object.freeze([
   'http_retry_delay',
 ]);
 
+/**
+ * Ours, and not (yet) a key of the protocol's `AgentConfigSchema`: the list of server URLs.
+ * Read and checked here, then taken out before the schema validation.
+ */
+export const CHEF_SERVER_URLS_KEY = 'chef_server_urls';
+
 const KNOWN_KEYS = new Set(AGENT_CONFIG_KEYS);
 
 /**
@@ -202,6 +217,84 @@ function parseMaxBodySize(value: unknown, source: string): unknown {
   return Number(value.trim());
 }
 
+/** A URL compared with another: without a trailing `/`. */
+function comparableUrl(url: string): string {
+  return url.replace(/\/+$/u, '');
+}
+
+/**
+ * Settles `chef_server_url` and `chef_server_urls` in `merged` (see
+ * {@link CompiledAgentOptions.chef_server_urls}) and returns the list, or `undefined` when only
+ * `chef_server_url` is set. The two keys are one setting: when the command line sets one, the
+ * config file's other is not used (`-S` names the one server, a file's list is ignored with a
+ * warning; a list on the command line replaces the file's `chef_server_url`). Set by the same
+ * source, `chef_server_url` must be one of the list. On return `merged` holds no
+ * `chef_server_urls` (the schema does not know it) and `chef_server_url` is the list's first entry.
+ *
+ * @throws AgentConfigError for a list that is not a non-empty list of distinct URLs, each
+ *   ending in `/organizations/ORG` of one and the same org.
+ */
+function resolveServerUrls(
+  merged: Record<string, unknown>,
+  origin: Record<string, string>,
+  warnings: string[],
+): string[] | undefined {
+  if (!(CHEF_SERVER_URLS_KEY in merged)) return undefined;
+  const value = merged[CHEF_SERVER_URLS_KEY];
+  const from = origin[CHEF_SERVER_URLS_KEY] ?? 'defaults';
+  delete merged[CHEF_SERVER_URLS_KEY];
+  const cli = 'the command line';
+  const urlFromCli = origin.chef_server_url === cli;
+  if ('chef_server_url' in merged && urlFromCli !== (from === cli)) {
+    if (urlFromCli) {
+      warnings.push(`${from}: ignored chef_server_urls: -S/--server on the command line names the server`);
+      return undefined;
+    }
+    delete merged.chef_server_url;
+  }
+  const example =
+    "e.g. ['https://push1.example.com/organizations/ORG', 'https://push2.example.com/organizations/ORG']";
+  if (!Array.isArray(value) || value.some((u) => typeof u !== 'string')) {
+    throw new AgentConfigError(`chef_server_urls (from ${from}) must be a list of URLs, ${example}`);
+  }
+  const urls = value as string[];
+  if (urls.length === 0) {
+    throw new AgentConfigError(`chef_server_urls (from ${from}) is empty: list at least one URL, ${example}`);
+  }
+  const problems: string[] = [];
+  const orgs = new Map<string, string>();
+  const seen = new Set<string>();
+  urls.forEach((url, i) => {
+    const org = orgNameFromChefServerUrl(url);
+    if (org === undefined) {
+      problems.push(`${CHEF_SERVER_URL_ERROR} (chef_server_urls entry ${i + 1}, '${url}', from ${from})`);
+      return;
+    }
+    if (!orgs.has(org)) orgs.set(org, url);
+    if (seen.has(comparableUrl(url))) {
+      problems.push(`chef_server_urls (from ${from}) lists '${url}' twice`);
+    }
+    seen.add(comparableUrl(url));
+  });
+  if (orgs.size > 1) {
+    const named = [...orgs].map(([org, url]) => `'${url}' names ${org}`).join(', ');
+    problems.push(`chef_server_urls (from ${from}) must all name the same organization: ${named}`);
+  }
+  const single = merged.chef_server_url;
+  if (typeof single === 'string' && !seen.has(comparableUrl(single))) {
+    problems.push(
+      `chef_server_url '${single}' (from ${origin.chef_server_url ?? from}) is not one of chef_server_urls ` +
+        `(from ${from}): list it there, or leave chef_server_url out`,
+    );
+  }
+  if (problems.length > 0) {
+    throw new AgentConfigError(`invalid agent configuration: ${problems.join('; ')}`, problems);
+  }
+  merged.chef_server_url = urls[0];
+  origin.chef_server_url = from;
+  return [...urls];
+}
+
 /**
  * Merges defaults < config file < explicit flags, fills every default, parses the org name
  * and validates the result with `liteValidators.agentConfig`.
@@ -236,6 +329,9 @@ export function compileAgentOptions(input: CompileAgentOptionsInput): CompiledAg
           merged.chef_environment = value;
           origin.chef_environment = where;
         }
+      } else if (key === CHEF_SERVER_URLS_KEY) {
+        merged[key] = value;
+        origin[key] = where;
       } else if (IGNORED_CHEF_CONFIG_KEYS.includes(key)) {
         warnings.push(`${where}: ignored Chef setting '${key}' (not used by the push jobs client)`);
       } else if (!KNOWN_KEYS.has(key)) {
@@ -282,10 +378,11 @@ export function compileAgentOptions(input: CompileAgentOptionsInput): CompiledAg
     origin.client_name = origin.node_name ?? 'defaults';
   }
 
+  const serverUrls = resolveServerUrls(merged, origin, warnings);
   const url = merged.chef_server_url;
   if (url === undefined) {
     throw new AgentConfigError(
-      `chef_server_url is not set (use -S/--server or set it in ${filePath ?? 'a config file'})`,
+      `chef_server_url is not set (use -S/--server or set chef_server_url or chef_server_urls in ${filePath ?? 'a config file'})`,
     );
   }
   if (typeof url !== 'string' || orgNameFromChefServerUrl(url) === undefined) {
@@ -307,6 +404,7 @@ export function compileAgentOptions(input: CompileAgentOptionsInput): CompiledAg
   return {
     ...config,
     allowed_unsafe_job_env_vars: config.allowed_unsafe_job_env_vars ?? [],
+    chef_server_urls: serverUrls ?? [config.chef_server_url],
     org_name: orgNameFromChefServerUrl(config.chef_server_url) ?? '',
     config_file: filePath,
     hostname: host.hostname,

@@ -22,11 +22,14 @@ export const FACTS_RECHECK_MS = 5 * 60_000;
 /** Default milliseconds before a failed write is tried again. */
 export const FACTS_RETRY_MS = 60_000;
 
+/** What the reporter uses of a signed API client. */
+export type NodeFactsApi = Pick<PushApiClient, 'getNode' | 'request' | 'close'>;
+
 /** Options of {@link NodeFactsReporter}. */
 export interface NodeFactsReporterOptions {
   nodeName: string;
   /** A signed API client of the org, as the node's client (closed by {@link NodeFactsReporter.stop}). */
-  api: PushApiClient;
+  api: NodeFactsApi;
   agentVersion: string;
   log: (level: 'info' | 'warn' | 'error' | 'debug', message: string) => void;
   /** @default {@link collectFacts} on the real host */
