@@ -93,6 +93,7 @@ export function loadBalancerRequirements(spec: LoadBalancerSpec): string {
     `- forward (TCP, or HTTP) to the REST API port of every instance; these backends speak ${spec.backendProtocol}:`,
     ...spec.instances.map((i) => `    ${pad(i.instanceName)}  ${i.apiBackend}`),
     '- need no session stickiness: any instance answers any API request',
+    '- as an HTTP proxy, pass the method, path, headers and body unchanged (requests are signed over them) and let responses stream (the job feeds are server-sent events)',
     `- health-check each backend with GET ${spec.healthCheckPath} (${spec.backendProtocol}); healthy when it answers 200 (a JSON body), out of rotation otherwise`,
     `- serve agents, knife and the push CLI: their server URL is ${spec.loadBalancerUrl}/organizations/${spec.org}`,
     '',

@@ -157,6 +157,7 @@ describe('PushJobsCluster resources', () => {
         '    push-2  10.0.0.12:10003',
         '    push-3  10.0.0.13:10003',
         '- need no session stickiness: any instance answers any API request',
+        '- as an HTTP proxy, pass the method, path, headers and body unchanged (requests are signed over them) and let responses stream (the job feeds are server-sent events)',
         '- health-check each backend with GET /pushy/_status (http); healthy when it answers 200 (a JSON body), out of rotation otherwise',
         '- serve agents, knife and the push CLI: their server URL is https://push.example.com/organizations/acme',
         '',
