@@ -55,8 +55,9 @@ export interface PushJobsAgentArgs extends HostOptions {
   /** The client the node authenticates as. @default nodeName */
   readonly clientName?: pulumi.Input<string>;
   /**
-   * The server: a {@link PushJobsServer}, or its URL (`chef_server_url`, ending in
-   * `/organizations/ORG`) with the validator's name and key. Required.
+   * The server: a {@link PushJobsServer}, a {@link PushJobsCluster} (the agent then uses its load
+   * balancer's URL), or a server URL (`chef_server_url`, ending in `/organizations/ORG`; for a
+   * cluster, the load balancer's) with the validator's name and key. Required.
    */
   readonly server: PushJobsServerEndpoint;
   /** Allowed commands (`push_jobs.whitelist`). @default the cookbook's */
@@ -187,7 +188,7 @@ export class PushJobsAgent extends pulumi.ComponentResource {
     if (server === undefined || server === null || typeof server !== 'object') {
       throw argumentError(
         who,
-        'server is missing: give a PushJobsServer or { chefServerUrl, validatorName, validatorKey }',
+        'server is missing: give a PushJobsServer, a PushJobsCluster or { chefServerUrl, validatorName, validatorKey }',
       );
     }
     for (const key of ['chefServerUrl', 'validatorName', 'validatorKey'] as const) {

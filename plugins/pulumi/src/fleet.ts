@@ -1,12 +1,13 @@
 /**
- * `PushJobsFleet`: one push-jobs server and an agent on each host of a list, sharing a
- * whitelist and attributes, with per-host overrides.
+ * `PushJobsFleet`: one push-jobs server (or a cluster of them) and an agent on each host of a
+ * list, sharing a whitelist and attributes, with per-host overrides.
  *
  * @module
  */
 import * as pulumi from '@pulumi/pulumi';
 import { mergeAttributes, type PushJobsAttributesInput } from '@push-jobs/cookbook';
 import { PushJobsAgent, type PushJobsAgentArgs, type Whitelist } from './agent.js';
+import { PushJobsCluster, type PushJobsClusterArgs } from './cluster.js';
 import type { HostConnection } from './connection.js';
 import { PushJobsServer, type PushJobsServerArgs } from './server.js';
 import { argumentError, checkPlainObject, type Who } from './validate.js';
@@ -32,8 +33,13 @@ export interface PushJobsFleetHost {
 
 /** The arguments of {@link PushJobsFleet}. */
 export interface PushJobsFleetArgs {
-  /** The server. Required. */
-  readonly server: PushJobsServerArgs;
+  /** The server. Required, unless `cluster` is given instead. */
+  readonly server?: PushJobsServerArgs;
+  /**
+   * Several servers on one PostgreSQL database behind a load balancer, instead of `server`: the
+   * agents use its `loadBalancerUrl`.
+   */
+  readonly cluster?: PushJobsClusterArgs;
   /** The hosts that get an agent. */
   readonly hosts: readonly PushJobsFleetHost[];
   /** Whitelist shared by every agent. @default the cookbook's */
@@ -42,7 +48,7 @@ export interface PushJobsFleetArgs {
   readonly attributes?: pulumi.Input<PushJobsAttributesInput>;
   /**
    * Agent arguments shared by every host (package source, root, init system, platform family,
-   * ...). @default the server's root, init system, sudo and package source
+   * ...). @default the server's (or the cluster's shared) root, init system, sudo and package source
    */
   readonly agentDefaults?: Partial<
     Omit<PushJobsAgentArgs, 'connection' | 'nodeName' | 'server' | 'whitelist' | 'attributes'>
@@ -67,10 +73,11 @@ function overlay<T extends object>(
 }
 
 /**
- * The PushJobsFleet component stands up a {@link PushJobsServer} (`<name>-server`) and a
- * {@link PushJobsAgent} per host (`<name>-<nodeName>`), each registered with that server. The
- * fleet's whitelist and attributes apply to every agent; a host's own entries are merged over
- * them.
+ * The PushJobsFleet component stands up a {@link PushJobsServer} (`<name>-server`), or a
+ * {@link PushJobsCluster} (`<name>-cluster`), and a {@link PushJobsAgent} per host
+ * (`<name>-<nodeName>`), each registered with that server (or through the cluster's load
+ * balancer). The fleet's whitelist and attributes apply to every agent; a host's own entries are
+ * merged over them.
  *
  * @example
  * ```ts
@@ -85,13 +92,15 @@ function overlay<T extends object>(
  * ```
  */
 export class PushJobsFleet extends pulumi.ComponentResource {
-  /** The server. */
+  /** The server; with `cluster`, the cluster's first instance. */
   public readonly server: PushJobsServer;
+  /** The cluster (`<name>-cluster`), when the fleet has one. */
+  public readonly cluster: PushJobsCluster | undefined;
   /** The agents, by node name. */
   public readonly agents: Readonly<Record<string, PushJobsAgent>>;
-  /** The server's API URL. */
+  /** The server's API URL; with `cluster`, the load balancer's. */
   public readonly apiUrl: pulumi.Output<string>;
-  /** The server's `chef_server_url`. */
+  /** The agents' `chef_server_url`: the server's, or with `cluster` the load balancer's. */
   public readonly chefServerUrl: pulumi.Output<string>;
   /** The admin user's private key. Secret. */
   public readonly adminKey: pulumi.Output<string>;
@@ -102,7 +111,16 @@ export class PushJobsFleet extends pulumi.ComponentResource {
     super('push-jobs:index:Fleet', name, {}, opts);
     const who: Who = { component: 'PushJobsFleet', name };
     if (args === undefined || args === null) throw argumentError(who, 'args are missing');
-    if (args.server === undefined || args.server === null) throw argumentError(who, 'server is missing');
+    const hasServer = args.server !== undefined && args.server !== null;
+    const hasCluster = args.cluster !== undefined && args.cluster !== null;
+    if (hasServer === hasCluster) {
+      throw argumentError(
+        who,
+        hasServer
+          ? 'give server or cluster, not both'
+          : 'server is missing: give server (one server) or cluster (several)',
+      );
+    }
     if (!Array.isArray(args.hosts))
       throw argumentError(who, 'hosts must be a list of { nodeName, connection }');
     const seen = new Set<string>();
@@ -117,6 +135,8 @@ export class PushJobsFleet extends pulumi.ComponentResource {
       seen.add(h.nodeName);
       if (h.nodeName === 'server')
         throw argumentError(who, `hosts[${i}].nodeName 'server' would clash with ${name}-server`);
+      if (hasCluster && h.nodeName === 'cluster')
+        throw argumentError(who, `hosts[${i}].nodeName 'cluster' would clash with ${name}-cluster`);
       for (const arg of ['whitelist', 'attributes'] as const) {
         const value = h[arg];
         if (value !== undefined && !pulumi.Output.isInstance(value))
@@ -130,12 +150,25 @@ export class PushJobsFleet extends pulumi.ComponentResource {
       if (value !== undefined && pulumi.Output.isInstance(value) === false) checkPlainObject(who, arg, value);
     }
 
-    this.server = new PushJobsServer(`${name}-server`, args.server, { parent: this });
+    let endpoint: PushJobsServer | PushJobsCluster;
+    let hostDefaults: Pick<PushJobsServerArgs, 'root' | 'initSystem' | 'sudo' | 'packageSource'>;
+    if (hasCluster) {
+      const cluster = new PushJobsCluster(`${name}-cluster`, args.cluster!, { parent: this });
+      this.cluster = cluster;
+      this.server = cluster.instances[0]!;
+      endpoint = cluster;
+      hostDefaults = args.cluster!;
+    } else {
+      this.cluster = undefined;
+      this.server = new PushJobsServer(`${name}-server`, args.server!, { parent: this });
+      endpoint = this.server;
+      hostDefaults = args.server!;
+    }
     const serverHost = {
-      ...(args.server.root === undefined ? {} : { root: args.server.root }),
-      ...(args.server.initSystem === undefined ? {} : { initSystem: args.server.initSystem }),
-      ...(args.server.sudo === undefined ? {} : { sudo: args.server.sudo }),
-      ...(args.server.packageSource === undefined ? {} : { packageSource: args.server.packageSource }),
+      ...(hostDefaults.root === undefined ? {} : { root: hostDefaults.root }),
+      ...(hostDefaults.initSystem === undefined ? {} : { initSystem: hostDefaults.initSystem }),
+      ...(hostDefaults.sudo === undefined ? {} : { sudo: hostDefaults.sudo }),
+      ...(hostDefaults.packageSource === undefined ? {} : { packageSource: hostDefaults.packageSource }),
     };
     const agents: Record<string, PushJobsAgent> = {};
     for (const h of args.hosts) {
@@ -158,7 +191,7 @@ export class PushJobsFleet extends pulumi.ComponentResource {
           ...h.agent,
           connection: h.connection,
           nodeName: h.nodeName,
-          server: this.server,
+          server: endpoint,
           ...(whitelist === undefined ? {} : { whitelist }),
           ...(attributes === undefined ? {} : { attributes }),
         },
@@ -166,9 +199,9 @@ export class PushJobsFleet extends pulumi.ComponentResource {
       );
     }
     this.agents = agents;
-    this.apiUrl = this.server.apiUrl;
-    this.chefServerUrl = this.server.chefServerUrl;
-    this.adminKey = this.server.adminKey;
+    this.apiUrl = this.cluster === undefined ? this.server.apiUrl : this.cluster.loadBalancerUrl;
+    this.chefServerUrl = endpoint.chefServerUrl;
+    this.adminKey = endpoint.adminKey;
     this.nodeNames = pulumi.all(Object.values(agents).map((a) => a.nodeName));
     this.registerOutputs({
       apiUrl: this.apiUrl,

@@ -5,7 +5,10 @@
  * - {@link PushJobsServer} (`push-jobs:index:Server`): one server, its org, admin and validator.
  * - {@link PushJobsAgent} (`push-jobs:index:Agent`): an agent on one host, registered and
  *   converged with the `@push-jobs/cookbook` renderer.
- * - {@link PushJobsFleet} (`push-jobs:index:Fleet`): a server plus agents for a list of hosts.
+ * - {@link PushJobsCluster} (`push-jobs:index:Cluster`): several servers on one PostgreSQL
+ *   database behind a load balancer (cluster mode), and what that load balancer must do.
+ * - {@link PushJobsFleet} (`push-jobs:index:Fleet`): a server (or a cluster) plus agents for a
+ *   list of hosts.
  *
  * @example
  * ```ts
@@ -21,15 +24,27 @@
  * @module
  */
 export {
+  INSTANCE_NAME_MAX_LENGTH,
+  INSTANCE_NAME_PATTERN,
+  MIN_LEASE_SECONDS,
   PushJobsServer,
   SERVER_DEFAULTS,
   type PushJobsServerArgs,
   type PushJobsServerEndpoint,
+  type ServerClusterOptions,
   type ServerLogLevel,
   type ServerStorage,
   type ServerTls,
 } from './server.js';
 export { agentAttributes, PushJobsAgent, type PushJobsAgentArgs, type Whitelist } from './agent.js';
+export {
+  CLUSTER_HEALTH_CHECK_PATH,
+  loadBalancerRequirements,
+  PushJobsCluster,
+  type LoadBalancerSpec,
+  type PushJobsClusterArgs,
+  type PushJobsClusterInstance,
+} from './cluster.js';
 export { PushJobsFleet, type PushJobsFleetArgs, type PushJobsFleetHost } from './fleet.js';
 export { DEFAULT_NODE_DIST_URL, DEFAULT_NODE_MAJOR, type HostOptions } from './common.js';
 export { DEFAULT_SSH_PORT, DEFAULT_SSH_USER, type HostConnection } from './connection.js';

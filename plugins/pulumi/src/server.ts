@@ -63,6 +63,29 @@ export interface ServerTls {
 /** The server's log levels. */
 export type { ServerLogLevel };
 
+/**
+ * Cluster mode of one server: it is an instance of a cluster, several servers that share one
+ * PostgreSQL database and serve one fleet behind a load balancer ({@link PushJobsCluster} makes
+ * the whole set).
+ */
+export interface ServerClusterOptions {
+  /**
+   * This instance's name (`instance_name`): letters, digits, `.`, `_`, `:`, `-` (starting with a
+   * letter or digit), at most 64; unique among the live instances.
+   * @default the server's own: its host name and API port
+   */
+  readonly instanceName?: pulumi.Input<string>;
+  /** How long an instance's lease lasts without renewal (`cluster_lease_seconds`), 3 or more. @default 15 */
+  readonly leaseSeconds?: pulumi.Input<number>;
+  /**
+   * The instance that created the org, admin user and validator in the shared database
+   * (`push-jobs-server init` runs once per database). Absent: this instance does it. Given: this
+   * instance starts after that one is up, checks the org is in its database, and takes the org,
+   * admin and validator (names and keys) from it; deleting it leaves the org in the database.
+   */
+  readonly initializedBy?: PushJobsServer;
+}
+
 /** The arguments of {@link PushJobsServer}. */
 export interface PushJobsServerArgs extends HostOptions {
   /** SSH connection to the host to install the server on. Required. */
@@ -96,6 +119,11 @@ export interface PushJobsServerArgs extends HostOptions {
   readonly packageSource?: PackageSource;
   /** systemd unit name. @default 'push-jobs-server' */
   readonly serviceName?: string;
+  /**
+   * Run as an instance of a cluster (`cluster: true`): needs `storage.postgresUrl`.
+   * @default a single server
+   */
+  readonly cluster?: ServerClusterOptions;
 }
 
 /** Defaults of {@link PushJobsServerArgs}. */
@@ -109,7 +137,41 @@ export const SERVER_DEFAULTS = Object.freeze({
   sqlitePath: SERVER_CONFIG_DEFAULTS.database_url,
   logLevel: SERVER_CONFIG_DEFAULTS.log_level,
   serviceName: 'push-jobs-server',
+  leaseSeconds: SERVER_CONFIG_DEFAULTS.cluster_lease_seconds,
 });
+
+/** `instance_name`: the server's pattern and length. */
+export const INSTANCE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]*$/u;
+/** The longest `instance_name`. */
+export const INSTANCE_NAME_MAX_LENGTH = 64;
+/** The shortest `cluster_lease_seconds`. */
+export const MIN_LEASE_SECONDS = 3;
+
+/** @throws ArgumentError unless `value` is a valid `instance_name`. */
+export function checkInstanceName(who: Who, arg: string, value: unknown): string {
+  if (
+    typeof value !== 'string' ||
+    value.length > INSTANCE_NAME_MAX_LENGTH ||
+    !INSTANCE_NAME_PATTERN.test(value)
+  ) {
+    throw argumentError(
+      who,
+      `${arg} must be 1 to ${INSTANCE_NAME_MAX_LENGTH} letters, digits, '.', '_', ':' or '-', starting with a letter or digit (instance_name), got ${JSON.stringify(value)}`,
+    );
+  }
+  return value;
+}
+
+/** @throws ArgumentError unless `value` is a whole number of seconds, 3 or more. */
+export function checkLeaseSeconds(who: Who, arg: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < MIN_LEASE_SECONDS) {
+    throw argumentError(
+      who,
+      `${arg} must be an integer of ${MIN_LEASE_SECONDS} or more (cluster_lease_seconds), got ${JSON.stringify(value)}`,
+    );
+  }
+  return value;
+}
 
 /** Packages of other hosts, left out of a shared tarball list. */
 const OTHER_PACKAGES = ['@push-jobs/agent', '@push-jobs/cookbook', '@push-jobs/cli'];
@@ -163,8 +225,14 @@ export class PushJobsServer extends pulumi.ComponentResource implements PushJobs
   public readonly validatorName: pulumi.Output<string>;
   /** The validator client's private key (PEM). Secret. */
   public readonly validatorKey: pulumi.Output<string>;
+  /** The `instance_name` in cluster mode (null: the server's default); undefined for a single server. */
+  public readonly instanceName: pulumi.Output<string | null> | undefined;
   /** The host steps, in order (for inspection). */
   public readonly steps: readonly pulumi.CustomResource[];
+  /** The step that starts the server and waits for it (other instances of a cluster wait for it). */
+  private readonly serviceStep: pulumi.CustomResource;
+  /** The component's name, in the host scripts' messages. */
+  private readonly label: string;
 
   constructor(name: string, args: PushJobsServerArgs, opts?: pulumi.ComponentResourceOptions) {
     // The args are not recorded as the component's inputs: they may hold keys in plain text.
@@ -179,14 +247,28 @@ export class PushJobsServer extends pulumi.ComponentResource implements PushJobs
     const layout = serverLayout(host.root, serviceName);
     const source = resolvePackageSource(who, args.packageSource, ['@push-jobs/server'], OTHER_PACKAGES);
 
-    const org = validatedInput(args.org ?? SERVER_DEFAULTS.org, (v) => checkName(who, 'org', v));
-    const admin = validatedInput(args.adminName ?? SERVER_DEFAULTS.adminName, (v) =>
-      checkName(who, 'adminName', v),
-    );
-    const validator = validatedInput(
-      args.validatorName ?? pulumi.output(org).apply((o) => `${o}-validator`),
-      (v) => checkName(who, 'validatorName', v),
-    );
+    const cluster = checkCluster(who, args.cluster);
+    const initializer = cluster?.initializedBy;
+    if (initializer !== undefined) {
+      for (const arg of ['org', 'adminName', 'validatorName'] as const) {
+        if (args[arg] !== undefined) {
+          throw argumentError(
+            who,
+            `${arg} comes from cluster.initializedBy (the instance that initialized the database); leave it out`,
+          );
+        }
+      }
+    }
+    const org =
+      initializer?.org ?? validatedInput(args.org ?? SERVER_DEFAULTS.org, (v) => checkName(who, 'org', v));
+    const admin =
+      initializer?.adminName ??
+      validatedInput(args.adminName ?? SERVER_DEFAULTS.adminName, (v) => checkName(who, 'adminName', v));
+    const validator =
+      initializer?.validatorName ??
+      validatedInput(args.validatorName ?? pulumi.output(org).apply((o) => `${o}-validator`), (v) =>
+        checkName(who, 'validatorName', v),
+      );
     const port = (
       arg: string,
       value: pulumi.Input<number> | undefined,
@@ -208,6 +290,12 @@ export class PushJobsServer extends pulumi.ComponentResource implements PushJobs
         throw argumentError(who, `logLevel must be one of ${LOG_LEVELS.join(', ')}`);
     });
     const databaseUrl = storageUrl(who, args.storage, host.root);
+    if (cluster !== undefined && !isPostgresStorage(args.storage)) {
+      throw argumentError(
+        who,
+        `cluster needs storage.postgresUrl: the instances of a cluster share one PostgreSQL database (database_url postgres://...); the server refuses cluster mode on SQLite (storage.sqlitePath${args.storage === undefined ? ', the default' : ''})`,
+      );
+    }
     const tls = args.tls === undefined ? undefined : checkTls(who, args.tls);
     const publicAddress = pulumi.output(
       args.publicAddress === undefined
@@ -223,8 +311,16 @@ export class PushJobsServer extends pulumi.ComponentResource implements PushJobs
       })
       .apply((p) =>
         pulumi
-          .all([org, admin, validator, logLevel, pulumi.unsecret(databaseUrl)])
-          .apply(([org, admin, validator, logLevel, url]): ServerStepsInput => ({
+          .all([
+            org,
+            admin,
+            validator,
+            logLevel,
+            pulumi.unsecret(databaseUrl),
+            cluster?.instanceName ?? null,
+            cluster?.leaseSeconds ?? SERVER_DEFAULTS.leaseSeconds,
+          ])
+          .apply(([org, admin, validator, logLevel, url, instanceName, leaseSeconds]): ServerStepsInput => ({
             layout,
             init: host.initSystem,
             serviceName,
@@ -238,6 +334,15 @@ export class PushJobsServer extends pulumi.ComponentResource implements PushJobs
             databaseUrl: /^postgres(?:ql)?:\/\//iu.test(url) ? 'postgres://' : url,
             tls: tls !== undefined,
             logLevel,
+            ...(cluster === undefined
+              ? {}
+              : {
+                  cluster: {
+                    instanceName,
+                    leaseSeconds,
+                    initializedBy: initializer === undefined ? null : initializer.label,
+                  },
+                }),
             org,
             admin,
             validator,
@@ -276,8 +381,10 @@ export class PushJobsServer extends pulumi.ComponentResource implements PushJobs
       this,
       [install],
     );
+    // A joining instance of a cluster starts once the instance that initialized the database is up.
     const init = hostCommand(`${name}-init`, { connection, commands: input.apply(serverInitStep) }, this, [
       config,
+      ...(initializer === undefined ? [] : [initializer.serviceStep]),
     ]);
     const service = hostCommand(
       `${name}-service`,
@@ -288,22 +395,37 @@ export class PushJobsServer extends pulumi.ComponentResource implements PushJobs
       this,
       [init],
     );
-    const keys = hostCommand(
-      `${name}-keys`,
-      { connection, commands: input.apply(serverKeysStep) },
-      this,
-      [service],
-      {
-        additionalSecretOutputs: ['stdout'],
-      },
-    );
+    // The admin and validator keys are on the host that ran init: a joining instance has none.
+    const keys =
+      initializer === undefined
+        ? hostCommand(
+            `${name}-keys`,
+            { connection, commands: input.apply(serverKeysStep) },
+            this,
+            [service],
+            {
+              additionalSecretOutputs: ['stdout'],
+            },
+          )
+        : undefined;
     const publicKey = hostCommand(
       `${name}-public-key`,
       { connection, commands: input.apply(serverPublicKeyStep) },
       this,
       [service],
     );
-    this.steps = [node, ...copies, install, config, init, service, keys, publicKey];
+    this.steps = [
+      node,
+      ...copies,
+      install,
+      config,
+      init,
+      service,
+      ...(keys === undefined ? [] : [keys]),
+      publicKey,
+    ];
+    this.serviceStep = service;
+    this.label = name;
 
     const ready = service.stdout;
     const scheme = tls === undefined ? 'http' : 'https';
@@ -324,9 +446,16 @@ export class PushJobsServer extends pulumi.ComponentResource implements PushJobs
     this.serverPublicKey = publicKey.stdout;
     this.adminName = after(ready, admin);
     this.validatorName = after(ready, validator);
-    const parsed = pulumi.secret(keys.stdout).apply(parseServerKeys);
-    this.adminKey = pulumi.secret(parsed.apply((k) => k.adminKey));
-    this.validatorKey = pulumi.secret(parsed.apply((k) => k.validatorKey));
+    if (keys === undefined) {
+      this.adminKey = pulumi.secret(after(ready, initializer!.adminKey));
+      this.validatorKey = pulumi.secret(after(ready, initializer!.validatorKey));
+    } else {
+      const parsed = pulumi.secret(keys.stdout).apply(parseServerKeys);
+      this.adminKey = pulumi.secret(parsed.apply((k) => k.adminKey));
+      this.validatorKey = pulumi.secret(parsed.apply((k) => k.validatorKey));
+    }
+    this.instanceName =
+      cluster === undefined ? undefined : after(ready, pulumi.output(cluster.instanceName ?? null));
 
     this.registerOutputs({
       apiUrl: this.apiUrl,
@@ -339,8 +468,44 @@ export class PushJobsServer extends pulumi.ComponentResource implements PushJobs
       adminKey: this.adminKey,
       validatorName: this.validatorName,
       validatorKey: this.validatorKey,
+      ...(this.instanceName === undefined ? {} : { instanceName: this.instanceName }),
     });
   }
+}
+
+/** Cluster options, checked (what is known now at once, the rest when it resolves). */
+function checkCluster(who: Who, cluster: ServerClusterOptions | undefined): ServerClusterOptions | undefined {
+  if (cluster === undefined) return undefined;
+  if (typeof cluster !== 'object' || cluster === null) {
+    throw argumentError(who, 'cluster must be { instanceName?, leaseSeconds?, initializedBy? }');
+  }
+  if (cluster.initializedBy !== undefined && !(cluster.initializedBy instanceof PushJobsServer)) {
+    throw argumentError(who, 'cluster.initializedBy must be a PushJobsServer (the instance that ran init)');
+  }
+  return {
+    ...(cluster.instanceName === undefined || cluster.instanceName === null
+      ? {}
+      : {
+          instanceName: validatedInput(cluster.instanceName, (v) =>
+            checkInstanceName(who, 'cluster.instanceName', v),
+          ),
+        }),
+    ...(cluster.leaseSeconds === undefined
+      ? {}
+      : {
+          leaseSeconds: validatedInput(cluster.leaseSeconds, (v) =>
+            checkLeaseSeconds(who, 'cluster.leaseSeconds', v),
+          ),
+        }),
+    ...(cluster.initializedBy === undefined ? {} : { initializedBy: cluster.initializedBy }),
+  };
+}
+
+/** Whether `storage` is PostgreSQL. */
+function isPostgresStorage(storage: ServerStorage | undefined): boolean {
+  return (
+    typeof storage === 'object' && storage !== null && 'postgresUrl' in storage && !('sqlitePath' in storage)
+  );
 }
 
 /** The `database_url`: a SQLite path (absolute ones under the host root) or a secret PostgreSQL URL. */

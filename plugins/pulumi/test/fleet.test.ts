@@ -182,7 +182,22 @@ describe('PushJobsFleet', () => {
         { server: { connection: conn('p'), apiPort: 65536 } },
         /^PushJobsServer 'bad-server': apiPort must be an integer from 1 to 65535, got 65536$/,
       ],
-      ['a missing server', { server: undefined as never }, /^PushJobsFleet 'bad': server is missing$/],
+      [
+        'a missing server',
+        { server: undefined as never },
+        /^PushJobsFleet 'bad': server is missing: give server \(one server\) or cluster \(several\)$/,
+      ],
+      [
+        'both a server and a cluster',
+        {
+          cluster: {
+            storage: { postgresUrl: 'postgres://db/x' },
+            loadBalancerUrl: 'http://lb',
+            instances: [{ connection: conn('a') }],
+          },
+        },
+        /^PushJobsFleet 'bad': give server or cluster, not both$/,
+      ],
     ];
     for (const [what, args, message] of cases) {
       it(`rejects ${what}`, () => {

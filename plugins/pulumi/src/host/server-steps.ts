@@ -33,13 +33,28 @@ export type ServerConfigFile = Pick<
   | 'tls_cert'
   | 'tls_key'
   | 'log_level'
->;
+> &
+  Partial<Pick<ServerConfig, 'cluster' | 'instance_name' | 'cluster_lease_seconds'>>;
 
 /** A file the config step writes (it travels on standard input, as it may hold secrets). */
 export interface HostFile {
   readonly path: string;
   readonly content: string;
   readonly mode: number;
+}
+
+/** Cluster mode settings of one instance. */
+export interface ServerClusterInput {
+  /** `instance_name`; null: the server's default (host name and API port). */
+  readonly instanceName: string | null;
+  /** `cluster_lease_seconds`. */
+  readonly leaseSeconds: number;
+  /**
+   * The label of the instance that ran `push-jobs-server init` against the shared database, when
+   * it is another one: this instance joins (its init step only checks that the org is there, and
+   * its delete leaves the org alone). Null: this instance initializes the database.
+   */
+  readonly initializedBy: string | null;
 }
 
 /** Resolved server settings. */
@@ -58,6 +73,8 @@ export interface ServerStepsInput {
   readonly databaseUrl: string;
   readonly tls: boolean;
   readonly logLevel: ServerLogLevel;
+  /** Cluster mode (several instances on one PostgreSQL database); absent: a single server. */
+  readonly cluster?: ServerClusterInput;
   readonly org: string;
   readonly admin: string;
   readonly validator: string;
@@ -85,6 +102,13 @@ export function serverConfigFile(input: ServerStepsInput): ServerConfigFile {
     tls_cert: input.tls ? tls.cert : null,
     tls_key: input.tls ? tls.key : null,
     log_level: input.logLevel,
+    ...(input.cluster === undefined
+      ? {}
+      : {
+          cluster: true,
+          instance_name: input.cluster.instanceName,
+          cluster_lease_seconds: input.cluster.leaseSeconds,
+        }),
   };
 }
 
@@ -149,6 +173,7 @@ echo "removed $CONFIG_FILE"
  * admin user).
  */
 export function serverInitStep(input: ServerStepsInput): HostCommands {
+  if (input.cluster?.initializedBy != null) return serverJoinStep(input, input.cluster.initializedBy);
   const names = assignments({ ORG: input.org, ADMIN: input.admin, VALIDATOR: input.validator });
   const create = `${header(input)}
 ${names}
@@ -169,6 +194,39 @@ fi
 ${names}
 ${postgres}rm -rf "$DATA_DIR"
 echo "removed $DATA_DIR"
+`;
+  return {
+    create: bashCommand(create, `${input.label}-init`, input.runAs),
+    delete: bashCommand(del, `${input.label}-init-delete`, input.runAs),
+  };
+}
+
+/**
+ * The init step of a cluster instance that joins a database another instance initialized:
+ * `push-jobs-server init` runs once per database, so this one only checks that the org is in
+ * the database its config names (the same one, or the instances would not share anything).
+ * Delete removes this instance's data directory (its server key) and leaves the org alone: the
+ * other instances still serve it.
+ */
+function serverJoinStep(input: ServerStepsInput, initializedBy: string): HostCommands {
+  const names = assignments({ ORG: input.org, INITIALIZED_BY: initializedBy });
+  const create = `${header(input)}
+${names}
+mkdir -p "$DATA_DIR"
+chmod 700 "$DATA_DIR"
+if ! orgs="$(node "$SERVER_BIN" org list --config "$CONFIG_FILE")"; then
+  echo "$0: cannot list the orgs of the database in $CONFIG_FILE (database_url)" >&2
+  exit 1
+fi
+if ! printf '%s\n' "$orgs" | grep -qxF "$ORG"; then
+  echo "$0: org $ORG is not in the database in $CONFIG_FILE (database_url); the instances of a cluster share the database $INITIALIZED_BY initialized" >&2
+  exit 1
+fi
+echo "joins the cluster: org $ORG is in the shared database (initialized by $INITIALIZED_BY)"
+`;
+  const del = `${header(input)}
+rm -rf "$DATA_DIR"
+echo "removed $DATA_DIR (the org stays in the shared database)"
 `;
   return {
     create: bashCommand(create, `${input.label}-init`, input.runAs),
