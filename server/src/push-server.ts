@@ -208,7 +208,10 @@ export async function startPushServer(opts: PushServerOptions): Promise<PushServ
     log: log.child({ component: 'jobs' }),
     ...(output === undefined ? {} : { output }),
     ...(router === undefined ? {} : { onSettled: (org: string, id: string) => router.jobSettled(org, id) }),
+    // Two checks ten heartbeats apart (at least 2 s): longer than any result takes to arrive.
+    lostResultMs: Math.max(2000, 10 * config.heartbeat_interval),
   });
+  engine.startSweeps();
   // A cluster instance crashes no job at start: dead instances' jobs are ended at lease expiry.
   const crashedAtStart = cluster === undefined ? await engine.recover() : [];
   // The one link back: node events reach the engine, which is built on the tracker.
@@ -286,6 +289,7 @@ export async function startPushServer(opts: PushServerOptions): Promise<PushServ
   const close = async (crash = false): Promise<void> => {
     if (closed) return;
     closed = true;
+    engine.stopSweeps();
     if (cluster !== undefined) await (crash ? cluster.kill() : cluster.close());
     heartbeats.stop();
     tracker.stop();

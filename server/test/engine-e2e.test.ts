@@ -360,3 +360,29 @@ describe('job engine end to end (real sockets, fake agents)', function () {
     expect(h.server.broker.stats.badSignature).to.equal(0);
   });
 });
+
+describe('job engine: a running node whose result was lost', function () {
+  this.timeout(60_000);
+  let h: PushFixture;
+  const agents: FakeAgent[] = [];
+
+  beforeEach(async () => {
+    h = await PushFixture.start();
+  });
+  afterEach(async () => {
+    for (const a of agents.splice(0)) await a.stop();
+    await h.close();
+  });
+
+  it('is ended crashed once it says, twice, that it holds nothing (not at the run timeout)', async () => {
+    const lost = await availableFakeAgent(h, agents, 'lost1', { result: 'none' });
+    await availableFakeAgent(h, agents, 'fine1');
+    const id = await h.startJob({ command: 'chef-client', nodes: ['lost1', 'fine1'], run_timeout: 3600 });
+    await until(() => lost.state.jobState === 'running', 'lost1 running');
+    expect(lost.loseResult()).to.equal(true);
+    const job = await h.waitForJob(id, 30_000);
+    expect(job.status).to.equal('complete');
+    expect(job.nodes).to.deep.equal({ crashed: ['lost1'], succeeded: ['fine1'] });
+    expect(h.server.engine.lostResults).to.equal(1);
+  });
+});

@@ -26,6 +26,8 @@ export interface ServerProcessOptions {
   heartbeatIntervalMs?: number;
   /** More `--setting value` flags for `start`. */
   settings?: Record<string, string | number>;
+  /** Run `init` first (org, admin, validator). @default true unless {@link ports} is given */
+  init?: boolean;
   /** Reuse these ports (a restart). */
   ports?: { api: number; command: number; heartbeat: number };
   /** Node.js flags for the server process (e.g. `--cpu-prof`). */
@@ -59,7 +61,7 @@ export class ServerProcess {
     const ownsDataDir = options.dataDir === undefined;
     const dataDir = options.dataDir ?? tempDir('pj-server-');
     const db = options.databaseUrl === undefined ? [] : ['--database-url', options.databaseUrl];
-    if (!options.ports) {
+    if (options.init ?? !options.ports) {
       await run(process.execPath, [
         SERVER_BIN,
         'init',
@@ -191,7 +193,12 @@ export class ServerProcess {
   /** A new server process on the same data dir and ports (a new incarnation). */
   async restart(): Promise<ServerProcess> {
     await this.stopProcess();
-    const next = await ServerProcess.start({ ...this.options, dataDir: this.dataDir, ports: this.ports });
+    const next = await ServerProcess.start({
+      ...this.options,
+      dataDir: this.dataDir,
+      ports: this.ports,
+      init: false,
+    });
     next.ownsDataDir = this.ownsDataDir;
     this.ownsDataDir = false;
     return next;

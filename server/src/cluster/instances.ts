@@ -120,6 +120,8 @@ export class InstanceLease {
   /** Ids of the instances whose lease runs, from the last renewal (this one included). */
   private live = new Set<string>();
   private readonly log: Logger;
+  /** Renewals done, renewals that found the lease lost, instances this one claimed. */
+  readonly stats = { renewals: 0, lost: 0, claimed: 0 };
   /** Called when an instance is seen gone (claimed by us or another). */
   onGone: ((id: string) => void) | undefined;
 
@@ -194,9 +196,11 @@ export class InstanceLease {
         r.leaseSeconds,
       ],
     );
+    // An earlier process of this server that crashed (still `active`): taken over at once. One that
+    // drained and left keeps its short grace, so its nodes can move with their jobs first.
     const earlier = await this.db.query<{ id: string }>(
       `SELECT id FROM cluster_instances
-        WHERE name = $1 AND server_id = $2 AND id <> $3 AND state IN ('active', 'draining', 'expired')`,
+        WHERE name = $1 AND server_id = $2 AND id <> $3 AND state IN ('active', 'expired')`,
       [r.name, r.serverId, r.id],
     );
     return earlier.map((e) => e.id);
@@ -243,7 +247,8 @@ export class InstanceLease {
     this.timer = undefined;
     await this.renewing;
     await this.db.query(
-      `UPDATE cluster_instances SET lease_until = LEAST(lease_until, now() + make_interval(secs => $2))
+      `UPDATE cluster_instances SET lease_until = LEAST(lease_until, now() + make_interval(secs => $2)),
+         state = CASE WHEN state = 'active' THEN 'draining' ELSE state END
         WHERE id = $1`,
       [this.id, graceSeconds],
     );
@@ -262,7 +267,9 @@ export class InstanceLease {
         WHERE id = $1 AND state IN ('active', 'draining') RETURNING id`,
       [this.id, this.registration.leaseSeconds, counts.nodes, counts.jobs],
     );
+    this.stats.renewals += 1;
     if (mine.length === 0) {
+      this.stats.lost += 1;
       // Another instance took us for dead (we were stalled past our lease): our jobs are ended
       // and our nodes cleared. Nothing we hold can be trusted; say so loudly.
       this.log.error({ instance: this.id }, 'this instance lost its lease: another instance cleared it');
@@ -305,6 +312,7 @@ export class InstanceLease {
       [deadId, this.id, this.registration.leaseSeconds, force],
     );
     if (claimed.length === 0) return false;
+    this.stats.claimed += 1;
     this.log.warn({ instance: deadId }, 'cluster instance expired: clearing its nodes and ending its jobs');
     await this.expire(deadId);
     await this.db.query(`UPDATE cluster_instances SET state = 'gone' WHERE id = $1 AND ended_by = $2`, [

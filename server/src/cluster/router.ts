@@ -158,6 +158,26 @@ export class ClusterRouter implements JobNodes, NodeEventListener, PresenceEvent
     return this.tracker.holding(org, node);
   }
 
+  /** What each node holds: this instance's from its tracker, the others' from `cluster_nodes`. */
+  async heldJobs(org: string, nodes: readonly string[]): Promise<Map<string, HeldJob | null>> {
+    const out = await this.tracker.heldJobs(org, nodes);
+    const remote = nodes.filter((n) => !out.has(n) && this.holder(org, n) !== undefined);
+    if (remote.length === 0) return out;
+    const rows = await this.opts.db.query<{ node_name: string; instance_id: string; state: string; job_id: string | null }>(
+      'SELECT node_name, instance_id, state, job_id FROM cluster_nodes WHERE org_name = $1 AND node_name = ANY($2::text[])',
+      [org, remote],
+    );
+    for (const row of rows) {
+      if (!this.opts.isLive(row.instance_id) || row.instance_id === this.opts.self) continue;
+      const state = row.state;
+      out.set(
+        row.node_name,
+        (state === 'committed' || state === 'running') && row.job_id !== null ? { jobId: row.job_id, state } : null,
+      );
+    }
+    return out;
+  }
+
   /** The engine retired a job: the instances that hold its nodes forget it. */
   jobSettled(org: string, jobId: string): void {
     const set = this.relayedTo.get(jobId);

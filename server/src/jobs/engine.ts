@@ -27,7 +27,7 @@ export const RESTART_UPDATER = '0'.repeat(32);
 /** What jobs need of the connected nodes: the node tracker. */
 export type JobNodes = Pick<
   LiveNodeTracker,
-  'sendTo' | 'release' | 'awaitVote' | 'voteDone' | 'isAvailable' | 'holding'
+  'sendTo' | 'release' | 'awaitVote' | 'voteDone' | 'isAvailable' | 'holding' | 'heldJobs'
 >;
 
 /** What {@link PushJobEngine} is built from. */
@@ -58,6 +58,12 @@ export interface PushJobEngineOptions {
   output?: LiveOutput;
   /** Called once a job settled (nothing about it changes any more): cluster mode tells the instances holding its nodes. */
   onSettled?: (org: string, jobId: string) => void;
+  /**
+   * A node a job has `running` that is connected but holds nothing (or another job) this long
+   * lost its result (sent to a server that went away as it moved) and is ended `crashed`; checked
+   * every half of it. 0 turns the check off. @default 10000
+   */
+  lostResultMs?: number;
 }
 
 /** Why the engine dropped an `output` chunk the tracker passed on. */
@@ -74,6 +80,14 @@ export class PushJobEngine implements JobEngine, NodeEventListener {
   private readonly output: LiveOutput | undefined;
   private readonly outputLog: RateLimitedLog;
   private readonly onSettled: ((org: string, jobId: string) => void) | undefined;
+  private readonly nodes: JobNodes;
+  private readonly lostResultMs: number;
+  /** Running nodes seen holding something else, by job, with when that was first seen. */
+  private readonly suspects = new Map<string, Map<string, number>>();
+  private sweepTimer: NodeJS.Timeout | undefined;
+  private sweeping = false;
+  /** Nodes ended because their result was lost. */
+  lostResults = 0;
   /** `output` chunks dropped here, by reason. */
   readonly outputDrops: Record<EngineOutputDrop, number> = {
     'unknown job': 0,
@@ -85,6 +99,8 @@ export class PushJobEngine implements JobEngine, NodeEventListener {
     const { nodes } = options;
     this.waitCompleteMs = options.waitCompleteMs;
     this.onSettled = options.onSettled;
+    this.nodes = nodes;
+    this.lostResultMs = options.lostResultMs ?? 10_000;
     this.log = options.log ?? SILENT_LOGGER;
     this.output = options.output;
     this.outputLog = new RateLimitedLog(this.log);
@@ -111,6 +127,63 @@ export class PushJobEngine implements JobEngine, NodeEventListener {
             settleOutput: (org, jobId, node, final) => output.settle(org, jobId, node, final),
           }),
     };
+  }
+
+  /** Starts the periodic check for running nodes whose result was lost (see `lostResultMs`). */
+  startSweeps(): void {
+    if (this.lostResultMs <= 0 || this.sweepTimer !== undefined) return;
+    this.sweepTimer = setInterval(() => void this.sweep(), Math.max(10, this.lostResultMs / 2));
+    this.sweepTimer.unref();
+  }
+
+  /** Stops the periodic check. */
+  stopSweeps(): void {
+    if (this.sweepTimer !== undefined) clearInterval(this.sweepTimer);
+    this.sweepTimer = undefined;
+  }
+
+  /**
+   * One check (public for tests): each node a running job has `running` that is connected and
+   * holds nothing or another job, on two checks at least `lostResultMs` apart, is down for the
+   * job. Its result went to a server that went away (it moved meanwhile); the original waited
+   * for the run timeout.
+   */
+  async sweep(): Promise<void> {
+    if (this.sweeping) return;
+    this.sweeping = true;
+    try {
+      for (const run of [...this.runs.values()]) {
+        const running = run.phase === 'running' ? run.nodesIn('running') : [];
+        if (running.length === 0) {
+          this.suspects.delete(run.id);
+          continue;
+        }
+        const held = await this.nodes.heldJobs(run.org, running);
+        const now = Date.now();
+        let seen = this.suspects.get(run.id);
+        for (const node of running) {
+          const h = held.get(node);
+          const lost = h === null || (h !== undefined && h.jobId !== run.id);
+          if (!lost) {
+            seen?.delete(node);
+            continue;
+          }
+          if (seen === undefined) this.suspects.set(run.id, (seen = new Map()));
+          const since = seen.get(node);
+          if (since === undefined) seen.set(node, now);
+          else if (now - since >= this.lostResultMs) {
+            seen.delete(node);
+            this.lostResults += 1;
+            this.log.warn({ job: run.id, org: run.org, node }, 'node holds no longer the job it ran: its result was lost');
+            this.deliver(run, { kind: 'down', node });
+          }
+        }
+      }
+    } catch (error) {
+      this.log.warn({ err: errorMessage(error) }, 'lost-result check failed');
+    } finally {
+      this.sweeping = false;
+    }
   }
 
   /** This server's id, the owner of the jobs it runs. */
@@ -230,6 +303,7 @@ export class PushJobEngine implements JobEngine, NodeEventListener {
   }
 
   private retire(run: JobRun): void {
+    this.suspects.delete(run.id);
     this.output?.jobEnded(run.org, run.id);
     this.onSettled?.(run.org, run.id);
     for (const node of run.nodes.keys()) {

@@ -532,7 +532,8 @@ export class JobRun {
     return n;
   }
 
-  private nodesIn(...states: NodeJobState[]): string[] {
+  /** The nodes in any of `states`. */
+  nodesIn(...states: NodeJobState[]): string[] {
     const out: string[] = [];
     for (const [name, s] of this.nodes) if (states.includes(s)) out.push(name);
     return out;

@@ -298,6 +298,19 @@ export class LiveNodeTracker implements NodeTracker {
   }
 
   /**
+   * What each node holds: its job, `null` when connected and holding none (in rehab a node holds
+   * none: the rehab abort stopped it), absent when not connected.
+   */
+  heldJobs(org: string, nodes: readonly string[]): Promise<Map<string, HeldJob | null>> {
+    const out = new Map<string, HeldJob | null>();
+    for (const node of nodes) {
+      const record = this.get(org, node);
+      if (record !== undefined) out.set(node, record.state === 'rehab' ? null : (record.job ?? null));
+    }
+    return Promise.resolve(out);
+  }
+
+  /**
    * Sends a job's message to a node: at once, or after the node answered a pending release or
    * vote. False when the node is not connected (or too much waits for it).
    */

@@ -187,7 +187,9 @@ export class TestCluster {
           states = await this.nodeStates(name);
           return nodes.every((n) => states.get(n) === 'available');
         },
-        () => `${nodes.join(',')} available on ${name} (it shows ${JSON.stringify([...states])})`,
+        () =>
+          `${nodes.join(',')} available on ${name} (it shows ${JSON.stringify([...states])}; leases ` +
+          `${JSON.stringify([...this.instances.values()].map((i) => [i.name, i.server.cluster?.lease.stats]))})`,
       );
     }
   }

@@ -317,6 +317,17 @@ export class FakeAgent {
     return this.sendResult(jobId, result);
   }
 
+  /**
+   * Ends the running job without telling the server, as if its result went to a server that went
+   * away: the agent is idle from now on (its heartbeats say so). False when nothing runs.
+   */
+  loseResult(): boolean {
+    if (this.jobState !== 'running') return false;
+    this.cancelRun();
+    this.goIdle();
+    return true;
+  }
+
   /** Closes the sockets and stops every timer; pending {@link waitFor}s reject. Idempotent. */
   async stop(): Promise<void> {
     for (const timer of this.runTimers) clearTimeout(timer);
