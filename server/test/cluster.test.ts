@@ -72,7 +72,10 @@ describe('cluster mode (three instances, PostgreSQL)', function () {
     await mover.moveTo(c.get('c').apiUrl);
     await until(() => c.get('c').server.tracker.isAvailable(c.org, 'm1'), 'm1 on c');
     // Its result now goes through c to the job's owner, b.
-    await until(async () => (await mover.finishRun('succeeded')) || mover.state.jobState === 'idle', 'm1 finished');
+    await until(
+      async () => (await mover.finishRun('succeeded')) || mover.state.jobState === 'idle',
+      'm1 finished',
+    );
     const job = await c.finalJob('b', id);
     expect(job.status).to.equal('complete');
     expect(job.nodes.succeeded).to.have.members(['m1', 'b1']);
@@ -139,7 +142,11 @@ describe('cluster mode (three instances, PostgreSQL)', function () {
         seen = JSON.stringify(await c.job('b', id));
         return agent.state.jobState === 'running';
       },
-      () => `a1 running (job ${seen}, agent got ${agent.received().map((m) => m.type).join(',')})`,
+      () =>
+        `a1 running (job ${seen}, agent got ${agent
+          .received()
+          .map((m) => m.type)
+          .join(',')})`,
     );
     const b = c.get('b');
     const closing = b.server.drainAndClose(60_000);
@@ -180,7 +187,9 @@ describe('push-jobs-server instance list', function () {
       expect(lines[0]).to.match(/^NAME\s+STATE\s+NODES\s+JOBS\s+LEASE/);
       expect(lines.find((l) => l.startsWith('west'))).to.match(/^west\s+active\s+1\s+0\s+\d+s left/);
       expect(lines.find((l) => l.startsWith('east'))).to.match(/^east\s+active\s+0\s+0\s+/);
-      const json = JSON.parse((await run(process.execPath, [main, 'instance', 'list', '--json'], { env })).stdout) as {
+      const json = JSON.parse(
+        (await run(process.execPath, [main, 'instance', 'list', '--json'], { env })).stdout,
+      ) as {
         name: string;
         live: boolean;
       }[];
@@ -216,11 +225,17 @@ describe('cluster mode settings', () => {
 });
 
 /** Reads an instance's SSE job feed until `job_complete`; returns the events. */
-async function readJobFeed(c: TestCluster, name: string, id: string): Promise<{ event: string; data: string }[]> {
+async function readJobFeed(
+  c: TestCluster,
+  name: string,
+  id: string,
+): Promise<{ event: string; data: string }[]> {
   const { signRequest } = await import('@push-jobs/protocol');
   const path = `/organizations/${c.org}/pushy/job_status_feed/${id}`;
   const headers = signRequest({ method: 'GET', path, body: '', userId: c.admin, privateKey: c.adminKeyPem });
-  const res = await fetch(`${c.get(name).apiUrl}${path}`, { headers: { ...headers, accept: 'text/event-stream' } });
+  const res = await fetch(`${c.get(name).apiUrl}${path}`, {
+    headers: { ...headers, accept: 'text/event-stream' },
+  });
   expect(res.status).to.equal(200);
   const events: { event: string; data: string }[] = [];
   const decoder = new TextDecoder();

@@ -134,7 +134,10 @@ describe('end to end: several servers on one PostgreSQL (cluster mode)', functio
 
     // Two jobs running when i3 dies: one it owns, one i1 owns.
     const { id: ownedByDead } = await c.apis[2]!.startJob({ command: 'slow', nodes: ['n3', 'n6'] });
-    const { id: ownedByLive } = await c.apis[0]!.startJob({ command: 'slow', nodes: ['n1', 'n2', 'n4', 'n5'] });
+    const { id: ownedByLive } = await c.apis[0]!.startJob({
+      command: 'slow',
+      nodes: ['n1', 'n2', 'n4', 'n5'],
+    });
     await until(
       async () =>
         (await c.apis[0]!.getJob(ownedByDead)).status === 'running' &&
@@ -202,7 +205,8 @@ describe('end to end: several servers on one PostgreSQL (cluster mode)', functio
       const restarted = await c.servers[i]!.restart();
       scope.defer(() => restarted.stop());
       c.servers[i] = restarted;
-      for (const api of c.apis) await waitForAvailability(api, NODES, 'available', 120_000).catch(() => undefined);
+      for (const api of c.apis)
+        await waitForAvailability(api, NODES, 'available', 120_000).catch(() => undefined);
     }
     await until(() => accepted.length >= 8, 'jobs after the restarts', 120_000);
     streaming = false;
@@ -214,13 +218,17 @@ describe('end to end: several servers on one PostgreSQL (cluster mode)', functio
       statuses.set(job.status, (statuses.get(job.status) ?? 0) + 1);
       expect(job.status, `job ${id}: ${JSON.stringify(job.nodes)}`).to.not.equal('crashed');
     }
-    process.stdout.write(`      ${accepted.length} jobs across the rolling restart: ${JSON.stringify([...statuses])}\n`);
+    process.stdout.write(
+      `      ${accepted.length} jobs across the rolling restart: ${JSON.stringify([...statuses])}\n`,
+    );
     expectNoJobRanTwice(NODES);
   });
 
   /** How many nodes an instance holds (its `/pushy/_status`). */
   async function heldBy(server: ServerProcess): Promise<number> {
-    const status = (await (await fetch(`${server.apiUrl}/pushy/_status`)).json()) as { node_fsm_count: number };
+    const status = (await (await fetch(`${server.apiUrl}/pushy/_status`)).json()) as {
+      node_fsm_count: number;
+    };
     return status.node_fsm_count;
   }
 

@@ -158,14 +158,14 @@ export const ServerConfigSchema = Type.Object(
       {
         default: null,
         description:
-          'This instance\'s name in the cluster (letters, digits, `.`, `_`, `:`, `-`; at most 64); ' +
+          "This instance's name in the cluster (letters, digits, `.`, `_`, `:`, `-`; at most 64); " +
           'null: the host name and the API port. Unique among live instances.',
       },
     ),
     cluster_lease_seconds: TimerSeconds(
       15,
-      'Cluster: how long an instance\'s lease lasts without renewal (renewed every third of it); ' +
-        'when it expires, another instance clears the silent one\'s nodes and ends its jobs.',
+      "Cluster: how long an instance's lease lasts without renewal (renewed every third of it); " +
+        "when it expires, another instance clears the silent one's nodes and ends its jobs.",
       3,
     ),
     cluster_drain_seconds: TimerSeconds(

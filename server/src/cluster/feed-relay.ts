@@ -126,7 +126,7 @@ export class ClusterFeed implements JobEventSink {
         this.stats.rowsRead += 1;
         for (const item of row.events) {
           if (item.length === 2) this.local.finish(item[0], item[1]);
-          else this.local.emit(item[0], item[1], item[2], item[3] as JobEventFields[typeof item[2]]);
+          else this.local.emit(item[0], item[1], item[2], item[3] as JobEventFields[(typeof item)[2]]);
         }
         await new Promise((resolve) => setImmediate(resolve));
       }
@@ -135,7 +135,9 @@ export class ClusterFeed implements JobEventSink {
 
   /** Removes batches older than `seconds` (run now and then by every instance; cheap). */
   async prune(seconds = 600): Promise<void> {
-    await this.db.query('DELETE FROM cluster_feed WHERE created_at < now() - make_interval(secs => $1)', [seconds]);
+    await this.db.query('DELETE FROM cluster_feed WHERE created_at < now() - make_interval(secs => $1)', [
+      seconds,
+    ]);
   }
 
   close(): void {

@@ -32,7 +32,14 @@ import { ClusterFeed, FEED_CHANNEL } from './feed-relay.js';
 import { InstanceLease, type InstanceCounts } from './instances.js';
 import { ClusterJobs } from './jobs.js';
 import { ClusterNodeStates } from './node-states.js';
-import { clearInstanceNodes, PresenceMap, PresencePublisher, PRESENCE_CHANNEL, readPresence, type PresenceChange } from './presence.js';
+import {
+  clearInstanceNodes,
+  PresenceMap,
+  PresencePublisher,
+  PRESENCE_CHANNEL,
+  readPresence,
+  type PresenceChange,
+} from './presence.js';
 import { instanceChannel, RelayInbox, RelayOutbox } from './relay.js';
 import { ClusterRouter } from './router.js';
 
@@ -198,7 +205,9 @@ export class Cluster {
       this.outbox,
       (id) => this.lease.isLive(id),
       () => this.lease.draining,
-      async (id) => (await this.db.query<{ owner: string | null }>('SELECT owner FROM jobs WHERE id = $1', [id]))[0]?.owner ?? undefined,
+      async (id) =>
+        (await this.db.query<{ owner: string | null }>('SELECT owner FROM jobs WHERE id = $1', [id]))[0]
+          ?.owner ?? undefined,
     );
   }
 
@@ -208,7 +217,8 @@ export class Cluster {
    */
   async start(): Promise<void> {
     const inbox = this.inbox;
-    if (inbox === undefined || this.feed === undefined) throw new Error('cluster started before it was wired');
+    if (inbox === undefined || this.feed === undefined)
+      throw new Error('cluster started before it was wired');
     const feed = this.feed;
     const buffered: PresenceChange[][] = [];
     let loaded = false;
@@ -221,7 +231,8 @@ export class Cluster {
       }
       if (!Array.isArray(changes)) return;
       // A node attached by an instance is news of that instance too (it may be newer than our lease read).
-      for (const change of changes) if (Array.isArray(change) && change[3] !== null) this.lease.noteAlive(change[2]);
+      for (const change of changes)
+        if (Array.isArray(change) && change[3] !== null) this.lease.noteAlive(change[2]);
       if (loaded) this.presence.apply(changes);
       else buffered.push(changes);
     };
@@ -231,7 +242,9 @@ export class Cluster {
     this.db.onReconnect = () => {
       void readPresence(this.db)
         .then((rows) => this.presence.reload(rows))
-        .catch((error: unknown) => this.log.warn({ err: errorMessage(error) }, 'cluster presence reload failed'));
+        .catch((error: unknown) =>
+          this.log.warn({ err: errorMessage(error) }, 'cluster presence reload failed'),
+        );
       void inbox.sweep();
     };
     await this.db.connect();
@@ -263,9 +276,9 @@ export class Cluster {
     await this.publisher?.flush().catch(() => undefined);
     await this.feed?.flush().catch(() => undefined);
     await this.outbox.flush().catch(() => undefined);
-    await this.lease.leave(graceSeconds).catch((error: unknown) =>
-      this.log.warn({ err: errorMessage(error) }, 'cluster lease release failed'),
-    );
+    await this.lease
+      .leave(graceSeconds)
+      .catch((error: unknown) => this.log.warn({ err: errorMessage(error) }, 'cluster lease release failed'));
     this.publisher?.close();
     this.feed?.close();
     this.outbox.close();
@@ -296,7 +309,15 @@ export class Cluster {
       },
       feed: { ...(this.feed?.stats ?? { rowsWritten: 0, rowsRead: 0, events: 0, dropped: 0 }) },
       presence: { ...(this.publisher?.stats ?? { writes: 0, nodes: 0, notifications: 0 }) },
-      router: { ...(this.routerRef?.stats ?? { relayedToOwner: 0, relayedToHolder: 0, lookups: 0, unknownJob: 0, outputDropped: 0 }) },
+      router: {
+        ...(this.routerRef?.stats ?? {
+          relayedToOwner: 0,
+          relayedToHolder: 0,
+          lookups: 0,
+          unknownJob: 0,
+          outputDropped: 0,
+        }),
+      },
     };
   }
 

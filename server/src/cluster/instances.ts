@@ -97,7 +97,10 @@ const SELECT_INSTANCES = `SELECT id, name, server_id, host, pid, api_port, comma
   FROM cluster_instances`;
 
 /** Lists instances: live and recently ended ones (ended within `keepSeconds`). */
-export async function listInstances(db: Pick<ClusterDb, 'query'>, keepSeconds = 3600): Promise<InstanceInfo[]> {
+export async function listInstances(
+  db: Pick<ClusterDb, 'query'>,
+  keepSeconds = 3600,
+): Promise<InstanceInfo[]> {
   const rows = await db.query<InstanceRow>(
     `${SELECT_INSTANCES} WHERE state <> 'gone' OR ended_at > now() - make_interval(secs => $1)
      ORDER BY name, started_at DESC`,
@@ -228,9 +231,10 @@ export class InstanceLease {
   /** Marks this instance draining (it finishes its jobs and takes no new ones). */
   async drain(): Promise<void> {
     this.state = 'draining';
-    await this.db.query(`UPDATE cluster_instances SET state = 'draining' WHERE id = $1 AND state = 'active'`, [
-      this.id,
-    ]);
+    await this.db.query(
+      `UPDATE cluster_instances SET state = 'draining' WHERE id = $1 AND state = 'active'`,
+      [this.id],
+    );
   }
 
   /** Whether this instance is draining. */
@@ -283,7 +287,8 @@ export class InstanceLease {
     const byId = new Map(rows.map((r) => [r.id, r]));
     const live = new Set<string>([this.id]);
     for (const r of rows) if (r.live && (r.state === 'active' || r.state === 'draining')) live.add(r.id);
-    for (const r of rows) if ((r.state === 'expired' || r.state === 'gone') && r.id !== this.id) this.ended.add(r.id);
+    for (const r of rows)
+      if ((r.state === 'expired' || r.state === 'gone') && r.id !== this.id) this.ended.add(r.id);
     const gone: string[] = [];
     for (const id of before) {
       const row = byId.get(id);

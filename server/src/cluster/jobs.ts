@@ -53,7 +53,12 @@ export class ClusterJobs implements JobEngine {
     const job = await this.store.getJob(org, id);
     if (job === undefined) return undefined;
     const owner = await this.ownerOf(id);
-    if (isFinalJobState(job.status) || owner === undefined || owner === this.serverId || !this.isLive(owner)) {
+    if (
+      isFinalJobState(job.status) ||
+      owner === undefined ||
+      owner === this.serverId ||
+      !this.isLive(owner)
+    ) {
       // No live instance runs it: recorded here (as a single server does for an orphan).
       return this.engine.abortJob(org, id, requestor);
     }

@@ -53,7 +53,9 @@ export class ClusterNodeStates implements NodeTracker {
       if (this.known(org, row)) byName.set(row.node_name, { node_name: row.node_name, ...entryOf(row) });
     }
     for (const entry of local) byName.set(entry.node_name, entry);
-    return [...byName.values()].sort((a, b) => (a.node_name < b.node_name ? -1 : a.node_name > b.node_name ? 1 : 0));
+    return [...byName.values()].sort((a, b) =>
+      a.node_name < b.node_name ? -1 : a.node_name > b.node_name ? 1 : 0,
+    );
   }
 
   async nodeState(org: string, node: string): Promise<Omit<NodeState, 'node_name'>> {

@@ -199,7 +199,13 @@ export class PresencePublisher {
   }
 
   private async write(keys: string[]): Promise<void> {
-    const up = { org: [] as string[], node: [] as string[], inc: [] as string[], state: [] as string[], job: [] as (string | null)[] };
+    const up = {
+      org: [] as string[],
+      node: [] as string[],
+      inc: [] as string[],
+      state: [] as string[],
+      job: [] as (string | null)[],
+    };
     const down = { org: [] as string[], node: [] as string[] };
     const changes: PresenceChange[] = [];
     const next = new Map<string, Published | undefined>();
@@ -217,7 +223,12 @@ export class PresencePublisher {
       }
       const s = stateOf(record);
       const now: Published = { incarnation: record.incarnationId, ...s };
-      if (old !== undefined && old.incarnation === now.incarnation && old.state === now.state && old.job === now.job)
+      if (
+        old !== undefined &&
+        old.incarnation === now.incarnation &&
+        old.state === now.state &&
+        old.job === now.job
+      )
         continue;
       up.org.push(org);
       up.node.push(node);
@@ -268,10 +279,20 @@ export class PresencePublisher {
 
 /** Reads the whole table as announced changes (start, reconnect). */
 export async function readPresence(db: Pick<ClusterDb, 'query'>): Promise<PresenceChange[]> {
-  const rows = await db.query<{ org_name: string; node_name: string; instance_id: string; incarnation: string; state: string }>(
-    'SELECT org_name, node_name, instance_id, incarnation, state FROM cluster_nodes',
-  );
-  return rows.map((r) => [r.org_name, r.node_name, r.instance_id, r.incarnation, r.state === 'rehab' ? 0 : 1]);
+  const rows = await db.query<{
+    org_name: string;
+    node_name: string;
+    instance_id: string;
+    incarnation: string;
+    state: string;
+  }>('SELECT org_name, node_name, instance_id, incarnation, state FROM cluster_nodes');
+  return rows.map((r) => [
+    r.org_name,
+    r.node_name,
+    r.instance_id,
+    r.incarnation,
+    r.state === 'rehab' ? 0 : 1,
+  ]);
 }
 
 /**
@@ -286,7 +307,10 @@ export async function clearInstanceNodes(db: Pick<ClusterDb, 'query'>, dead: str
   const changes: PresenceChange[] = rows.map((r) => [r.org_name, r.node_name, dead, null, 0]);
   const payloads = packPayloads(changes);
   if (payloads.length > 0) {
-    await db.query('SELECT count(pg_notify($1, p)) FROM unnest($2::text[]) AS p', [PRESENCE_CHANNEL, payloads]);
+    await db.query('SELECT count(pg_notify($1, p)) FROM unnest($2::text[]) AS p', [
+      PRESENCE_CHANNEL,
+      payloads,
+    ]);
   }
   return rows.length;
 }

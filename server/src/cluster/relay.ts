@@ -144,7 +144,7 @@ export class RelayInbox {
   notified(payload: string): void {
     if (!/^\d{1,19}$/.test(payload)) return;
     this.pending.add(payload);
-    this.schedule();
+    void this.schedule();
   }
 
   /** Reads every row addressed to this instance (start, after a reconnect, periodically). */

@@ -82,7 +82,13 @@ export class ClusterRouter implements JobNodes, NodeEventListener, PresenceEvent
   private readonly lookups = new Map<string, ((found: Lookup) => void)[]>();
   private readonly negative = new Map<string, number>();
   private readonly log: Logger;
-  readonly stats: RouterStats = { relayedToOwner: 0, relayedToHolder: 0, lookups: 0, unknownJob: 0, outputDropped: 0 };
+  readonly stats: RouterStats = {
+    relayedToOwner: 0,
+    relayedToHolder: 0,
+    lookups: 0,
+    unknownJob: 0,
+    outputDropped: 0,
+  };
 
   constructor(private readonly opts: ClusterRouterOptions) {
     this.log = opts.log ?? SILENT_LOGGER;
@@ -101,7 +107,8 @@ export class ClusterRouter implements JobNodes, NodeEventListener, PresenceEvent
   private holder(org: string, node: string): string | undefined {
     if (this.tracker.get(org, node) !== undefined) return undefined;
     const entry = this.opts.presence.get(org, node);
-    if (entry === undefined || entry.instance === this.opts.self || !this.opts.isLive(entry.instance)) return undefined;
+    if (entry === undefined || entry.instance === this.opts.self || !this.opts.isLive(entry.instance))
+      return undefined;
     return entry.instance;
   }
 
@@ -124,7 +131,13 @@ export class ClusterRouter implements JobNodes, NodeEventListener, PresenceEvent
     const holder = this.holder(org, node);
     if (holder === undefined) return this.tracker.sendTo(org, node, message);
     if (message.type !== 'commit' && message.type !== 'run') return false;
-    this.toHolder(holder, { t: 'send', o: org, n: node, j: message.job_id, m: message as CommitBody | RunBody });
+    this.toHolder(holder, {
+      t: 'send',
+      o: org,
+      n: node,
+      j: message.job_id,
+      m: message as CommitBody | RunBody,
+    });
     return true;
   }
 
@@ -150,7 +163,10 @@ export class ClusterRouter implements JobNodes, NodeEventListener, PresenceEvent
     if (this.tracker.get(org, node) !== undefined) return this.tracker.isAvailable(org, node);
     const entry = this.opts.presence.get(org, node);
     return (
-      entry !== undefined && entry.instance !== this.opts.self && entry.available && this.opts.isLive(entry.instance)
+      entry !== undefined &&
+      entry.instance !== this.opts.self &&
+      entry.available &&
+      this.opts.isLive(entry.instance)
     );
   }
 
@@ -163,7 +179,12 @@ export class ClusterRouter implements JobNodes, NodeEventListener, PresenceEvent
     const out = await this.tracker.heldJobs(org, nodes);
     const remote = nodes.filter((n) => !out.has(n) && this.holder(org, n) !== undefined);
     if (remote.length === 0) return out;
-    const rows = await this.opts.db.query<{ node_name: string; instance_id: string; state: string; job_id: string | null }>(
+    const rows = await this.opts.db.query<{
+      node_name: string;
+      instance_id: string;
+      state: string;
+      job_id: string | null;
+    }>(
       'SELECT node_name, instance_id, state, job_id FROM cluster_nodes WHERE org_name = $1 AND node_name = ANY($2::text[])',
       [org, remote],
     );
@@ -172,7 +193,9 @@ export class ClusterRouter implements JobNodes, NodeEventListener, PresenceEvent
       const state = row.state;
       out.set(
         row.node_name,
-        (state === 'committed' || state === 'running') && row.job_id !== null ? { jobId: row.job_id, state } : null,
+        (state === 'committed' || state === 'running') && row.job_id !== null
+          ? { jobId: row.job_id, state }
+          : null,
       );
     }
     return out;
@@ -205,14 +228,19 @@ export class ClusterRouter implements JobNodes, NodeEventListener, PresenceEvent
       return true;
     }
     if (this.isNegative(jobId)) return false;
-    this.whenLookedUp(org, jobId, (found) => {
-      if (found !== undefined) {
-        this.toOwner(found.owner, { t: 'msg', o: org, n: node, j: jobId, b: body });
-      } else if (body.type === 'ack_commit' || body.type === 'ack_run') {
-        // The node holds a job no live instance runs: it must drop it (as a single server does).
-        this.tracker.release(org, node, jobId);
-      }
-    }, node);
+    this.whenLookedUp(
+      org,
+      jobId,
+      (found) => {
+        if (found !== undefined) {
+          this.toOwner(found.owner, { t: 'msg', o: org, n: node, j: jobId, b: body });
+        } else if (body.type === 'ack_commit' || body.type === 'ack_run') {
+          // The node holds a job no live instance runs: it must drop it (as a single server does).
+          this.tracker.release(org, node, jobId);
+        }
+      },
+      node,
+    );
     return true;
   }
 
@@ -228,13 +256,19 @@ export class ClusterRouter implements JobNodes, NodeEventListener, PresenceEvent
       return 'ok';
     }
     if (this.isNegative(jobId)) return state === 'running' ? 'orphan' : 'release';
-    this.whenLookedUp(org, jobId, (found) => {
-      if (found !== undefined) {
-        this.toOwner(found.owner, { t: 'held', o: org, n: node, j: jobId, s: state });
-      } else if (state === 'committed') {
-        this.tracker.release(org, node, jobId);
-      }
-    }, node, state);
+    this.whenLookedUp(
+      org,
+      jobId,
+      (found) => {
+        if (found !== undefined) {
+          this.toOwner(found.owner, { t: 'held', o: org, n: node, j: jobId, s: state });
+        } else if (state === 'committed') {
+          this.tracker.release(org, node, jobId);
+        }
+      },
+      node,
+      state,
+    );
     // Until the owner answers, the node keeps what it holds.
     return 'ok';
   }
@@ -313,7 +347,8 @@ export class ClusterRouter implements JobNodes, NodeEventListener, PresenceEvent
           if (item.s === 'committed') this.release(item.o, item.n, item.j);
           return;
         }
-        if (this.engine!.jobHeld(item.o, item.n, item.j, item.s) === 'release') this.release(item.o, item.n, item.j);
+        if (this.engine!.jobHeld(item.o, item.n, item.j, item.s) === 'release')
+          this.release(item.o, item.n, item.j);
         return;
       }
       case 'addr':

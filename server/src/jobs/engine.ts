@@ -174,7 +174,10 @@ export class PushJobEngine implements JobEngine, NodeEventListener {
           else if (now - since >= this.lostResultMs) {
             seen.delete(node);
             this.lostResults += 1;
-            this.log.warn({ job: run.id, org: run.org, node }, 'node holds no longer the job it ran: its result was lost');
+            this.log.warn(
+              { job: run.id, org: run.org, node },
+              'node holds no longer the job it ran: its result was lost',
+            );
             this.deliver(run, { kind: 'down', node });
           }
         }

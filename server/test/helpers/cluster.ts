@@ -87,7 +87,10 @@ export class TestCluster {
   }
 
   /** Starts an instance; `dataDir` again is the same server restarting. */
-  async start(name: string, options: { dataDir?: string; config?: Partial<ServerConfig> } = {}): Promise<Instance> {
+  async start(
+    name: string,
+    options: { dataDir?: string; config?: Partial<ServerConfig> } = {},
+  ): Promise<Instance> {
     const store = await openStore(this.url);
     const dataDir = options.dataDir ?? tempDir(`pj-cl-${name}-`);
     try {
@@ -158,7 +161,11 @@ export class TestCluster {
   }
 
   /** Waits until the job's status, as `name` shows it, is final; returns the job. */
-  async finalJob(name: string, id: string, timeoutMs = 30_000): Promise<{ status: string; nodes: Record<string, string[]> }> {
+  async finalJob(
+    name: string,
+    id: string,
+    timeoutMs = 30_000,
+  ): Promise<{ status: string; nodes: Record<string, string[]> }> {
     let job = await this.job(name, id);
     await until(
       async () => {
@@ -179,7 +186,10 @@ export class TestCluster {
   }
 
   /** Waits until every instance's `node_states` shows every node of `nodes` available. */
-  async allAvailable(nodes: readonly string[], on: readonly string[] = [...this.instances.keys()]): Promise<void> {
+  async allAvailable(
+    nodes: readonly string[],
+    on: readonly string[] = [...this.instances.keys()],
+  ): Promise<void> {
     for (const name of on) {
       let states = new Map<string, string>();
       await until(

@@ -104,14 +104,17 @@ async function runStart(values: Readonly<Record<string, unknown>>, command: stri
           : `${PROGRAM}: ${signal} received, shutting down\n`,
       );
       const timer = setTimeout(() => {
-        process.stderr.write(`${PROGRAM}: shutdown took longer than ${drainMs + SHUTDOWN_TIMEOUT_MS} ms, exiting\n`);
+        process.stderr.write(
+          `${PROGRAM}: shutdown took longer than ${drainMs + SHUTDOWN_TIMEOUT_MS} ms, exiting\n`,
+        );
         resolveExit(1);
       }, drainMs + SHUTDOWN_TIMEOUT_MS);
       timer.unref();
       const close = async (): Promise<void> => {
         try {
           await running.drainAndClose(drainMs, (jobs) => {
-            if (jobs > 0) process.stdout.write(`${PROGRAM}: draining: ${jobs} job(s) of this instance still running\n`);
+            if (jobs > 0)
+              process.stdout.write(`${PROGRAM}: draining: ${jobs} job(s) of this instance still running\n`);
           });
         } finally {
           await store.close();

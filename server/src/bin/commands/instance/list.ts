@@ -29,7 +29,9 @@ function leaseText(i: InstanceInfo, now: number): string {
 /** Rows padded into columns. */
 function columns(rows: string[][]): string[] {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  '));
+  return rows.map((r) =>
+    r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  '),
+  );
 }
 
 /** `instance list`. */
@@ -39,7 +41,7 @@ export default class InstanceList extends ServerCommand<typeof InstanceList> {
     'Cluster mode (several servers sharing one PostgreSQL database_url): one line per instance with ' +
     'its state (active, draining, expired: being cleared by another instance, gone), the nodes it ' +
     'holds, the jobs it runs, its lease, its host and process, its API port and ZeroMQ command ' +
-    'address. Counts are as of each instance\'s last lease renewal (every third of ' +
+    "address. Counts are as of each instance's last lease renewal (every third of " +
     'cluster_lease_seconds). Gone instances are listed with --all (those of the last hour).';
   static override examples = [
     '<%= config.bin %> <%= command.id %> --database-url postgres://push@db/push',
