@@ -4,7 +4,7 @@ export { DEFAULT_WAIT_TIMEOUT_MS, isAlive, sleep, until, waitForValue, type Wait
 export { removeDir, tempDir } from './temp.js';
 export { dropSchema, PG_URL, schemaName, schemaUrl, uniqueOrg, withPg } from './postgres.js';
 export { TcpProxy } from './tcp-proxy.js';
-export { FirstUpBalancer } from './load-balancer.js';
+export { FirstUpBalancer, RoundRobinBalancer } from './load-balancer.js';
 export { signedRequest, type RequestSigner, type SignedResponse } from './signed-request.js';
 export { freePorts } from './ports.js';
 export { localhostCertificate, type LocalhostCertificate } from './tls.js';

@@ -1,38 +1,40 @@
-// A TCP load balancer for tests on 127.0.0.1, in front of several servers' REST APIs: each
-// connection goes to the first backend (in order) that accepts it (a dead one refuses: its
-// listener is gone), as a TCP balancer with passive health checks does.
-import { createConnection, createServer, type Server, type Socket } from 'node:net';
+// TCP load balancers for tests on 127.0.0.1, in front of several servers' REST APIs.
+import { Forwarder, type Backend } from './forwarder.js';
+
+/** `host:port`, or a port on 127.0.0.1. */
+function backendOf(b: number | string): Backend {
+  if (typeof b === 'number') return { host: '127.0.0.1', port: b };
+  const i = b.lastIndexOf(':');
+  return { host: b.slice(0, i), port: Number(b.slice(i + 1)) };
+}
 
 /**
- * A TCP load balancer on 127.0.0.1: each connection goes to the first backend (in order) that
- * accepts it. {@link cut} resets every connection, open or new, until {@link restore}.
+ * Each connection goes to the first backend (in order) that accepts it (a dead one refuses: its
+ * listener is gone), as a TCP balancer with passive health checks does.
  */
-export class FirstUpBalancer {
-  private readonly sockets = new Set<Socket>();
-  private down = false;
+export class FirstUpBalancer extends Forwarder {
+  private backends: Backend[];
 
-  private constructor(
-    private readonly server: Server,
-    readonly url: string,
-    private backends: number[],
-  ) {}
-
-  static async start(backends: number[]): Promise<FirstUpBalancer> {
-    const holder: { lb?: FirstUpBalancer } = {};
-    const server = createServer((client) => holder.lb!.accept(client));
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(0, '127.0.0.1', resolve);
-    });
-    const address = server.address();
-    if (address === null || typeof address === 'string') throw new Error('balancer has no port');
-    holder.lb = new FirstUpBalancer(server, `http://127.0.0.1:${address.port}`, backends);
-    return holder.lb;
+  private constructor(backends: readonly (number | string)[]) {
+    super();
+    this.backends = backends.map(backendOf);
   }
 
-  /** Replaces the backends (API ports, tried in this order) for new connections. */
-  setBackends(backends: number[]): void {
-    this.backends = [...backends];
+  /** Listens on a free port of 127.0.0.1 in front of `backends` (ports on 127.0.0.1, or `host:port`). */
+  static async start(backends: readonly (number | string)[]): Promise<FirstUpBalancer> {
+    const lb = new FirstUpBalancer(backends);
+    await lb.listen();
+    return lb;
+  }
+
+  /** `http://127.0.0.1:PORT`. */
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  /** Replaces the backends (tried in this order) for new connections. */
+  setBackends(backends: readonly (number | string)[]): void {
+    this.backends = backends.map(backendOf);
   }
 
   /** `chef_server_url` of `org` through the balancer. */
@@ -40,56 +42,34 @@ export class FirstUpBalancer {
     return `${this.url}/organizations/${org}`;
   }
 
-  private accept(client: Socket): void {
-    if (this.down) {
-      client.resetAndDestroy();
-      return;
-    }
-    client.pause();
-    this.sockets.add(client);
-    client.on('error', () => undefined);
-    client.on('close', () => this.sockets.delete(client));
-    const tryBackend = (i: number): void => {
-      const port = this.backends[i];
-      if (port === undefined || client.destroyed) {
-        client.resetAndDestroy();
-        return;
-      }
-      const upstream = createConnection({ host: '127.0.0.1', port });
-      let connected = false;
-      upstream.once('error', () => {
-        if (!connected) tryBackend(i + 1);
-        else client.destroy();
-      });
-      upstream.once('connect', () => {
-        connected = true;
-        this.sockets.add(upstream);
-        upstream.on('error', () => client.destroy());
-        upstream.on('close', () => {
-          this.sockets.delete(upstream);
-          client.destroy();
-        });
-        client.on('close', () => upstream.destroy());
-        client.pipe(upstream);
-        upstream.pipe(client);
-        client.resume();
-      });
-    };
-    tryBackend(0);
+  protected pick(): Backend[] {
+    return this.backends;
+  }
+}
+
+/** Each connection goes to the next backend in turn (then the ones after it, if it refuses). */
+export class RoundRobinBalancer extends Forwarder {
+  /** The backend (`host:port`) each connection went to first, in order. */
+  readonly connections: string[] = [];
+  private next = 0;
+  private readonly backends: Backend[];
+
+  private constructor(backends: readonly (number | string)[]) {
+    super();
+    this.backends = backends.map(backendOf);
   }
 
-  cut(): void {
-    this.down = true;
-    for (const socket of this.sockets) socket.resetAndDestroy();
-    this.sockets.clear();
+  /** Listens on `port` (0: a free one) of 127.0.0.1 in front of `backends`. */
+  static async start(backends: readonly (number | string)[], port = 0): Promise<RoundRobinBalancer> {
+    const lb = new RoundRobinBalancer(backends);
+    await lb.listen(port);
+    return lb;
   }
 
-  restore(): void {
-    this.down = false;
-  }
-
-  async close(): Promise<void> {
-    this.cut();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  protected pick(): Backend[] {
+    const first = this.next++ % this.backends.length;
+    const order = this.backends.map((_, k) => this.backends[(first + k) % this.backends.length]!);
+    this.connections.push(`${order[0]!.host}:${order[0]!.port}`);
+    return order;
   }
 }

@@ -4,6 +4,8 @@
  * as state, and lets a test decide what a command prints (or run it for real).
  */
 import { execFileSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import * as pulumi from '@pulumi/pulumi';
 
 /** One registered resource. */
@@ -188,4 +190,15 @@ export function innerScript(command: string): string {
   return execFileSync('/bin/sh', ['-c', command.replace(/^(sudo -n )?\/bin\/bash -c /, () => printFirst)], {
     encoding: 'utf8',
   });
+}
+
+/** Every regular file or symlink under `dir` (the real host-script tests check a root is empty). */
+export function filesUnder(dir: string): string[] {
+  const out: string[] = [];
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) out.push(...filesUnder(path));
+    else out.push(path);
+  }
+  return out;
 }

@@ -8,86 +8,31 @@
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  symlinkSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { request } from 'node:http';
-import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as pulumi from '@pulumi/pulumi';
 import { signRequest } from '@push-jobs/protocol';
 import { z85Encode } from '@push-jobs/protocol/internal';
-import { dropSchema, freePorts, isAlive, schemaName, schemaUrl, uniqueOrg } from '@push-jobs/testing';
+import {
+  dropSchema,
+  freePorts,
+  isAlive,
+  RoundRobinBalancer,
+  schemaName,
+  schemaUrl,
+  uniqueOrg,
+} from '@push-jobs/testing';
 import { expect } from 'chai';
 import { PushJobsCluster } from '../src/index.js';
 import { serverLayout } from '../src/host/layout.js';
-import { MockRecorder, promiseOf, type Recorded } from './harness.js';
+import { filesUnder, MockRecorder, promiseOf, type Recorded } from './harness.js';
 import { LocalHost, sessionEnvironment } from './host-runner.js';
 
 const REPO = fileURLToPath(new URL('../../..', import.meta.url));
 const SERVER_BIN = join(REPO, 'server/bin/push-jobs-server.js');
-
-/** Every regular file or symlink under `dir`. */
-function filesUnder(dir: string): string[] {
-  const out: string[] = [];
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) out.push(...filesUnder(path));
-    else out.push(path);
-  }
-  return out;
-}
-
-/** A round-robin TCP load balancer on 127.0.0.1: each connection goes to the next backend. */
-class RoundRobin {
-  readonly connections: string[] = [];
-  private readonly sockets = new Set<Socket>();
-  private next = 0;
-  private constructor(
-    private readonly server: Server,
-    private readonly backends: readonly string[],
-  ) {}
-
-  static async start(port: number, backends: readonly string[]): Promise<RoundRobin> {
-    const holder: { lb?: RoundRobin } = {};
-    const server = createServer((client) => holder.lb!.accept(client));
-    holder.lb = new RoundRobin(server, backends);
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, '127.0.0.1', resolve);
-    });
-    return holder.lb;
-  }
-
-  private accept(client: Socket): void {
-    const backend = this.backends[this.next++ % this.backends.length]!;
-    this.connections.push(backend);
-    const [host, port] = [backend.slice(0, backend.lastIndexOf(':')), Number(backend.split(':').pop())];
-    const upstream = createConnection({ host, port });
-    for (const s of [client, upstream]) {
-      this.sockets.add(s);
-      s.on('close', () => this.sockets.delete(s));
-      s.on('error', () => s.destroy());
-    }
-    client.pipe(upstream).pipe(client);
-    client.on('close', () => upstream.destroy());
-    upstream.on('close', () => client.destroy());
-  }
-
-  async stop(): Promise<void> {
-    for (const s of this.sockets) s.destroy();
-    await new Promise((resolve) => this.server.close(resolve));
-  }
-}
 
 /** A signed request on a connection of its own (so a load balancer sees each one). */
 function signed(
@@ -133,7 +78,7 @@ describe('PushJobsCluster, its server steps run for real on this machine (two in
   let home: string;
   let host: LocalHost;
   let cluster: PushJobsCluster;
-  let lb: RoundRobin;
+  let lb: RoundRobinBalancer;
   let lbPort: number;
   let ports: number[];
   let adminKey: string;
@@ -192,7 +137,7 @@ describe('PushJobsCluster, its server steps run for real on this machine (two in
       ],
     });
     // The load balancer is made from the cluster's outputs, as a program would.
-    lb = await RoundRobin.start(lbPort, await promiseOf(cluster.apiBackends));
+    lb = await RoundRobinBalancer.start(await promiseOf(cluster.apiBackends), lbPort);
     try {
       adminKey = await promiseOf(cluster.adminKey);
       await promiseOf(
@@ -217,7 +162,7 @@ describe('PushJobsCluster, its server steps run for real on this machine (two in
   after(async () => {
     if (host !== undefined && !destroyed) await host.destroy();
     for (const pid of pids) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
-    await lb?.stop();
+    await lb?.close();
     for (const dir of [...roots, home]) if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
     await dropSchema(schema);
   });

@@ -22,22 +22,11 @@ import {
 } from '@push-jobs/testing';
 import { expect } from 'chai';
 import { PushJobsFleet } from '../src/index.js';
-import { MockRecorder, promiseOf } from './harness.js';
+import { filesUnder, MockRecorder, promiseOf } from './harness.js';
 import { LocalHost, sessionEnvironment, type RunResult } from './host-runner.js';
 
 const REPO = fileURLToPath(new URL('../../..', import.meta.url));
 const PACKAGES = ['@push-jobs/protocol', '@push-jobs/server', '@push-jobs/agent', '@push-jobs/cookbook'];
-
-/** Every regular file or symlink under `dir`. */
-function filesUnder(dir: string): string[] {
-  const out: string[] = [];
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) out.push(...filesUnder(path));
-    else out.push(path);
-  }
-  return out;
-}
 
 describe('PushJobsFleet, run for real on this machine (temp root, no systemd)', function () {
   this.timeout(20 * 60_000);
