@@ -208,8 +208,9 @@ export async function startPushServer(opts: PushServerOptions): Promise<PushServ
     log: log.child({ component: 'jobs' }),
     ...(output === undefined ? {} : { output }),
     ...(router === undefined ? {} : { onSettled: (org: string, id: string) => router.jobSettled(org, id) }),
-    // Two checks ten heartbeats apart (at least 2 s): longer than any result takes to arrive.
-    lostResultMs: Math.max(2000, 10 * config.heartbeat_interval),
+    // Two checks ten heartbeats apart (at least 5 s): longer than any result takes to arrive, and
+    // than another instance takes to write what its nodes hold (cluster mode, about 1 s).
+    lostResultMs: Math.max(5000, 10 * config.heartbeat_interval),
   });
   engine.startSweeps();
   // A cluster instance crashes no job at start: dead instances' jobs are ended at lease expiry.

@@ -132,9 +132,12 @@ const NODES_PER_WRITE = 1000;
 /** Writes this instance's nodes to `cluster_nodes` in batches and announces the changes. */
 export class PresencePublisher {
   private readonly dirty = new Set<string>();
+  /** Dirty nodes whose change other instances route by. */
+  private readonly urgent = new Set<string>();
   private readonly published = new Map<string, Published>();
   private flushing: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
+  private dueAt = 0;
   private closed = false;
   private readonly log: Logger;
   /** Statements written and nodes written (for the load figures). */
@@ -146,6 +149,7 @@ export class PresencePublisher {
     private readonly lookup: (org: string, node: string) => NodeRecord | undefined,
     log?: Logger,
     private readonly delayMs = 20,
+    private readonly activityDelayMs = 1000,
   ) {
     this.log = log ?? SILENT_LOGGER;
   }
@@ -158,42 +162,81 @@ export class PresencePublisher {
   /** The node's record changed (created, state, job, ended). */
   changed(org: string, node: string): void {
     if (this.closed) return;
-    this.dirty.add(key(org, node));
-    if (this.timer === undefined && this.flushing === undefined) {
-      this.timer = setTimeout(() => {
-        this.timer = undefined;
-        void this.flush();
-      }, this.delayMs);
+    const k = key(org, node);
+    this.dirty.add(k);
+    // What other instances route by (attached, restarted, available) goes out at once; what a
+    // node is busy with only shows in node_states and waits a while: a short job's committed,
+    // running, idle then often comes to nothing to write.
+    const old = this.published.get(k);
+    const record = this.lookup(org, node);
+    const urgent =
+      old === undefined ||
+      record === undefined ||
+      record.incarnationId !== old.incarnation ||
+      stateOf(record).available !== old.available;
+    if (urgent) this.urgent.add(k);
+    this.schedule(urgent);
+  }
+
+  /** Arms the timer: soon for urgent changes, later for the rest (an earlier one stays). */
+  private schedule(urgent: boolean): void {
+    if (this.flushing !== undefined || this.closed) return; // the running flush re-arms it
+    const ms = urgent ? this.delayMs : this.activityDelayMs;
+    const due = Date.now() + ms;
+    if (this.timer !== undefined) {
+      if (this.dueAt <= due) return;
+      clearTimeout(this.timer);
     }
+    this.dueAt = due;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.run(!urgent);
+    }, ms);
   }
 
   /** Writes everything changed so far (resolves once written). */
-  flush(): Promise<void> {
+  async flush(): Promise<void> {
+    while (this.flushing !== undefined) await this.flushing;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.run(true);
+  }
+
+  /** One flush: the urgent changes, or (`all`) every change. */
+  private run(all: boolean): Promise<void> {
     if (this.flushing !== undefined) return this.flushing;
-    this.flushing = this.flushLoop().finally(() => {
-      this.flushing = undefined;
-      if (this.dirty.size > 0 && !this.closed && this.timer === undefined) {
-        // What changed while the last write failed or ran: written a moment later.
-        this.timer = setTimeout(() => {
-          this.timer = undefined;
-          void this.flush();
-        }, this.delayMs);
-      }
-    });
+    let failed = false;
+    this.flushing = this.flushLoop(all)
+      .catch(() => {
+        failed = true;
+      })
+      .finally(() => {
+        this.flushing = undefined;
+        if (this.closed) return;
+        if (failed) {
+          // Retried a second later (the database may be down): other instances see the older state.
+          if (this.dirty.size > 0) this.schedule(false);
+        } else if (this.urgent.size > 0) this.schedule(true);
+        else if (this.dirty.size > 0) this.schedule(false);
+      });
     return this.flushing;
   }
 
-  private async flushLoop(): Promise<void> {
-    while (this.dirty.size > 0 && !this.closed) {
-      const keys = [...this.dirty].slice(0, NODES_PER_WRITE);
-      for (const k of keys) this.dirty.delete(k);
+  private async flushLoop(all: boolean): Promise<void> {
+    for (;;) {
+      const from = all ? this.dirty : this.urgent;
+      if (from.size === 0 || this.closed) return;
+      const keys = [...from].slice(0, NODES_PER_WRITE);
+      for (const k of keys) {
+        this.dirty.delete(k);
+        this.urgent.delete(k);
+      }
       try {
         await this.write(keys);
       } catch (error) {
-        // Retried with the next change; until then other instances see the older state.
         for (const k of keys) this.dirty.add(k);
         this.log.warn({ err: errorMessage(error), nodes: keys.length }, 'cluster presence write failed');
-        return;
+        throw error;
       }
     }
   }
