@@ -84,6 +84,12 @@ export interface PushServer {
    * end, then closes; its nodes move to other instances with their jobs. A single server closes.
    */
   drainAndClose(timeoutMs: number, onProgress?: (liveJobs: number) => void): Promise<void>;
+  /**
+   * Cluster mode: resolves if this instance loses its lease (it stalled longer than
+   * `cluster_lease_seconds` and another instance cleared it). Its jobs and nodes are gone: stop it
+   * (`start` exits 1, so a service manager restarts it as a new instance). Never resolves otherwise.
+   */
+  leaseLost: Promise<void>;
   /** Stops sockets, timers and the HTTP server (not the store). */
   close(): Promise<void>;
   /** Stops as a crash would in cluster mode (no lease released; tests). Otherwise as {@link close}. */
@@ -323,6 +329,12 @@ export async function startPushServer(opts: PushServerOptions): Promise<PushServ
     config,
     incarnationId,
     cluster,
+    leaseLost:
+      cluster === undefined
+        ? new Promise<void>(() => undefined)
+        : new Promise<void>((resolve) => {
+            cluster.lease.onLost = resolve;
+          }),
     drainAndClose,
     kill: () => close(true),
     engine,

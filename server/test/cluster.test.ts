@@ -132,6 +132,23 @@ describe('cluster mode (three instances, PostgreSQL)', function () {
     expect(job.status).to.equal('crashed');
   });
 
+  it('an instance that stalls past its lease is cleared by another, and learns it at its next renewal', async () => {
+    await c.agent('b', 'b1');
+    await c.allAvailable(['b1']);
+    const b = c.get('b').server;
+    let lost = false;
+    void b.leaseLost.then(() => (lost = true));
+    b.cluster!.lease.stop(); // b stops renewing, as a stalled process would
+    await until(async () => {
+      const rows = await listInstances(c.get('a').server.cluster!.db);
+      return rows.find((r) => r.name === 'b')?.state === 'gone';
+    }, 'b cleared by another instance');
+    expect((await c.nodeStates('a')).has('b1')).to.equal(false);
+    await b.cluster!.lease.tick();
+    await until(() => lost, 'b told it lost its lease');
+    expect(b.cluster!.lease.stats.lost).to.equal(1);
+  });
+
   it('a draining instance takes no new job (503), finishes its own, and says so on /_status', async () => {
     const agent = await c.agent('a', 'a1', { result: 'none' });
     await c.allAvailable(['a1']);

@@ -125,6 +125,8 @@ export class InstanceLease {
   private readonly log: Logger;
   /** Renewals done, renewals that found the lease lost, instances this one claimed. */
   readonly stats = { renewals: 0, lost: 0, claimed: 0 };
+  /** Called once when a renewal finds that another instance cleared this one. */
+  onLost: (() => void) | undefined;
   /** Called when an instance is seen gone (claimed by us or another). */
   onGone: ((id: string) => void) | undefined;
 
@@ -275,8 +277,9 @@ export class InstanceLease {
     if (mine.length === 0) {
       this.stats.lost += 1;
       // Another instance took us for dead (we were stalled past our lease): our jobs are ended
-      // and our nodes cleared. Nothing we hold can be trusted; say so loudly.
+      // and our nodes cleared. Nothing we hold can be trusted: the owner stops this instance.
       this.log.error({ instance: this.id }, 'this instance lost its lease: another instance cleared it');
+      if (this.stats.lost === 1) this.onLost?.();
     }
     const before = [...this.live];
     const rows = await this.db.query<{ id: string; state: InstanceState; live: boolean }>(

@@ -134,5 +134,19 @@ async function runStart(values: Readonly<Record<string, unknown>>, command: stri
     };
     process.on('SIGTERM', stop);
     process.on('SIGINT', stop);
+    void running.leaseLost.then(() => {
+      if (stopping) return;
+      stopping = true;
+      process.stderr.write(
+        `error: ${PROGRAM}: this instance lost its cluster lease (it stalled longer than ` +
+          `cluster_lease_seconds and another instance ended its jobs and cleared its nodes); exiting ` +
+          'so that it restarts as a new instance\n',
+      );
+      const exit = (): void => resolveExit(1);
+      running
+        .kill()
+        .then(() => store.close())
+        .then(exit, exit);
+    });
   });
 }
