@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import { PushApiClient, isFinalJobState, type Job } from '@push-jobs/protocol';
 import { dropSchema, FirstUpBalancer, schemaName, schemaUrl, uniqueOrg, until } from '@push-jobs/testing';
+import { startFleet } from '../fleet/fleet.js';
 import { E2eScope } from '../helpers/e2e-scope.js';
 import { ServerProcess } from '../helpers/server-process.js';
 import { nodesByState, waitForAvailability, waitForJob } from '../helpers/wait.js';
@@ -171,6 +172,32 @@ describe('end to end: several servers on one PostgreSQL (cluster mode)', functio
     expect(after.status).to.equal('complete');
     expect(nodesByState(after)).to.deep.equal({ succeeded: NODES });
     expectNoJobRanTwice(NODES);
+  });
+
+  it('original (Ruby-style) clients on one instance run a job posted on another, as they would on a single server', async () => {
+    const c = await startCluster();
+    const fleet = await startFleet({
+      orgUrl: c.balancers[2]!.orgUrl(c.org),
+      nodes: 5,
+      processes: 1,
+      prefix: 'ruby',
+      failureRate: 0,
+      durationMs: 10,
+      originalClient: true,
+      registrar: {
+        userId: c.servers[0]!.validatorName,
+        privateKeyPem: readFileSync(c.servers[0]!.validatorKeyPath, 'utf8'),
+      },
+    });
+    scope.defer(() => fleet.stop());
+    await waitForAvailability(c.apis[0]!, fleet.nodeNames, 'available', 60_000);
+    expect(await heldBy(c.servers[2]!)).to.equal(5);
+    const { id } = await c.apis[0]!.startJob({ command: 'noop', nodes: fleet.nodeNames });
+    const job = await waitForJob(c.apis[0]!, id, 60_000);
+    expect(job.status).to.equal('complete');
+    expect(nodesByState(job)).to.deep.equal({ succeeded: fleet.nodeNames });
+    // The original client sends no result fields: null results, as on a single server.
+    expect(Object.values(job.results ?? {}).every((r) => r.exit_status === null)).to.equal(true);
   });
 
   it('a rolling restart of all three instances during a stream of jobs loses no job', async () => {
