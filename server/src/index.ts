@@ -25,5 +25,6 @@ export {
   normalizePublicKey,
 } from './identity/index.js';
 export { startPushServer, type PushServer, type PushServerOptions } from './push-server.js';
+export { clusterChannels, listInstances, type InstanceInfo } from './cluster/index.js';
 export { openStore } from './store/index.js';
 export type { Store } from './store/types.js';

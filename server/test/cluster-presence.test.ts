@@ -1,7 +1,7 @@
 // The presence map's rules (which change means a node went down, which one a move) and the
 // notification payload packing, on plain values.
 import { expect } from 'chai';
-import { MAX_NOTIFY_PAYLOAD_BYTES, packPayloads } from '../src/cluster/db.js';
+import { clusterChannels, MAX_NOTIFY_PAYLOAD_BYTES, packPayloads } from '../src/cluster/db.js';
 import { PresenceMap, type PresenceChange } from '../src/cluster/presence.js';
 
 describe('cluster presence map', () => {
@@ -79,5 +79,16 @@ describe('cluster notification payloads', () => {
     expect(payloads.length).to.be.greaterThan(1);
     for (const p of payloads) expect(Buffer.byteLength(p)).to.be.at.most(MAX_NOTIFY_PAYLOAD_BYTES);
     expect(payloads.flatMap((p) => JSON.parse(p) as unknown[])).to.deep.equal(items);
+  });
+});
+
+describe('cluster channels', () => {
+  it('differ by schema (notifications are per database), and are plain identifiers', () => {
+    const a = clusterChannels('pj_a');
+    const b = clusterChannels('pj_b');
+    expect(a.presence).to.not.equal(b.presence);
+    expect(a.feed).to.not.equal(b.feed);
+    expect(clusterChannels(undefined)).to.deep.equal(clusterChannels(undefined));
+    for (const name of [a.presence, a.feed]) expect(name).to.match(/^[a-z_0-9]{1,63}$/);
   });
 });

@@ -28,6 +28,7 @@ import {
   sleep,
   uniqueOrg,
 } from '@push-jobs/testing';
+import { clusterChannels } from '@push-jobs/server';
 import { startFleet, type Fleet } from '../fleet/fleet.js';
 import { ServerProcess } from '../helpers/server-process.js';
 import { log, median, timedJob, waitAllAvailable } from './jobs.js';
@@ -120,9 +121,10 @@ class PgLoad {
         `SELECT id FROM "${c.schema}".cluster_instances WHERE state <> 'gone'`,
       )
     ).rows.map((r) => r.id);
+    const shared = clusterChannels(c.schema);
     for (const channel of [
-      'push_jobs_presence',
-      'push_jobs_feed',
+      shared.presence,
+      shared.feed,
       ...ids.map((id) => `push_jobs_to_${id.replace(/-/g, '')}`),
     ]) {
       await load.client.query(`LISTEN ${channel}`);

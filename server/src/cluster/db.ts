@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { SILENT_LOGGER, errorMessage, type Logger } from '@push-jobs/protocol/internal';
@@ -20,6 +21,19 @@ export interface ClusterDbOptions {
   /** Pool size. @default 4 */
   max?: number;
   log?: Logger;
+}
+
+/**
+ * The cluster's shared channels: notification channels are per database, not per schema, so two
+ * clusters in two schemas of one database (tests do this) must not hear each other. The names
+ * carry a short hash of the schema.
+ */
+export function clusterChannels(schema: string | undefined): { presence: string; feed: string } {
+  const ns = createHash('sha256')
+    .update(schema ?? '')
+    .digest('hex')
+    .slice(0, 12);
+  return { presence: `push_jobs_presence_${ns}`, feed: `push_jobs_feed_${ns}` };
 }
 
 /** A handler of one channel's notifications (payload text). */
@@ -38,6 +52,8 @@ export class ClusterDb {
   private readonly log: Logger;
   /** Runs after the listening connection was reopened (not after the first open). */
   onReconnect: (() => void) | undefined;
+  /** This cluster's shared channels (see {@link clusterChannels}). */
+  readonly channels: { presence: string; feed: string };
 
   constructor(options: ClusterDbOptions) {
     const searchPath = options.schema === undefined ? undefined : quoteIdentifier(options.schema);
@@ -50,6 +66,7 @@ export class ClusterDb {
     this.pool = new pg.Pool({ ...this.clientConfig, max: options.max ?? 4 });
     this.pool.on('error', () => undefined);
     this.log = options.log ?? SILENT_LOGGER;
+    this.channels = clusterChannels(options.schema);
   }
 
   /** A query on the pool. */

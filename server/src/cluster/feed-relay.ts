@@ -17,9 +17,6 @@ import {
 import type { JobEventSink } from '../feeds/types.js';
 import type { ClusterDb } from './db.js';
 
-/** The channel feed batches are announced on (`ID SENDER`). */
-export const FEED_CHANNEL = 'push_jobs_feed';
-
 /** One relayed feed item: an event, or the end of a job's feed. */
 type FeedItem = [org: string, job: string, event: JobEventName, fields: unknown] | [org: string, job: string];
 
@@ -89,7 +86,7 @@ export class ClusterFeed implements JobEventSink {
         await this.db.query(
           `WITH r AS (INSERT INTO cluster_feed (from_instance, events) VALUES ($1, $2::jsonb) RETURNING id)
            SELECT pg_notify($3, r.id::text || ' ' || $1) FROM r`,
-          [this.self, JSON.stringify(batch), FEED_CHANNEL],
+          [this.self, JSON.stringify(batch), this.db.channels.feed],
         );
         this.stats.rowsWritten += 1;
         this.stats.events += batch.length;

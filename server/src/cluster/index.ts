@@ -28,7 +28,7 @@ import type { LiveNodeTracker } from '../nodes/tracker.js';
 import type { PostgresStore } from '../store/postgres.js';
 import type { Store } from '../store/types.js';
 import { ClusterDb } from './db.js';
-import { ClusterFeed, FEED_CHANNEL } from './feed-relay.js';
+import { ClusterFeed } from './feed-relay.js';
 import { InstanceLease, type InstanceCounts } from './instances.js';
 import { ClusterJobs } from './jobs.js';
 import { ClusterNodeStates } from './node-states.js';
@@ -36,7 +36,6 @@ import {
   clearInstanceNodes,
   PresenceMap,
   PresencePublisher,
-  PRESENCE_CHANNEL,
   readPresence,
   type PresenceChange,
 } from './presence.js';
@@ -44,7 +43,7 @@ import { instanceChannel, RelayInbox, RelayOutbox } from './relay.js';
 import { ClusterRouter } from './router.js';
 
 export { listInstances, InstanceNameInUseError, type InstanceInfo } from './instances.js';
-export { ClusterDb } from './db.js';
+export { ClusterDb, clusterChannels } from './db.js';
 
 /** Thrown when cluster mode is asked for on a store it cannot run on. */
 export class ClusterConfigError extends Error {}
@@ -236,8 +235,8 @@ export class Cluster {
       if (loaded) this.presence.apply(changes);
       else buffered.push(changes);
     };
-    this.db.on(PRESENCE_CHANNEL, onPresence);
-    this.db.on(FEED_CHANNEL, (payload) => feed.notified(payload));
+    this.db.on(this.db.channels.presence, onPresence);
+    this.db.on(this.db.channels.feed, (payload) => feed.notified(payload));
     this.db.on(instanceChannel(this.id), (payload) => inbox.notified(payload));
     this.db.onReconnect = () => {
       void readPresence(this.db)

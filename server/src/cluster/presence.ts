@@ -19,9 +19,6 @@ import type { ClusterDb } from './db.js';
 import { packPayloads } from './db.js';
 import type { NodeRecord } from '../nodes/tracker.js';
 
-/** The channel presence changes are announced on. */
-export const PRESENCE_CHANNEL = 'push_jobs_presence';
-
 /** One announced change: `[org, node, instance, incarnation or null (detached), available 0/1]`. */
 export type PresenceChange = [string, string, string, string | null, 0 | 1];
 
@@ -301,7 +298,18 @@ export class PresencePublisher {
        )
        SELECT (SELECT count(*) FROM up) + (SELECT count(*) FROM down) AS written,
          (SELECT count(pg_notify($9, p)) FROM unnest($10::text[]) AS p) AS notified`,
-      [this.self, up.org, up.node, up.inc, up.state, up.job, down.org, down.node, PRESENCE_CHANNEL, payloads],
+      [
+        this.self,
+        up.org,
+        up.node,
+        up.inc,
+        up.state,
+        up.job,
+        down.org,
+        down.node,
+        this.db.channels.presence,
+        payloads,
+      ],
     );
     for (const [k, v] of next) {
       if (v === undefined) this.published.delete(k);
@@ -342,7 +350,10 @@ export async function readPresence(db: Pick<ClusterDb, 'query'>): Promise<Presen
  * Removes every node row of a dead instance and announces each one detached (run by the instance
  * that claimed it).
  */
-export async function clearInstanceNodes(db: Pick<ClusterDb, 'query'>, dead: string): Promise<number> {
+export async function clearInstanceNodes(
+  db: Pick<ClusterDb, 'query' | 'channels'>,
+  dead: string,
+): Promise<number> {
   const rows = await db.query<{ org_name: string; node_name: string }>(
     'DELETE FROM cluster_nodes WHERE instance_id = $1 RETURNING org_name, node_name',
     [dead],
@@ -351,7 +362,7 @@ export async function clearInstanceNodes(db: Pick<ClusterDb, 'query'>, dead: str
   const payloads = packPayloads(changes);
   if (payloads.length > 0) {
     await db.query('SELECT count(pg_notify($1, p)) FROM unnest($2::text[]) AS p', [
-      PRESENCE_CHANNEL,
+      db.channels.presence,
       payloads,
     ]);
   }
