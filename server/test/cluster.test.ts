@@ -149,6 +149,22 @@ describe('cluster mode (three instances, PostgreSQL)', function () {
     expect(b.cluster!.lease.stats.lost).to.equal(1);
   });
 
+  it('after an outage longer than a lease (no instance renewed), the first back claims nobody for a lease', async () => {
+    const a = c.get('a').server.cluster!;
+    const b = c.get('b').server.cluster!;
+    for (const name of ['a', 'b', 'c']) c.get(name).server.cluster!.lease.stop();
+    await until(async () => {
+      const rows = await listInstances(a.db);
+      return rows.every((r) => !r.live);
+    }, 'every lease run out');
+    await a.lease.tick(); // back first: renews itself, claims nobody
+    const rows = await listInstances(a.db);
+    expect(rows.find((r) => r.name === 'b')?.state).to.equal('active');
+    await b.lease.tick(); // b renews in time
+    expect(b.lease.stats.lost).to.equal(0);
+    expect(a.lease.stats.claimed).to.equal(0);
+  });
+
   it('a draining instance takes no new job (503), finishes its own, and says so on /_status', async () => {
     const agent = await c.agent('a', 'a1', { result: 'none' });
     await c.allAvailable(['a1']);

@@ -145,6 +145,9 @@ export class InstanceLease {
     return this.registration.id;
   }
 
+  /** When this instance last renewed its lease (ms), and before when it claims nobody. */
+  private lastRenewed = 0;
+  private claimAfter = 0;
   /** Instances seen expired or gone: never taken for live again. */
   private readonly ended = new Set<string>();
 
@@ -267,6 +270,7 @@ export class InstanceLease {
 
   private async renewAndSweep(): Promise<void> {
     const counts = this.counts();
+    const leaseMs = this.registration.leaseSeconds * 1000;
     const mine = await this.db.query(
       `UPDATE cluster_instances SET lease_until = now() + make_interval(secs => $2),
          node_count = $3, job_count = $4
@@ -274,6 +278,12 @@ export class InstanceLease {
       [this.id, this.registration.leaseSeconds, counts.nodes, counts.jobs],
     );
     this.stats.renewals += 1;
+    // Renewing again after a gap longer than a lease (the database was unreachable, or this
+    // process stalled): the others were most likely cut off too. Claim nobody for one lease, so
+    // they get the chance to renew before they are taken for dead.
+    const now = Date.now();
+    if (this.lastRenewed !== 0 && now - this.lastRenewed > leaseMs) this.claimAfter = now + leaseMs;
+    this.lastRenewed = now;
     if (mine.length === 0) {
       this.stats.lost += 1;
       // Another instance took us for dead (we were stalled past our lease): our jobs are ended
@@ -303,6 +313,7 @@ export class InstanceLease {
     for (const id of this.live) if (!before.includes(id) && !this.ended.has(id)) live.add(id);
     this.live = live;
     for (const id of gone) this.onGone?.(id);
+    if (Date.now() < this.claimAfter) return;
     for (const row of rows) {
       if (!row.live && row.id !== this.id && row.state !== 'gone') await this.claimExpired(row.id);
     }
