@@ -410,6 +410,23 @@ describe('job state machine (spec 2, with early quorum decisions)', function () 
     expect(h.events).to.include('run_complete(b crashed)');
   });
 
+  it('a lost result: a running node is crashed; one whose answer was queued first is left alone', async () => {
+    ['a', 'b'].forEach((n) => h.available.add(n));
+    const run = await h.start(['a', 'b']);
+    for (const n of ['a', 'b']) await msg(run, n, 'ack_commit');
+    for (const n of ['a', 'b']) await msg(run, n, 'ack_run');
+    // b's result is handled before the lost-result check reaches the machine: b succeeded.
+    const answered = msg(run, 'b', 'succeeded');
+    const checked = run.input({ kind: 'lost', node: 'b' });
+    await Promise.all([answered, checked]);
+    await run.input({ kind: 'lost', node: 'a' });
+    expect(await run.done).to.equal('complete');
+    expect(await nodeStates(run)).to.deep.equal({ a: 'crashed', b: 'succeeded' });
+    expect(h.events).to.include('run_complete(a crashed)');
+    expect(h.events.filter((e) => e.startsWith('run_complete(b'))).to.deep.equal(['run_complete(b success)']);
+    expect(h.rehabs).to.not.include('b');
+  });
+
   it('abort ends the job aborted; nodes holding it get its abort, nodes that never voted none', async () => {
     ['a', 'b'].forEach((n) => h.available.add(n));
     const run = await h.start(['a', 'b'], { quorum: 1 });

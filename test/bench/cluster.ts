@@ -2,7 +2,8 @@
 // machine, real server processes on one PostgreSQL schema and the fleet simulator behind TCP load
 // balancers. Prints a table and saves it as JSON under bench-results/. Asserts nothing.
 //
-// 1. One instance with N/2 nodes, then two instances with N nodes (N/2 each, as each agent's
+// 1. One server with cluster mode off and N/2 nodes (the baseline, same PostgreSQL), one
+//    instance with N/2 nodes, then two instances with N nodes (N/2 each, as each agent's
 //    balancer tries its own instance first): connect time, no-op job p50 (posted on the first
 //    instance), steady CPU per instance, and the PostgreSQL load during the jobs (transactions/s
 //    from pg_stat_database, NOTIFYs/s counted by listening on every cluster channel).
@@ -11,6 +12,7 @@
 //
 //   BENCH_CLUSTER_NODES=20000     N (default 20000: 10,000 per instance)
 //   BENCH_CLUSTER_JOBS=3          no-op jobs per setup (the p50 is over these)
+//   BENCH_CLUSTER_SETUPS=0,1,2    which setups: 0 cluster off, 1 one instance, 2 two instances
 //   BENCH_FAILOVER_NODES=1000,5000  F (default 1000,5000; empty: none)
 //   BENCH_FLEET_NICE=10           niceness of the fleet's workers (the servers get the CPU first)
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -49,7 +51,7 @@ interface BenchCluster {
   balancers: FirstUpBalancer[];
 }
 
-async function startCluster(instances: number): Promise<BenchCluster> {
+async function startCluster(instances: number, cluster = true): Promise<BenchCluster> {
   const schema = schemaName('pj_bench_cl_');
   const org = uniqueOrg('bench');
   const admin = `${org}-admin`;
@@ -61,7 +63,7 @@ async function startCluster(instances: number): Promise<BenchCluster> {
         org,
         admin,
         init: i === 0,
-        settings: { cluster: 'true', 'instance-name': `i${i + 1}` },
+        settings: cluster ? { cluster: 'true', 'instance-name': `i${i + 1}` } : {},
       }),
     );
   }
@@ -112,10 +114,11 @@ class PgLoad {
   notifications = 0;
   private constructor() {}
 
-  static async start(c: BenchCluster): Promise<PgLoad> {
+  static async start(c: BenchCluster, cluster: boolean): Promise<PgLoad> {
     const load = new PgLoad();
     await load.client.connect();
     load.client.on('notification', () => (load.notifications += 1));
+    if (!cluster) return load;
     const ids = (
       await load.client.query<{ id: string }>(
         `SELECT id FROM "${c.schema}".cluster_instances WHERE state <> 'gone'`,
@@ -147,6 +150,7 @@ class PgLoad {
 }
 
 interface SetupRow {
+  /** 0: one server with cluster mode off (the same PostgreSQL), the baseline. */
   instances: number;
   nodes: number;
   connectSeconds: number;
@@ -162,13 +166,17 @@ interface SetupRow {
 }
 
 async function runSetup(instances: number, nodes: number): Promise<SetupRow> {
-  log(`${instances} instance(s), ${nodes} simulated agents`);
-  const c = await startCluster(instances);
+  log(
+    instances === 0
+      ? `one server, cluster mode off, ${nodes} simulated agents`
+      : `${instances} instance(s), ${nodes} simulated agents`,
+  );
+  const c = await startCluster(Math.max(1, instances), instances > 0);
   const fleets: Fleet[] = [];
   try {
     const t0 = performance.now();
-    const per = Math.ceil(nodes / instances);
-    for (let i = 0; i < instances; i++)
+    const per = Math.ceil(nodes / Math.max(1, instances));
+    for (let i = 0; i < Math.max(1, instances); i++)
       fleets.push(await fleetOn(c, i, Math.min(per, nodes - i * per), `i${i + 1}n`));
     const names = fleets.flatMap((f) => f.nodeNames);
     await waitAllAvailable(c.apis[0]!, names.length);
@@ -180,7 +188,7 @@ async function runSetup(instances: number, nodes: number): Promise<SetupRow> {
     await sleep(STEADY_SECONDS * 1000);
     const steady = c.servers.map((s, i) => (s.usage().cpuSeconds - before[i]!) / STEADY_SECONDS);
 
-    const load = await PgLoad.start(c);
+    const load = await PgLoad.start(c, instances > 0);
     const jobSeconds: number[] = [];
     const jobFailures: string[] = [];
     const cpu = c.servers.map(() => 0);
@@ -268,10 +276,13 @@ async function runFailover(nodes: number): Promise<FailoverRow> {
 const setups: SetupRow[] = [];
 const failovers: FailoverRow[] = [];
 const failures: { what: string; error: string }[] = [];
+const SETUPS = (process.env.BENCH_CLUSTER_SETUPS ?? '0,1,2').split(',').filter(Boolean).map(Number);
 for (const [instances, nodes] of [
+  [0, Math.ceil(NODES / 2)],
   [1, Math.ceil(NODES / 2)],
   [2, NODES],
 ] as const) {
+  if (!SETUPS.includes(instances)) continue;
   try {
     setups.push(await runSetup(instances, nodes));
   } catch (err) {
@@ -300,7 +311,7 @@ console.log(
 console.log('|---:|---:|---:|---:|---:|---|---|---|---:|---:|');
 for (const r of setups) {
   console.log(
-    `| ${r.instances} | ${r.nodes} | ${r.connectSeconds.toFixed(1)} | ${r.jobP50Seconds.toFixed(2)} | ${r.jobFailures.length}/${JOBS} | ${cores(r.steadyCpuCoresPerInstance)} | ${cores(r.jobCpuCoresPerInstance)} | ${r.rssMiBPerInstance.map((m) => Math.round(m)).join(' / ')} | ${Math.round(r.pgTransactionsPerSecond)} | ${Math.round(r.pgNotifiesPerSecond)} |`,
+    `| ${r.instances === 0 ? '1 (cluster off)' : r.instances} | ${r.nodes} | ${r.connectSeconds.toFixed(1)} | ${r.jobP50Seconds.toFixed(2)} | ${r.jobFailures.length}/${JOBS} | ${cores(r.steadyCpuCoresPerInstance)} | ${cores(r.jobCpuCoresPerInstance)} | ${r.rssMiBPerInstance.map((m) => Math.round(m)).join(' / ')} | ${Math.round(r.pgTransactionsPerSecond)} | ${Math.round(r.pgNotifiesPerSecond)} |`,
   );
 }
 if (failovers.length > 0) {

@@ -153,6 +153,8 @@ export class PushJobEngine implements JobEngine, NodeEventListener {
     this.sweeping = true;
     try {
       for (const run of [...this.runs.values()]) {
+        // A machine behind its inputs may hold a node's answer in its queue: not judged now.
+        if (run.behind) continue;
         const running = run.phase === 'running' ? run.nodesIn('running') : [];
         if (running.length === 0) {
           this.suspects.delete(run.id);
@@ -178,7 +180,7 @@ export class PushJobEngine implements JobEngine, NodeEventListener {
               { job: run.id, org: run.org, node },
               'node holds no longer the job it ran: its result was lost',
             );
-            this.deliver(run, { kind: 'down', node });
+            this.deliver(run, { kind: 'lost', node });
           }
         }
       }

@@ -140,6 +140,11 @@ const NODES_PER_TURN = 1000;
 export type JobInput =
   | { kind: 'message'; node: string; body: MessageBody }
   | { kind: 'down'; node: string }
+  /**
+   * The node holds no longer this job although it runs it here (its result was lost): down,
+   * if it is still `running` when this input's turn comes (an answer queued before it wins).
+   */
+  | { kind: 'lost'; node: string }
   | { kind: 'voting_timeout' }
   | { kind: 'run_timeout' }
   | { kind: 'abort'; by: string };
@@ -532,6 +537,11 @@ export class JobRun {
     return n;
   }
 
+  /** Whether inputs wait in the queue (the machine is behind what the nodes said). */
+  get behind(): boolean {
+    return this.queued > 0;
+  }
+
   /** The nodes in any of `states`. */
   nodesIn(...states: NodeJobState[]): string[] {
     const out: string[] = [];
@@ -568,6 +578,9 @@ export class JobRun {
         return this.runTimedOut();
       case 'abort':
         return this.abort();
+      case 'lost':
+        if (this.nodes.get(input.node) !== 'running' || this.phase !== 'running') return;
+        return this.nodeEvent(input.node, 'running', 'down');
       case 'message':
       case 'down': {
         const state = this.nodes.get(input.node);
