@@ -8,13 +8,13 @@
  * @module
  */
 import {
-  errorMessage,
   SILENT_LOGGER,
   type JobEventFields,
   type JobEventName,
   type Logger,
 } from '@push-jobs/protocol/internal';
 import type { JobEventSink } from '../feeds/types.js';
+import { BatchWriter, RowReader } from './batches.js';
 import type { ClusterDb } from './db.js';
 
 /** One relayed feed item: an event, or the end of a job's feed. */
@@ -25,16 +25,16 @@ const MAX_EVENTS_PER_ROW = 2000;
 /** Events queued beyond which new ones are dropped (counted). */
 const MAX_QUEUED = 100_000;
 
+/** A row of `cluster_feed` as another instance reads it. */
+interface FeedRow {
+  id: string;
+  items: FeedItem[];
+}
+
 /** A feed sink that also publishes to the other instances, and replays theirs. */
 export class ClusterFeed implements JobEventSink {
-  private queue: FeedItem[] = [];
-  private writing: Promise<void> | undefined;
-  private readonly pending = new Set<string>();
-  private reading: Promise<void> | undefined;
-  private closed = false;
-  private readonly log: Logger;
-  /** Rows written and read, events relayed, events dropped. */
-  readonly stats = { rowsWritten: 0, rowsRead: 0, events: 0, dropped: 0 };
+  private readonly writer: BatchWriter<FeedItem>;
+  private readonly reader: RowReader<FeedRow>;
 
   constructor(
     private readonly db: ClusterDb,
@@ -42,92 +42,59 @@ export class ClusterFeed implements JobEventSink {
     private readonly local: JobEventSink,
     log?: Logger,
   ) {
-    this.log = log ?? SILENT_LOGGER;
+    const logger = log ?? SILENT_LOGGER;
+    this.writer = new BatchWriter<FeedItem>(
+      (batch) =>
+        db.query(
+          `WITH r AS (INSERT INTO cluster_feed (from_instance, events) VALUES ($1, $2::jsonb) RETURNING id)
+           SELECT pg_notify($3, r.id::text || ' ' || $1) FROM r`,
+          [self, JSON.stringify(batch), db.channels.feed],
+        ),
+      { maxBatch: MAX_EVENTS_PER_ROW, maxQueued: MAX_QUEUED },
+      logger,
+      'cluster feed write failed',
+    );
+    this.reader = new RowReader<FeedRow>(
+      // Only rows announced: another instance's batches, never the whole table.
+      async (ids) =>
+        ids === 'all'
+          ? []
+          : db.query('SELECT id, events AS items FROM cluster_feed WHERE id = ANY($1::bigint[])', [ids]),
+      (_row, item) => {
+        if (item.length === 2) this.local.finish(item[0], item[1]);
+        else this.local.emit(item[0], item[1], item[2], item[3] as JobEventFields[(typeof item)[2]]);
+      },
+      logger,
+      'cluster feed read failed',
+    );
+  }
+
+  /** Batches written (and events, and events dropped), and batches read. */
+  get stats(): { rowsWritten: number; events: number; dropped: number; rowsRead: number } {
+    const w = this.writer.stats;
+    return { rowsWritten: w.rows, events: w.items, dropped: w.dropped, rowsRead: this.reader.stats.rows };
   }
 
   emit<K extends JobEventName>(org: string, jobId: string, event: K, fields: JobEventFields[K]): void {
     this.local.emit(org, jobId, event, fields);
-    this.publish([org, jobId, event, fields]);
+    this.writer.push([org, jobId, event, fields]);
   }
 
   finish(org: string, jobId: string): void {
     this.local.finish(org, jobId);
-    this.publish([org, jobId]);
-  }
-
-  private publish(item: FeedItem): void {
-    if (this.closed) return;
-    if (this.queue.length >= MAX_QUEUED) {
-      this.stats.dropped += 1;
-      return;
-    }
-    this.queue.push(item);
-    this.kick();
-  }
-
-  private kick(): void {
-    if (this.writing !== undefined || this.closed) return;
-    this.writing = this.writeLoop().finally(() => {
-      this.writing = undefined;
-      if (this.queue.length > 0) this.kick();
-    });
+    this.writer.push([org, jobId]);
   }
 
   /** Resolves once what was emitted so far is written. */
-  async flush(): Promise<void> {
-    while (this.writing !== undefined) await this.writing;
+  flush(): Promise<void> {
+    return this.writer.flush();
   }
 
-  private async writeLoop(): Promise<void> {
-    await new Promise((resolve) => setImmediate(resolve));
-    while (this.queue.length > 0 && !this.closed) {
-      const batch = this.queue.splice(0, MAX_EVENTS_PER_ROW);
-      try {
-        await this.db.query(
-          `WITH r AS (INSERT INTO cluster_feed (from_instance, events) VALUES ($1, $2::jsonb) RETURNING id)
-           SELECT pg_notify($3, r.id::text || ' ' || $1) FROM r`,
-          [this.self, JSON.stringify(batch), this.db.channels.feed],
-        );
-        this.stats.rowsWritten += 1;
-        this.stats.events += batch.length;
-      } catch (error) {
-        this.stats.dropped += batch.length;
-        this.log.warn({ err: errorMessage(error), events: batch.length }, 'cluster feed write failed');
-      }
-    }
-  }
-
-  /** A notification on the feed channel. */
+  /** A notification on the feed channel (`ID SENDER`): another instance's batch is replayed. */
   notified(payload: string): void {
     const [id, from] = payload.split(' ');
-    if (id === undefined || from === undefined || from === this.self || !/^\d{1,19}$/.test(id)) return;
-    this.pending.add(id);
-    this.reading ??= this.readLoop().finally(() => {
-      this.reading = undefined;
-    });
-  }
-
-  private async readLoop(): Promise<void> {
-    while (this.pending.size > 0 && !this.closed) {
-      const ids = [...this.pending];
-      this.pending.clear();
-      let rows: { id: string; events: FeedItem[] }[];
-      try {
-        rows = await this.db.query('SELECT id, events FROM cluster_feed WHERE id = ANY($1::bigint[])', [ids]);
-      } catch (error) {
-        this.log.warn({ err: errorMessage(error) }, 'cluster feed read failed');
-        return;
-      }
-      rows.sort((a, b) => (BigInt(a.id) < BigInt(b.id) ? -1 : 1));
-      for (const row of rows) {
-        this.stats.rowsRead += 1;
-        for (const item of row.events) {
-          if (item.length === 2) this.local.finish(item[0], item[1]);
-          else this.local.emit(item[0], item[1], item[2], item[3] as JobEventFields[(typeof item)[2]]);
-        }
-        await new Promise((resolve) => setImmediate(resolve));
-      }
-    }
+    if (id === undefined || from === undefined || from === this.self) return;
+    this.reader.notified(id);
   }
 
   /** Removes batches older than `seconds` (run now and then by every instance; cheap). */
@@ -138,7 +105,7 @@ export class ClusterFeed implements JobEventSink {
   }
 
   close(): void {
-    this.closed = true;
-    this.queue = [];
+    this.writer.close();
+    this.reader.close();
   }
 }

@@ -9,7 +9,8 @@
  *
  * @module
  */
-import { errorMessage, SILENT_LOGGER, type Logger, type MessageBody } from '@push-jobs/protocol/internal';
+import { SILENT_LOGGER, type Logger, type MessageBody } from '@push-jobs/protocol/internal';
+import { BatchWriter, RowReader, type BatchWriterStats } from './batches.js';
 import type { ClusterDb } from './db.js';
 import type { CommitBody, RunBody } from '@push-jobs/protocol/internal';
 
@@ -41,17 +42,14 @@ export function instanceChannel(id: string): string {
 const MAX_ITEMS_PER_ROW = 2000;
 /** Items queued for one instance beyond which new ones are dropped (the jobs' timers end them). */
 const MAX_QUEUED_ITEMS = 200_000;
-/** Items handled per event-loop turn on receipt. */
-const ITEMS_PER_TURN = 1000;
 
-/** Writes batches of items to other instances. */
+/** Writes batches of items to other instances: one {@link BatchWriter} per destination. */
 export class RelayOutbox {
-  private readonly queues = new Map<string, RelayItem[]>();
-  private readonly writing = new Map<string, Promise<void>>();
+  private readonly writers = new Map<string, BatchWriter<RelayItem>>();
   private readonly log: Logger;
   private closed = false;
-  /** Rows written, items written, items dropped (for the load figures). */
-  readonly stats = { rows: 0, items: 0, dropped: 0 };
+  /** Rows written, items written, items dropped (for the load figures), over every destination. */
+  readonly stats: BatchWriterStats = { rows: 0, items: 0, dropped: 0 };
 
   constructor(
     private readonly db: ClusterDb,
@@ -64,146 +62,90 @@ export class RelayOutbox {
   /** Queues an item for `to`; written with whatever else is queued for it. */
   send(to: string, item: RelayItem): void {
     if (this.closed) return;
-    let queue = this.queues.get(to);
-    if (queue === undefined) this.queues.set(to, (queue = []));
-    if (queue.length >= MAX_QUEUED_ITEMS) {
-      this.stats.dropped += 1;
-      return;
-    }
-    queue.push(item);
-    if (!this.writing.has(to)) this.writing.set(to, this.drain(to));
-  }
-
-  /** Resolves once everything queued so far is written. */
-  async flush(): Promise<void> {
-    await Promise.all([...this.writing.values()]);
-  }
-
-  /** Drops what is queued for an instance that is gone. */
-  forget(to: string): void {
-    this.queues.delete(to);
-  }
-
-  private async drain(to: string): Promise<void> {
-    // Let the current turn add its items first: one row for a whole loop over a job's nodes.
-    await new Promise((resolve) => setImmediate(resolve));
-    try {
-      for (;;) {
-        const queue = this.queues.get(to);
-        if (queue === undefined || queue.length === 0 || this.closed) return;
-        const batch = queue.splice(0, MAX_ITEMS_PER_ROW);
-        try {
-          await this.db.query(
+    let writer = this.writers.get(to);
+    if (writer === undefined) {
+      writer = new BatchWriter<RelayItem>(
+        (batch) =>
+          this.db.query(
             `WITH r AS (INSERT INTO cluster_messages (to_instance, from_instance, items)
                VALUES ($1, $2, $3::jsonb) RETURNING id)
              SELECT pg_notify($4, r.id::text) FROM r`,
             [to, this.self, JSON.stringify(batch), instanceChannel(to)],
-          );
-          this.stats.rows += 1;
-          this.stats.items += batch.length;
-        } catch (error) {
-          // The destination's jobs or nodes are in other hands now or soon (leases); items are not
-          // retried forever: the jobs' own timers bound what waits for them.
-          this.stats.dropped += batch.length;
-          this.log.warn({ err: errorMessage(error), to, items: batch.length }, 'cluster relay write failed');
-        }
-      }
-    } finally {
-      this.writing.delete(to);
-      const rest = this.queues.get(to);
-      if (rest !== undefined && rest.length > 0 && !this.closed) this.writing.set(to, this.drain(to));
+          ),
+        { maxBatch: MAX_ITEMS_PER_ROW, maxQueued: MAX_QUEUED_ITEMS },
+        this.log,
+        'cluster relay write failed',
+        this.stats,
+      );
+      this.writers.set(to, writer);
     }
+    writer.push(item);
+  }
+
+  /** Resolves once everything queued so far is written. */
+  async flush(): Promise<void> {
+    await Promise.all([...this.writers.values()].map((w) => w.flush()));
+  }
+
+  /** Drops what is queued for an instance that is gone. */
+  forget(to: string): void {
+    this.writers.get(to)?.close();
+    this.writers.delete(to);
   }
 
   close(): void {
     this.closed = true;
-    this.queues.clear();
+    for (const writer of this.writers.values()) writer.close();
+    this.writers.clear();
   }
 }
 
-/** Reads the rows addressed to this instance and hands their items over in order. */
-export class RelayInbox {
-  private readonly pending = new Set<string>();
-  private sweepAll = false;
-  private reading: Promise<void> | undefined;
-  private readonly log: Logger;
-  private closed = false;
-  /** Rows and items received. */
-  readonly stats = { rows: 0, items: 0 };
+/** A row of `cluster_messages` as this instance reads it. */
+interface MessageRow {
+  id: string;
+  from_instance: string;
+  items: RelayItem[];
+}
 
-  constructor(
-    private readonly db: ClusterDb,
-    private readonly self: string,
-    private readonly handle: (from: string, item: RelayItem) => void,
-    log?: Logger,
-  ) {
-    this.log = log ?? SILENT_LOGGER;
+/** Reads the rows addressed to this instance (deleting them) and hands their items over in order. */
+export class RelayInbox {
+  private readonly reader: RowReader<MessageRow>;
+
+  constructor(db: ClusterDb, self: string, handle: (from: string, item: RelayItem) => void, log?: Logger) {
+    this.reader = new RowReader<MessageRow>(
+      (ids) =>
+        ids === 'all'
+          ? db.query(
+              'DELETE FROM cluster_messages WHERE to_instance = $1 RETURNING id, from_instance, items',
+              [self],
+            )
+          : db.query(
+              `DELETE FROM cluster_messages WHERE to_instance = $1 AND id = ANY($2::bigint[])
+               RETURNING id, from_instance, items`,
+              [self, ids],
+            ),
+      (row, item) => handle(row.from_instance, item),
+      log ?? SILENT_LOGGER,
+      'cluster relay read failed',
+    );
+  }
+
+  /** Rows and items received. */
+  get stats(): { rows: number; items: number } {
+    return this.reader.stats;
   }
 
   /** A notification on this instance's channel (the row id). */
   notified(payload: string): void {
-    if (!/^\d{1,19}$/.test(payload)) return;
-    this.pending.add(payload);
-    void this.schedule();
+    this.reader.notified(payload);
   }
 
   /** Reads every row addressed to this instance (start, after a reconnect, periodically). */
   sweep(): Promise<void> {
-    this.sweepAll = true;
-    return this.schedule();
-  }
-
-  private schedule(): Promise<void> {
-    if (this.reading === undefined) {
-      this.reading = this.readLoop().finally(() => {
-        this.reading = undefined;
-      });
-    }
-    return this.reading;
-  }
-
-  private async readLoop(): Promise<void> {
-    while (!this.closed && (this.pending.size > 0 || this.sweepAll)) {
-      const all = this.sweepAll;
-      const ids = [...this.pending];
-      this.sweepAll = false;
-      this.pending.clear();
-      let rows: { id: string; from_instance: string; items: RelayItem[] }[];
-      try {
-        rows = all
-          ? await this.db.query(
-              'DELETE FROM cluster_messages WHERE to_instance = $1 RETURNING id, from_instance, items',
-              [this.self],
-            )
-          : await this.db.query(
-              `DELETE FROM cluster_messages WHERE to_instance = $1 AND id = ANY($2::bigint[])
-               RETURNING id, from_instance, items`,
-              [this.self, ids],
-            );
-      } catch (error) {
-        this.log.warn({ err: errorMessage(error) }, 'cluster relay read failed; sweeping again shortly');
-        setTimeout(() => void this.sweep(), 1000).unref();
-        return;
-      }
-      rows.sort((a, b) => (BigInt(a.id) < BigInt(b.id) ? -1 : 1));
-      let done = 0;
-      for (const row of rows) {
-        this.stats.rows += 1;
-        if (!Array.isArray(row.items)) continue;
-        for (const item of row.items) {
-          this.stats.items += 1;
-          try {
-            this.handle(row.from_instance, item);
-          } catch (error) {
-            this.log.error({ err: errorMessage(error), item: item.t }, 'cluster relay item failed');
-          }
-          if (++done % ITEMS_PER_TURN === 0) await new Promise((resolve) => setImmediate(resolve));
-        }
-      }
-    }
+    return this.reader.sweep();
   }
 
   close(): void {
-    this.closed = true;
+    this.reader.close();
   }
 }
