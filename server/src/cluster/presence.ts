@@ -111,17 +111,18 @@ export class PresenceMap {
 /** A node as last written by this instance. */
 interface Published {
   incarnation: string;
-  available: boolean;
   state: string;
   job: string | null;
 }
 
 /** What `node_states` shows of a record (as the tracker's own `activity`). */
-function stateOf(r: NodeRecord): { state: string; job: string | null; available: boolean } {
-  if (r.state === 'rehab') return { state: 'rehab', job: null, available: false };
-  if (r.job === undefined) return { state: 'idle', job: null, available: true };
-  return { state: r.job.state, job: r.job.jobId, available: true };
+function stateOf(r: NodeRecord): { state: string; job: string | null } {
+  if (r.state === 'rehab') return { state: 'rehab', job: null };
+  return r.job === undefined ? { state: 'idle', job: null } : { state: r.job.state, job: r.job.jobId };
 }
+
+/** Available: connected and not in rehab (what other instances route by). */
+const isAvailable = (state: string): boolean => state !== 'rehab';
 
 /** Nodes written per statement. */
 const NODES_PER_WRITE = 1000;
@@ -170,7 +171,7 @@ export class PresencePublisher {
       old === undefined ||
       record === undefined ||
       record.incarnationId !== old.incarnation ||
-      stateOf(record).available !== old.available;
+      isAvailable(stateOf(record).state) !== isAvailable(old.state);
     if (urgent) this.urgent.add(k);
     this.schedule(urgent);
   }
@@ -261,8 +262,7 @@ export class PresencePublisher {
         next.set(k, undefined);
         continue;
       }
-      const s = stateOf(record);
-      const now: Published = { incarnation: record.incarnationId, ...s };
+      const now: Published = { incarnation: record.incarnationId, ...stateOf(record) };
       if (
         old !== undefined &&
         old.incarnation === now.incarnation &&
@@ -275,8 +275,9 @@ export class PresencePublisher {
       up.inc.push(now.incarnation);
       up.state.push(now.state);
       up.job.push(now.job);
-      if (old === undefined || old.incarnation !== now.incarnation || old.available !== now.available) {
-        changes.push([org, node, this.self, now.incarnation, now.available ? 1 : 0]);
+      const available = isAvailable(now.state);
+      if (old === undefined || old.incarnation !== now.incarnation || isAvailable(old.state) !== available) {
+        changes.push([org, node, this.self, now.incarnation, available ? 1 : 0]);
       }
       next.set(k, now);
     }
@@ -342,7 +343,7 @@ export async function readPresence(db: Pick<ClusterDb, 'query'>): Promise<Presen
     r.node_name,
     r.instance_id,
     r.incarnation,
-    r.state === 'rehab' ? 0 : 1,
+    isAvailable(r.state) ? 1 : 0,
   ]);
 }
 
