@@ -31,6 +31,7 @@ import { ClusterDb } from './db.js';
 import { ClusterFeed } from './feed-relay.js';
 import { InstanceLease, type InstanceCounts } from './instances.js';
 import { ClusterJobs } from './jobs.js';
+import { jobOwnership } from './job-owner.js';
 import { ClusterNodeStates } from './node-states.js';
 import {
   clearInstanceNodes,
@@ -204,9 +205,7 @@ export class Cluster {
       this.outbox,
       (id) => this.lease.isLive(id),
       () => this.lease.draining,
-      async (id) =>
-        (await this.db.query<{ owner: string | null }>('SELECT owner FROM jobs WHERE id = $1', [id]))[0]
-          ?.owner ?? undefined,
+      async (id) => (await jobOwnership(this.db, id))?.owner ?? undefined,
     );
   }
 
@@ -328,7 +327,7 @@ export class Cluster {
   private async expire(dead: string): Promise<void> {
     const crashed = await this.store.crashIncompleteJobs(new Date(), RESTART_UPDATER, dead, false);
     for (const id of crashed) {
-      const org = await this.orgOfJob(id);
+      const org = (await jobOwnership(this.db, id))?.org;
       if (org === undefined) continue;
       this.feed?.emit(org, id, 'job_complete', { status: 'crashed' });
       this.feed?.finish(org, id);
@@ -336,13 +335,5 @@ export class Cluster {
     const nodes = await clearInstanceNodes(this.db, dead);
     await this.db.query('DELETE FROM cluster_messages WHERE to_instance = $1', [dead]);
     this.log.warn({ instance: dead, jobs: crashed.length, nodes }, 'cluster instance cleared');
-  }
-
-  private async orgOfJob(id: string): Promise<string | undefined> {
-    const rows = await this.db.query<{ name: string }>(
-      'SELECT o.name FROM jobs j JOIN orgs o ON o.guid = j.org_id WHERE j.id = $1',
-      [id],
-    );
-    return rows[0]?.name;
   }
 }

@@ -28,6 +28,7 @@ import type { JobNodes, PushJobEngine } from '../jobs/engine.js';
 import type { LiveOutput } from '../jobs/live-output.js';
 import type { HeldJob, HeldJobVerdict, LiveNodeTracker, NodeEventListener } from '../nodes/tracker.js';
 import type { ClusterDb } from './db.js';
+import { jobOwnership } from './job-owner.js';
 import type { PresenceEvents, PresenceMap } from './presence.js';
 import type { HolderItem, OwnerItem, RelayItem, RelayOutbox } from './relay.js';
 
@@ -473,14 +474,9 @@ export class ClusterRouter implements JobNodes, NodeEventListener, PresenceEvent
 
   private async lookUp(org: string, jobId: string): Promise<Lookup> {
     try {
-      const rows = await this.opts.db.query<{ owner: string | null; status: string }>(
-        `SELECT j.owner, s.description AS status FROM jobs j
-           JOIN orgs o ON o.guid = j.org_id JOIN job_status s ON s.id = j.status
-          WHERE j.id = $1 AND o.name = $2`,
-        [jobId, org],
-      );
-      const row = rows[0];
-      if (row === undefined || row.owner === null || row.owner === this.opts.self) return undefined;
+      const row = await jobOwnership(this.opts.db, jobId);
+      if (row === undefined || row.org !== org || row.owner === null || row.owner === this.opts.self)
+        return undefined;
       if (row.status !== 'voting' && row.status !== 'running') return undefined;
       if (!this.opts.isLive(row.owner)) return undefined;
       return { owner: row.owner, org };
