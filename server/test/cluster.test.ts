@@ -8,6 +8,7 @@ import { expect } from 'chai';
 import { until } from '@push-jobs/testing';
 import { TestCluster } from './helpers/cluster.js';
 import { InstanceNameInUseError, listInstances } from '../src/cluster/index.js';
+import { instanceChannel } from '../src/cluster/relay.js';
 import { DEFAULT_SERVER_CONFIG } from '../src/config/index.js';
 import { startPushServer } from '../src/push-server.js';
 import { openStore } from '../src/store/index.js';
@@ -163,6 +164,21 @@ describe('cluster mode (three instances, PostgreSQL)', function () {
     await b.lease.tick(); // b renews in time
     expect(b.lease.stats.lost).to.equal(0);
     expect(a.lease.stats.claimed).to.equal(0);
+  });
+
+  it('reopens a listening connection the database cut, reloads presence, and still gets relayed jobs', async () => {
+    const a = c.get('a').server.cluster!;
+    const cut = await a.db.query<{ ok: boolean }>(
+      `SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity
+        WHERE pid <> pg_backend_pid() AND query LIKE $1`,
+      [`%${instanceChannel(a.id)}%`],
+    );
+    expect(cut.map((r) => r.ok)).to.deep.equal([true]);
+    await until(() => a.db.reconnects === 1, 'a listening again');
+    await c.agent('b', 'b1');
+    await c.allAvailable(['b1'], ['a']);
+    const id = await c.startJob('a', { command: 'chef-client', nodes: ['b1'] });
+    expect((await c.finalJob('a', id)).status).to.equal('complete');
   });
 
   it('a draining instance takes no new job (503), finishes its own, and says so on /_status', async () => {

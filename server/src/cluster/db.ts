@@ -52,6 +52,8 @@ export class ClusterDb {
   private readonly log: Logger;
   /** Runs after the listening connection was reopened (not after the first open). */
   onReconnect: (() => void) | undefined;
+  /** Times the listening connection was lost and reopened. */
+  reconnects = 0;
   /** This cluster's shared channels (see {@link clusterChannels}). */
   readonly channels: { presence: string; feed: string };
 
@@ -116,6 +118,7 @@ export class ClusterDb {
           return;
         }
         this.listener = client;
+        this.reconnects += 1;
         this.log.info({}, 'cluster listening connection reopened');
         this.onReconnect?.();
         return;
